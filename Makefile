@@ -1,0 +1,95 @@
+# Proxima - one Makefile: the RISC-V kernel, host tests, QEMU runs, benchmarks.
+#   make            build build/kernel.elf (+ .map, .asm)
+#   make run        boot the default topology (NUMA, DIST, BOOTARGS, ICOUNT, SMP_TIMEOUT: see README)
+#   make test       host tests + the in-kernel suites on the topology matrix
+#   make host-test  host tests only (mm/ under ASan + UBSan)
+#   make bench      benchmarks on the serial console + report under build/bench/
+#   make gdb        boot halted with a gdb stub, then attach riscv64 gdb
+#   make help       this text
+
+BUILD    := build
+CROSS    ?= riscv64-unknown-elf-
+CC       := $(CROSS)gcc
+OBJDUMP  := $(CROSS)objdump
+NEWLIB   := $(BUILD)/newlib/riscv64-unknown-elf
+LIBFDT   := $(BUILD)/libfdt
+SETUP    := $(BUILD)/.setup-done
+PYTHON   ?= python3
+
+# Build-time choices: LOCK=mcs|ticket|tas selects the heaps' spinlock, DEBUG=1 the debug allocator.
+LOCK     ?= mcs
+DEBUG    ?= 0
+
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+KCFLAGS  := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-common -mcmodel=medany -march=rv64gc \
+            -mabi=lp64d -fno-omit-frame-pointer -ffunction-sections -fdata-sections \
+            -I. -I$(LIBFDT) -isystem $(NEWLIB)/include -DLOCK_KIND_$(LOCK)=1 -DMM_DEBUG=$(DEBUG)
+KLDFLAGS := -nostdlib -nostartfiles -static -T ldscripts/kernel.ld -Wl,--gc-sections \
+            -Wl,-Map,$(BUILD)/kernel.map -L$(NEWLIB)/lib
+
+LIBFDT_SRCS := fdt.c fdt_ro.c fdt_wip.c fdt_sw.c fdt_rw.c fdt_strerror.c fdt_empty_tree.c fdt_addresses.c
+PORTABLE := $(wildcard mm/*.c) kernel/lock.c kernel/bootargs.c platform/dt.c tests/ktap.c
+KSRCS    := $(wildcard boot/*.S) $(filter-out $(PORTABLE),$(wildcard kernel/*.c platform/*.c)) \
+            $(PORTABLE) $(wildcard tests/kernel/*.c)
+KOBJS    := $(patsubst %,$(BUILD)/k/%.o,$(KSRCS)) $(patsubst %,$(BUILD)/k/libfdt/%.o,$(LIBFDT_SRCS))
+
+HOSTCC   ?= gcc
+HCFLAGS  := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer -I. -I$(LIBFDT) -DLOCK_KIND_$(LOCK)=1 -DMM_DEBUG=$(DEBUG) -DHOST_TEST=1
+HSRCS    := $(PORTABLE) $(wildcard tests/host/*.c)
+HOBJS    := $(patsubst %,$(BUILD)/h/%.o,$(HSRCS)) $(patsubst %,$(BUILD)/h/libfdt/%.o,$(LIBFDT_SRCS))
+
+.PHONY: all run test host-test kernel-test bench gdb help setup clean
+all: $(BUILD)/kernel.elf
+
+setup: $(SETUP)
+$(SETUP): tools/setup.sh
+	bash tools/setup.sh
+
+$(BUILD)/k/%.c.o: %.c $(SETUP)
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -MMD -c $< -o $@
+$(BUILD)/k/%.S.o: %.S $(SETUP)
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -MMD -c $< -o $@
+$(BUILD)/k/libfdt/%.o: $(LIBFDT)/% $(SETUP)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $< -o $@
+
+$(BUILD)/kernel.elf: $(KOBJS) ldscripts/kernel.ld
+	$(CC) $(KCFLAGS) $(KLDFLAGS) $(KOBJS) -Wl,--start-group -lc -lm -lgcc -Wl,--end-group -o $@
+	$(OBJDUMP) -d -S $@ > $(BUILD)/kernel.asm
+
+$(BUILD)/h/%.c.o: %.c $(SETUP)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HCFLAGS) -MMD -c $< -o $@
+$(BUILD)/h/libfdt/%.o: $(LIBFDT)/% $(SETUP)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(filter-out -Wextra -Werror,$(HCFLAGS)) -c $< -o $@
+$(BUILD)/host-tests: $(HOBJS)
+	$(HOSTCC) $(HCFLAGS) $^ -lpthread -o $@
+
+host-test: $(BUILD)/host-tests
+	$(BUILD)/host-tests
+
+run: $(BUILD)/kernel.elf
+	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --bootargs "$(BOOTARGS)" --icount "$(ICOUNT)"
+
+kernel-test: $(BUILD)/kernel.elf
+	$(PYTHON) tools/run.py matrix
+
+test: host-test kernel-test
+
+bench: $(BUILD)/kernel.elf
+	$(PYTHON) tools/run.py bench
+
+gdb: $(BUILD)/kernel.elf
+	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --bootargs "$(BOOTARGS)" --gdb
+
+help:
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+
+clean:
+	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/kernel.* $(BUILD)/host-tests
+
+-include $(shell find $(BUILD)/k $(BUILD)/h -name '*.d' 2>/dev/null)

@@ -1,0 +1,35 @@
+/* kernel.h - kernel-wide declarations: init pieces, the booted topology, bootargs. */
+#ifndef KERNEL_KERNEL_H
+#define KERNEL_KERNEL_H
+
+#include <stdint.h>
+
+#include "mm/topo.h"
+
+/* the machine as booted (filled once by kmain; read-only afterwards) */
+extern struct topo boot_topo;
+
+/* options from /chosen/bootargs */
+struct kernel_opts {
+	int test;			/* run the in-kernel suites, then power off */
+	char filter[64];		/* only suites whose name contains this */
+	char bench[32];			/* run benchmarks ("all" or a name) */
+	char mesh[16];			/* XxY override */
+	char withhold[64];		/* clusters whose RAM the allocator never gets: "1" or "0,2" */
+	uint64_t nohart;		/* a hart id never started (fault injection); ~0 = none */
+	char expect[128];		/* what the runner asked QEMU for: "256M:2/0:2" (tests compare the DT) */
+	char expect_dist[128];		/* "0-1:20/0-2:30" */
+};
+extern struct kernel_opts kopts;
+
+/* trap_init() - install the fatal trap vector on the calling hart. */
+void trap_init(void);
+void trap_fatal(uint64_t scause, uint64_t sepc, uint64_t stval) __attribute__((noreturn));
+
+/* smp_boot_hart_cls() - move the boot hart to a CLS in its own cluster. */
+void smp_boot_hart_cls(const struct topo *t, unsigned boot_index);
+
+/* bench_main() - the benchmarks (kernel/bench.c), selected by bootarg bench=. */
+int bench_main(const char *which);
+
+#endif

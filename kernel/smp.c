@@ -1,0 +1,240 @@
+/* smp.c - start the other harts with SBI HSM, run functions on every hart, barriers. */
+#include <stddef.h>
+#include <string.h>
+
+#include "kernel/cls.h"
+#include "kernel/kernel.h"
+#include "kernel/printk.h"
+#include "kernel/smp.h"
+#include "mm/heap.h"
+#include "platform/csr.h"
+#include "platform/sbi.h"
+
+#define HART_STACK_SIZE (16 * 1024)
+
+extern char secondary_entry[];
+
+static struct cls *cls_table[TOPO_MAX_HARTS];
+static unsigned nharts_up;
+
+/* the current call: fn and arg are written before any participant's request word (release) */
+static void (*call_fn)(void *);
+static void *call_arg;
+static unsigned call_n;
+static uint32_t call_gen;
+static uint32_t call_done;
+
+static uint32_t bar_count;
+static uint32_t bar_sense;
+static uint32_t local_sense[TOPO_MAX_HARTS];
+
+struct cls *cls_of(unsigned i)
+{
+	return i < TOPO_MAX_HARTS ? cls_table[i] : NULL;
+}
+
+void cls_set(unsigned i, struct cls *c)
+{
+	cls_table[i] = c;
+}
+
+unsigned smp_nharts(void)
+{
+	return nharts_up;
+}
+
+int smp_hart_up(unsigned index)
+{
+	struct cls *c = cls_of(index);
+
+	return c && __atomic_load_n(&c->arrived, __ATOMIC_ACQUIRE);
+}
+
+/* The idle loop of every hart but the boot hart: sleep until asked to run something. */
+static void __attribute__((noreturn)) secondary_loop(struct cls *c)
+{
+	for (;;) {
+		uint32_t req;
+
+		/* clear the IPI before looking at the request, so a request posted after the look wakes wfi */
+		csr_clear(sip, SIP_SSIP);
+		/* acquire: pairs with the release in smp_call_n(); call_fn/call_arg are visible */
+		req = __atomic_load_n(&c->call_req, __ATOMIC_ACQUIRE);
+		if (req != c->call_seen) {
+			c->call_seen = req;
+			call_fn(call_arg);
+			/* release: everything fn did is visible to the caller that sees the count */
+			__atomic_fetch_add(&call_done, 1, __ATOMIC_RELEASE);
+			continue;
+		}
+		wfi();
+	}
+}
+
+void secondary_main(unsigned long hartid, struct cls *c)
+{
+	trap_init();
+	/* software interrupts wake wfi; sstatus.SIE stays clear, so no trap is ever taken for them */
+	csr_set(sie, SIE_SSIE);
+	/* release: the boot hart reading arrived also sees our CLS as we found it */
+	__atomic_store_n(&c->arrived, 1, __ATOMIC_RELEASE);
+	secondary_loop(c);
+}
+
+static struct cls *cls_create(const struct topo *t, unsigned i)
+{
+	void *stack, *mem;
+	struct cls *c;
+	unsigned cl = t->hart[i].cluster;
+
+	/* own cluster first, else the nearest cluster with memory (a memoryless node's harts) */
+	if (heap_alloc_near(cl, HART_STACK_SIZE, &stack) || heap_alloc_near(cl, sizeof(struct cls), &mem))
+		panic("no memory for hart %u's stack and CLS", (unsigned)t->hart[i].hartid);
+	c = mem;
+	memset(c, 0, sizeof(*c));
+	c->stack_top = (uintptr_t)stack + HART_STACK_SIZE;
+	c->self = c;
+	c->hartid = t->hart[i].hartid;
+	c->index = i;
+	c->cluster = cl;
+	c->x = t->cluster[cl].x;
+	c->y = t->cluster[cl].y;
+	c->mm.hart = i;
+	c->mm.cluster = cl;
+	cls_table[i] = c;
+	return c;
+}
+
+/*
+ * Move the boot hart from its static early CLS into one allocated in its own cluster (the boot stack
+ * stays the static one in the image).
+ */
+void smp_boot_hart_cls(const struct topo *t, unsigned boot_index)
+{
+	struct cls *old = cls_self(), *c = cls_create(t, boot_index);
+
+	c->stack_top = old->stack_top;
+	c->arrived = 1;
+	__asm__ volatile("mv tp, %0" ::"r"(c) : "memory");
+}
+
+unsigned smp_boot(const struct topo *t, long skip_hart)
+{
+	unsigned i, up = 1, expected = t->nharts;
+	uint32_t self = cls_self()->hartid;
+	uint64_t t0, limit = (t->timebase_hz ? t->timebase_hz : 10000000) * 20;
+	int started[TOPO_MAX_HARTS] = { 0 };
+
+	for (i = 0; i < t->nharts; i++) {
+		struct cls *c;
+		long err;
+
+		if (t->hart[i].hartid == self)
+			continue;
+		c = cls_create(t, i);
+		if ((long)t->hart[i].hartid == skip_hart) {
+			printk("smp: hart %u withheld (bootarg nohart)\n", (unsigned)c->hartid);
+			continue;
+		}
+		/* the CLS must be in memory before the hart reads it: ecall is not a fence */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		err = sbi_hart_start(c->hartid, (unsigned long)secondary_entry, (unsigned long)c);
+		if (err)
+			printk("smp: hart %u: sbi_hart_start failed (%ld)\n", (unsigned)c->hartid, err);
+		else
+			started[i] = 1;
+	}
+	/*
+	 * Poll with a bound: a hart counts once it has written its CLS "arrived" flag. HSM status alone is
+	 * not trusted: a probe saw hart_start succeed for a hart that never came.
+	 */
+	t0 = rdtime();
+	for (;;) {
+		unsigned pending = 0;
+
+		for (i = 0; i < t->nharts; i++)
+			if (started[i] && !smp_hart_up(i))
+				pending++;
+		if (!pending || rdtime() - t0 > limit)
+			break;
+		cpu_relax();
+	}
+	for (i = 0; i < t->nharts; i++) {
+		if (t->hart[i].hartid == self)
+			continue;
+		if (smp_hart_up(i)) {
+			up++;
+			continue;
+		}
+		printk("smp: hart %u never arrived (HSM status %ld)\n", (unsigned)t->hart[i].hartid,
+		       sbi_hart_get_status(t->hart[i].hartid));
+		cls_table[i] = NULL;
+	}
+	nharts_up = up;
+	printk("smp: harts up=%u expected=%u\n", up, expected);
+	return up;
+}
+
+unsigned smp_participants(void)
+{
+	return call_n;
+}
+
+void smp_call_n(unsigned n, void (*fn)(void *arg), void *arg)
+{
+	struct cls *self = cls_self();
+	unsigned i, sent = 0;
+	uint32_t gen;
+
+	if (n > nharts_up)
+		n = nharts_up;
+	if (n == 0)
+		n = 1;
+	call_fn = fn;
+	call_arg = arg;
+	call_n = n;
+	__atomic_store_n(&call_done, 0, __ATOMIC_RELAXED);
+	gen = ++call_gen;
+	/* the caller is always a participant; then the lowest-index other harts that are up */
+	for (i = 0; i < TOPO_MAX_HARTS && sent + 1 < n; i++) {
+		struct cls *c = cls_table[i];
+
+		if (!c || c == self || !smp_hart_up(i))
+			continue;
+		/* release: call_fn, call_arg and call_n are visible to the hart that sees its request */
+		__atomic_store_n(&c->call_req, gen, __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* the store is out before the IPI ecall */
+		sbi_send_ipi(1, c->hartid);
+		sent++;
+	}
+	fn(arg);
+	/* acquire: pairs with the participants' release increments */
+	while (__atomic_load_n(&call_done, __ATOMIC_ACQUIRE) != sent)
+		cpu_relax();
+}
+
+void smp_call_all(void (*fn)(void *arg), void *arg)
+{
+	smp_call_n(nharts_up, fn, arg);
+}
+
+/*
+ * Sense-reversing barrier: each hart flips its own sense; the last to arrive resets the count and
+ * publishes the new sense, which releases the others.
+ */
+void smp_barrier(void)
+{
+	unsigned me = cls_self()->index;
+	uint32_t sense = !local_sense[me];
+
+	/* acq_rel: the last arriver sees every other hart's work before it releases them */
+	if (__atomic_add_fetch(&bar_count, 1, __ATOMIC_ACQ_REL) == call_n) {
+		__atomic_store_n(&bar_count, 0, __ATOMIC_RELAXED);
+		/* release: the count reset and all prior work is visible to released harts */
+		__atomic_store_n(&bar_sense, sense, __ATOMIC_RELEASE);
+	} else {
+		while (__atomic_load_n(&bar_sense, __ATOMIC_ACQUIRE) != sense)
+			cpu_relax();
+	}
+	local_sense[me] = sense;
+}

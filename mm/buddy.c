@@ -1,0 +1,822 @@
+/* buddy.c - power-of-two buddy allocator over one span: a tag per 64-byte granule, lazy tag sections, LIFO free lists. */
+#include <stdarg.h>
+#include <string.h>
+
+#include "mm/buddy.h"
+#include "mm/env.h"
+
+/*
+ * Index math and metadata.
+ *
+ * Blocks are naturally aligned in absolute addresses: a block of order k (2^k bytes, 6 <= k <= 40) starts
+ * at a multiple of 2^k, so its buddy is a ^ 2^k and the block that would contain both is a & ~2^k. Two
+ * such blocks are either disjoint or nested, so the only block that can contain granule a is one starting
+ * at a & ~(2^k - 1) for some k: locate() tries those ~35 candidates and needs no other index.
+ *
+ * Tags. One byte per 64-byte granule describes the block whose HEAD is that granule:
+ *	bit 7 TAG_HEAD  a block starts here          (0 = not a head: interior, reserved, or merged away)
+ *	bit 6 TAG_FREE  the block is on a free list
+ *	bits 0-5        its order
+ * The tag of address a is tags[(a - org) >> 6], computed as tag_bias + (a >> 6) with tag_bias =
+ * tags - (org >> 6) kept as an integer: one shift and one add. org is base rounded down to a section so
+ * that sections are aligned in absolute addresses as well.
+ *
+ * Sections. Zeroing all tags at init would cost time proportional to RAM, so tags are valid only in
+ * initialised sections: 64 KiB of memory, 1 KiB of tags, one bit each in secmap (the only thing
+ * buddy_init() clears; word (a >> 22) - (org >> 22), bit (a >> 16) & 63, again through a bias). A
+ * section's tags are zeroed the first time a head is created in it: by buddy_add_range() for each carved
+ * block, and by split when a new right half of order >= 16 (which then starts a section) is made; a half
+ * below 16 lies in its parent's section, which is already initialised, so small splits test nothing.
+ * Sections are aligned, so a block of order < 16 lies in one section and a block of order >= 16 starts
+ * one: a merge only tests the buddy's section for orders >= 16, and an address in an uninitialised
+ * section is known to be no head at all, only inside a large free, allocated or reserved block (which
+ * locate() finds from the heads of larger candidates). Once initialised a section stays so: merges
+ * clear the absorbed heads' tags, keeping "0 = not a head" true.
+ *
+ * Metadata (buddy_meta_size()): secmap words first (8-byte aligned), then nsec * 1 KiB of tags.
+ *
+ * Free lists: one circular doubly-linked list per order with its sentinel in struct buddy, nodes stored
+ * in the free blocks themselves; push and pop at the front (LIFO), O(1) removal of a buddy. nonempty has
+ * bit k set while list k is non-empty, so alloc finds the smallest usable order with one ctz.
+ */
+
+#define GRAN_ORDER BUDDY_MIN_ORDER
+#define GRAN ((uintptr_t)1 << GRAN_ORDER)
+#define SEC_ORDER BUDDY_SECTION_ORDER
+#define SEC_SIZE ((uintptr_t)1 << SEC_ORDER)
+#define SEC_TAGS (SEC_SIZE >> GRAN_ORDER)
+#define SECW_ORDER (SEC_ORDER + 6)	/* memory described by one secmap word: 64 sections = 4 MiB */
+
+#define TAG_HEAD 0x80u
+#define TAG_FREE 0x40u
+#define TAG_ORDER 0x3fu
+#define TAG_FREE_HEAD (TAG_HEAD | TAG_FREE)
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Bit scans. Without Zbb (the kernel's rv64gc) __builtin_ctz/clz become libgcc calls, so there they use a
+ * de Bruijn multiply instead: x ^ (x - 1) (lowest set bit and below) or x smeared right (highest set bit
+ * and below) is a mask 2^(n+1) - 1, and (mask * DEBRUIJN) >> 58 is distinct for each n.
+ */
+#if (defined(__riscv) && !defined(__riscv_zbb)) || defined(BUDDY_SOFT_BITOPS)
+#define DEBRUIJN 0x03f79d71b4cb0a89ull
+static const uint8_t debruijn_index[64] = {
+	0,  47, 1,  56, 48, 27, 2,  60, 57, 49, 41, 37, 28, 16, 3,  61,
+	54, 58, 35, 52, 50, 42, 21, 44, 38, 32, 29, 23, 17, 11, 4,  62,
+	46, 55, 26, 59, 40, 36, 15, 53, 34, 51, 20, 43, 31, 22, 10, 45,
+	25, 39, 14, 33, 19, 30, 9,  24, 13, 18, 8,  12, 7,  6,  5,  63,
+};
+
+/* ctz64() - index of the lowest set bit of x != 0. */
+static inline unsigned ctz64(uint64_t x)
+{
+	return debruijn_index[((x ^ (x - 1)) * DEBRUIJN) >> 58];
+}
+
+/* log2_64() - index of the highest set bit of x != 0. */
+static inline unsigned log2_64(uint64_t x)
+{
+	x |= x >> 1;
+	x |= x >> 2;
+	x |= x >> 4;
+	x |= x >> 8;
+	x |= x >> 16;
+	x |= x >> 32;
+	return debruijn_index[(x * DEBRUIJN) >> 58];
+}
+#else
+static inline unsigned ctz64(uint64_t x)
+{
+	return (unsigned)__builtin_ctzll(x);
+}
+
+static inline unsigned log2_64(uint64_t x)
+{
+	return 63 - (unsigned)__builtin_clzll(x);
+}
+#endif
+
+static inline uintptr_t bit(unsigned long k)
+{
+	return (uintptr_t)1 << k;
+}
+
+static inline uint8_t *tag_of(const struct buddy *b, uintptr_t a)
+{
+	return (uint8_t *)(b->tag_bias + (a >> GRAN_ORDER));
+}
+
+static inline uint64_t *secw_of(const struct buddy *b, uintptr_t a)
+{
+	return (uint64_t *)(b->sec_bias + ((a >> SECW_ORDER) << 3));
+}
+
+/* sec_ready() - the tags of a's section are valid. */
+static inline bool sec_ready(const struct buddy *b, uintptr_t a)
+{
+	return (*secw_of(b, a) >> ((a >> SEC_ORDER) & 63)) & 1;
+}
+
+/* sec_ensure() - make the tags of a's section valid (all "not a head") if they are not yet. */
+static inline void sec_ensure(struct buddy *b, uintptr_t a)
+{
+	uint64_t *w = secw_of(b, a);
+	uint64_t m = (uint64_t)1 << ((a >> SEC_ORDER) & 63);
+
+	if (!(*w & m)) {
+		memset(tag_of(b, a & ~(SEC_SIZE - 1)), 0, SEC_TAGS);
+		*w |= m;
+	}
+}
+
+static inline bool in_span(const struct buddy *b, uintptr_t a)
+{
+	return a - b->base < b->span;
+}
+
+static inline void list_push(struct buddy *b, uintptr_t a, unsigned long k)
+{
+	struct buddy_area *ar = &b->area[k];
+	struct buddy_node *n = (struct buddy_node *)a, *f = ar->list.next;
+
+	n->next = f;
+	n->prev = &ar->list;
+	f->prev = n;
+	ar->list.next = n;
+	ar->nfree++;
+	if (f == &ar->list)
+		b->nonempty |= (uint64_t)1 << k;
+}
+
+static inline void list_del(struct buddy *b, struct buddy_node *n, unsigned long k)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	if (--b->area[k].nfree == 0)
+		b->nonempty &= ~((uint64_t)1 << k);
+}
+
+static inline struct buddy_node *list_pop(struct buddy *b, unsigned long k)
+{
+	struct buddy_area *ar = &b->area[k];
+	struct buddy_node *n = ar->list.next, *nx = n->next;
+
+	ar->list.next = nx;
+	nx->prev = &ar->list;
+	if (--ar->nfree == 0)
+		b->nonempty &= ~((uint64_t)1 << k);
+	return n;
+}
+
+/*
+ * mergeable() - the buddy of the block [a, a + 2^order) is a free head of the same order inside the span.
+ * Below order 16 the buddy lies in a's (initialised) section, whose tags outside the span are all 0, so
+ * one tag compare decides; from 16 up the buddy starts another section that must be in the span and
+ * initialised before its tag means anything.
+ */
+static inline bool mergeable(const struct buddy *b, uintptr_t a, unsigned long order)
+{
+	uintptr_t bud = a ^ bit(order);
+
+	if (order < SEC_ORDER)
+		return *tag_of(b, bud) == (TAG_FREE_HEAD | order);
+	return order < BUDDY_MAX_ORDER && in_span(b, bud) && sec_ready(b, bud) &&
+	       *tag_of(b, bud) == (TAG_FREE_HEAD | order);
+}
+
+/*
+ * free_insert() - make the block [a, a + 2^order) free: merge it with its buddy while mergeable(), then
+ * push the result. a's section is initialised; the caller has counted nothing yet.
+ */
+static void free_insert(struct buddy *b, uintptr_t a, unsigned long order)
+{
+	uint8_t *t = tag_of(b, a);
+
+	while (mergeable(b, a, order)) {
+		uintptr_t bud = a ^ bit(order);
+
+		*tag_of(b, bud) = 0;
+		*t = 0;
+		list_del(b, (struct buddy_node *)bud, order);
+		a &= ~bit(order);
+		t = tag_of(b, a);
+		order++;
+	}
+	*t = TAG_FREE_HEAD | order;
+	list_push(b, a, order);
+}
+
+/*
+ * split() - the free block at a (already off its list) has order k > order: give back its right halves
+ * k-1, k-2, ..., order. A right half of order >= 16 starts a section that may need initialising.
+ */
+static void split(struct buddy *b, uintptr_t a, unsigned long k, unsigned long order)
+{
+	while (k > order && k > SEC_ORDER) {
+		uintptr_t r = a + bit(--k);
+
+		sec_ensure(b, r);
+		*tag_of(b, r) = TAG_FREE_HEAD | k;
+		list_push(b, r, k);
+	}
+	while (k > order) {
+		uintptr_t r = a + bit(--k);
+
+		*tag_of(b, r) = TAG_FREE_HEAD | k;
+		list_push(b, r, k);
+	}
+}
+
+/* alloc_slow() - no free block of exactly this order: take the smallest larger one and split it. */
+static __attribute__((noinline)) error_t alloc_slow(struct buddy *b, unsigned long order, void **addr)
+{
+	struct buddy_node *n;
+	uint64_t avail;
+	unsigned long k;
+
+	if (order > b->max_order) {
+		b->failures++;
+		return ERR_SIZE;
+	}
+	avail = b->nonempty >> order;
+	if (!avail) {
+		b->failures++;
+		return ERR_NOMEM;
+	}
+	k = order + ctz64(avail);
+	n = list_pop(b, k);
+	split(b, (uintptr_t)n, k, order);
+	*tag_of(b, (uintptr_t)n) = TAG_HEAD | order;
+	b->allocs++;
+	*addr = n;
+	return 0;
+}
+
+/* alloc_order() - the fast path: a free block of exactly this order (order <= BUDDY_MAX_ORDER) exists. */
+static inline error_t alloc_order(struct buddy *b, unsigned long order, void **addr)
+{
+	struct buddy_node *n;
+
+	if (unlikely(!((b->nonempty >> order) & 1)))
+		return alloc_slow(b, order, addr);
+	n = list_pop(b, order);
+	*tag_of(b, (uintptr_t)n) = TAG_HEAD | order;
+	b->allocs++;
+	*addr = n;
+	return 0;
+}
+
+/*
+ * locate() - the block (free or allocated) containing the granule at a (64-aligned, in the span): its head
+ * and tag. False if a is in reserved memory. See the index math above: the candidates are a rounded down
+ * to each order; the first head met either contains a or proves that no block does.
+ */
+static bool locate(const struct buddy *b, uintptr_t a, uintptr_t *head, uint8_t *tag)
+{
+	unsigned long k = sec_ready(b, a) ? GRAN_ORDER : SEC_ORDER;
+
+	for (; k <= BUDDY_MAX_ORDER; k++) {
+		uintptr_t p = a & ~(bit(k) - 1);
+		uint8_t t;
+
+		if (p < b->base)
+			return false;
+		if (k >= SEC_ORDER && !sec_ready(b, p))
+			continue;
+		t = *tag_of(b, p);
+		if (!(t & TAG_HEAD))
+			continue;
+		if (a - p >= bit(t & TAG_ORDER))
+			return false;
+		*head = p;
+		*tag = t;
+		return true;
+	}
+	return false;
+}
+
+/* classify() - why a is not a valid allocated head (0 if it is); *head = 0 when a is in reserved memory. */
+static error_t classify(const struct buddy *b, uintptr_t a, uintptr_t *head, unsigned *order)
+{
+	uint8_t t;
+
+	*head = 0;
+	*order = 0;
+	if (!in_span(b, a))
+		return ERR_NOTOWNED;
+	if (a & (GRAN - 1))
+		return ERR_MISALIGNED;
+	if (!locate(b, a, head, &t))
+		return ERR_INTERIOR;
+	*order = t & TAG_ORDER;
+	if (t & TAG_FREE)
+		return ERR_DOUBLEFREE;
+	return *head == a ? 0 : ERR_INTERIOR;
+}
+
+static __attribute__((noinline, cold)) error_t bad_free(struct buddy *b, uintptr_t a)
+{
+	uintptr_t head;
+	unsigned order;
+	error_t e;
+
+	if (!a)
+		return 0;
+	e = classify(b, a, &head, &order);
+	switch (e) {
+	case ERR_NOTOWNED:
+		mm_log("buddy: free 0x%lx: ERR_NOTOWNED: outside heap [0x%lx, 0x%lx)", (unsigned long)a,
+		       (unsigned long)b->base, (unsigned long)b->end);
+		break;
+	case ERR_MISALIGNED:
+		mm_log("buddy: free 0x%lx: ERR_MISALIGNED: not aligned to %lu bytes", (unsigned long)a,
+		       (unsigned long)GRAN);
+		break;
+	case ERR_INTERIOR:
+		if (head)
+			mm_log("buddy: free 0x%lx: ERR_INTERIOR: address inside block 0x%lx (order %u)",
+			       (unsigned long)a, (unsigned long)head, order);
+		else
+			mm_log("buddy: free 0x%lx: ERR_INTERIOR: address in reserved memory (never added)",
+			       (unsigned long)a);
+		break;
+	case ERR_DOUBLEFREE:
+		if (head == a)
+			mm_log("buddy: free 0x%lx: ERR_DOUBLEFREE: block already free (order %u)", (unsigned long)a,
+			       order);
+		else
+			mm_log("buddy: free 0x%lx: ERR_DOUBLEFREE: address inside free block 0x%lx (order %u)",
+			       (unsigned long)a, (unsigned long)head, order);
+		break;
+	default:
+		MM_PANIC("0x%lx is an allocated head but its tag or section says otherwise", (unsigned long)a);
+	}
+	b->bad_frees++;
+	return e;
+}
+
+/* free_slow() - a valid free whose buddy is free: merge (out of line to keep buddy_free() leaf-small). */
+static __attribute__((noinline)) error_t free_slow(struct buddy *b, uintptr_t a, unsigned long order)
+{
+	free_insert(b, a, order);
+	b->frees++;
+	return 0;
+}
+
+/* The span as buddy_init() lays it out; false if it holds no whole granule. */
+struct geom {
+	uintptr_t base, end, org;
+	size_t nsec, nsecw, meta;
+};
+
+static bool geom(uintptr_t base, uintptr_t end, struct geom *g)
+{
+	if (base > UINTPTR_MAX - (GRAN - 1))
+		return false;
+	g->base = (base + GRAN - 1) & ~(GRAN - 1);
+	if (!g->base)
+		g->base = GRAN;
+	g->end = end & ~(GRAN - 1);
+	if (g->end <= g->base)
+		return false;
+	g->org = g->base & ~(SEC_SIZE - 1);
+	g->nsec = ((g->end - 1 - g->org) >> SEC_ORDER) + 1;
+	g->nsecw = ((g->end - 1) >> SECW_ORDER) - (g->org >> SECW_ORDER) + 1;
+	g->meta = g->nsecw * sizeof(uint64_t) + g->nsec * SEC_TAGS;
+	return true;
+}
+
+size_t buddy_meta_size(uintptr_t base, uintptr_t end)
+{
+	struct geom g;
+
+	return geom(base, end, &g) ? g.meta : 0;
+}
+
+error_t buddy_init(struct buddy *b, uintptr_t base, uintptr_t end, void *meta, size_t meta_size)
+{
+	struct geom g;
+	unsigned k;
+
+	if (!b || !meta || ((uintptr_t)meta & (sizeof(uint64_t) - 1)))
+		return ERR_INVAL;
+	if (!geom(base, end, &g))
+		return ERR_RANGE;
+	if (meta_size < g.meta)
+		return ERR_INVAL;
+	memset(b, 0, sizeof(*b));
+	b->base = g.base;
+	b->end = g.end;
+	b->span = g.end - g.base;
+	b->raw_base = base;
+	b->raw_end = end;
+	b->org = g.org;
+	b->secmap = meta;
+	b->nsecw = g.nsecw;
+	b->nsec = g.nsec;
+	b->tags = (uint8_t *)meta + g.nsecw * sizeof(uint64_t);
+	b->tag_bias = (uintptr_t)b->tags - (g.org >> GRAN_ORDER);
+	b->sec_bias = (uintptr_t)b->secmap - ((g.org >> SECW_ORDER) << 3);
+	memset(b->secmap, 0, g.nsecw * sizeof(uint64_t));
+	for (k = 0; k <= BUDDY_MAX_ORDER; k++)
+		b->area[k].list.next = b->area[k].list.prev = &b->area[k].list;
+	/* the largest order with an aligned block inside [base, end); order 6 always fits */
+	for (k = BUDDY_MAX_ORDER; k > GRAN_ORDER; k--) {
+		uintptr_t a = (g.base + bit(k) - 1) & ~(bit(k) - 1);
+
+		if (a >= g.base && a < g.end && g.end - a >= bit(k))
+			break;
+	}
+	b->max_order = k;
+	return 0;
+}
+
+/* first_nonzero() - index of the first non-zero byte of p[0..n), or n. */
+static size_t first_nonzero(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && ((uintptr_t)(p + i) & 7))
+		if (p[i++])
+			return i - 1;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, __builtin_assume_aligned(p + i, 8), 8);
+		if (w)
+			break;
+	}
+	for (; i < n; i++)
+		if (p[i])
+			return i;
+	return n;
+}
+
+/* next_head() - the lowest head in [s, e) (64-aligned, in the span), skipping uninitialised sections. */
+static bool next_head(const struct buddy *b, uintptr_t s, uintptr_t e, uintptr_t *head)
+{
+	while (s < e) {
+		uintptr_t lim = (s | (SEC_SIZE - 1)) + 1;
+
+		if (!sec_ready(b, s)) {
+			if (!(*secw_of(b, s) >> ((s >> SEC_ORDER) & 63)))
+				lim = (s | (bit(SECW_ORDER) - 1)) + 1;
+		} else {
+			size_t n, i;
+
+			if (lim > e || !lim)
+				lim = e;
+			n = (lim - s) >> GRAN_ORDER;
+			i = first_nonzero(tag_of(b, s), n);
+			if (i < n) {
+				*head = s + (i << GRAN_ORDER);
+				return true;
+			}
+		}
+		if (lim <= s)
+			break;
+		s = lim;
+	}
+	return false;
+}
+
+error_t buddy_add_range(struct buddy *b, uintptr_t start, uintptr_t end)
+{
+	uintptr_t s, e, pos, h;
+	uint8_t t = 0;
+	bool hit;
+
+	if (start > end || start < b->raw_base || end > b->raw_end)
+		return ERR_RANGE;
+	if (start > UINTPTR_MAX - (GRAN - 1))
+		return 0;
+	s = (start + GRAN - 1) & ~(GRAN - 1);
+	e = end & ~(GRAN - 1);
+	if (s < b->base)
+		s = b->base;
+	if (e > b->end)
+		e = b->end;
+	if (s >= e)
+		return 0;
+	hit = locate(b, s, &h, &t);
+	if (!hit && next_head(b, s, e, &h)) {
+		t = *tag_of(b, h);
+		hit = true;
+	}
+	if (hit) {
+		mm_log("buddy: add_range [0x%lx, 0x%lx): ERR_OVERLAP: %s block 0x%lx (order %u)",
+		       (unsigned long)start, (unsigned long)end, (t & TAG_FREE) ? "free" : "allocated",
+		       (unsigned long)h, t & TAG_ORDER);
+		return ERR_OVERLAP;
+	}
+	for (pos = s; pos < e;) {
+		unsigned k = ctz64(pos);
+		unsigned fit = log2_64(e - pos);
+
+		if (k > fit)
+			k = fit;
+		if (k > BUDDY_MAX_ORDER)
+			k = BUDDY_MAX_ORDER;
+		sec_ensure(b, pos);
+		free_insert(b, pos, k);
+		pos += bit(k);
+		if (!pos)
+			break;
+	}
+	b->added += e - s;
+	return 0;
+}
+
+/* order_small[(size - 1) >> 6] = order of a request of 1..4096 bytes, skipping the bit scan. */
+static const uint8_t order_small[64] = {
+	6,  7,  8,  8,  9,  9,  9,  9,  10, 10, 10, 10, 10, 10, 10, 10,
+	11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+};
+
+error_t buddy_alloc(struct buddy *b, size_t size, void **addr)
+{
+	uint64_t s1 = (uint64_t)size - 1;	/* size 0 wraps around and fails like a size above 2^40 */
+
+	if (likely(s1 < 4096))
+		return alloc_order(b, order_small[s1 >> GRAN_ORDER], addr);
+	if (unlikely(s1 >= bit(BUDDY_MAX_ORDER))) {
+		b->failures++;
+		return ERR_SIZE;
+	}
+	return alloc_order(b, log2_64(s1) + 1, addr);
+}
+
+error_t buddy_alloc_order(struct buddy *b, unsigned order, void **addr)
+{
+	if (order < GRAN_ORDER)
+		order = GRAN_ORDER;
+	if (unlikely(order > BUDDY_MAX_ORDER))
+		return alloc_slow(b, order, addr);
+	return alloc_order(b, order, addr);
+}
+
+error_t buddy_free(struct buddy *b, void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	unsigned long tag, order;
+	uint8_t *t;
+
+	/* NULL, foreign, misaligned, untagged: all slow and rare */
+	if (unlikely(!in_span(b, a) || (a & (GRAN - 1)) || !sec_ready(b, a)))
+		return bad_free(b, a);
+	t = tag_of(b, a);
+	tag = *t;
+	if (unlikely((tag & TAG_FREE_HEAD) != TAG_HEAD))
+		return bad_free(b, a);
+	order = tag & TAG_ORDER;
+	if (unlikely(mergeable(b, a, order)))
+		return free_slow(b, a, order);
+	*t = (uint8_t)(tag | TAG_FREE);
+	list_push(b, a, order);
+	b->frees++;
+	return 0;
+}
+
+error_t buddy_getsize(const struct buddy *b, const void *addr, size_t *size)
+{
+	uintptr_t a = (uintptr_t)addr, head;
+	unsigned order;
+	error_t e;
+
+	if (likely(in_span(b, a) && !(a & (GRAN - 1)) && sec_ready(b, a))) {
+		uint8_t t = *tag_of(b, a);
+
+		if ((t & TAG_FREE_HEAD) == TAG_HEAD) {
+			*size = bit(t & TAG_ORDER);
+			return 0;
+		}
+	}
+	e = classify(b, a, &head, &order);
+	if (!e)
+		MM_PANIC("0x%lx is an allocated head but its tag or section says otherwise", (unsigned long)a);
+	return e;
+}
+
+bool buddy_owns(const struct buddy *b, const void *addr)
+{
+	return in_span(b, (uintptr_t)addr);
+}
+
+void buddy_get_stats(const struct buddy *b, struct buddy_stats *st)
+{
+	uint64_t free = 0;
+	unsigned k;
+
+	for (k = 0; k <= BUDDY_MAX_ORDER; k++) {
+		st->nfree[k] = b->area[k].nfree;
+		free += b->area[k].nfree << k;
+	}
+	st->free_bytes = free;
+	st->used_bytes = b->added - free;
+	st->reserved_bytes = b->span - b->added;
+	st->largest_free = b->nonempty ? (uint64_t)1 << log2_64(b->nonempty) : 0;
+	st->allocs = b->allocs;
+	st->frees = b->frees;
+	st->failures = b->failures;
+	st->bad_frees = b->bad_frees;
+}
+
+/*
+ * why_fmt() - a tiny vsnprintf for buddy_check()'s messages (mm/ takes nothing from stdio): %s, %u, %lu,
+ * %lx, always NUL-terminated, truncated to len.
+ */
+static void why_fmt(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+
+#define WHY_PUT(c)                                                                                          \
+	do {                                                                                                \
+		char c_ = (c);	/* evaluated once, even when the buffer is full */                          \
+                                                                                                            \
+		if (n + 1 < len)                                                                            \
+			buf[n] = c_;                                                                        \
+		n++;                                                                                        \
+	} while (0)
+	for (; *fmt; fmt++) {
+		bool lng = false;
+
+		if (*fmt != '%') {
+			WHY_PUT(*fmt);
+			continue;
+		}
+		if (fmt[1] == 'l') {
+			lng = true;
+			fmt++;
+		}
+		fmt++;
+		if (*fmt == 's') {
+			const char *s = va_arg(ap, const char *);
+
+			while (*s)
+				WHY_PUT(*s++);
+		} else if (*fmt == 'u' || *fmt == 'x') {
+			unsigned long v = lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
+			unsigned radix = *fmt == 'x' ? 16 : 10;
+			char tmp[24];
+			int i = 0;
+
+			do {
+				tmp[i++] = "0123456789abcdef"[v % radix];
+				v /= radix;
+			} while (v);
+			while (i)
+				WHY_PUT(tmp[--i]);
+		} else if (*fmt) {
+			WHY_PUT(*fmt);
+		} else {
+			break;
+		}
+	}
+#undef WHY_PUT
+	if (len)
+		buf[n < len ? n : len - 1] = 0;
+}
+
+static __attribute__((format(printf, 3, 4))) error_t corrupt(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && len) {
+		va_start(ap, fmt);
+		why_fmt(why, len, fmt, ap);
+		va_end(ap);
+	}
+	return ERR_CORRUPT;
+}
+
+/* check_lists() - every free list against its tags, links, count and nonempty bit; *free = their bytes. */
+static error_t check_lists(const struct buddy *b, char *why, size_t len, uint64_t *free)
+{
+	unsigned k;
+
+	*free = 0;
+	for (k = 0; k <= BUDDY_MAX_ORDER; k++) {
+		const struct buddy_node *h = &b->area[k].list, *prev = h, *n;
+		uint64_t count = 0, limit = (b->span >> k) + 1;
+
+		for (n = h->next; n != h; prev = n, n = n->next, count++) {
+			uintptr_t a = (uintptr_t)n, bud = a ^ bit(k);
+
+			if (k < GRAN_ORDER)
+				return corrupt(why, len, "free list %u below the minimum order is not empty", k);
+			if (count >= limit)
+				return corrupt(why, len, "free list %u: more than %lu entries (cycle?)", k,
+					       (unsigned long)limit);
+			if (!in_span(b, a) || b->end - a < bit(k))
+				return corrupt(why, len, "free list %u: block 0x%lx not inside [0x%lx, 0x%lx)", k,
+					       (unsigned long)a, (unsigned long)b->base, (unsigned long)b->end);
+			if (a & (bit(k) - 1))
+				return corrupt(why, len, "free list %u: block 0x%lx not aligned to its size", k,
+					       (unsigned long)a);
+			if (!sec_ready(b, a))
+				return corrupt(why, len, "free list %u: block 0x%lx in an uninitialised section", k,
+					       (unsigned long)a);
+			if (*tag_of(b, a) != (TAG_FREE_HEAD | k))
+				return corrupt(why, len, "free list %u: block 0x%lx has tag 0x%x, not a free head", k,
+					       (unsigned long)a, *tag_of(b, a));
+			if (n->prev != prev)
+				return corrupt(why, len, "free list %u: block 0x%lx: prev 0x%lx, expected 0x%lx", k,
+					       (unsigned long)a, (unsigned long)n->prev, (unsigned long)prev);
+			if (k < BUDDY_MAX_ORDER && in_span(b, bud) && (k < SEC_ORDER || sec_ready(b, bud)) &&
+			    *tag_of(b, bud) == (TAG_FREE_HEAD | k))
+				return corrupt(why, len, "free blocks 0x%lx and 0x%lx are unmerged buddies (order %u)",
+					       (unsigned long)a, (unsigned long)bud, k);
+		}
+		if (h->prev != prev)
+			return corrupt(why, len, "free list %u: sentinel prev 0x%lx, expected 0x%lx", k,
+				       (unsigned long)h->prev, (unsigned long)prev);
+		if (count != b->area[k].nfree)
+			return corrupt(why, len, "free list %u holds %lu blocks, nfree says %lu", k,
+				       (unsigned long)count, (unsigned long)b->area[k].nfree);
+		if (!!(b->nonempty & ((uint64_t)1 << k)) != (count != 0))
+			return corrupt(why, len, "nonempty bit %u is %u with %lu free blocks", k,
+				       (unsigned)((b->nonempty >> k) & 1), (unsigned long)count);
+		*free += count << k;
+	}
+	if (b->nonempty >> (BUDDY_MAX_ORDER + 1))
+		return corrupt(why, len, "nonempty 0x%lx has bits above order %u", (unsigned long)b->nonempty,
+			       BUDDY_MAX_ORDER);
+	return 0;
+}
+
+/*
+ * check_heads() - walk every head of every initialised section in address order: valid tags, aligned,
+ * inside the span, no overlap; count free heads per order and sum the allocated ones.
+ */
+static error_t check_heads(const struct buddy *b, char *why, size_t len, uint64_t *nfree, uint64_t *used)
+{
+	uintptr_t cursor = b->base, last = 0;
+	size_t i;
+
+	*used = 0;
+	for (i = 0; i < b->nsec; i++) {
+		uintptr_t x = b->org + (i << SEC_ORDER);
+		const uint8_t *tags = tag_of(b, x);
+		size_t j;
+
+		if (!sec_ready(b, x))
+			continue;
+		for (j = first_nonzero(tags, SEC_TAGS); j < SEC_TAGS; j += 1 + first_nonzero(tags + j + 1,
+											      SEC_TAGS - j - 1)) {
+			uintptr_t h = x + (j << GRAN_ORDER);
+			uint8_t t = tags[j];
+			unsigned o = t & TAG_ORDER;
+
+			if (!(t & TAG_HEAD))
+				return corrupt(why, len, "tag 0x%x at 0x%lx has no head bit", t, (unsigned long)h);
+			if (o < GRAN_ORDER || o > BUDDY_MAX_ORDER)
+				return corrupt(why, len, "head 0x%lx has order %u", (unsigned long)h, o);
+			if (!in_span(b, h) || b->end - h < bit(o))
+				return corrupt(why, len, "block 0x%lx (order %u) not inside [0x%lx, 0x%lx)",
+					       (unsigned long)h, o, (unsigned long)b->base, (unsigned long)b->end);
+			if (h & (bit(o) - 1))
+				return corrupt(why, len, "block 0x%lx (order %u) not aligned to its size",
+					       (unsigned long)h, o);
+			if (h < cursor)
+				return corrupt(why, len, "block 0x%lx (order %u) overlaps block 0x%lx",
+					       (unsigned long)h, o, (unsigned long)last);
+			cursor = h + bit(o);
+			last = h;
+			if (t & TAG_FREE)
+				nfree[o]++;
+			else
+				*used += bit(o);
+		}
+	}
+	return 0;
+}
+
+error_t buddy_check(const struct buddy *b, char *why, size_t whylen)
+{
+	uint64_t free, used, nfree[BUDDY_MAX_ORDER + 1] = { 0 };
+	unsigned k;
+	error_t e;
+
+	e = check_lists(b, why, whylen, &free);
+	if (e)
+		return e;
+	e = check_heads(b, why, whylen, nfree, &used);
+	if (e)
+		return e;
+	for (k = 0; k <= BUDDY_MAX_ORDER; k++)
+		if (nfree[k] != b->area[k].nfree)
+			return corrupt(why, whylen, "%lu free heads of order %u in the tags, %lu on the list",
+				       (unsigned long)nfree[k], k, (unsigned long)b->area[k].nfree);
+	if (b->added > b->span)
+		return corrupt(why, whylen, "added %lu bytes to a span of %lu", (unsigned long)b->added,
+			       (unsigned long)b->span);
+	if (free + used != b->added)
+		return corrupt(why, whylen, "free %lu + used %lu + reserved %lu != span %lu", (unsigned long)free,
+			       (unsigned long)used, (unsigned long)(b->span - b->added), (unsigned long)b->span);
+	corrupt(why, whylen, "ok");
+	return 0;
+}

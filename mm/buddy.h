@@ -1,0 +1,196 @@
+/* buddy.h - a lock-free power-of-two buddy allocator over one contiguous span (the caller does the locking). */
+#ifndef MM_BUDDY_H
+#define MM_BUDDY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mm/err.h"
+
+#define BUDDY_MIN_ORDER 6		/* smallest block and granule: 64 bytes */
+#define BUDDY_MAX_ORDER 40		/* largest block order a span may hold (1 TiB) */
+#define BUDDY_MIN_BLOCK_SIZE (1ul << BUDDY_MIN_ORDER)
+#define BUDDY_SECTION_ORDER 16		/* tags are initialised lazily, 64 KiB of memory (1 KiB of tags) at a time */
+#define BUDDY_SECTION_SIZE (1ul << BUDDY_SECTION_ORDER)
+
+/* A free block's first 16 bytes: its links on the free list of its order (circular, sentinel in struct buddy). */
+struct buddy_node {
+	struct buddy_node *next;
+	struct buddy_node *prev;
+};
+
+/* The free blocks of one order: list sentinel and count side by side (32 bytes: one shift indexes it). */
+struct buddy_area {
+	struct buddy_node list;
+	uint64_t nfree;
+	uint64_t unused;
+};
+
+/*
+ * One heap. Callers embed it and treat every field as private; read it through buddy_get_stats(). It holds
+ * the free-list sentinels, so it must not be moved or copied after buddy_init().
+ */
+struct buddy {
+	struct buddy_area area[BUDDY_MAX_ORDER + 1]; /* first: &area[k].list is b + 32 * k */
+	uintptr_t base;			/* usable span [base, end): the caller's span rounded inwards to 64 bytes */
+	uintptr_t end;
+	uintptr_t span;			/* end - base */
+	uintptr_t raw_base;		/* the span as the caller gave it (add_range checks against it) */
+	uintptr_t raw_end;
+	uintptr_t org;			/* base rounded down to a section: tag 0 and section 0 describe org */
+	uintptr_t tag_bias;		/* (uintptr_t)tags - (org >> 6): the tag of addr a is at tag_bias + (a >> 6) */
+	uintptr_t sec_bias;		/* (uintptr_t)secmap - 8 * (org >> 22): the bitmap word of a is at
+					   sec_bias + 8 * (a >> 22), its bit is (a >> 16) & 63 */
+	uint8_t *tags;			/* one tag per granule of the sections [org, org + nsec * 64 KiB) */
+	uint64_t *secmap;		/* 1 bit per section: its tags are valid */
+	size_t nsec;
+	size_t nsecw;			/* words in secmap */
+	uint64_t nonempty;		/* bit k set <=> area[k] has a free block */
+	unsigned max_order;		/* largest order a block in [base, end) can have */
+	uint64_t added;			/* bytes made free by buddy_add_range() (free + used) */
+	uint64_t allocs, frees, failures, bad_frees;
+};
+
+struct buddy_stats {
+	uint64_t free_bytes;		/* in free blocks */
+	uint64_t used_bytes;		/* in allocated blocks (whole blocks: a 100-byte request uses 128) */
+	uint64_t reserved_bytes;	/* never added: free + used + reserved = end - base */
+	uint64_t largest_free;		/* size of the largest free block, 0 if none */
+	uint64_t nfree[BUDDY_MAX_ORDER + 1]; /* free blocks of each order */
+	uint64_t allocs;		/* successful allocations */
+	uint64_t frees;			/* successful frees (not counting free(NULL)) */
+	uint64_t failures;		/* failed allocations (ERR_SIZE, ERR_NOMEM) */
+	uint64_t bad_frees;		/* frees refused (ERR_NOTOWNED, ERR_MISALIGNED, ERR_INTERIOR, ERR_DOUBLEFREE) */
+};
+
+/**
+ * buddy_meta_size() - bytes of metadata buddy_init() needs for a span.
+ * @base: first byte of the span (any alignment)
+ * @end: one past its last byte
+ *
+ * One tag byte per 64-byte granule of every 64 KiB section the span touches plus one bit per section
+ * (rounded to 64-bit words): about 1/64 of the span.
+ *
+ * Context: any; touches no memory.
+ * Return: the size in bytes, 0 if the span holds no whole granule.
+ */
+size_t buddy_meta_size(uintptr_t base, uintptr_t end);
+
+/**
+ * buddy_init() - set up an empty heap over a span; nothing in it is free yet.
+ * @b: the heap (caller memory; not moved afterwards)
+ * @base: first byte of the span, rounded up to 64 (and to at least 64, so that no block is at NULL)
+ * @end: one past the span's last byte, rounded down to 64
+ * @meta: buddy_meta_size() bytes of 8-byte-aligned caller memory; it may lie in the span as long as the
+ *        caller never adds it with buddy_add_range()
+ * @meta_size: size of @meta
+ *
+ * Only the section bitmap (1 bit per 64 KiB) is cleared: the cost does not grow with the tag array.
+ *
+ * Context: caller holds the heap lock (or owns the heap alone); no allocation.
+ * Return: 0; ERR_INVAL if @b or @meta is NULL, @meta is misaligned or smaller than buddy_meta_size();
+ *         ERR_RANGE if the span holds no whole 64-byte granule.
+ */
+error_t buddy_init(struct buddy *b, uintptr_t base, uintptr_t end, void *meta, size_t meta_size);
+
+/**
+ * buddy_add_range() - make [start, end) free.
+ * @b: the heap
+ * @start: first byte; rounded up to 64
+ * @end: one past the last byte; rounded down to 64 (a range holding no whole granule adds nothing)
+ *
+ * The range is carved into naturally aligned power-of-two blocks, greedily (at each position the largest
+ * block aligned there that fits, at most BUDDY_MAX_ORDER), each merged with its free buddies.
+ *
+ * Context: caller holds the heap lock; no allocation.
+ * Return: 0; ERR_RANGE if [start, end) is not inside the span given to buddy_init(); ERR_OVERLAP if a
+ *         granule of it is already free or allocated (the heap is then unchanged).
+ */
+error_t buddy_add_range(struct buddy *b, uintptr_t start, uintptr_t end);
+
+/**
+ * buddy_alloc() - allocate a block of at least @size bytes.
+ * @b: the heap
+ * @size: bytes wanted; the block is the next power of two >= max(size, 64), aligned to its size
+ * @addr: receives the block's address (written only on success)
+ *
+ * Context: caller holds the heap lock; no allocation.
+ * Return: 0; ERR_SIZE if @size is 0 or larger than any block the span could ever hold; ERR_NOMEM if no
+ *         free block is large enough.
+ */
+error_t buddy_alloc(struct buddy *b, size_t size, void **addr);
+
+/**
+ * buddy_alloc_order() - allocate a block of 2^@order bytes, aligned to its size.
+ * @b: the heap
+ * @order: log2 of the block size; orders below BUDDY_MIN_ORDER are rounded up to it
+ * @addr: receives the block's address (written only on success)
+ *
+ * Context: caller holds the heap lock; no allocation.
+ * Return: 0; ERR_SIZE if no block of that order fits in the span; ERR_NOMEM if none is free.
+ */
+error_t buddy_alloc_order(struct buddy *b, unsigned order, void **addr);
+
+/**
+ * buddy_free() - give back a block from buddy_alloc() or buddy_alloc_order(); it merges with free buddies.
+ * @b: the heap
+ * @addr: the block's address; NULL is a no-op
+ *
+ * Every bad address is refused with the heap unchanged, counted in bad_frees and logged with mm_log() as
+ * one line "buddy: free <addr>: <code>: <reason>". Never panics on a caller error.
+ *
+ * Context: caller holds the heap lock; no allocation.
+ * Return: 0; ERR_NOTOWNED if @addr is outside [base, end); ERR_MISALIGNED if not 64-byte aligned;
+ *         ERR_INTERIOR if inside an allocated block but not at its start, or in reserved (never added)
+ *         memory; ERR_DOUBLEFREE if at the start of or inside a free block.
+ */
+error_t buddy_free(struct buddy *b, void *addr);
+
+/**
+ * buddy_getsize() - size of the allocated block that starts at @addr.
+ * @b: the heap
+ * @addr: the block's address
+ * @size: receives the block size (a power of two >= 64; written only on success)
+ *
+ * Context: caller holds the heap lock; no allocation; changes nothing and logs nothing.
+ * Return: 0; the same codes as buddy_free() for an address it would refuse (ERR_NOTOWNED for NULL).
+ */
+error_t buddy_getsize(const struct buddy *b, const void *addr, size_t *size);
+
+/**
+ * buddy_owns() - whether @addr lies in the heap's span [base, end), allocated, free or reserved.
+ * @b: the heap
+ * @addr: any address
+ *
+ * Context: any hart; reads only fields fixed at buddy_init(), so no lock is needed.
+ * Return: true if base <= addr < end.
+ */
+bool buddy_owns(const struct buddy *b, const void *addr);
+
+/**
+ * buddy_get_stats() - a snapshot of the heap's byte counts, free block counts and counters.
+ * @b: the heap
+ * @st: receives the statistics
+ *
+ * Context: caller holds the heap lock; no allocation; O(BUDDY_MAX_ORDER).
+ */
+void buddy_get_stats(const struct buddy *b, struct buddy_stats *st);
+
+/**
+ * buddy_check() - verify every invariant of the heap (slow: walks the lists and all initialised tags).
+ * @b: the heap
+ * @why: receives the first violation found as a NUL-terminated line (may be NULL)
+ * @whylen: size of @why
+ *
+ * Checks that each free-list entry is a free head of that order, aligned, inside the span, with
+ * consistent links; that list lengths match nfree and the non-empty bitmap; that no two blocks overlap;
+ * that no free block has a free buddy of its order (unmerged); that free, used and reserved bytes add up
+ * to the span; and that used bytes equal the sizes of all allocated heads.
+ *
+ * Context: caller holds the heap lock; no allocation.
+ * Return: 0 (and @why = "ok"); ERR_CORRUPT with the reason in @why.
+ */
+error_t buddy_check(const struct buddy *b, char *why, size_t whylen);
+
+#endif

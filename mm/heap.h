@@ -1,0 +1,97 @@
+/* heap.h - kernel_heap[x][y]: one locked power-of-two buddy heap per cluster of the mesh. */
+#ifndef MM_HEAP_H
+#define MM_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/lock.h"
+#include "mm/buddy.h"
+#include "mm/err.h"
+#include "mm/topo.h"
+
+/*
+ * The GIET-VM kernel_heap[x][y] design made complete. Each cluster with memory gets a heap whose
+ * descriptor, lock and buddy metadata sit at the start of the cluster's own RAM, so a hart touches
+ * remote memory only for remote allocations. A memoryless cluster (or one whose RAM is withheld)
+ * gets an empty descriptor: every request aimed at it returns ERR_NOHEAP.
+ *
+ * Blocks are powers of two >= MIN_BLOCK_SIZE and naturally aligned; free finds the owner heap from
+ * the address alone by binary search over the heaps' spans (O(log clusters)).
+ */
+#define MIN_BLOCK_SIZE (1UL << BUDDY_MIN_ORDER)
+
+struct heap {
+	spinlock_t lock;
+	unsigned cluster, x, y;
+	uint64_t size;			/* bytes of RAM given to the heap (0: memoryless) */
+	uint64_t boot_free;		/* free bytes right after heap_init_all() */
+	uint64_t failures;		/* allocation failures (ERR_NOMEM) */
+	uint64_t bad_frees;
+	struct buddy b;
+} __attribute__((aligned(64)));
+
+struct heap_stats {
+	uint64_t size, free_bytes, used_bytes, reserved_bytes, largest_free;
+	uint64_t nfree[BUDDY_MAX_ORDER + 1];
+	uint64_t allocs, frees, failures, bad_frees;
+	struct lock_stats lock;
+};
+
+extern struct heap *kernel_heap[TOPO_MESH_MAX][TOPO_MESH_MAX];
+
+/*
+ * heap_init_all() - build kernel_heap[x][y] from @t. @reserved lists ranges never to hand out (OpenSBI,
+ * the kernel image, the DTB, ...); clusters whose bit is set in @withhold get an empty heap.
+ * Context: boot hart, once, before any other hart runs. Return: 0, or ERR_NOMEM if no cluster has RAM.
+ */
+error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, unsigned nreserved,
+		      uint64_t withhold);
+
+/* heap_of() - the heap of cluster id @c (NULL if @c is outside the topology). */
+struct heap *heap_of(unsigned c);
+
+/*
+ * remote_malloc() - GIET's _remote_malloc(size, x, y) with an error code: @size bytes (rounded up to a
+ * power of two >= 64) in cluster (@x, @y), address in *@addr. Context: any hart; takes that heap's lock.
+ * Return: 0; ERR_SIZE (0 or larger than the heap); ERR_RANGE ((x,y) outside the mesh or no cluster
+ * there); ERR_NOHEAP (memoryless cluster); ERR_NOMEM (no block large enough); ERR_INVAL (addr NULL).
+ */
+error_t remote_malloc(size_t size, unsigned x, unsigned y, void **addr);
+
+/* heap_alloc() - the same by cluster id. heap_alloc_local() - in the calling hart's cluster. */
+error_t heap_alloc(unsigned cluster, size_t size, void **addr);
+error_t heap_alloc_local(size_t size, void **addr);
+
+/* heap_alloc_near() - cluster @c, else the nearest clusters by distance (boot-time placement). */
+error_t heap_alloc_near(unsigned c, size_t size, void **addr);
+
+/*
+ * heap_free() - free a block by address alone. NULL is a no-op. Context: any hart; takes the owner's
+ * lock. Return: 0; ERR_NOTOWNED (no heap owns it); ERR_MISALIGNED; ERR_INTERIOR (inside a block);
+ * ERR_DOUBLEFREE. Each error prints one line (address, cluster, reason) and changes nothing.
+ */
+error_t heap_free(void *addr);
+
+/* heap_getsize() - block size of the allocated block at @addr (same errors as heap_free()). */
+error_t heap_getsize(const void *addr, size_t *size);
+
+/* heap_owner() - the heap whose span holds @addr, or NULL. O(log clusters), no lock. */
+struct heap *heap_owner(const void *addr);
+
+/* heap_check() - every invariant of @h (under its lock); the first violation is written to @why. */
+error_t heap_check(struct heap *h, char *why, size_t whylen);
+
+/* heap_get_stats() - a consistent snapshot of @h's counters (under its lock). */
+void heap_get_stats(struct heap *h, struct heap_stats *st);
+
+/* Direct, lock-held variants for the layers above that batch several operations under one lock. */
+error_t heap_alloc_locked(struct heap *h, size_t size, void **addr);
+error_t heap_free_locked(struct heap *h, void *addr);
+
+/* heap_count() - clusters in the topology; heap_topo() - the topology the heaps were built from. */
+unsigned heap_count(void);
+const struct topo *heap_topo(void);
+
+#endif

@@ -1,0 +1,587 @@
+#!/usr/bin/env python3
+"""run.py - the QEMU runner: boot one topology, the test matrix, the benchmarks, or dump a topology's DTB.
+
+    run.py run     [--numa SPEC] [--dist SPEC] [--bootargs ARGS] [--icount 0|1] [--timeout S] [--gdb]
+                   [--disk FILE] [--extra "QEMU ARGS"] [--log FILE] [--kernel ELF]
+    run.py matrix  [--only NAME[,NAME]] [--list] [--timeout-scale F] [-v] [--kernel ELF] [--log-dir DIR]
+    run.py bench   [--timeout S] [--kernel ELF] [--out-dir DIR]
+    run.py dumpdtb [--numa SPEC] [--dist SPEC] [--bootargs ARGS] [--extra ARGS] -o FILE
+
+The kernel powers off through QEMU's sifive_test device, so QEMU's exit status is the kernel's verdict
+(0 = clean) and becomes run.py's; a boot that outlives its timeout is killed and reported as exit 124.
+A spec QEMU 7.2 cannot run is refused with exit 2 before QEMU starts (see tools/topologies.py).
+"""
+import argparse
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ktap_summary  # noqa: E402
+import topologies as topo  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+KERNEL = ROOT / "build/kernel.elf"
+FIRMWARE = Path(os.environ.get("PROXIMA_FIRMWARE", ROOT / "build/fw_dynamic.bin"))   # tests: a stand-in
+TEST_LOGS = ROOT / "build/test-logs"
+BENCH_DIR = ROOT / "build/bench"
+BENCH_REPORT = ROOT / "tools/bench_report.py"
+KUNIT = Path(os.environ.get("PROXIMA_KUNIT", ROOT / "build/kunit/kunit.py"))
+QEMU = os.environ.get("PROXIMA_QEMU", "qemu-system-riscv64")   # tests point this at a fake
+
+RUN_TIMEOUT = 120        # seconds for `run` (0 = none; --gdb has none unless given)
+BENCH_TIMEOUT = 900      # seconds for each bench boot (icount runs every hart on one host thread)
+DUMPDTB_TIMEOUT = 60     # seconds: QEMU exits right after building the machine
+KUNIT_TIMEOUT = 120      # seconds for kunit.py parse
+KILL_GRACE = 5           # seconds between SIGTERM and SIGKILL for a QEMU that outlived its timeout
+EXIT_TIMEOUT = 124
+EXIT_NO_QEMU = 127
+
+GDB = "riscv64-unknown-elf-gdb"
+BENCH_BOOTS = (("icount", True, "bench=all"), ("mttcg", False, "bench=contention"))
+
+_SMP_RE = re.compile(r"smp: harts up=(\d+) expected=(\d+)")
+_SUMMARY_RE = re.compile(r"^\s*(?:\w+:\s*)?(\d+) passed, (\d+) failed\b", re.MULTILINE)
+
+
+def rel(path):
+    """A path relative to the current directory when it lies below it, else absolute (for command lines)."""
+    r = os.path.relpath(os.path.abspath(path))
+    return os.path.abspath(path) if r.startswith("..") else r
+
+
+def say(msg, file=None):
+    print(f"run: {msg}", file=file or sys.stdout, flush=True)
+
+
+# -- QEMU command lines --------------------------------------------------------------------------------
+
+def qemu_command(m, kernel=KERNEL, bootargs="", icount=False, gdb=False, disk=None, extra="", dumpdtb=None,
+                 qemu=None):
+    """The full QEMU command line (a list) that boots kernel on machine m.
+
+    dumpdtb: write the device tree to this file and exit instead of booting (-bios and -kernel are then
+    only passed when the files exist; the caller supplies a stand-in kernel for bootargs without one).
+    """
+    margs = topo.qemu_machine_args(m, dumpdtb=dumpdtb)
+    cmd = [qemu or QEMU, *margs[:2]]
+    if not dumpdtb or FIRMWARE.exists():
+        cmd += ["-bios", rel(FIRMWARE)]
+    if not dumpdtb or Path(kernel).exists():
+        cmd += ["-kernel", rel(kernel)]
+    cmd += ["-nographic", *margs[2:]]
+    if bootargs.strip():
+        cmd += ["-append", bootargs.strip()]
+    if icount:
+        cmd += ["-icount", "shift=0,sleep=off"]
+    if gdb:
+        cmd += ["-s", "-S"]
+    if disk:
+        cmd += ["-global", "virtio-mmio.force-legacy=false",
+                "-drive", f"file={disk},if=none,format=raw,id=hd0", "-device", "virtio-blk-device,drive=hd0"]
+    cmd += shlex.split(extra or "")
+    return cmd
+
+
+# -- running QEMU --------------------------------------------------------------------------------------
+
+@dataclass
+class Boot:
+    """What one QEMU run produced."""
+    status: int = None           # exit status (128+N for a signal), None if QEMU could not start
+    timed_out: bool = False
+    elapsed: float = 0.0
+    output: str = ""
+    error: str = ""              # why QEMU could not start
+
+
+class _Terminated(Exception):
+    """run.py itself got SIGTERM/SIGHUP: stop QEMU, then leave."""
+
+
+def _on_signal(signum, frame):
+    raise _Terminated(signum)
+
+
+def _stop(proc):
+    """SIGTERM, then SIGKILL after KILL_GRACE: QEMU restores the terminal on SIGTERM."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(KILL_GRACE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class _LineEnds:
+    """Turns the console's line ends (CR LF, or CR CR LF when both the kernel and OpenSBI add a CR) into LF
+    for the logs, across read boundaries: kunit.py reads CR CR LF as two lines."""
+
+    def __init__(self):
+        self.held = b""          # CRs at the end of the last chunk: dropped if an LF follows
+
+    def __call__(self, data):
+        data = self.held + data
+        stripped = data.rstrip(b"\r")
+        self.held = data[len(stripped):]
+        return re.sub(rb"\r+\n", b"\n", stripped)
+
+    def flush(self):
+        held, self.held = self.held, b""
+        return held
+
+
+def boot(cmd, timeout, log=None, echo=None, interactive=False, header=""):
+    """Run cmd with its console (stdout and stderr) captured, tee'd to log and passed to echo(bytes).
+
+    timeout: seconds, 0 or None for none. interactive: QEMU reads the terminal (else stdin is /dev/null).
+    header: text written to the log before the console. The log and the returned output have LF line ends;
+    echo gets the console's bytes as they are.
+    """
+    result = Boot()
+    chunks = []
+    ends = _LineEnds()
+    logf = open(log, "wb") if log else None
+    if logf and header:
+        logf.write(header.encode())
+    start = time.monotonic()
+    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    stdin=None if interactive else subprocess.DEVNULL)
+        except OSError as e:
+            result.error = f"cannot start {cmd[0]}: {e.strerror}"
+            return result
+
+        def pump():
+            fd = proc.stdout.fileno()
+            while True:
+                data = os.read(fd, 65536)
+                if not data:
+                    break
+                if echo:
+                    echo(data)
+                data = ends(data)
+                chunks.append(data)
+                if logf:
+                    logf.write(data)
+                    logf.flush()
+            chunks.append(ends.flush())
+            if logf:
+                logf.write(chunks[-1])
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            proc.wait(timeout or None)
+        except subprocess.TimeoutExpired:
+            result.timed_out = True
+            _stop(proc)
+        except (KeyboardInterrupt, _Terminated):
+            _stop(proc)
+            raise
+        reader.join(KILL_GRACE)
+        proc.stdout.close()
+        rc = proc.returncode
+        result.status = 128 - rc if rc < 0 else rc
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if logf:
+            logf.close()
+        result.elapsed = time.monotonic() - start
+        result.output = b"".join(chunks).decode("utf-8", errors="backslashreplace")
+    return result
+
+
+def _echo_raw(data):
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+class _LineFilter:
+    """An echo that prints only the console lines starting with the given words (e.g. "bench:")."""
+
+    def __init__(self, *words):
+        self.words = words
+        self.partial = b""
+
+    def __call__(self, data):
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        for line in lines:
+            text = line.decode("utf-8", errors="backslashreplace").strip()
+            if text.startswith(self.words):
+                print(text, flush=True)
+
+
+# -- argument handling ---------------------------------------------------------------------------------
+
+def _flag(text, what):
+    t = (text or "").strip().lower()
+    if t in ("", "0", "no", "n", "off", "false"):
+        return False
+    if t in ("1", "yes", "y", "on", "true"):
+        return True
+    raise topo.SpecError(f"{what} '{text}': want 1 or 0 (or empty)")
+
+
+def _machine_or_exit(parser, numa, dist):
+    try:
+        return topo.machine(numa or "", dist or "")
+    except topo.SpecError as e:
+        parser.error(str(e))
+
+
+def _need_files(parser, kernel):
+    if not FIRMWARE.exists():
+        parser.error(f"{rel(FIRMWARE)} missing: run tools/setup.sh (make setup)")
+    if not Path(kernel).exists():
+        parser.error(f"{rel(kernel)} missing: run make")
+
+
+def _exit_of(b, timeout):
+    """Report a finished boot and return run.py's exit status for it."""
+    if b.error:
+        say(b.error, sys.stderr)
+        return EXIT_NO_QEMU
+    if b.timed_out:
+        say(f"timeout after {timeout:g} s", sys.stderr)
+        return EXIT_TIMEOUT
+    if b.status:
+        say(f"exit {b.status} ({b.elapsed:.1f} s)", sys.stderr)
+    return b.status
+
+
+# -- run -----------------------------------------------------------------------------------------------
+
+def cmd_run(args, parser):
+    m = _machine_or_exit(parser, args.numa, args.dist)
+    try:
+        icount = _flag(args.icount, "--icount")
+    except topo.SpecError as e:
+        parser.error(str(e))
+    if args.disk and not Path(args.disk).is_file():
+        parser.error(f"--disk {args.disk}: no such file")
+    if args.timeout is not None and args.timeout < 0:
+        parser.error("--timeout must be >= 0")
+    _need_files(parser, args.kernel)
+    timeout = args.timeout if args.timeout is not None else (0 if args.gdb else RUN_TIMEOUT)
+    cmd = qemu_command(m, args.kernel, args.bootargs, icount, args.gdb, args.disk, args.extra, qemu=args.qemu)
+    say(shlex.join(cmd))
+    if args.gdb:
+        gdb = GDB if shutil.which(GDB) or not shutil.which("gdb-multiarch") else "gdb-multiarch"
+        say(f"QEMU waits for a debugger on :1234; attach with: {gdb} {rel(args.kernel)} "
+            f"-ex 'target remote :1234'")
+    if args.log:
+        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+    b = boot(cmd, timeout, log=args.log, echo=_echo_raw, interactive=sys.stdin.isatty())
+    return _exit_of(b, timeout)
+
+
+# -- dumpdtb -------------------------------------------------------------------------------------------
+
+def cmd_dumpdtb(args, parser):
+    m = _machine_or_exit(parser, args.numa, args.dist)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    kernel = args.kernel
+    with tempfile.TemporaryDirectory(prefix="proxima-dtb-") as tmp:
+        if args.bootargs.strip() and not Path(kernel).exists():
+            # QEMU takes -append only with -kernel; the DTB does not depend on what the kernel is
+            kernel = Path(tmp) / "stand-in-kernel.bin"
+            kernel.write_bytes(bytes.fromhex("13000000"))      # one nop: never run
+        cmd = qemu_command(m, kernel, args.bootargs, dumpdtb=rel(out), extra=args.extra, qemu=args.qemu)
+        say(shlex.join(cmd))
+        b = boot(cmd, DUMPDTB_TIMEOUT)
+    status = _exit_of(b, DUMPDTB_TIMEOUT)
+    if status:
+        sys.stderr.write(b.output)
+    elif not out.exists():
+        say(f"QEMU wrote no {rel(out)}", sys.stderr)
+        status = 1
+    else:
+        say(f"device tree written to {rel(out)}")
+    return status
+
+
+# -- matrix --------------------------------------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    """How one matrix boot went."""
+    passed: bool = False
+    harts_up: str = "?"
+    cases_passed: int = 0
+    cases_failed: int = 0
+    reasons: list = field(default_factory=list)
+
+
+def judge(b, m, log):
+    """Apply the matrix's pass rule to a finished boot of machine m whose console is in file log.
+
+    Passes only with: exit 0, a "N passed, 0 failed" line, smp harts up == expected == m.harts, no
+    "panic:" line, KTAP that parses (our validator, and kunit.py when present) and agrees with the summary.
+    """
+    v = Verdict()
+    out = b.output
+    if b.error:
+        v.reasons.append(b.error)
+        return v
+    if b.timed_out:
+        v.reasons.append("timeout")
+    panics = [ln.strip() for ln in out.splitlines() if ln.lstrip().startswith("panic:")]
+    if panics:
+        v.reasons.append(panics[0])
+    if b.status and not b.timed_out:
+        v.reasons.append(f"exit {b.status}")
+    smp = _SMP_RE.findall(out)
+    if smp:
+        up, expected = (int(x) for x in smp[-1])
+        v.harts_up = str(up)
+        if not up == expected == m.harts:
+            extra = f" (kernel expected {expected})" if expected != m.harts else ""
+            v.reasons.append(f"harts {up}/{m.harts}{extra}")
+    else:
+        v.reasons.append("no smp line")
+    summary = _SUMMARY_RE.findall(out)
+    if summary:
+        v.cases_passed, v.cases_failed = (int(x) for x in summary[-1])
+        if v.cases_failed:
+            v.reasons.append(f"{v.cases_failed} cases failed")
+    else:
+        v.reasons.append("missing summary line")
+    try:
+        s = ktap_summary.parse(out)
+        if summary and (s.passed, s.failed) != (v.cases_passed, v.cases_failed):
+            v.reasons.append(f"summary {v.cases_passed}/{v.cases_failed} but KTAP has {s.passed} passed, "
+                             f"{s.failed} failed")
+    except ktap_summary.KtapError as e:
+        v.reasons.append(f"ktap parse error: {e}")
+    if KUNIT.exists() and "KTAP version" in out:
+        v.reasons += kunit_check(log)
+    v.passed = not v.reasons
+    return v
+
+
+# kunit.py's own parse handler, for a copy that does not live under tools/testing/kunit/ (kunit.py then
+# exits 1 without a word: it looks for the kernel tree around itself): same parser, same verdict.
+_KUNIT_PARSE = ("import sys; sys.path.insert(0, sys.argv[1]); import kunit_parser as p; "
+                "t = p.parse_run_tests(open(sys.argv[2], errors='backslashreplace').read().splitlines()); "
+                "sys.exit(0 if t.status == p.TestStatus.SUCCESS else 1)")
+
+
+def kunit_command(log):
+    """The command that runs Linux's kunit.py parser on a log (absolute: kunit.py changes directory)."""
+    log = os.path.abspath(log)
+    real = os.path.realpath(KUNIT)
+    if "tools/testing/kunit" in real:
+        return [sys.executable, str(KUNIT), "parse", log]
+    return [sys.executable, "-c", _KUNIT_PARSE, os.path.dirname(real), log]
+
+
+def kunit_check(log):
+    """Run Linux's kunit.py parse on a log; its output goes to LOG.kunit. Return failure reasons."""
+    try:
+        r = subprocess.run(kunit_command(log), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=KUNIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return ["kunit.py parse timed out"]
+    Path(str(log) + ".kunit").write_bytes(r.stdout)
+    return [f"kunit.py parse exit {r.returncode} (see {rel(str(log) + '.kunit')})"] if r.returncode else []
+
+
+def matrix_line(verdict, name, harts, elapsed):
+    word = "PASS" if verdict.passed else "FAIL"
+    line = (f"{word} {name:<16} {f'harts {verdict.harts_up}/{harts}':<14}"
+            f"cases {verdict.cases_passed} passed, {verdict.cases_failed} failed   {elapsed:.1f} s")
+    if not verdict.passed:
+        line += f"   (reason: {'; '.join(verdict.reasons)})"
+    return line
+
+
+def _select(parser, only):
+    names = [n.strip() for n in (only or "").split(",") if n.strip()]
+    known = {t.name: t for t in topo.MATRIX}
+    for n in names:
+        if n not in known:
+            parser.error(f"no topology '{n}' in the matrix (have: {', '.join(known)})")
+    return [t for t in topo.MATRIX if not names or t.name in names]
+
+
+def cmd_matrix(args, parser):
+    chosen = _select(parser, args.only)
+    if args.timeout_scale <= 0:
+        parser.error("--timeout-scale must be > 0")
+    if args.list:
+        for t in chosen:
+            m = topo.machine(t.numa, t.dist)
+            print(f"{t.name:<16} numa \"{t.numa or topo.DEFAULT_NUMA}\" dist \"{t.dist}\" "
+                  f"bootargs \"{' '.join(['test', t.bootargs]).strip()}\" harts {m.harts} "
+                  f"timeout {t.timeout * args.timeout_scale:g} s kernel {t.kernel}")
+        return 0
+    if not FIRMWARE.exists():
+        parser.error(f"{rel(FIRMWARE)} missing: run tools/setup.sh (make setup)")
+    logs = Path(args.log_dir)
+    logs.mkdir(parents=True, exist_ok=True)
+    say(f"matrix: {len(chosen)} topologies, consoles in {rel(logs)}/")
+    npass = nfail = nskip = cases_passed = cases_failed = 0
+    for t in chosen:
+        m = topo.machine(t.numa, t.dist)
+        kernel = Path(args.kernel) if args.kernel and not t.optional else ROOT / t.kernel
+        if not kernel.exists():
+            if t.optional:
+                print(f"SKIP {t.name:<16} ({t.kernel} not built)", flush=True)
+                nskip += 1
+                continue
+            v = Verdict(reasons=[f"{rel(kernel)} missing"])
+            print(matrix_line(v, t.name, m.harts, 0.0), flush=True)
+            nfail += 1
+            cases_failed += 1
+            continue
+        timeout = t.timeout * args.timeout_scale
+        bootargs = " ".join(["test", t.bootargs, expect_bootargs(m)]).strip()
+        cmd = qemu_command(m, kernel, bootargs, qemu=args.qemu)
+        log = logs / f"{t.name}.log"
+        if args.verbose:
+            say(shlex.join(cmd))
+        b = boot(cmd, timeout, log=log, echo=_echo_raw if args.verbose else None,
+                 header=f"run: {shlex.join(cmd)}\n")
+        with open(log, "a") as f:
+            f.write("\nrun: " + (f"timeout after {timeout:g} s" if b.timed_out else f"exit {b.status}")
+                    + f" ({b.elapsed:.1f} s)\n")
+        v = judge(b, m, log)
+        print(matrix_line(v, t.name, m.harts, b.elapsed), flush=True)
+        cases_passed += v.cases_passed
+        cases_failed += v.cases_failed
+        if v.passed:
+            npass += 1
+        else:
+            nfail += 1
+            cases_failed += 0 if v.cases_failed else 1   # a failed boot never reads as "0 failed"
+    print(f"matrix: {npass} passed, {nfail} failed" + (f", {nskip} skipped" if nskip else ""))
+    print(f"{cases_passed} passed, {cases_failed} failed", flush=True)
+    return 1 if nfail else 0
+
+
+def expect_bootargs(m):
+    """Tell the kernel what QEMU was asked for, so its topology suite can compare the device tree to it:
+    expect=<mem>:<harts>/... and, when a distance map is passed, expect_dist=i-j:d/... (every pair)."""
+    words = ["expect=" + "/".join(f"{topo.format_size(n.mem) if n.mem else 0}:{n.harts}" for n in m.nodes)]
+    if m.dist:
+        pairs = [f"{i}-{j}:{m.dist[i][j]}" for i in range(len(m.nodes)) for j in range(i + 1, len(m.nodes))]
+        if pairs:
+            words.append("expect_dist=" + "/".join(pairs))
+    return " ".join(words)
+
+
+# -- bench ---------------------------------------------------------------------------------------------
+
+def cmd_bench(args, parser):
+    m = topo.machine("", "")
+    _need_files(parser, args.kernel)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    status = 0
+    for name, icount, bootargs in BENCH_BOOTS:
+        cmd = qemu_command(m, args.kernel, bootargs, icount=icount, qemu=args.qemu)
+        say(shlex.join(cmd))
+        log = out / f"{name}.log"
+        b = boot(cmd, args.timeout, log=log, echo=_LineFilter("bench:", "panic:"))
+        s = _exit_of(b, args.timeout)
+        if s:
+            say(f"bench {name} failed: console in {rel(log)}", sys.stderr)
+            status = status or s
+    if BENCH_REPORT.exists():
+        logs = sorted(str(rel(p)) for p in out.glob("*.log"))
+        cmd = [sys.executable, rel(BENCH_REPORT), *logs, "-o", rel(out) + "/"]
+        say(shlex.join(cmd))
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL)
+        status = status or r.returncode
+    else:
+        say(f"no {rel(BENCH_REPORT)}: consoles in {rel(out)}/")
+    return status
+
+
+# -- main ----------------------------------------------------------------------------------------------
+
+def build_parser():
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--qemu", default=None, help=argparse.SUPPRESS)   # tests: a fake QEMU
+
+    spec = argparse.ArgumentParser(add_help=False)
+    spec.add_argument("--numa", default="", metavar="SPEC",
+                      help='one <mem>:<harts> per node, e.g. "512M:2 256M:3 0:2" (0 = memoryless, last '
+                           'only); empty = 4 x 2 harts, 256M each, 2x2-mesh distances')
+    spec.add_argument("--dist", default="", metavar="SPEC",
+                      help='symmetric distances, e.g. "0-1:20 0-2:30" (unnamed pairs 20); empty with a '
+                           'custom NUMA = no distance map')
+    spec.add_argument("--bootargs", default="", metavar="ARGS", help="kernel command line (-append)")
+    spec.add_argument("--kernel", default=str(rel(KERNEL)), metavar="ELF", help="default build/kernel.elf")
+    spec.add_argument("--extra", default="", metavar="ARGS", help="raw extra QEMU arguments")
+
+    p = argparse.ArgumentParser(prog="run.py", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="Exit: the kernel's (QEMU's) status; 2 = bad usage or spec; 124 = "
+                                       "timeout; 127 = QEMU not found.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{run,matrix,bench,dumpdtb}")
+
+    r = sub.add_parser("run", parents=[common, spec], help="boot one topology")
+    r.add_argument("--icount", default="", metavar="0|1", help="1 = deterministic -icount shift=0,sleep=off")
+    r.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help=f"kill QEMU after S seconds, exit 124 (default {RUN_TIMEOUT}; none with --gdb; 0 = none)")
+    r.add_argument("--gdb", action="store_true", help="-s -S: halt at reset, gdb stub on :1234")
+    r.add_argument("--disk", metavar="FILE", help="a raw disk image as virtio-blk on virtio-mmio")
+    r.add_argument("--log", metavar="FILE", help="tee the console to FILE")
+
+    mx = sub.add_parser("matrix", parents=[common], help="boot every topology of the matrix with 'test'")
+    mx.add_argument("--only", default=os.environ.get("MATRIX", ""), metavar="NAME[,NAME]",
+                    help="a subset (default: $MATRIX, else all)")
+    mx.add_argument("--list", action="store_true", help="list the topologies and exit")
+    mx.add_argument("--timeout-scale", type=float, default=float(os.environ.get("TIMEOUT_SCALE") or 1),
+                    metavar="F", help="multiply every timeout (default: $TIMEOUT_SCALE, else 1)")
+    mx.add_argument("-v", "--verbose", action="store_true", help="echo the consoles and command lines")
+    mx.add_argument("--kernel", metavar="ELF", help="boot ELF instead of build/kernel.elf (not debug-build)")
+    mx.add_argument("--log-dir", default=str(rel(TEST_LOGS)), metavar="DIR",
+                    help="where the consoles go (default build/test-logs)")
+
+    b = sub.add_parser("bench", parents=[common], help="benchmarks: icount boot, then MTTCG contention boot")
+    b.add_argument("--timeout", type=float, default=BENCH_TIMEOUT, metavar="S",
+                   help=f"per boot (default {BENCH_TIMEOUT})")
+    b.add_argument("--kernel", default=str(rel(KERNEL)), metavar="ELF", help="default build/kernel.elf")
+    b.add_argument("--out-dir", default=str(rel(BENCH_DIR)), metavar="DIR",
+                   help="consoles (icount.log, mttcg.log) and the report (default build/bench)")
+
+    d = sub.add_parser("dumpdtb", parents=[common, spec], help="write the topology's device tree and exit")
+    d.add_argument("-o", "--output", required=True, metavar="FILE", help="the .dtb to write")
+    return p, {"run": r, "matrix": mx, "bench": b, "dumpdtb": d}
+
+
+def main(argv=None):
+    parser, subs = build_parser()
+    args = parser.parse_args(argv)
+    handler = {"run": cmd_run, "matrix": cmd_matrix, "bench": cmd_bench, "dumpdtb": cmd_dumpdtb}[args.command]
+    try:
+        return handler(args, subs[args.command])
+    except KeyboardInterrupt:
+        say("interrupted", sys.stderr)
+        return 130
+    except _Terminated as e:
+        say(f"terminated by signal {e.args[0]}", sys.stderr)
+        return 128 + e.args[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
