@@ -17,6 +17,8 @@ struct kernel_opts {
 	char mesh[16];			/* XxY override */
 	char withhold[64];		/* clusters whose RAM the allocator never gets: "1" or "0,2" */
 	uint64_t nohart;		/* a hart id never started (fault injection); ~0 = none */
+	uint64_t dma_limit;		/* devices reach RAM below this (0 = all RAM) */
+	char private_spec[128];		/* private scratch regions: c<cluster>:<size> or h<hartid>:<size>, '/'-separated */
 	char expect[128];		/* what the runner asked QEMU for: "256M:2/0:2" (tests compare the DT) */
 	char expect_dist[128];		/* "0-1:20/0-2:30" */
 };

@@ -9,6 +9,8 @@
 #include "kernel/printk.h"
 #include "kernel/smp.h"
 #include "mm/heap.h"
+#include "mm/mem.h"
+#include "mm/range.h"
 #include "platform/csr.h"
 #include "platform/dt.h"
 #include "libfdt.h"
@@ -29,6 +31,10 @@ static const struct bootarg_key bootarg_keys[] = {
 	{ "withhold", "clusters whose RAM the allocator never gets (0,2)", BOOTARG_STR, kopts.withhold,
 	  sizeof(kopts.withhold) },
 	{ "nohart", "a hart id never started", BOOTARG_U64, &kopts.nohart, sizeof(kopts.nohart) },
+	{ "dma_limit", "first address devices cannot reach by DMA (default: all RAM)", BOOTARG_U64,
+	  &kopts.dma_limit, sizeof(kopts.dma_limit) },
+	{ "private", "private scratch: c<cluster>:<size> or h<hartid>:<size>, '/'-separated", BOOTARG_STR,
+	  kopts.private_spec, sizeof(kopts.private_spec) },
 	{ "expect", "topology the runner asked QEMU for (checked by tests)", BOOTARG_STR, kopts.expect,
 	  sizeof(kopts.expect) },
 	{ "expect_dist", "distances the runner asked QEMU for", BOOTARG_STR, kopts.expect_dist,
@@ -76,9 +82,78 @@ static void print_size(char *buf, size_t len, uint64_t b)
 		snprintf(buf, len, "%lluK", (unsigned long long)(b >> 10));
 }
 
+/*
+ * Private scratch regions (bootarg private=c1:1M/h3:512K): carved, page-aligned, from the top of the
+ * highest usable range of the cluster's RAM, added to the reserved list so no heap gets them, and handed
+ * to mem_add_private() once the heaps exist. h<hartid> is private to that hart, in its cluster.
+ */
+struct private_plan {
+	unsigned cluster;
+	int hart_index;
+	uint64_t base, size;
+};
+
+static unsigned plan_private(const struct topo *t, const char *spec, struct topo_range *reserved,
+			     unsigned *nres, unsigned maxres, struct private_plan *plan, unsigned maxplan)
+{
+	unsigned n = 0;
+
+	while (*spec && n < maxplan) {
+		char kind = *spec, *end;
+		unsigned long id = strtoul(spec + 1, &end, 10);
+		uint64_t size;
+		const char *rest;
+		struct topo_range use[RANGE_MAX];
+		unsigned cl, nu, i;
+		int hi = -1;
+
+		if ((kind != 'c' && kind != 'h') || end == spec + 1 || *end != ':')
+			goto bad;
+		rest = bootargs_parse_u64(end + 1, strcspn(end + 1, "/"), &size);
+		if (rest || !size)
+			goto bad;
+		size = (size + 4095) & ~4095ULL;
+		if (kind == 'c') {
+			if (id >= t->nclusters)
+				goto bad;
+			cl = (unsigned)id;
+		} else {
+			for (i = 0; i < t->nharts; i++)
+				if (t->hart[i].hartid == id)
+					hi = (int)i;
+			if (hi < 0)
+				goto bad;
+			cl = t->hart[hi].cluster;
+		}
+		nu = range_subtract(t->cluster[cl].mem, reserved, *nres, use, RANGE_MAX);
+		while (nu && (use[nu - 1].size < size + 4096))
+			nu--;
+		if (!nu || *nres >= maxres) {
+			printk("private: %s: no room for 0x%llx bytes in cluster %u\n", spec, (unsigned long long)size, cl);
+			goto next;
+		}
+		plan[n].base = (use[nu - 1].base + use[nu - 1].size - size) & ~4095ULL;
+		plan[n].size = size;
+		plan[n].cluster = cl;
+		plan[n].hart_index = hi;
+		reserved[(*nres)++] = (struct topo_range){ plan[n].base, size };
+		n++;
+		goto next;
+bad:
+		printk("bootargs: bad value for 'private' at '%s' (want c<cluster>:<size> or h<hartid>:<size>)\n", spec);
+next:
+		spec += strcspn(spec, "/");
+		if (*spec == '/')
+			spec++;
+	}
+	return n;
+}
+
 void kmain(unsigned long hartid, void *dtb)
 {
-	static struct topo_range reserved[TOPO_MAX_RESERVED + 2];
+	static struct topo_range reserved[TOPO_MAX_RESERVED + 2 + 8];
+	static struct private_plan plan[8];
+	unsigned nplan;
 	char err[160], sz[16];
 	struct topo *t = &boot_topo;
 	unsigned i, nres, boot_index = 0;
@@ -129,11 +204,27 @@ void kmain(unsigned long hartid, void *dtb)
 		printk("reserved: 0x%llx+0x%llx%s\n", (unsigned long long)reserved[i].base,
 		       (unsigned long long)reserved[i].size,
 		       i == nres - 2 ? " (kernel image)" : i == nres - 1 ? " (DTB)" : " (firmware/DT)");
+	(void)nplan;
+
+	nplan = plan_private(t, kopts.private_spec, reserved, &nres, sizeof(reserved) / sizeof(reserved[0]), plan, 8);
 
 	/* the per-cluster heaps, each with its metadata in its own RAM */
 	e = heap_init_all(t, reserved, nres, withhold);
 	if (e)
 		panic("no cluster has usable memory: %s", err_str(e));
+	/* regions and proximities over them, and the private scratch regions */
+	e = mem_init(t, kopts.dma_limit);
+	if (e)
+		panic("mem_init: %s", err_str(e));
+	for (i = 0; i < nplan; i++) {
+		e = mem_add_private(plan[i].cluster, plan[i].hart_index, (uintptr_t)plan[i].base, plan[i].size);
+		printk("private: cluster=%u hart_index=%d range=0x%llx+0x%llx%s%s\n", plan[i].cluster,
+		       plan[i].hart_index,
+		       (unsigned long long)plan[i].base, (unsigned long long)plan[i].size, e ? " error: " : "",
+		       e ? err_str(e) : "");
+	}
+	if (kopts.dma_limit)
+		printk("dma: devices reach RAM below 0x%llx\n", (unsigned long long)kopts.dma_limit);
 	for (i = 0; i < t->nclusters; i++) {
 		char line[200];
 		struct heap_stats st;

@@ -7,6 +7,7 @@
 #include "kernel/printk.h"
 #include "kernel/smp.h"
 #include "mm/heap.h"
+#include "mm/mem.h"
 #include "platform/csr.h"
 #include "platform/sbi.h"
 
@@ -99,8 +100,7 @@ static struct cls *cls_create(const struct topo *t, unsigned i)
 	c->cluster = cl;
 	c->x = t->cluster[cl].x;
 	c->y = t->cluster[cl].y;
-	c->mm.hart = i;
-	c->mm.cluster = cl;
+	mem_cpu_init(&c->mm, i, cl);
 	cls_table[i] = c;
 	return c;
 }

@@ -193,4 +193,29 @@ void buddy_get_stats(const struct buddy *b, struct buddy_stats *st);
  */
 error_t buddy_check(const struct buddy *b, char *why, size_t whylen);
 
+/*
+ * Tag access for a layer above that parks allocated blocks in lock-free per-hart caches (mm/mem.c). The
+ * tag of an address in an initialised section is one byte at tag_bias + (a >> 6):
+ *	BUDDY_TAG_HEAD | order			allocated
+ *	BUDDY_TAG_HEAD | BUDDY_TAG_FREE | order	free (on a free list)
+ *	BUDDY_TAG_FREE | order			cached: allocated here, free in a per-hart cache
+ * A cached block's tag is written only by the hart that owns the cache (no lock), which is safe because
+ * nothing else touches the tag of a block that is not free: merges look only at free heads.
+ */
+#define BUDDY_TAG_HEAD 0x80u
+#define BUDDY_TAG_FREE 0x40u
+#define BUDDY_TAG_ORDER 0x3fu
+
+static inline uint8_t *buddy_tag(uintptr_t tag_bias, uintptr_t a)
+{
+	return (uint8_t *)(tag_bias + (a >> BUDDY_MIN_ORDER));
+}
+
+/* buddy_section_ready() - the tags of @a's section are valid (else @a is inside a large free/reserved block). */
+static inline bool buddy_section_ready(const struct buddy *b, uintptr_t a)
+{
+	return (*(const uint64_t *)(b->sec_bias + ((a >> (BUDDY_SECTION_ORDER + 6)) << 3)) >>
+		((a >> BUDDY_SECTION_ORDER) & 63)) & 1;
+}
+
 #endif

@@ -1,0 +1,797 @@
+/* mem.c - mem_alloc(): proximity x reachability over per-cluster regions, with lock-free per-hart caches. */
+#include <string.h>
+
+#include "mm/buddy.h"
+#include "mm/cpu.h"
+#include "mm/env.h"
+#include "mm/heap.h"
+#include "mm/mem.h"
+#include "mm/memory_pool.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Regions. Each cluster owns an ordered list of regions: its CPU-private regions, its CLUSTER-private
+ * region(s), then its SYS heap (kernel_heap[x][y]). A private region is a memory_pool (fine-grained, 16-byte
+ * granule) behind its own lock; the SYS heap is the buddy heap behind the heap's lock. Every region is also
+ * an alloc_pool_s, so the loop below does not care which model backs it.
+ */
+enum region_kind { REGION_SYS, REGION_CLUSTER, REGION_CPU };
+
+struct mem_region {
+	const char *name;
+	enum region_kind kind;
+	bool dma;
+	unsigned cluster;
+	int hart;			/* REGION_CPU: the only hart that may use it */
+	uintptr_t base, end;
+	struct heap *heap;		/* REGION_SYS */
+	struct memory_pool_s *pool;	/* private regions */
+	spinlock_t lock;		/* private regions (the heap has its own) */
+};
+
+#define MEM_MAX_REGIONS (2 * TOPO_MAX_CLUSTERS + 16)
+#define REGIONS_PER_CLUSTER 8
+
+static struct mem_region regions[MEM_MAX_REGIONS];
+static unsigned nregions;
+static struct mem_region *cluster_regions[TOPO_MAX_CLUSTERS][REGIONS_PER_CLUSTER];
+static unsigned ncluster_regions[TOPO_MAX_CLUSTERS];
+static unsigned nprivate;
+
+static const struct topo *topo;
+static uint64_t dma_limit;
+static struct mm_cpu *cpus[MM_MAX_HARTS];
+
+/*
+ * Proximities. A cluster proximity holds the clusters with memory in preference order: increasing distance
+ * from its cluster in the distance map (the cluster itself first when it has memory). Equal distances form
+ * a group; within a group the order is decided at allocation time, by most free memory, then round-robin.
+ * The strict proximity has the same cluster alone and no fallback. The global proximity is round-robin
+ * over every cluster with memory, each hart keeping its own position (started at its index): no shared
+ * counter to bounce between harts, deterministic, and a long run on one hart is spread over the n banks
+ * within one allocation of perfectly even.
+ */
+struct cluster_prox {
+	struct mem_proximity_s prox;
+	unsigned cluster;
+	bool strict;
+	unsigned n;
+	uint8_t order[TOPO_MAX_CLUSTERS];
+	uint8_t dist[TOPO_MAX_CLUSTERS];	/* distance of order[i] */
+	uint32_t rr;
+};
+
+static struct cluster_prox cprox[TOPO_MAX_CLUSTERS];
+static struct cluster_prox sprox[TOPO_MAX_CLUSTERS];
+static struct mem_proximity_s gprox;
+static unsigned nmem_clusters;
+static uint8_t mem_clusters[TOPO_MAX_CLUSTERS];
+
+/* per-hart cache geometry: bin i holds blocks of order MM_CACHE_MIN_ORDER + i */
+static const uint32_t bin_max[MM_CACHE_BINS] = { 64, 64, 64, 32, 32, 16, 16 };
+#define REMOTE_BATCH 32
+
+/* ---- regions ---- */
+
+static bool region_fits(const struct mem_region *r, enum mem_reachability_s valid, unsigned want_cluster,
+			int hart)
+{
+	switch (r->kind) {
+	case REGION_SYS:
+		return valid != MEM_VALID_DMA || r->dma;
+	case REGION_CLUSTER:
+		return (valid == MEM_VALID_CLUSTER || valid == MEM_VALID_CPU) && r->cluster == want_cluster;
+	case REGION_CPU:
+		return valid == MEM_VALID_CPU && r->hart == hart;
+	}
+	return false;
+}
+
+static error_t region_alloc(struct mem_region *r, size_t size, void **addr)
+{
+	error_t e;
+
+	if (r->kind == REGION_SYS) {
+		if (!r->heap->size)
+			return ERR_NOHEAP;
+		if (size > r->heap->size)
+			return ERR_NOMEM;
+		spin_lock(&r->heap->lock);
+		e = heap_alloc_locked(r->heap, size, addr);
+		spin_unlock(&r->heap->lock);
+		return e;
+	}
+	spin_lock(&r->lock);
+	e = memory_allocator_pop(&r->pool->alloc, size, addr);
+	spin_unlock(&r->lock);
+	return e == ERR_SIZE ? ERR_NOMEM : e;
+}
+
+/*
+ * Try every region of cluster @c that @valid allows, private ones first. CLUSTER-private memory qualifies
+ * only for the cluster the request names (@want), CPU-private only for the calling hart.
+ */
+static error_t cluster_alloc(unsigned c, size_t size, enum mem_reachability_s valid, unsigned want, int hart,
+			     void **addr, const char **name)
+{
+	unsigned i;
+	error_t e = ERR_NOMEM;
+
+	for (i = 0; i < ncluster_regions[c]; i++) {
+		struct mem_region *r = cluster_regions[c][i];
+
+		if (!region_fits(r, valid, want, hart))
+			continue;
+		e = region_alloc(r, size, addr);
+		if (!e) {
+			*name = r->name;
+			return 0;
+		}
+	}
+	return e;
+}
+
+/* ---- proximities ---- */
+
+static uint64_t free_estimate(unsigned c)
+{
+	struct heap *h = heap_of(c);
+	uint64_t f = 0;
+	unsigned k;
+
+	/* a racy read is fine: it only orders equally distant candidates */
+	for (k = BUDDY_MIN_ORDER; k <= BUDDY_MAX_ORDER; k++)
+		f += __atomic_load_n(&h->b.area[k].nfree, __ATOMIC_RELAXED) << k;
+	return f;
+}
+
+static void count(unsigned first, unsigned served, unsigned rank, error_t e)
+{
+	struct mm_cpu *c = mm_cpu_self();
+
+	if (e)
+		c->cnt[first].failures++;
+	else if (rank == 0)
+		c->cnt[served].local_hits++;
+	else {
+		c->cnt[first].fallbacks_out++;
+		c->cnt[served].fallbacks_in++;
+	}
+}
+
+/*
+ * Walk @cp's order. @want is the cluster a MEM_VALID_CLUSTER request names. Strict proximities stop after
+ * their one cluster and say why it failed.
+ */
+static error_t prox_run(struct cluster_prox *cp, size_t size, enum mem_reachability_s valid, void **addr,
+			struct mem_receipt *r)
+{
+	struct mm_cpu *self = mm_cpu_self();
+	unsigned want = cp->cluster, first, rank = 0, i = 0;
+	const char *name = NULL;
+	error_t e = ERR_NOMEM;
+
+	if (cp->strict) {
+		unsigned c = cp->cluster;
+
+		if (!ncluster_regions[c] || (ncluster_regions[c] == 1 && !heap_of(c)->size))
+			e = ERR_NOHEAP;
+		else if (cluster_alloc(c, size, valid, want, (int)self->hart, addr, &name))
+			e = ERR_EXHAUSTED;
+		else
+			e = 0;
+		count(c, c, 0, e);
+		if (!e && r)
+			*r = (struct mem_receipt){ c, 0, false, false, name };
+		return e;
+	}
+	if (!cp->n)
+		return ERR_NOMEM;
+	first = cp->order[0];
+	while (i < cp->n) {
+		unsigned j, g = i, cand[TOPO_MAX_CLUSTERS], ng = 0, start;
+		uint64_t fr[TOPO_MAX_CLUSTERS];
+
+		/* the group of equally distant clusters starting at i */
+		while (g < cp->n && cp->dist[g] == cp->dist[i])
+			cand[ng++] = cp->order[g++];
+		if (ng > 1) {
+			/* most free first; equal free: rotate the start (round-robin) */
+			start = __atomic_fetch_add(&cp->rr, 1, __ATOMIC_RELAXED) % ng;
+			for (j = 0; j < ng; j++)
+				fr[j] = free_estimate(cand[j]);
+			for (j = 0; j < ng; j++) {
+				unsigned k, best = j;
+
+				for (k = j + 1; k < ng; k++) {
+					unsigned dk = (k + ng - start) % ng, db = (best + ng - start) % ng;
+
+					if (fr[k] > fr[best] || (fr[k] == fr[best] && dk < db))
+						best = k;
+				}
+				if (best != j) {
+					unsigned tc = cand[j];
+					uint64_t tf = fr[j];
+
+					cand[j] = cand[best], fr[j] = fr[best];
+					cand[best] = tc, fr[best] = tf;
+				}
+			}
+		}
+		for (j = 0; j < ng; j++, rank++) {
+			unsigned c = cand[j];
+
+			if (rank == 0)
+				first = c;
+			if (!cluster_alloc(c, size, valid, want, (int)self->hart, addr, &name)) {
+				count(first, c, rank, 0);
+				if (r)
+					*r = (struct mem_receipt){ c, rank, rank > 0, false, name };
+				return 0;
+			}
+		}
+		i = g;
+	}
+	count(first, first, 0, ERR_NOMEM);
+	return e;
+}
+
+static error_t cluster_prox_alloc(size_t size, void *priv, enum mem_reachability_s valid, void **addr)
+{
+	return prox_run(priv, size, valid, addr, NULL);
+}
+
+/* the receipt travels beside the seed's 4-argument alloc() through this per-call slot */
+static error_t global_prox_run(size_t size, enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
+{
+	struct mm_cpu *self = mm_cpu_self();
+	unsigned k, first = 0;
+	const char *name = NULL;
+
+	if (!nmem_clusters)
+		return ERR_NOMEM;
+	for (k = 0; k < nmem_clusters; k++) {
+		unsigned c = mem_clusters[(self->hart + self->rr + k) % nmem_clusters];
+
+		if (k == 0)
+			first = c;
+		/* a CLUSTER request through the global proximity names the caller's cluster */
+		if (!cluster_alloc(c, size, valid, self->cluster, (int)self->hart, addr, &name)) {
+			self->rr++;
+			count(first, c, k, 0);
+			if (r)
+				*r = (struct mem_receipt){ c, k, k > 0, false, name };
+			return 0;
+		}
+	}
+	self->rr++;
+	count(first, first, 0, ERR_NOMEM);
+	return ERR_NOMEM;
+}
+
+static error_t global_prox_alloc(size_t size, void *priv, enum mem_reachability_s valid, void **addr)
+{
+	return global_prox_run(size, valid, addr, NULL);
+}
+
+static void build_prox(struct cluster_prox *cp, unsigned c)
+{
+	unsigned i, j;
+
+	cp->prox.alloc = cluster_prox_alloc;
+	cp->prox.priv = cp;
+	cp->cluster = c;
+	cp->n = 0;
+	/* selection by (distance, id): the order is fixed at boot; groups are re-ordered per request */
+	for (i = 0; i < nmem_clusters; i++) {
+		unsigned best = TOPO_MAX_CLUSTERS;
+
+		for (j = 0; j < nmem_clusters; j++) {
+			unsigned m = mem_clusters[j], k, used = 0;
+
+			for (k = 0; k < cp->n; k++)
+				used |= cp->order[k] == m;
+			if (used)
+				continue;
+			if (best == TOPO_MAX_CLUSTERS || topo->cluster[c].dist[m] < topo->cluster[c].dist[best])
+				best = m;
+		}
+		cp->order[cp->n] = (uint8_t)best;
+		cp->dist[cp->n] = topo->cluster[c].dist[best];
+		cp->n++;
+	}
+}
+
+struct mem_proximity_s *mem_prox_cluster(unsigned cluster)
+{
+	return topo && cluster < topo->nclusters ? &cprox[cluster].prox : NULL;
+}
+
+struct mem_proximity_s *mem_prox_xy(unsigned x, unsigned y)
+{
+	struct heap *h;
+
+	if (!topo || x >= topo->mesh_x || y >= topo->mesh_y || !(h = kernel_heap[x][y]))
+		return NULL;
+	return &cprox[h->cluster].prox;
+}
+
+struct mem_proximity_s *mem_prox_global(void)
+{
+	return &gprox;
+}
+
+struct mem_proximity_s *mem_prox_strict(unsigned cluster)
+{
+	return topo && cluster < topo->nclusters ? &sprox[cluster].prox : NULL;
+}
+
+unsigned mem_prox_order(unsigned c, unsigned *order, unsigned max)
+{
+	unsigned i;
+
+	if (!topo || c >= topo->nclusters)
+		return 0;
+	for (i = 0; i < cprox[c].n && i < max; i++)
+		order[i] = cprox[c].order[i];
+	return i;
+}
+
+/* ---- init ---- */
+
+static struct mem_region *region_new(void)
+{
+	if (nregions >= MEM_MAX_REGIONS)
+		return NULL;
+	return &regions[nregions++];
+}
+
+static void cluster_add_region(unsigned c, struct mem_region *r)
+{
+	unsigned n = ncluster_regions[c], i;
+
+	/* keep CPU-private before CLUSTER-private before SYS */
+	for (i = n; i > 0 && cluster_regions[c][i - 1]->kind < r->kind; i--)
+		cluster_regions[c][i] = cluster_regions[c][i - 1];
+	cluster_regions[c][i] = r;
+	ncluster_regions[c] = n + 1;
+}
+
+error_t mem_init(const struct topo *t, uint64_t limit)
+{
+	unsigned c;
+
+	topo = t;
+	dma_limit = limit;
+	nregions = 0;
+	nprivate = 0;
+	nmem_clusters = 0;
+	memset(ncluster_regions, 0, sizeof(ncluster_regions));
+	memset(cpus, 0, sizeof(cpus));
+	for (c = 0; c < t->nclusters; c++) {
+		struct heap *h = heap_of(c);
+		struct mem_region *r = region_new();
+
+		r->name = "heap";
+		r->kind = REGION_SYS;
+		r->cluster = c;
+		r->hart = -1;
+		r->heap = h;
+		r->base = (uintptr_t)t->cluster[c].mem.base;
+		r->end = (uintptr_t)(t->cluster[c].mem.base + t->cluster[c].mem.size);
+		r->dma = h->size && (!limit || r->end <= limit);
+		if (h->size && limit && r->base < limit && r->end > limit)
+			mm_log("mem: cluster %u straddles the DMA limit 0x%llx: its heap serves no DMA request", c,
+			       (unsigned long long)limit);
+		cluster_add_region(c, r);
+		if (h->size)
+			mem_clusters[nmem_clusters++] = (uint8_t)c;
+	}
+	for (c = 0; c < t->nclusters; c++) {
+		build_prox(&cprox[c], c);
+		sprox[c] = cprox[c];
+		sprox[c].prox.priv = &sprox[c];
+		sprox[c].strict = true;
+		cprox[c].strict = false;
+	}
+	gprox.alloc = global_prox_alloc;
+	gprox.priv = NULL;
+	return nmem_clusters ? 0 : ERR_NOMEM;
+}
+
+error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t size)
+{
+	struct mem_region *r;
+	error_t e;
+
+	if (!topo || cluster >= topo->nclusters || ncluster_regions[cluster] >= REGIONS_PER_CLUSTER)
+		return ERR_RANGE;
+	r = region_new();
+	if (!r)
+		return ERR_NOMEM;
+	r->pool = NULL;
+	e = memory_pool_init((void *)base, (void *)(base + size), &r->pool);
+	if (e) {
+		nregions--;
+		return e;
+	}
+	r->name = hart_index < 0 ? "cluster-private" : "cpu-private";
+	r->kind = hart_index < 0 ? REGION_CLUSTER : REGION_CPU;
+	r->cluster = cluster;
+	r->hart = hart_index;
+	r->base = base;
+	r->end = base + size;
+	r->dma = false;
+	spin_init(&r->lock);
+	cluster_add_region(cluster, r);
+	nprivate++;
+	return 0;
+}
+
+/* the nearest cluster with memory: the first entry of the cluster's proximity */
+void mem_cpu_init(struct mm_cpu *c, unsigned hart, unsigned cluster)
+{
+	unsigned i;
+
+	memset(c, 0, sizeof(*c));
+	c->hart = hart;
+	c->cluster = cluster;
+	c->prox = &cprox[cluster].prox;
+	for (i = 0; i < MM_CACHE_BINS; i++)
+		c->bin[i].max = bin_max[i];
+	if (cprox[cluster].n) {
+		struct heap *h = heap_of(cprox[cluster].order[0]);
+
+		c->home = h;
+		c->home_lo = h->b.base;
+		c->home_hi = h->b.end;
+		c->home_tag_bias = h->b.tag_bias;
+		c->cache_dma = cluster_regions[h->cluster][ncluster_regions[h->cluster] - 1]->dma;
+	}
+	/* private regions the cache would bypass: CLUSTER/CPU requests then take the slow path */
+	c->cache_valid = 1u << MEM_VALID_SYS;
+	if (c->cache_dma)
+		c->cache_valid |= 1u << MEM_VALID_DMA;
+	c->cache_valid |= 1u << MEM_VALID_CLUSTER | 1u << MEM_VALID_CPU;
+	for (i = 0; i < ncluster_regions[cluster]; i++) {
+		const struct mem_region *r = cluster_regions[cluster][i];
+
+		if (r->kind == REGION_CLUSTER)
+			c->cache_valid &= ~(1u << MEM_VALID_CLUSTER | 1u << MEM_VALID_CPU);
+		if (r->kind == REGION_CPU && r->hart == (int)hart)
+			c->cache_valid &= ~(1u << MEM_VALID_CPU);
+	}
+	if (!c->home)
+		c->cache_valid = 0;
+	if (hart < MM_MAX_HARTS)
+		cpus[hart] = c;
+	c->ready = true;
+}
+
+uint64_t mem_dma_limit(void)
+{
+	return dma_limit;
+}
+
+bool mem_is_dma(const void *addr, size_t size)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	return !dma_limit || (a < dma_limit && size <= dma_limit - a);
+}
+
+/* ---- per-hart caches ---- */
+
+/*
+ * The cache of a hart holds blocks of its home heap, orders 6..12, tagged "cached" (see mm/buddy.h): the
+ * buddy allocator counts them as used and refuses to free them, and mem_free() recognises a second free.
+ * Refill takes max/2 blocks under one heap lock; a bin above max gives half back under one lock. Frees of
+ * other clusters' small blocks collect per owner and go back REMOTE_BATCH at a time.
+ */
+static inline unsigned size_order(size_t size)
+{
+	return size <= 64 ? 6 : 64 - (unsigned)__builtin_clzl(size - 1);
+}
+
+static void bin_give_back(struct heap *h, unsigned order, void **list, uint32_t n)
+{
+	void *p = *list;
+	uint32_t i;
+
+	spin_lock(&h->lock);
+	for (i = 0; i < n && p; i++) {
+		void *next = *(void **)p;
+
+		*buddy_tag(h->b.tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_HEAD | order);
+		if (heap_free_locked(h, p))
+			MM_PANIC("cached block %p of cluster %u refused by its heap", p, h->cluster);
+		p = next;
+	}
+	spin_unlock(&h->lock);
+	*list = p;
+}
+
+static __attribute__((noinline)) bool bin_refill(struct mm_cpu *c, struct mm_cache_bin *b, unsigned order)
+{
+	struct heap *h = c->home;
+	uint32_t want = b->max / 2, got = 0;
+
+	spin_lock(&h->lock);
+	while (got < want) {
+		void *p;
+
+		if (heap_alloc_locked(h, (size_t)1 << order, &p))
+			break;
+		*buddy_tag(h->b.tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_FREE | order);
+		*(void **)p = b->head;
+		b->head = p;
+		got++;
+	}
+	spin_unlock(&h->lock);
+	b->count += got;
+	return got > 0;
+}
+
+static __attribute__((noinline)) void bin_trim(struct mm_cpu *c, struct mm_cache_bin *b, unsigned order)
+{
+	uint32_t n = b->count - b->max / 2;
+
+	bin_give_back(c->home, order, &b->head, n);
+	b->count -= n;
+}
+
+static void remote_flush(struct mm_cpu *c, unsigned cl)
+{
+	struct mm_remote_list *rl = &c->remote[cl];
+	struct heap *h = heap_of(cl);
+	void *p = rl->head;
+
+	spin_lock(&h->lock);
+	while (p) {
+		void *next = *(void **)p;
+		uint8_t *t = buddy_tag(h->b.tag_bias, (uintptr_t)p);
+
+		*t = (uint8_t)(BUDDY_TAG_HEAD | (*t & BUDDY_TAG_ORDER));
+		if (heap_free_locked(h, p))
+			MM_PANIC("remote block %p of cluster %u refused by its heap", p, cl);
+		p = next;
+	}
+	spin_unlock(&h->lock);
+	rl->head = NULL;
+	rl->count = 0;
+}
+
+void mem_drain(void)
+{
+	struct mm_cpu *c = mm_cpu_self();
+	unsigned i;
+
+	for (i = 0; i < MM_CACHE_BINS; i++) {
+		struct mm_cache_bin *b = &c->bin[i];
+
+		if (b->count)
+			bin_give_back(c->home, MM_CACHE_MIN_ORDER + i, &b->head, b->count);
+		b->count = 0;
+	}
+	for (i = 0; i < TOPO_MAX_CLUSTERS; i++)
+		if (c->remote[i].count)
+			remote_flush(c, i);
+}
+
+/* ---- mem_alloc / mem_free ---- */
+
+static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_proximity_s *prox,
+						    enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
+{
+	struct mm_cpu *c = mm_cpu_self();
+
+	if (!addr)
+		return ERR_INVAL;
+	if ((unsigned)valid >= MEM_VALID_COUNT_)
+		return ERR_REACH;
+	if (!size || size > MEM_MAX_SIZE)
+		return ERR_SIZE;
+	if (!prox)
+		prox = c->prox;
+	/* the default proximity may refill the cache instead of taking one block under the lock */
+	if (prox == c->prox && ((c->cache_valid >> valid) & 1) && size <= ((size_t)1 << MM_CACHE_MAX_ORDER)) {
+		unsigned order = size_order(size);
+		struct mm_cache_bin *b = &c->bin[order - MM_CACHE_MIN_ORDER];
+
+		if (b->head || bin_refill(c, b, order)) {
+			void *p = b->head;
+
+			b->head = *(void **)p;
+			b->count--;
+			*buddy_tag(c->home_tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_HEAD | order);
+			c->cache_hits++;
+			*addr = p;
+			if (r)
+				*r = (struct mem_receipt){ c->home->cluster, 0, false, true, "heap" };
+			return 0;
+		}
+	}
+	if (prox == &gprox)
+		return global_prox_run(size, valid, addr, r);
+	if (prox->alloc == cluster_prox_alloc)
+		return prox_run(prox->priv, size, valid, addr, r);
+	/* a caller-made proximity: the seed's interface, no receipt */
+	return prox->alloc(size, prox->priv, valid, addr);
+}
+
+error_t mem_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr)
+{
+	struct mm_cpu *c = mm_cpu_self();
+
+	/* fast path: default proximity, a small size, a reachability the home heap serves, a warm bin */
+	if (likely(!prox && size - 1 < ((size_t)1 << MM_CACHE_MAX_ORDER) && (unsigned)valid < 32 &&
+		   ((c->cache_valid >> valid) & 1) && addr)) {
+		unsigned order = size_order(size);
+		struct mm_cache_bin *b = &c->bin[order - MM_CACHE_MIN_ORDER];
+		void *p = b->head;
+
+		if (likely(p)) {
+			b->head = *(void **)p;
+			b->count--;
+			*buddy_tag(c->home_tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_HEAD | order);
+			c->cache_hits++;
+			*addr = p;
+			return 0;
+		}
+	}
+	return alloc_slow(size, prox, valid, addr, NULL);
+}
+
+error_t mem_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+			  void **addr, struct mem_receipt *r)
+{
+	struct mm_cpu *c = mm_cpu_self();
+
+	if (!prox && addr && size && size <= ((size_t)1 << MM_CACHE_MAX_ORDER) && (unsigned)valid < 32 &&
+	    ((c->cache_valid >> valid) & 1)) {
+		unsigned order = size_order(size);
+		struct mm_cache_bin *b = &c->bin[order - MM_CACHE_MIN_ORDER];
+		void *p = b->head;
+
+		if (p) {
+			b->head = *(void **)p;
+			b->count--;
+			*buddy_tag(c->home_tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_HEAD | order);
+			c->cache_hits++;
+			*addr = p;
+			if (r)
+				*r = (struct mem_receipt){ c->home->cluster, 0, false, true, "heap" };
+			return 0;
+		}
+	}
+	return alloc_slow(size, prox, valid, addr, r);
+}
+
+static struct mem_region *private_owner(uintptr_t a)
+{
+	unsigned i;
+
+	for (i = 0; i < nregions; i++)
+		if (regions[i].kind != REGION_SYS && a >= regions[i].base && a < regions[i].end)
+			return &regions[i];
+	return NULL;
+}
+
+static __attribute__((noinline)) error_t free_slow(void *addr)
+{
+	struct mm_cpu *c = mm_cpu_self();
+	uintptr_t a = (uintptr_t)addr;
+	struct mem_region *pr;
+	struct heap *h;
+	error_t e;
+
+	if (!addr)
+		return 0;
+	if (nprivate && (pr = private_owner(a))) {
+		spin_lock(&pr->lock);
+		e = memory_allocator_push(&pr->pool->alloc, addr);
+		spin_unlock(&pr->lock);
+		return e;
+	}
+	h = heap_owner(addr);
+	if (!h) {
+		mm_log("mem: free %p (no cluster): %s", addr, err_str(ERR_NOTOWNED));
+		return ERR_NOTOWNED;
+	}
+	/* a small block of another cluster: batch it back to its owner (validated now, freed later) */
+	if (h != c->home && c->ready && !(a & 63) && buddy_section_ready(&h->b, a)) {
+		uint8_t *t = buddy_tag(h->b.tag_bias, a);
+		uint8_t tag = *t;
+
+		if ((tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) == BUDDY_TAG_HEAD &&
+		    (tag & BUDDY_TAG_ORDER) <= MM_CACHE_MAX_ORDER) {
+			struct mm_remote_list *rl = &c->remote[h->cluster];
+
+			*t = (uint8_t)(BUDDY_TAG_FREE | (tag & BUDDY_TAG_ORDER));
+			*(void **)addr = rl->head;
+			rl->head = addr;
+			if (++rl->count >= REMOTE_BATCH)
+				remote_flush(c, h->cluster);
+			return 0;
+		}
+	}
+	spin_lock(&h->lock);
+	e = heap_free_locked(h, addr);
+	spin_unlock(&h->lock);
+	if (e)
+		mm_log("mem: free %p (cluster %u): %s", addr, h->cluster, err_str(e));
+	return e;
+}
+
+error_t mem_free_checked(void *addr)
+{
+	struct mm_cpu *c = mm_cpu_self();
+	uintptr_t a = (uintptr_t)addr;
+
+	/* fast path: a small allocated block of the home heap goes into this hart's cache */
+	if (likely(a - c->home_lo < c->home_hi - c->home_lo && !(a & 63) &&
+		   buddy_section_ready(&c->home->b, a))) {
+		uint8_t *t = buddy_tag(c->home_tag_bias, a);
+		unsigned tag = *t, order = tag & BUDDY_TAG_ORDER;
+
+		if (likely((tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) == BUDDY_TAG_HEAD &&
+			   order <= MM_CACHE_MAX_ORDER)) {
+			struct mm_cache_bin *b = &c->bin[order - MM_CACHE_MIN_ORDER];
+
+			*t = (uint8_t)(BUDDY_TAG_FREE | order);
+			*(void **)addr = b->head;
+			b->head = addr;
+			if (unlikely(++b->count > b->max))
+				bin_trim(c, b, order);
+			return 0;
+		}
+	}
+	return free_slow(addr);
+}
+
+void mem_free(void *addr)
+{
+	(void)mem_free_checked(addr);
+}
+
+error_t mem_getsize(const void *addr, size_t *size)
+{
+	uintptr_t a = (uintptr_t)addr;
+	struct mem_region *pr;
+	struct heap *h;
+	error_t e;
+
+	if (!size)
+		return ERR_INVAL;
+	if (nprivate && (pr = private_owner(a))) {
+		spin_lock(&pr->lock);
+		e = memory_allocator_getsize(&pr->pool->alloc, (void *)addr, size);
+		spin_unlock(&pr->lock);
+		return e;
+	}
+	h = heap_owner(addr);
+	return h ? heap_getsize(addr, size) : ERR_NOTOWNED;
+}
+
+void mem_cluster_get_stats(unsigned cl, struct mem_cluster_stats *st)
+{
+	unsigned i;
+
+	memset(st, 0, sizeof(*st));
+	if (!topo || cl >= topo->nclusters)
+		return;
+	for (i = 0; i < MM_MAX_HARTS; i++) {
+		const struct mm_cpu *c = cpus[i];
+
+		if (!c)
+			continue;
+		st->local_hits += c->cnt[cl].local_hits;
+		st->fallbacks_in += c->cnt[cl].fallbacks_in;
+		st->fallbacks_out += c->cnt[cl].fallbacks_out;
+		st->failures += c->cnt[cl].failures;
+		if (c->home && c->home->cluster == cl)
+			st->local_hits += c->cache_hits;
+	}
+}

@@ -1,0 +1,133 @@
+/* mem.h - mem_alloc(): placement by proximity, eligibility by reachability, over per-cluster pools. */
+#ifndef MM_MEM_H
+#define MM_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/lock.h"
+#include "mm/err.h"
+#include "mm/pool.h"
+#include "mm/topo.h"
+
+/*
+ * The MutekH proposal (ticket #58), built on kernel_heap[x][y]. Two questions are kept apart:
+ *
+ * - reachability, "who MAY access the block": a hard constraint deciding which regions qualify. It is a
+ *   set relation: a region qualifies when everyone who may access the block can reach the region.
+ *       request \ region      SYS   SYS+DMA   CLUSTER(c)   CPU(h)
+ *       MEM_VALID_SYS          yes    yes        no          no
+ *       MEM_VALID_DMA          no     yes        no          no
+ *       MEM_VALID_CLUSTER      yes    yes     c == the proximity's cluster    no
+ *       MEM_VALID_CPU          yes    yes     c == caller's cluster           h == caller
+ *   (for MEM_VALID_CLUSTER the cluster is the proximity's, or the caller's for the global proximity)
+ * - proximity, "where it SHOULD preferably be": a preference order over clusters, tried in turn.
+ *
+ * Private regions (CLUSTER/CPU) are tried before the cluster's SYS heap for the requests they may serve:
+ * that is what scratch memory is for, and it leaves SYS memory to requests that need it.
+ */
+enum mem_reachability_s {
+	MEM_VALID_SYS,
+	MEM_VALID_DMA,
+	MEM_VALID_CLUSTER,
+	MEM_VALID_CPU,
+	MEM_VALID_COUNT_
+};
+
+struct mem_proximity_s {
+	error_t (*alloc)(size_t size, void *priv, enum mem_reachability_s valid, void **addr);
+	void *priv;
+};
+
+/* What served a request (optional out-struct of mem_alloc_receipt()). */
+struct mem_receipt {
+	unsigned cluster;		/* cluster whose memory holds the block */
+	unsigned rank;			/* position of that cluster in the proximity's order (0 = first choice) */
+	bool fallback;			/* rank > 0: the first choice had no room (or no memory) */
+	bool cached;			/* served from the calling hart's cache */
+	const char *region;		/* region name: "heap", "private", ... */
+};
+
+/* per-cluster counters (summed over harts when read) */
+struct mem_cluster_stats {
+	uint64_t local_hits;		/* requests served by their first-choice cluster, which is this one */
+	uint64_t fallbacks_in;		/* requests served here whose first choice was another cluster */
+	uint64_t fallbacks_out;		/* requests whose first choice was here but that were served elsewhere */
+	uint64_t failures;		/* requests whose first choice was here and that failed */
+};
+
+/* Largest request mem_alloc() accepts at all; larger is ERR_SIZE (absurd), not ERR_NOMEM. */
+#define MEM_MAX_SIZE (1ULL << 40)
+
+/*
+ * mem_alloc() - allocate @size bytes that everyone @valid names may access, as close as @prox prefers.
+ * @size:  bytes (> 0). Blocks from heaps are powers of two >= 64, naturally aligned.
+ * @prox:  NULL for the calling hart's cluster proximity (from its CLS); mem_prox_*() for others.
+ * @valid: MEM_VALID_*.
+ * @addr:  out: the block, written only on success.
+ * Context: any hart after mem_init(); may take heap locks (never two at once).
+ * Return: 0; ERR_SIZE (0 or > MEM_MAX_SIZE); ERR_REACH (unknown @valid); ERR_INVAL (@addr NULL);
+ * ERR_NOMEM (nothing @valid allows has room); ERR_EXHAUSTED (strict proximity: its cluster is full);
+ * ERR_NOHEAP (strict proximity: its cluster has no memory). Never panics on exhaustion.
+ */
+error_t mem_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr);
+
+/* mem_alloc_receipt() - mem_alloc() that also says where the block came from (@r may be NULL). */
+error_t mem_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+			  void **addr, struct mem_receipt *r);
+
+/* mem_free() - free a block from mem_alloc() (errors are logged and otherwise ignored; NULL is a no-op). */
+void mem_free(void *addr);
+
+/*
+ * mem_free_checked() - the same, returning why a free was refused: ERR_NOTOWNED, ERR_MISALIGNED,
+ * ERR_INTERIOR, ERR_DOUBLEFREE (one log line each; nothing changes). Context: any hart.
+ */
+error_t mem_free_checked(void *addr);
+
+/* mem_getsize() - usable size of the live block at @addr. */
+error_t mem_getsize(const void *addr, size_t *size);
+
+/* Proximity getters: by cluster id, by mesh position, the global one, and the strict no-fallback one. */
+struct mem_proximity_s *mem_prox_cluster(unsigned cluster);
+struct mem_proximity_s *mem_prox_xy(unsigned x, unsigned y);
+struct mem_proximity_s *mem_prox_global(void);
+struct mem_proximity_s *mem_prox_strict(unsigned cluster);
+
+/* mem_prox_order() - the preference order of cluster @c's proximity (clusters with memory, nearest first). */
+unsigned mem_prox_order(unsigned c, unsigned *order, unsigned max);
+
+/*
+ * mem_init() - build the regions and proximities after heap_init_all(). @dma_limit: first address devices
+ * cannot reach (0 = all RAM is DMA-capable). A cluster heap is DMA-capable when all its RAM lies below.
+ * Context: boot hart, once.
+ */
+error_t mem_init(const struct topo *t, uint64_t dma_limit);
+
+/*
+ * mem_add_private() - make [base, base+size) a private region: reachable by the harts of @cluster only
+ * (@hart_index < 0), or by one hart only. The caller has kept the range out of every heap.
+ */
+error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t size);
+
+/*
+ * mem_cpu_init() - set up a hart's allocator state @c (in its CLS): default proximity, empty caches.
+ * Context: boot hart, before that hart allocates (or the hart itself).
+ */
+struct mm_cpu;
+void mem_cpu_init(struct mm_cpu *c, unsigned hart_index, unsigned cluster);
+
+/* mem_drain() - give every block in the calling hart's cache back to its heap (tests, soak). */
+void mem_drain(void);
+
+/* mem_dma_limit() - the DMA window's end (exclusive). */
+uint64_t mem_dma_limit(void);
+
+/* mem_cluster_get_stats() - counters of cluster @c summed over every hart. */
+void mem_cluster_get_stats(unsigned c, struct mem_cluster_stats *st);
+
+/* mem_is_dma() - whether [addr, addr+size) lies inside the DMA window. */
+bool mem_is_dma(const void *addr, size_t size);
+
+#endif
