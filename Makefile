@@ -22,7 +22,7 @@ DEBUG    ?= 0
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 KCFLAGS  := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-common -mcmodel=medany -march=rv64gc \
-            -mabi=lp64d -fno-omit-frame-pointer -ffunction-sections -fdata-sections \
+            -mabi=lp64d -ffunction-sections -fdata-sections \
             -I. -I$(LIBFDT) -isystem $(NEWLIB)/include -DLOCK_KIND_$(LOCK)=1 -DMM_DEBUG=$(DEBUG)
 KLDFLAGS := -nostdlib -nostartfiles -static -T ldscripts/kernel.ld -Wl,--gc-sections \
             -Wl,-Map,$(BUILD)/kernel.map -L$(NEWLIB)/lib

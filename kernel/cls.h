@@ -17,7 +17,7 @@ struct cls {
 	uint32_t arrived;		/* set by the hart when it reaches secondary_main */
 	uint32_t call_req;		/* generation of the smp_call_n() this hart is asked to run */
 	uint32_t call_seen;		/* last generation it ran */
-	unsigned mcs_depth;
+	unsigned long mcs_depth;
 	struct mcs_node mcs[MCS_NEST_MAX];
 	struct mm_cpu mm;		/* the allocator's per-hart state: default proximity, caches */
 	uint64_t ops;			/* free counter for tests and benchmarks */

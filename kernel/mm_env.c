@@ -44,22 +44,6 @@ struct mm_cpu *mm_cpu_self(void)
 	return &cls_self()->mm;
 }
 
-/* MCS queue nodes: a small per-hart stack in CLS, one node per nesting level. */
-struct mcs_node *mcs_node_get(void)
-{
-	struct cls *c = cls_self();
-
-	if (c->mcs_depth >= MCS_NEST_MAX)
-		panic("MCS nesting deeper than %d", MCS_NEST_MAX);
-	return &c->mcs[c->mcs_depth++];
-}
-
-void mcs_node_put(struct mcs_node *n)
-{
-	(void)n;
-	cls_self()->mcs_depth--;
-}
-
 void test_out(const char *line)
 {
 	printk("%s\n", line);

@@ -122,7 +122,9 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 {
 	unsigned i, up = 1, expected = t->nharts;
 	uint32_t self = cls_self()->hartid;
-	uint64_t t0, limit = (t->timebase_hz ? t->timebase_hz : 10000000) * 20;
+	uint64_t hz = t->timebase_hz ? t->timebase_hz : 10000000;
+	uint64_t t0, kick, limit = hz * 20, kick_every = hz / 100;
+	unsigned kicks = 0;
 	int started[TOPO_MAX_HARTS] = { 0 };
 
 	for (i = 0; i < t->nharts; i++) {
@@ -149,16 +151,32 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 	 * not trusted: a probe saw hart_start succeed for a hart that never came.
 	 */
 	t0 = rdtime();
+	kick = t0;
 	for (;;) {
 		unsigned pending = 0;
+		int do_kick = rdtime() - kick > kick_every;
 
-		for (i = 0; i < t->nharts; i++)
-			if (started[i] && !smp_hart_up(i))
-				pending++;
+		for (i = 0; i < t->nharts; i++) {
+			if (!started[i] || smp_hart_up(i))
+				continue;
+			pending++;
+			/*
+			 * Seen under -icount: a hart left in START_PENDING, asleep in OpenSBI's HSM wait loop
+			 * after missing its wake-up. An IPI wakes it to look at its state again.
+			 */
+			if (do_kick && sbi_hart_get_status(t->hart[i].hartid) == SBI_HSM_START_PENDING) {
+				sbi_send_ipi(1, t->hart[i].hartid);
+				kicks++;
+			}
+		}
+		if (do_kick)
+			kick = rdtime();
 		if (!pending || rdtime() - t0 > limit)
 			break;
 		cpu_relax();
 	}
+	if (kicks)
+		printk("smp: %u wake-up IPIs sent to harts stuck in START_PENDING\n", kicks);
 	for (i = 0; i < t->nharts; i++) {
 		if (t->hart[i].hartid == self)
 			continue;
