@@ -19,10 +19,17 @@ struct kernel_opts {
 	uint64_t nohart;		/* a hart id never started (fault injection); ~0 = none */
 	uint64_t dma_limit;		/* devices reach RAM below this (0 = all RAM) */
 	char private_spec[128];		/* private scratch regions: c<cluster>:<size> or h<hartid>:<size>, '/'-separated */
+	char cma[256];			/* CMA regions: name:size[@cluster][:dev1,dev2][:exclusive], ';'-separated */
 	char expect[128];		/* what the runner asked QEMU for: "256M:2/0:2" (tests compare the DT) */
 	char expect_dist[128];		/* "0-1:20/0-2:30" */
 };
 extern struct kernel_opts kopts;
+
+/* the DTB OpenSBI passed (drivers probe their devices in it) */
+extern const void *boot_dtb;
+
+/* cma_print_info() - one line per CMA region: total, free, largest free chunk, chunks, failures. */
+void cma_print_info(void);
 
 /* trap_init() - install the fatal trap vector on the calling hart. */
 void trap_init(void);

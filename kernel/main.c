@@ -8,6 +8,7 @@
 #include "kernel/kernel.h"
 #include "kernel/printk.h"
 #include "kernel/smp.h"
+#include "mm/cma.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
 #include "mm/range.h"
@@ -20,6 +21,7 @@
 extern char __kernel_start[], __kernel_end[], boot_stack_top[];
 
 struct topo boot_topo;
+const void *boot_dtb;
 struct kernel_opts kopts = { .nohart = ~0ULL };
 static struct cls boot_cls;
 
@@ -35,6 +37,8 @@ static const struct bootarg_key bootarg_keys[] = {
 	  &kopts.dma_limit, sizeof(kopts.dma_limit) },
 	{ "private", "private scratch: c<cluster>:<size> or h<hartid>:<size>, '/'-separated", BOOTARG_STR,
 	  kopts.private_spec, sizeof(kopts.private_spec) },
+	{ "cma", "CMA regions name:size[@cluster][:dev1,dev2][:exclusive], ';'-separated", BOOTARG_STR, kopts.cma,
+	  sizeof(kopts.cma) },
 	{ "expect", "topology the runner asked QEMU for (checked by tests)", BOOTARG_STR, kopts.expect,
 	  sizeof(kopts.expect) },
 	{ "expect_dist", "distances the runner asked QEMU for", BOOTARG_STR, kopts.expect_dist,
@@ -83,6 +87,32 @@ static void print_size(char *buf, size_t len, uint64_t b)
 }
 
 /*
+ * carve_top() - take @size bytes (page-aligned) from the top of the highest usable range of cluster @cl's
+ * RAM that lies below @limit (0: anywhere), and add them to the reserved list so that no heap gets them.
+ */
+static error_t carve_top(const struct topo *t, unsigned cl, uint64_t size, uint64_t limit,
+			 struct topo_range *reserved, unsigned *nres, unsigned maxres, uint64_t *base)
+{
+	struct topo_range use[RANGE_MAX];
+	unsigned nu = range_subtract(t->cluster[cl].mem, reserved, *nres, use, RANGE_MAX);
+
+	while (nu) {
+		uint64_t top = use[nu - 1].base + use[nu - 1].size;
+
+		if (limit && top > limit)
+			top = limit;
+		top &= ~4095ULL;
+		if (top > use[nu - 1].base && top - use[nu - 1].base >= size && *nres < maxres) {
+			*base = top - size;
+			reserved[(*nres)++] = (struct topo_range){ *base, size };
+			return 0;
+		}
+		nu--;
+	}
+	return ERR_NOMEM;
+}
+
+/*
  * Private scratch regions (bootarg private=c1:1M/h3:512K): carved, page-aligned, from the top of the
  * highest usable range of the cluster's RAM, added to the reserved list so no heap gets them, and handed
  * to mem_add_private() once the heaps exist. h<hartid> is private to that hart, in its cluster.
@@ -103,8 +133,7 @@ static unsigned plan_private(const struct topo *t, const char *spec, struct topo
 		unsigned long id = strtoul(spec + 1, &end, 10);
 		uint64_t size;
 		const char *rest;
-		struct topo_range use[RANGE_MAX];
-		unsigned cl, nu, i;
+		unsigned cl, i;
 		int hi = -1;
 
 		if ((kind != 'c' && kind != 'h') || end == spec + 1 || *end != ':')
@@ -125,18 +154,13 @@ static unsigned plan_private(const struct topo *t, const char *spec, struct topo
 				goto bad;
 			cl = t->hart[hi].cluster;
 		}
-		nu = range_subtract(t->cluster[cl].mem, reserved, *nres, use, RANGE_MAX);
-		while (nu && (use[nu - 1].size < size + 4096))
-			nu--;
-		if (!nu || *nres >= maxres) {
+		if (carve_top(t, cl, size, 0, reserved, nres, maxres, &plan[n].base)) {
 			printk("private: %s: no room for 0x%llx bytes in cluster %u\n", spec, (unsigned long long)size, cl);
 			goto next;
 		}
-		plan[n].base = (use[nu - 1].base + use[nu - 1].size - size) & ~4095ULL;
 		plan[n].size = size;
 		plan[n].cluster = cl;
 		plan[n].hart_index = hi;
-		reserved[(*nres)++] = (struct topo_range){ plan[n].base, size };
 		n++;
 		goto next;
 bad:
@@ -149,11 +173,98 @@ next:
 	return n;
 }
 
+/*
+ * CMA regions (bootarg cma=dma0:4M@1:virtio0;default:2M): carved from the top of the chosen cluster's
+ * RAM inside the DMA window (the first cluster with room when no @cluster is given), reserved from the
+ * heaps, then declared with their metadata from the same cluster's heap.
+ */
+struct cma_plan {
+	struct cma_spec spec;
+	unsigned cluster;
+	uint64_t base;
+};
+
+static unsigned plan_cma(const struct topo *t, const char *all, struct topo_range *reserved, unsigned *nres,
+			 unsigned maxres, struct cma_plan *plan, unsigned maxplan)
+{
+	char one[96];
+	unsigned n = 0;
+
+	while (*all && n < maxplan) {
+		size_t len = strcspn(all, ";");
+		struct cma_plan *p = &plan[n];
+		unsigned c;
+		error_t e = ERR_NOMEM;
+
+		snprintf(one, sizeof(one), "%.*s", (int)len, all);
+		all += len + (all[len] == ';');
+		if (cma_parse_spec(one, &p->spec)) {
+			printk("cma: bad region spec '%s' (want name:size[@cluster][:dev1,dev2][:exclusive])\n", one);
+			continue;
+		}
+		if (p->spec.cluster >= (int)t->nclusters) {
+			printk("cma: region %s: no cluster %d\n", p->spec.name, p->spec.cluster);
+			continue;
+		}
+		for (c = 0; c < t->nclusters && e; c++) {
+			p->cluster = p->spec.cluster >= 0 ? (unsigned)p->spec.cluster : c;
+			e = carve_top(t, p->cluster, p->spec.size, kopts.dma_limit, reserved, nres, maxres, &p->base);
+			if (p->spec.cluster >= 0)
+				break;
+		}
+		if (e) {
+			printk("cma: region %s: 0x%llx bytes do not fit in %s%.0d's free RAM inside the DMA window\n",
+			       p->spec.name, (unsigned long long)p->spec.size,
+			       p->spec.cluster >= 0 ? "cluster " : "any cluster", p->spec.cluster >= 0 ? p->spec.cluster : 0);
+			continue;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void cma_declare_all(struct cma_plan *plan, unsigned n)
+{
+	unsigned i, d;
+
+	for (i = 0; i < n; i++) {
+		struct cma_plan *p = &plan[i];
+		size_t msz = cma_meta_size(p->spec.size);
+		void *meta;
+		error_t e = heap_alloc_near(p->cluster, msz, &meta);
+
+		if (!e)
+			e = cma_declare(p->spec.name, (uintptr_t)p->base, p->spec.size, meta, msz, NULL);
+		for (d = 0; !e && d < p->spec.ndevs; d++)
+			e = cma_assign(p->spec.name, p->spec.devs[d]);
+		if (!e && p->spec.exclusive)
+			e = cma_set_exclusive(p->spec.name, true);
+		if (e)
+			printk("cma: region %s: %s\n", p->spec.name, err_str(e));
+	}
+}
+
+static void cma_info_one(struct cma_region *r, void *arg)
+{
+	struct cma_info in;
+
+	cma_region_info(r, &in);
+	printk("cma: region=%s base=0x%lx total=0x%zx free=0x%zx largest_free=0x%zx chunks=%u failures=%llu\n",
+	       in.name, (unsigned long)in.base, in.total, in.free, in.largest_free, in.chunks,
+	       (unsigned long long)in.failures);
+}
+
+void cma_print_info(void)
+{
+	cma_for_each(cma_info_one, NULL);
+}
+
 void kmain(unsigned long hartid, void *dtb)
 {
-	static struct topo_range reserved[TOPO_MAX_RESERVED + 2 + 8];
+	static struct topo_range reserved[TOPO_MAX_RESERVED + 2 + 8 + CMA_MAX_REGIONS];
 	static struct private_plan plan[8];
-	unsigned nplan;
+	static struct cma_plan cplan[CMA_MAX_REGIONS];
+	unsigned nplan, ncma;
 	char err[160], sz[16];
 	struct topo *t = &boot_topo;
 	unsigned i, nres, boot_index = 0;
@@ -166,6 +277,7 @@ void kmain(unsigned long hartid, void *dtb)
 	boot_cls.stack_top = (uintptr_t)boot_stack_top;
 	__asm__ volatile("mv tp, %0" ::"r"(&boot_cls) : "memory");
 	trap_init();
+	boot_dtb = dtb;
 
 	/* the topology; its errors go out through SBI's console since the UART is not known yet */
 	e = dt_parse_topology(dtb, 1 << 20, t, err, sizeof(err));
@@ -206,6 +318,8 @@ void kmain(unsigned long hartid, void *dtb)
 		       i == nres - 2 ? " (kernel image)" : i == nres - 1 ? " (DTB)" : " (firmware/DT)");
 	(void)nplan;
 
+	ncma = plan_cma(t, kopts.cma, reserved, &nres, sizeof(reserved) / sizeof(reserved[0]), cplan,
+			CMA_MAX_REGIONS);
 	nplan = plan_private(t, kopts.private_spec, reserved, &nres, sizeof(reserved) / sizeof(reserved[0]), plan, 8);
 
 	/* the per-cluster heaps, each with its metadata in its own RAM */
@@ -223,6 +337,8 @@ void kmain(unsigned long hartid, void *dtb)
 		       (unsigned long long)plan[i].base, (unsigned long long)plan[i].size, e ? " error: " : "",
 		       e ? err_str(e) : "");
 	}
+	cma_declare_all(cplan, ncma);
+	cma_print_info();
 	if (kopts.dma_limit)
 		printk("dma: devices reach RAM below 0x%llx\n", (unsigned long long)kopts.dma_limit);
 	for (i = 0; i < t->nclusters; i++) {

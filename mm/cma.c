@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernel/lock.h"
 #include "mm/cma.h"
 #include "mm/env.h"
 #include "mm/topo.h"
@@ -771,6 +772,12 @@ error_t cma_find(const char *region_or_dev, struct cma_region **out)
 	return 0;
 }
 
+/*
+ * One lock serialises the registry's allocation calls: regions are few and DMA buffers are not a hot
+ * path; the region core itself takes no lock.
+ */
+static spinlock_t cma_lock = { 0 };
+
 error_t cma_alloc(const char *region_or_dev, size_t size, size_t align, uintptr_t *addr)
 {
 	struct cma_region *r;
@@ -781,18 +788,36 @@ error_t cma_alloc(const char *region_or_dev, size_t size, size_t align, uintptr_
 	e = cma_find(region_or_dev, &r);
 	if (e)
 		return e;
-	return cma_region_alloc(r, size, align, addr);
+	spin_lock(&cma_lock);
+	e = cma_region_alloc(r, size, align, addr);
+	spin_unlock(&cma_lock);
+	return e;
 }
 
 error_t cma_free(uintptr_t addr)
 {
 	unsigned i;
+	error_t e;
+
+	for (i = 0; i < cma_nslots; i++)
+		if (cma_region_owns(&cma_slots[i].region, addr)) {
+			spin_lock(&cma_lock);
+			e = cma_region_free(&cma_slots[i].region, addr);
+			spin_unlock(&cma_lock);
+			return e;
+		}
+	mm_log("cma: -: free 0x%lx: no chunk starts here (-ENOENT)", (unsigned long)addr);
+	return ERR_NOENT;
+}
+
+bool cma_owns(uintptr_t addr)
+{
+	unsigned i;
 
 	for (i = 0; i < cma_nslots; i++)
 		if (cma_region_owns(&cma_slots[i].region, addr))
-			return cma_region_free(&cma_slots[i].region, addr);
-	mm_log("cma: -: free 0x%lx: no chunk starts here (-ENOENT)", (unsigned long)addr);
-	return ERR_NOENT;
+			return true;
+	return false;
 }
 
 void cma_for_each(void (*fn)(struct cma_region *r, void *arg), void *arg)

@@ -209,7 +209,7 @@ error_t cma_find(const char *region_or_dev, struct cma_region **out);
  * @align: alignment (see cma_region_alloc())
  * @addr: the chunk, written on success
  *
- * Context: caller serialises (the kernel wraps cma_alloc()/cma_free() in one spinlock).
+ * Context: any hart; takes the registry's spinlock (declare/assign happen at boot, before other harts).
  * Return: 0; ERR_NODEV; the codes of cma_region_alloc().
  */
 error_t cma_alloc(const char *region_or_dev, size_t size, size_t align, uintptr_t *addr);
@@ -218,11 +218,14 @@ error_t cma_alloc(const char *region_or_dev, size_t size, size_t align, uintptr_
  * cma_free() - free a chunk of whichever declared region holds @addr.
  * @addr: the chunk's address
  *
- * Context: caller serialises (the kernel wraps cma_alloc()/cma_free() in one spinlock).
+ * Context: any hart; takes the registry's spinlock (declare/assign happen at boot, before other harts).
  * Return: 0; ERR_NOENT (== -ENOENT), logged as by cma_region_free() (with region "-" when no region
  * holds @addr), if no live chunk starts at @addr.
  */
 error_t cma_free(uintptr_t addr);
+
+/* cma_owns() - whether @addr lies in any declared region (no lock, no log). */
+bool cma_owns(uintptr_t addr);
 
 /**
  * cma_for_each() - call @fn on every declared region, in declaration order.

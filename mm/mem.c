@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "mm/buddy.h"
+#include "mm/cma.h"
 #include "mm/cpu.h"
 #include "mm/env.h"
 #include "mm/heap.h"
@@ -162,14 +163,16 @@ static void count(unsigned first, unsigned served, unsigned rank, error_t e)
 }
 
 /*
- * Walk @cp's order. @want is the cluster a MEM_VALID_CLUSTER request names. Strict proximities stop after
- * their one cluster and say why it failed.
+ * Walk @cp's order. @want is the cluster whose CLUSTER-private memory qualifies: the proximity's for
+ * MEM_VALID_CLUSTER, the caller's for MEM_VALID_CPU (that block is the caller's alone, and the caller
+ * cannot reach another cluster's private memory). Strict proximities stop after their one cluster and
+ * say why it failed.
  */
 static error_t prox_run(struct cluster_prox *cp, size_t size, enum mem_reachability_s valid, void **addr,
 			struct mem_receipt *r)
 {
 	struct mm_cpu *self = mm_cpu_self();
-	unsigned want = cp->cluster, first, rank = 0, i = 0;
+	unsigned want = valid == MEM_VALID_CPU ? self->cluster : cp->cluster, first, rank = 0, i = 0;
 	const char *name = NULL;
 	error_t e = ERR_NOMEM;
 
@@ -582,10 +585,31 @@ void mem_drain(void)
 
 /* ---- mem_alloc / mem_free ---- */
 
+/*
+ * Large DMA requests and the CMA "default" region. A MEM_VALID_DMA request of MEM_DMA_CMA_MIN bytes or
+ * more is served first from the contiguous region named "default" when one is declared (page-granular,
+ * page-aligned, best-fit: no power-of-two rounding of a big buffer, and it keeps heap blocks for the rest);
+ * smaller DMA requests use the DMA-capable heaps by proximity and fall back to "default" only when no heap
+ * has room. The region must lie inside the DMA window (the kernel carves it there).
+ */
+static error_t dma_from_cma(size_t size, void **addr, struct mem_receipt *r)
+{
+	uintptr_t a;
+	struct cma_region *reg;
+
+	if (cma_find("default", &reg) || cma_alloc("default", size, 0, &a))
+		return ERR_NOMEM;
+	*addr = (void *)a;
+	if (r)
+		*r = (struct mem_receipt){ 0, 0, true, false, "cma:default" };
+	return 0;
+}
+
 static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_proximity_s *prox,
 						    enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
 {
 	struct mm_cpu *c = mm_cpu_self();
+	error_t e;
 
 	if (!addr)
 		return ERR_INVAL;
@@ -613,12 +637,17 @@ static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_prox
 			return 0;
 		}
 	}
+	if (valid == MEM_VALID_DMA && size >= MEM_DMA_CMA_MIN && !dma_from_cma(size, addr, r))
+		return 0;
 	if (prox == &gprox)
-		return global_prox_run(size, valid, addr, r);
-	if (prox->alloc == cluster_prox_alloc)
-		return prox_run(prox->priv, size, valid, addr, r);
-	/* a caller-made proximity: the seed's interface, no receipt */
-	return prox->alloc(size, prox->priv, valid, addr);
+		e = global_prox_run(size, valid, addr, r);
+	else if (prox->alloc == cluster_prox_alloc)
+		e = prox_run(prox->priv, size, valid, addr, r);
+	else	/* a caller-made proximity: the seed's interface, no receipt */
+		e = prox->alloc(size, prox->priv, valid, addr);
+	if (e == ERR_NOMEM && valid == MEM_VALID_DMA && !dma_from_cma(size, addr, r))
+		return 0;
+	return e;
 }
 
 error_t mem_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr)
@@ -689,6 +718,8 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 
 	if (!addr)
 		return 0;
+	if (cma_owns(a))
+		return cma_free(a);
 	if (nprivate && (pr = private_owner(a))) {
 		spin_lock(&pr->lock);
 		e = memory_allocator_push(&pr->pool->alloc, addr);
@@ -765,6 +796,8 @@ error_t mem_getsize(const void *addr, size_t *size)
 
 	if (!size)
 		return ERR_INVAL;
+	if (cma_owns(a))
+		return ERR_NOTOWNED;	/* CMA chunks have no size query: their owner knows the size */
 	if (nprivate && (pr = private_owner(a))) {
 		spin_lock(&pr->lock);
 		e = memory_allocator_getsize(&pr->pool->alloc, (void *)addr, size);

@@ -57,6 +57,9 @@ struct mem_cluster_stats {
 	uint64_t failures;		/* requests whose first choice was here and that failed */
 };
 
+/* MEM_VALID_DMA requests this large go first to the CMA region named "default" (see mm/mem.c). */
+#define MEM_DMA_CMA_MIN (64 * 1024)
+
 /* Largest request mem_alloc() accepts at all; larger is ERR_SIZE (absurd), not ERR_NOMEM. */
 #define MEM_MAX_SIZE (1ULL << 40)
 

@@ -1,0 +1,133 @@
+/* test_cma.c - CMA regions in the kernel: device assignment, alignment up to 1 MiB, -ENOENT, exhaustion. */
+#include <string.h>
+
+#include "kernel/kernel.h"
+#include "mm/cma.h"
+#include "mm/mem.h"
+#include "tests/test.h"
+
+static struct cma_region *first_region;
+
+static void pick_first(struct cma_region *r, void *arg)
+{
+	if (!first_region)
+		first_region = r;
+}
+
+static const char *no_regions(void)
+{
+	first_region = NULL;
+	cma_for_each(pick_first, NULL);
+	return first_region ? NULL : "no cma= bootarg on this topology";
+}
+
+static void cma_by_region_and_device(struct test *t)
+{
+	struct cma_region *r, *byname;
+	struct cma_info in;
+	uintptr_t a;
+
+	ASSERT_OK(t, cma_find(first_region->name, &byname));
+	EXPECT_TRUE(t, byname == first_region);
+	cma_region_info(first_region, &in);
+	/* a device assigned to a region finds that region; an unknown device finds "default" or nothing */
+	if (!cma_find("virtio0", &r))
+		test_log("virtio0 -> region %s", r->name);
+	if (cma_find("default", &r))
+		EXPECT_ERR(t, cma_find("no-such-device", &r), ERR_NODEV);
+	else
+		EXPECT_OK(t, cma_find("no-such-device", &r));
+	ASSERT_OK(t, cma_alloc(first_region->name, 8192, 0, &a));
+	EXPECT_TRUE(t, cma_region_owns(first_region, a));
+	EXPECT_EQ(t, a & 4095, 0);
+	EXPECT_TRUE(t, mem_is_dma((void *)a, 8192));
+	EXPECT_OK(t, cma_free(a));
+}
+
+static void cma_alignment_up_to_1m(struct test *t)
+{
+	struct cma_info in;
+	size_t align;
+	uintptr_t a;
+
+	cma_region_info(first_region, &in);
+	for (align = 4096; align <= (1u << 20); align <<= 1) {
+		if (align + 65536 > in.total)
+			break;
+		/* a 64 KiB chunk aligned far beyond its size */
+		ASSERT_OK(t, cma_alloc(first_region->name, 65536, align, &a));
+		EXPECT_EQ(t, a & (align - 1), 0);
+		EXPECT_OK(t, cma_free(a));
+	}
+	ASSERT_OK(t, cma_alloc(first_region->name, 4096, 1, &a));	/* raised to a page */
+	EXPECT_EQ(t, a & 4095, 0);
+	EXPECT_OK(t, cma_free(a));
+	EXPECT_ERR(t, cma_alloc(first_region->name, 4096, 12288, &a), ERR_ALIGN);
+	EXPECT_ERR(t, cma_alloc(first_region->name, 0, 4096, &a), ERR_SIZE);
+	EXPECT_ERR(t, cma_alloc("no-such-region-or-device-at-all", 4096, 0, &a),
+		   cma_find("default", &(struct cma_region *){ 0 }) ? ERR_NODEV : 0);
+}
+
+static void cma_bad_free_is_enoent(struct test *t)
+{
+	struct cma_info before, after;
+	uintptr_t a;
+
+	ASSERT_OK(t, cma_alloc(first_region->name, 16384, 0, &a));
+	cma_region_info(first_region, &before);
+	EXPECT_EQ(t, cma_free(a + 4096), -2);		/* inside a chunk: -ENOENT */
+	EXPECT_EQ(t, cma_free(a + 100), -2);
+	EXPECT_EQ(t, cma_free(0x1000), -2);		/* in no region */
+	cma_region_info(first_region, &after);
+	EXPECT_EQ(t, after.free, before.free);
+	EXPECT_EQ(t, after.chunks, before.chunks);
+	EXPECT_OK(t, cma_free(a));
+	EXPECT_EQ(t, cma_free(a), -2);			/* already freed */
+	EXPECT_OK(t, cma_region_check(first_region, (char[96]){ 0 }, 96));
+}
+
+static void cma_exhaustion_and_recovery(struct test *t)
+{
+	static uintptr_t chunks[1024];
+	struct cma_info in, full;
+	unsigned n = 0, i;
+	uintptr_t a;
+	error_t e;
+
+	cma_region_info(first_region, &in);
+	while (n < 1024 && !(e = cma_alloc(first_region->name, in.total / 16, 0, &a)))
+		chunks[n++] = a;
+	EXPECT_ERR(t, e, ERR_EXHAUSTED);
+	EXPECT_EQ(t, n, 16);
+	cma_region_info(first_region, &full);
+	EXPECT_LT(t, full.largest_free, in.total / 16);
+	EXPECT_GT(t, full.failures, in.failures);
+	for (i = 0; i < n; i++)
+		EXPECT_OK(t, cma_free(chunks[i]));
+	cma_region_info(first_region, &full);
+	EXPECT_EQ(t, full.free, in.free);
+	EXPECT_EQ(t, full.largest_free, in.largest_free);
+	EXPECT_OK(t, cma_region_check(first_region, (char[96]){ 0 }, 96));
+	cma_print_info();
+}
+
+static void cma_large_dma_mem_alloc(struct test *t)
+{
+	struct cma_region *def;
+	struct mem_receipt r;
+	void *p;
+
+	if (cma_find("default", &def)) {
+		test_skip(t, "no region named default");
+		return;
+	}
+	ASSERT_OK(t, mem_alloc_receipt(128 * 1024, NULL, MEM_VALID_DMA, &p, &r));
+	EXPECT_TRUE(t, cma_region_owns(def, (uintptr_t)p));
+	EXPECT_EQ(t, strcmp(r.region, "cma:default"), 0);
+	EXPECT_TRUE(t, mem_is_dma(p, 128 * 1024));
+	EXPECT_OK(t, mem_free_checked(p));
+}
+
+TEST_SUITE_SKIP_IF(cma, no_regions, TEST_CASE(cma_by_region_and_device), TEST_CASE(cma_alignment_up_to_1m),
+		   TEST_CASE(cma_bad_free_is_enoent), TEST_CASE(cma_exhaustion_and_recovery),
+		   TEST_CASE(cma_large_dma_mem_alloc));
