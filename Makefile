@@ -17,6 +17,8 @@ SETUP    := $(BUILD)/.setup-done
 PYTHON   ?= python3
 
 # Build-time choices: LOCK=mcs|ticket|tas selects the heaps' spinlock, DEBUG=1 the debug allocator.
+Q        := $(if $(V),,@)
+COMMA    := ,
 LOCK     ?= mcs
 DEBUG    ?= 0
 
@@ -46,28 +48,47 @@ setup: $(SETUP)
 $(SETUP): tools/setup.sh
 	bash tools/setup.sh
 
-$(BUILD)/k/%.c.o: %.c $(SETUP)
+$(BUILD)/k/%.c.o: %.c $(SETUP) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -MMD -c $< -o $@
-$(BUILD)/k/%.S.o: %.S $(SETUP)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
+$(BUILD)/k/%.S.o: %.S $(SETUP) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
 $(BUILD)/k/libfdt/%.o: $(LIBFDT)/% $(SETUP)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $< -o $@
+	$(Q)$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $< -o $@
+
+# the debug allocator build (DEBUG=1 objects in build/kd/): poison, guards, allocation sites
+KDOBJS   := $(patsubst $(BUILD)/k/%,$(BUILD)/kd/%,$(KOBJS))
+$(BUILD)/kd/%.c.o: %.c $(SETUP) Makefile
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(filter-out -DMM_DEBUG=%,$(KCFLAGS)) -DMM_DEBUG=1 -MMD -c $< -o $@
+$(BUILD)/kd/%.S.o: %.S $(SETUP) Makefile
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
+$(BUILD)/kd/libfdt/%.o: $(LIBFDT)/% $(SETUP)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $< -o $@
+$(BUILD)/kernel-debug.elf: $(KDOBJS) ldscripts/kernel.ld
+	@echo "  LD      $@"
+	$(Q)$(CC) $(KCFLAGS) $(filter-out -Wl$(COMMA)-Map%,$(KLDFLAGS)) $(KDOBJS) -Wl,--start-group -lc -lm -lgcc -Wl,--end-group -o $@
 
 $(BUILD)/kernel.elf: $(KOBJS) ldscripts/kernel.ld
-	$(CC) $(KCFLAGS) $(KLDFLAGS) $(KOBJS) -Wl,--start-group -lc -lm -lgcc -Wl,--end-group -o $@
-	$(OBJDUMP) -d -S $@ > $(BUILD)/kernel.asm
+	@echo "  LD      $@"
+	$(Q)$(CC) $(KCFLAGS) $(KLDFLAGS) $(KOBJS) -Wl,--start-group -lc -lm -lgcc -Wl,--end-group -o $@
+	$(Q)$(OBJDUMP) -d -S $@ > $(BUILD)/kernel.asm
 
-$(BUILD)/h/%.c.o: %.c $(SETUP)
+$(BUILD)/h/%.c.o: %.c $(SETUP) Makefile
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HCFLAGS) -MMD -c $< -o $@
+	@echo "  HOSTCC  $<"
+	$(Q)$(HOSTCC) $(HCFLAGS) -MMD -c $< -o $@
 $(BUILD)/h/libfdt/%.o: $(LIBFDT)/% $(SETUP)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(filter-out -Wextra -Werror,$(HCFLAGS)) -c $< -o $@
+	$(Q)$(HOSTCC) $(filter-out -Wextra -Werror,$(HCFLAGS)) -c $< -o $@
 $(BUILD)/host-tests: $(HOBJS)
-	$(HOSTCC) $(HCFLAGS) $^ -lpthread -o $@
+	@echo "  LD      $@"
+	$(Q)$(HOSTCC) $(HCFLAGS) $^ -lpthread -o $@
 
 host-test: $(BUILD)/host-tests
 	$(BUILD)/host-tests
@@ -75,7 +96,7 @@ host-test: $(BUILD)/host-tests
 run: $(BUILD)/kernel.elf
 	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --bootargs "$(BOOTARGS)" --icount "$(ICOUNT)"
 
-kernel-test: $(BUILD)/kernel.elf
+kernel-test: $(BUILD)/kernel.elf $(BUILD)/kernel-debug.elf
 	$(PYTHON) tools/run.py matrix
 
 test: host-test kernel-test
@@ -90,6 +111,6 @@ help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
-	rm -rf $(BUILD)/k $(BUILD)/h $(BUILD)/kernel.* $(BUILD)/host-tests
+	rm -rf $(BUILD)/k $(BUILD)/kd $(BUILD)/h $(BUILD)/kernel.* $(BUILD)/kernel-debug.elf $(BUILD)/host-tests
 
--include $(shell find $(BUILD)/k $(BUILD)/h -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/k $(BUILD)/kd $(BUILD)/h -name '*.d' 2>/dev/null)

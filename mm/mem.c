@@ -528,6 +528,10 @@ static __attribute__((noinline)) bool bin_refill(struct mm_cpu *c, struct mm_cac
 		if (heap_alloc_locked(h, (size_t)1 << order, &p))
 			break;
 		*buddy_tag(h->b.tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_FREE | order);
+#if MM_DEBUG
+		/* every cached block is poisoned (see the debug allocator below) */
+		memset((char *)p + sizeof(void *), 0x6b, ((size_t)1 << order) - 16 - sizeof(void *));
+#endif
 		*(void **)p = b->head;
 		b->head = p;
 		got++;
@@ -650,7 +654,8 @@ static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_prox
 	return e;
 }
 
-error_t mem_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr)
+static inline __attribute__((always_inline)) error_t raw_alloc(size_t size, struct mem_proximity_s *prox,
+								 enum mem_reachability_s valid, void **addr)
 {
 	struct mm_cpu *c = mm_cpu_self();
 
@@ -673,8 +678,8 @@ error_t mem_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachabili
 	return alloc_slow(size, prox, valid, addr, NULL);
 }
 
-error_t mem_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
-			  void **addr, struct mem_receipt *r)
+static error_t raw_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+				 void **addr, struct mem_receipt *r)
 {
 	struct mm_cpu *c = mm_cpu_self();
 
@@ -756,7 +761,7 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 	return e;
 }
 
-error_t mem_free_checked(void *addr)
+static inline __attribute__((always_inline)) error_t raw_free(void *addr)
 {
 	struct mm_cpu *c = mm_cpu_self();
 	uintptr_t a = (uintptr_t)addr;
@@ -782,12 +787,8 @@ error_t mem_free_checked(void *addr)
 	return free_slow(addr);
 }
 
-void mem_free(void *addr)
-{
-	(void)mem_free_checked(addr);
-}
 
-error_t mem_getsize(const void *addr, size_t *size)
+static error_t raw_getsize(const void *addr, size_t *size)
 {
 	uintptr_t a = (uintptr_t)addr;
 	struct mem_region *pr;
@@ -827,4 +828,154 @@ void mem_cluster_get_stats(unsigned cl, struct mem_cluster_stats *st)
 		if (c->home && c->home->cluster == cl)
 			st->local_hits += c->cache_hits;
 	}
+}
+
+#if !MM_DEBUG
+
+error_t mem_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr)
+{
+	return raw_alloc(size, prox, valid, addr);
+}
+
+error_t mem_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+			  void **addr, struct mem_receipt *r)
+{
+	return raw_alloc_receipt(size, prox, valid, addr, r);
+}
+
+error_t mem_free_checked(void *addr)
+{
+	return raw_free(addr);
+}
+
+error_t mem_getsize(const void *addr, size_t *size)
+{
+	return raw_getsize(addr, size);
+}
+
+#else /* MM_DEBUG */
+
+/*
+ * The debug allocator (make DEBUG=1). Every block gets a trailer in its last 16 bytes recording the
+ * requested size, the allocating hart and the call site, and MEM_DBG_GUARD guard bytes right after the
+ * requested size: a write past the end is reported at free with where the block came from. A block
+ * parked in a per-hart cache is poisoned (all but its link word and trailer); the poison is checked when
+ * the cache hands it out again, so a write after free is reported with the block's last owner. A block
+ * whose check fails is reported and kept out of circulation (leaked on purpose): a free then returns
+ * ERR_CORRUPT, an allocation takes another block.
+ */
+#define MEM_DBG_GUARD 8
+#define MEM_DBG_TRAILER 16
+#define MEM_DBG_GUARD_BYTE 0xfd
+#define MEM_DBG_POISON 0x6b
+
+struct dbg_trailer {
+	uintptr_t site;
+	uint32_t hart;
+	uint32_t size;
+};
+
+static struct dbg_trailer *dbg_trailer_of(void *p, size_t bsize)
+{
+	return (struct dbg_trailer *)((char *)p + bsize - MEM_DBG_TRAILER);
+}
+
+/* whether the block is a small heap block that went through a per-hart cache (and so was poisoned) */
+static bool dbg_cacheable(const void *p, size_t bsize)
+{
+	return bsize <= ((size_t)1 << MM_CACHE_MAX_ORDER) && heap_owner(p) && !cma_owns((uintptr_t)p) &&
+	       !(nprivate && private_owner((uintptr_t)p));
+}
+
+static error_t dbg_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr,
+			 struct mem_receipt *r, uintptr_t site)
+{
+	size_t bsize, i;
+	void *p;
+	error_t e;
+
+	if (!size || size > MEM_MAX_SIZE || size > UINT32_MAX)
+		return raw_alloc_receipt(size ? MEM_MAX_SIZE + 1 : 0, prox, valid, addr, r);
+again:
+	e = raw_alloc_receipt(size + MEM_DBG_GUARD + MEM_DBG_TRAILER, prox, valid, &p, r);
+	if (e)
+		return e;
+	if (raw_getsize(p, &bsize))
+		bsize = size + MEM_DBG_GUARD + MEM_DBG_TRAILER;	/* CMA: the chunk is at least this */
+	if (dbg_cacheable(p, bsize)) {
+		const unsigned char *c = p;
+
+		for (i = sizeof(void *); i < bsize - MEM_DBG_TRAILER; i++)
+			if (c[i] != MEM_DBG_POISON) {
+				struct dbg_trailer *t = dbg_trailer_of(p, bsize);
+
+				/* someone else's bug: report it, keep the block out of use, and try another */
+				mm_log("mem: use after free: block %p (%zu bytes, last allocated by hart %u at 0x%lx) "
+				       "modified at offset %zu", p, (size_t)t->size, t->hart, (unsigned long)t->site, i);
+				goto again;
+			}
+	}
+	memset((char *)p + size, MEM_DBG_GUARD_BYTE, MEM_DBG_GUARD);
+	*dbg_trailer_of(p, bsize) = (struct dbg_trailer){ site, mm_self(), (uint32_t)size };
+	*addr = p;
+	return 0;
+}
+
+static error_t dbg_free(void *addr)
+{
+	struct dbg_trailer *t;
+	size_t bsize, i;
+	error_t e;
+
+	if (!addr)
+		return 0;
+	e = raw_getsize(addr, &bsize);
+	if (e == ERR_NOTOWNED && cma_owns((uintptr_t)addr))
+		return raw_free(addr);
+	if (e)
+		return raw_free(addr);	/* the normal checks report it */
+	t = dbg_trailer_of(addr, bsize);
+	for (i = 0; i < MEM_DBG_GUARD; i++)
+		if (t->size + i >= bsize - MEM_DBG_TRAILER ||
+		    ((unsigned char *)addr)[t->size + i] != MEM_DBG_GUARD_BYTE) {
+			mm_log("mem: overflow past the %u bytes of block %p allocated by hart %u at 0x%lx",
+			       t->size, addr, t->hart, (unsigned long)t->site);
+			return ERR_CORRUPT;
+		}
+	if (dbg_cacheable(addr, bsize))
+		memset((char *)addr + sizeof(void *), MEM_DBG_POISON, bsize - MEM_DBG_TRAILER - sizeof(void *));
+	return raw_free(addr);
+}
+
+error_t mem_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr)
+{
+	return dbg_alloc(size, prox, valid, addr, NULL, (uintptr_t)__builtin_return_address(0));
+}
+
+error_t mem_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+			  void **addr, struct mem_receipt *r)
+{
+	return dbg_alloc(size, prox, valid, addr, r, (uintptr_t)__builtin_return_address(0));
+}
+
+error_t mem_free_checked(void *addr)
+{
+	return dbg_free(addr);
+}
+
+error_t mem_getsize(const void *addr, size_t *size)
+{
+	size_t bsize;
+	error_t e = raw_getsize(addr, &bsize);
+
+	if (!e)
+		*size = dbg_trailer_of((void *)addr, bsize)->size;
+	return e;
+}
+
+#endif /* MM_DEBUG */
+
+void mem_free(void *addr)
+{
+	(void)mem_free_checked(addr);
 }
