@@ -20,6 +20,8 @@ struct kernel_opts {
 	uint64_t dma_limit;		/* devices reach RAM below this (0 = all RAM) */
 	char private_spec[128];		/* private scratch regions: c<cluster>:<size> or h<hartid>:<size>, '/'-separated */
 	char cma[256];			/* CMA regions: name:size[@cluster][:dev1,dev2][:exclusive], ';'-separated */
+	char heap_limit[64];		/* fault injection: c:bytes/...: heaps that start tiny or empty */
+	uint64_t refill_fail;		/* fault injection: per mille of cache refills that fail */
 	char expect[128];		/* what the runner asked QEMU for: "256M:2/0:2" (tests compare the DT) */
 	char expect_dist[128];		/* "0-1:20/0-2:30" */
 };

@@ -39,6 +39,10 @@ static const struct bootarg_key bootarg_keys[] = {
 	  kopts.private_spec, sizeof(kopts.private_spec) },
 	{ "cma", "CMA regions name:size[@cluster][:dev1,dev2][:exclusive], ';'-separated", BOOTARG_STR, kopts.cma,
 	  sizeof(kopts.cma) },
+	{ "heap_limit", "fault injection: c:bytes/... heaps that start tiny (0 = empty)", BOOTARG_STR,
+	  kopts.heap_limit, sizeof(kopts.heap_limit) },
+	{ "refill_fail", "fault injection: per mille of cache refills that fail", BOOTARG_U64, &kopts.refill_fail,
+	  sizeof(kopts.refill_fail) },
 	{ "expect", "topology the runner asked QEMU for (checked by tests)", BOOTARG_STR, kopts.expect,
 	  sizeof(kopts.expect) },
 	{ "expect_dist", "distances the runner asked QEMU for", BOOTARG_STR, kopts.expect_dist,
@@ -259,6 +263,32 @@ void cma_print_info(void)
 	cma_for_each(cma_info_one, NULL);
 }
 
+/* bootarg heap_limit=0:0/1:64K: fault injection, heaps that start empty or tiny */
+static void apply_heap_limits(const struct topo *t, const char *s)
+{
+	while (*s) {
+		char *end;
+		unsigned long c = strtoul(s, &end, 10);
+		uint64_t bytes;
+		size_t len;
+
+		if (end == s || *end != ':' || c >= t->nclusters) {
+			printk("bootargs: bad value for 'heap_limit' at '%s' (want <cluster>:<bytes>/...)\n", s);
+			return;
+		}
+		len = strcspn(end + 1, "/");
+		if (bootargs_parse_u64(end + 1, len, &bytes)) {
+			printk("bootargs: bad size in 'heap_limit' at '%s'\n", s);
+			return;
+		}
+		heap_set_limit((unsigned)c, bytes);
+		printk("faults: cluster %lu's heap limited to 0x%llx bytes\n", c, (unsigned long long)bytes);
+		s = end + 1 + len;
+		if (*s == '/')
+			s++;
+	}
+}
+
 void kmain(unsigned long hartid, void *dtb)
 {
 	static struct topo_range reserved[TOPO_MAX_RESERVED + 2 + 8 + CMA_MAX_REGIONS];
@@ -322,6 +352,8 @@ void kmain(unsigned long hartid, void *dtb)
 			CMA_MAX_REGIONS);
 	nplan = plan_private(t, kopts.private_spec, reserved, &nres, sizeof(reserved) / sizeof(reserved[0]), plan, 8);
 
+	apply_heap_limits(t, kopts.heap_limit);
+
 	/* the per-cluster heaps, each with its metadata in its own RAM */
 	e = heap_init_all(t, reserved, nres, withhold);
 	if (e)
@@ -336,6 +368,10 @@ void kmain(unsigned long hartid, void *dtb)
 		       plan[i].hart_index,
 		       (unsigned long long)plan[i].base, (unsigned long long)plan[i].size, e ? " error: " : "",
 		       e ? err_str(e) : "");
+	}
+	if (kopts.refill_fail) {
+		mem_set_refill_faults((unsigned)kopts.refill_fail);
+		printk("faults: %llu per mille of cache refills fail\n", (unsigned long long)kopts.refill_fail);
 	}
 	cma_declare_all(cplan, ncma);
 	cma_print_info();

@@ -44,6 +44,8 @@ struct mm_cpu {
 	unsigned cluster;		/* the hart's cluster id */
 	struct mem_proximity_s *prox;	/* default proximity: this cluster's (used for prox == NULL) */
 	unsigned rr;			/* this hart's position in the global proximity's round-robin */
+	uint32_t fault_rng;		/* fault injection: refill failures (mem_set_refill_faults()) */
+	uint64_t refill_faults;
 	uint64_t cache_hits;		/* allocations served from the cache (counted as local hits of home) */
 	struct mm_remote_list remote[TOPO_MAX_CLUSTERS];
 	struct mm_cpu_counters cnt[TOPO_MAX_CLUSTERS];

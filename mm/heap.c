@@ -12,6 +12,8 @@ struct heap *kernel_heap[TOPO_MESH_MAX][TOPO_MESH_MAX];
 static struct heap empty_heap[TOPO_MAX_CLUSTERS];
 static struct heap *by_id[TOPO_MAX_CLUSTERS];
 static const struct topo *topo;
+static uint64_t heap_limit[TOPO_MAX_CLUSTERS];
+static uint32_t heap_limited;
 
 /* heaps with memory, sorted by span base, for heap_owner()'s binary search */
 static struct {
@@ -64,6 +66,12 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 	if (e)
 		MM_PANIC("cluster %u: buddy_init: %s", c->id, err_str(e));
 	for (i = 0; i < n; i++) {
+		if ((heap_limited >> c->id) & 1) {	/* fault injection: a tiny (or empty) heap */
+			uint64_t room = heap_limit[c->id] > h->size ? heap_limit[c->id] - h->size : 0;
+
+			if (use[i].size > room)
+				use[i].size = room;
+		}
 		if (!use[i].size)
 			continue;
 		e = buddy_add_range(&h->b, (uintptr_t)use[i].base, (uintptr_t)(use[i].base + use[i].size));
@@ -74,6 +82,14 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 	}
 	(void)placed;
 	return h;
+}
+
+void heap_set_limit(unsigned cluster, uint64_t bytes)
+{
+	if (cluster < TOPO_MAX_CLUSTERS) {
+		heap_limit[cluster] = bytes;
+		heap_limited |= 1u << cluster;
+	}
 }
 
 error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, unsigned nreserved,

@@ -49,6 +49,12 @@ extern struct heap *kernel_heap[TOPO_MESH_MAX][TOPO_MESH_MAX];
 error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, unsigned nreserved,
 		      uint64_t withhold);
 
+/*
+ * heap_set_limit() - fault injection: give cluster @cluster's heap at most @bytes (0: an empty heap,
+ * ERR_NOMEM on every request while its harts fall back by distance). Call before heap_init_all().
+ */
+void heap_set_limit(unsigned cluster, uint64_t bytes);
+
 /* heap_of() - the heap of cluster id @c (NULL if @c is outside the topology). */
 struct heap *heap_of(unsigned c);
 

@@ -516,10 +516,37 @@ static void bin_give_back(struct heap *h, unsigned order, void **list, uint32_t 
 	*list = p;
 }
 
+/* fault injection: refills that fail on purpose, per mille (mem_set_refill_faults()) */
+static uint32_t refill_fail_permille;
+
+void mem_set_refill_faults(unsigned permille)
+{
+	refill_fail_permille = permille > 1000 ? 1000 : permille;
+}
+
+static bool refill_fault(struct mm_cpu *c)
+{
+	/* xorshift per hart, seeded by the hart index: deterministic for a given run */
+	uint32_t x = c->fault_rng ? c->fault_rng : 0x9e3779b9u ^ (c->hart * 2654435761u);
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	c->fault_rng = x;
+	if (x % 1000 < refill_fail_permille) {
+		c->refill_faults++;
+		return true;
+	}
+	return false;
+}
+
 static __attribute__((noinline)) bool bin_refill(struct mm_cpu *c, struct mm_cache_bin *b, unsigned order)
 {
 	struct heap *h = c->home;
 	uint32_t want = b->max / 2, got = 0;
+
+	if (refill_fail_permille && refill_fault(c))
+		return false;
 
 	spin_lock(&h->lock);
 	while (got < want) {

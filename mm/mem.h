@@ -124,6 +124,12 @@ void mem_cpu_init(struct mm_cpu *c, unsigned hart_index, unsigned cluster);
 /* mem_drain() - give every block in the calling hart's cache back to its heap (tests, soak). */
 void mem_drain(void);
 
+/*
+ * mem_set_refill_faults() - fault injection: make @permille of per-hart cache refills fail (the request
+ * then takes the locked path through the proximity, as when the home heap has no block to spare).
+ */
+void mem_set_refill_faults(unsigned permille);
+
 /* mem_dma_limit() - the DMA window's end (exclusive). */
 uint64_t mem_dma_limit(void);
 
