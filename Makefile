@@ -4,6 +4,7 @@
 #   make test       host tests + the in-kernel suites on the topology matrix
 #   make host-test  host tests only (mm/ under ASan + UBSan)
 #   make bench      benchmarks on the serial console + report under build/bench/
+#   make soak       all harts, SOAK_OPS (default 2M) mixed mem_alloc/mem_free/CMA ops, nothing lost
 #   make gdb        boot halted with a gdb stub, then attach riscv64 gdb
 #   make help       this text
 
@@ -41,7 +42,7 @@ HCFLAGS  := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize
 HSRCS    := $(PORTABLE) $(wildcard tests/host/*.c)
 HOBJS    := $(patsubst %,$(BUILD)/h/%.o,$(HSRCS)) $(patsubst %,$(BUILD)/h/libfdt/%.o,$(LIBFDT_SRCS))
 
-.PHONY: all run test host-test kernel-test bench gdb help setup clean
+.PHONY: all run test host-test kernel-test bench soak gdb help setup clean
 all: $(BUILD)/kernel.elf
 
 setup: $(SETUP)
@@ -103,6 +104,11 @@ test: host-test kernel-test
 
 bench: $(BUILD)/kernel.elf
 	$(PYTHON) tools/run.py bench
+
+SOAK_OPS ?= 2000000
+soak: $(BUILD)/kernel.elf
+	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --timeout 3600 \
+		--bootargs "soak=$(SOAK_OPS) cma=default:16M $(BOOTARGS)"
 
 gdb: $(BUILD)/kernel.elf
 	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --bootargs "$(BOOTARGS)" --gdb

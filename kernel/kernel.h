@@ -22,6 +22,7 @@ struct kernel_opts {
 	char cma[256];			/* CMA regions: name:size[@cluster][:dev1,dev2][:exclusive], ';'-separated */
 	char heap_limit[64];		/* fault injection: c:bytes/...: heaps that start tiny or empty */
 	uint64_t refill_fail;		/* fault injection: per mille of cache refills that fail */
+	uint64_t soak;			/* run the soak with this many operations, then power off */
 	char expect[128];		/* what the runner asked QEMU for: "256M:2/0:2" (tests compare the DT) */
 	char expect_dist[128];		/* "0-1:20/0-2:30" */
 };
@@ -39,6 +40,9 @@ void trap_fatal(uint64_t scause, uint64_t sepc, uint64_t stval) __attribute__((n
 
 /* smp_boot_hart_cls() - move the boot hart to a CLS in its own cluster. */
 void smp_boot_hart_cls(const struct topo *t, unsigned boot_index);
+
+/* soak_main() - kernel/soak.c: all-hart mixed traffic; returns non-zero on any loss or corruption. */
+int soak_main(uint64_t ops);
 
 /* bench_main() - the benchmarks (kernel/bench.c), selected by bootarg bench=. */
 int bench_main(const char *which);

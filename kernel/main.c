@@ -43,6 +43,7 @@ static const struct bootarg_key bootarg_keys[] = {
 	  kopts.heap_limit, sizeof(kopts.heap_limit) },
 	{ "refill_fail", "fault injection: per mille of cache refills that fail", BOOTARG_U64, &kopts.refill_fail,
 	  sizeof(kopts.refill_fail) },
+	{ "soak", "run the all-hart soak with this many operations", BOOTARG_U64, &kopts.soak, sizeof(kopts.soak) },
 	{ "expect", "topology the runner asked QEMU for (checked by tests)", BOOTARG_STR, kopts.expect,
 	  sizeof(kopts.expect) },
 	{ "expect_dist", "distances the runner asked QEMU for", BOOTARG_STR, kopts.expect_dist,
@@ -400,6 +401,8 @@ void kmain(unsigned long hartid, void *dtb)
 
 		plat_poweroff(failed ? 1 : 0);
 	}
+	if (kopts.soak)
+		plat_poweroff(soak_main(kopts.soak) ? 1 : 0);
 	if (kopts.bench[0])
 		plat_poweroff(bench_main(kopts.bench) ? 1 : 0);
 	printk("Proxima: up; nothing to run (bootargs: test, bench=all). Halting.\n");
