@@ -27,7 +27,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 KCFLAGS  := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-common -mcmodel=medany -march=rv64gc \
             -mabi=lp64d -ffunction-sections -fdata-sections \
             -I. -I$(LIBFDT) -isystem $(NEWLIB)/include -DLOCK_KIND_$(LOCK)=1 -DMM_DEBUG=$(DEBUG)
-KLDFLAGS := -nostdlib -nostartfiles -static -T ldscripts/kernel.ld -Wl,--gc-sections \
+KLDFLAGS := -nostdlib -nostartfiles -static -T ldscripts/kernel.ld -Wl,--gc-sections -Wl,--no-warn-rwx-segments \
             -Wl,-Map,$(BUILD)/kernel.map -L$(NEWLIB)/lib
 
 LIBFDT_SRCS := fdt.c fdt_ro.c fdt_wip.c fdt_sw.c fdt_rw.c fdt_strerror.c fdt_empty_tree.c fdt_addresses.c
@@ -45,9 +45,15 @@ HOBJS    := $(patsubst %,$(BUILD)/h/%.o,$(HSRCS)) $(patsubst %,$(BUILD)/h/libfdt
 .PHONY: all run test host-test kernel-test bench soak gdb help setup clean
 all: $(BUILD)/kernel.elf
 
+# The toolchain, newlib, libfdt and kunit.py come from tools/setup.sh. Its stamp is an included makefile:
+# when make has to (re)build it, make restarts afterwards and so sees the files setup created.
 setup: $(SETUP)
 $(SETUP): tools/setup.sh
 	bash tools/setup.sh
+	@echo "# setup done: $$(date)" > $@
+ifeq ($(filter help clean,$(MAKECMDGOALS)),)
+include $(SETUP)
+endif
 
 $(BUILD)/k/%.c.o: %.c $(SETUP) Makefile
 	@mkdir -p $(dir $@)

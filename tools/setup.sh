@@ -74,4 +74,3 @@ fi
 fw=$(dpkg -L opensbi | grep 'generic/fw_dynamic.bin$' | head -n1)
 [ -n "$fw" ] || { echo "setup: no generic fw_dynamic.bin in opensbi" >&2; exit 1; }
 ln -sf "$fw" "$build/fw_dynamic.bin"
-touch "$build/.setup-done"
