@@ -26,7 +26,7 @@ DEBUG    ?= 0
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 KCFLAGS  := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-common -mcmodel=medany -march=rv64gc \
             -mabi=lp64d -ffunction-sections -fdata-sections \
-            -I. -I$(LIBFDT) -isystem $(NEWLIB)/include -DLOCK_KIND_$(LOCK)=1 -DMM_DEBUG=$(DEBUG)
+            -I. -I$(LIBFDT) -isystem $(NEWLIB)/include -DLOCK_KIND_$(LOCK)=1 -DMM_DEBUG=$(DEBUG) -DMM_CPU_AT_TP=1
 KLDFLAGS := -nostdlib -nostartfiles -static -T ldscripts/kernel.ld -Wl,--gc-sections -Wl,--no-warn-rwx-segments \
             -Wl,-Map,$(BUILD)/kernel.map -L$(NEWLIB)/lib
 

@@ -18,10 +18,13 @@ struct cls {
 	uint32_t call_req;		/* generation of the smp_call_n() this hart is asked to run */
 	uint32_t call_seen;		/* last generation it ran */
 	unsigned long mcs_depth;
-	struct mcs_node mcs[MCS_NEST_MAX];
-	struct mm_cpu mm;		/* the allocator's per-hart state: default proximity, caches */
 	uint64_t ops;			/* free counter for tests and benchmarks */
+	/* the allocator's per-hart state (default proximity, caches) at a fixed offset from tp */
+	struct mm_cpu mm __attribute__((aligned(MM_CPU_TP_OFFSET)));
+	struct mcs_node mcs[MCS_NEST_MAX];
 };
+
+_Static_assert(__builtin_offsetof(struct cls, mm) == MM_CPU_TP_OFFSET, "mm/cpu.h finds struct mm_cpu at tp + 64");
 
 /* cls_self() - the calling hart's CLS. Context: any hart, after kmain/secondary_entry set tp. */
 static inline struct cls *cls_self(void)

@@ -39,11 +39,6 @@ unsigned mm_self(void)
 	return cls_self()->index;
 }
 
-struct mm_cpu *mm_cpu_self(void)
-{
-	return &cls_self()->mm;
-}
-
 void test_out(const char *line)
 {
 	printk("%s\n", line);

@@ -123,8 +123,8 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 	unsigned i, up = 1, expected = t->nharts;
 	uint32_t self = cls_self()->hartid;
 	uint64_t hz = t->timebase_hz ? t->timebase_hz : 10000000;
-	uint64_t t0, kick, limit = hz * 20, kick_every = hz / 100;
-	unsigned kicks = 0;
+	uint64_t t0, kick, t_progress, limit = hz * 60, stall = hz * 3, kick_every = hz / 100;
+	unsigned kicks = 0, last_pending = ~0u;
 	int started[TOPO_MAX_HARTS] = { 0 };
 
 	for (i = 0; i < t->nharts; i++) {
@@ -151,7 +151,7 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 	 * not trusted: a probe saw hart_start succeed for a hart that never came.
 	 */
 	t0 = rdtime();
-	kick = t0;
+	kick = t_progress = t0;
 	for (;;) {
 		unsigned pending = 0;
 		int do_kick = rdtime() - kick > kick_every;
@@ -171,7 +171,12 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 		}
 		if (do_kick)
 			kick = rdtime();
-		if (!pending || rdtime() - t0 > limit)
+		if (pending != last_pending) {
+			last_pending = pending;
+			t_progress = rdtime();
+		}
+		/* give up when nothing arrived for a while (harts arrive within ms otherwise), or at the cap */
+		if (!pending || rdtime() - t_progress > stall || rdtime() - t0 > limit)
 			break;
 		cpu_relax();
 	}

@@ -51,7 +51,20 @@ struct mm_cpu {
 	struct mm_cpu_counters cnt[TOPO_MAX_CLUSTERS];
 };
 
-/* mm_cpu_self() - the calling hart's struct mm_cpu (in its CLS); provided by the embedding. */
+/*
+ * mm_cpu_self() - the calling hart's struct mm_cpu. The kernel (built with MM_CPU_AT_TP) keeps it in the
+ * hart's CLS, which tp points to, at offset MM_CPU_TP_OFFSET: the fast paths then reach it with one add
+ * (GCC's __builtin_thread_pointer() is the generic way to read tp). Elsewhere (host tests) the embedding
+ * provides the function.
+ */
+#define MM_CPU_TP_OFFSET 64
+#if defined(MM_CPU_AT_TP)
+static inline struct mm_cpu *mm_cpu_self(void)
+{
+	return (struct mm_cpu *)((char *)__builtin_thread_pointer() + MM_CPU_TP_OFFSET);
+}
+#else
 struct mm_cpu *mm_cpu_self(void);
+#endif
 
 #endif

@@ -71,8 +71,13 @@ static unsigned nmem_clusters;
 static uint8_t mem_clusters[TOPO_MAX_CLUSTERS];
 
 /* per-hart cache geometry: bin i holds blocks of order MM_CACHE_MIN_ORDER + i */
-static const uint32_t bin_max[MM_CACHE_BINS] = { 64, 64, 64, 32, 32, 16, 16 };
-#define REMOTE_BATCH 32
+/*
+ * Bin sizes and batches trade lock round-trips against the worst single operation: a refill or a trim
+ * moves max/4 blocks (at most 8) under one lock, so no mem_alloc()/mem_free() does more than 8 buddy
+ * operations; remote frees go home 8 at a time.
+ */
+static const uint32_t bin_max[MM_CACHE_BINS] = { 32, 32, 32, 16, 16, 8, 8 };
+#define REMOTE_BATCH 8
 
 /* ---- regions ---- */
 
@@ -490,12 +495,23 @@ bool mem_is_dma(const void *addr, size_t size)
 /*
  * The cache of a hart holds blocks of its home heap, orders 6..12, tagged "cached" (see mm/buddy.h): the
  * buddy allocator counts them as used and refuses to free them, and mem_free() recognises a second free.
- * Refill takes max/2 blocks under one heap lock; a bin above max gives half back under one lock. Frees of
+ * Refill takes max/4 blocks under one heap lock; a bin above max gives max/4 back under one lock. Frees of
  * other clusters' small blocks collect per owner and go back REMOTE_BATCH at a time.
  */
+/*
+ * Order of a cached size (1..4096) by table: rv64gc has no count-leading-zeros instruction, and
+ * __builtin_clzl becomes a libgcc loop. Entry i is the order of sizes 64*i+1 .. 64*(i+1).
+ */
+static const uint8_t order_of_64ths[64] = {
+	6, 7, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10,
+	11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+};
+
 static inline unsigned size_order(size_t size)
 {
-	return size <= 64 ? 6 : 64 - (unsigned)__builtin_clzl(size - 1);
+	return order_of_64ths[(size - 1) >> 6];
 }
 
 static void bin_give_back(struct heap *h, unsigned order, void **list, uint32_t n)
@@ -543,7 +559,7 @@ static bool refill_fault(struct mm_cpu *c)
 static __attribute__((noinline)) bool bin_refill(struct mm_cpu *c, struct mm_cache_bin *b, unsigned order)
 {
 	struct heap *h = c->home;
-	uint32_t want = b->max / 2, got = 0;
+	uint32_t want = b->max / 4, got = 0;
 
 	if (refill_fail_permille && refill_fault(c))
 		return false;
@@ -570,7 +586,7 @@ static __attribute__((noinline)) bool bin_refill(struct mm_cpu *c, struct mm_cac
 
 static __attribute__((noinline)) void bin_trim(struct mm_cpu *c, struct mm_cache_bin *b, unsigned order)
 {
-	uint32_t n = b->count - b->max / 2;
+	uint32_t n = b->max / 4;
 
 	bin_give_back(c->home, order, &b->head, n);
 	b->count -= n;
@@ -621,7 +637,8 @@ void mem_drain(void)
  * more is served first from the contiguous region named "default" when one is declared (page-granular,
  * page-aligned, best-fit: no power-of-two rounding of a big buffer, and it keeps heap blocks for the rest);
  * smaller DMA requests use the DMA-capable heaps by proximity and fall back to "default" only when no heap
- * has room. The region must lie inside the DMA window (the kernel carves it there).
+ * has room. A strict proximity never takes "default": it means that cluster or nothing. The region must
+ * lie inside the DMA window (the kernel carves it there).
  */
 static error_t dma_from_cma(size_t size, void **addr, struct mem_receipt *r)
 {
@@ -640,6 +657,7 @@ static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_prox
 						    enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
 {
 	struct mm_cpu *c = mm_cpu_self();
+	bool strict;
 	error_t e;
 
 	if (!addr)
@@ -668,7 +686,9 @@ static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_prox
 			return 0;
 		}
 	}
-	if (valid == MEM_VALID_DMA && size >= MEM_DMA_CMA_MIN && !dma_from_cma(size, addr, r))
+	/* a strict proximity is its cluster or nothing: no CMA first (its fallback never sees ERR_NOMEM) */
+	strict = prox->alloc == cluster_prox_alloc && ((struct cluster_prox *)prox->priv)->strict;
+	if (valid == MEM_VALID_DMA && size >= MEM_DMA_CMA_MIN && !strict && !dma_from_cma(size, addr, r))
 		return 0;
 	if (prox == &gprox)
 		e = global_prox_run(size, valid, addr, r);

@@ -22,7 +22,10 @@
  * Why the canary covers its own address: a user may well store a copy of a header (or of a pointer to a
  * block) in its data. Copied elsewhere, the header no longer matches its address, so a free of an interior
  * address is never mistaken for a block start. A header swallowed by a merge is overwritten with a "dead"
- * canary (MP_DEAD ^ address), which lets a later free of that address be recognised as a double free.
+ * canary (MP_DEAD ^ address ^ owner), which lets a later free of that address be recognised as a double
+ * free. The dead canary covers the owner field too because memory_pool_resize() takes the pool from a
+ * dead header: once a later block's header lands on that field (a split 16 bytes further up), the header
+ * stops counting as dead instead of handing over a garbage pool pointer.
  */
 #define MP_ALIGN	((uintptr_t)MEMORY_POOL_ALIGN)
 #define MP_HDR		((size_t)MEMORY_POOL_OVERHEAD)
@@ -103,12 +106,12 @@ static inline void mp_seal(struct mp_hdr *h)
 
 static inline void mp_kill(struct mp_hdr *h)
 {
-	h->canary = MP_DEAD ^ (uintptr_t)h;
+	h->canary = MP_DEAD ^ (uintptr_t)h ^ (uintptr_t)h->pool;
 }
 
 static inline bool mp_dead(const struct mp_hdr *h)
 {
-	return h->canary == (MP_DEAD ^ (uintptr_t)h);
+	return h->canary == (MP_DEAD ^ (uintptr_t)h ^ (uintptr_t)h->pool);
 }
 
 static void mp_set(uintptr_t a, size_t sizef, size_t prev_size, struct memory_pool_s *pool)
