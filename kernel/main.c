@@ -16,6 +16,7 @@
 #include "platform/dt.h"
 #include "libfdt.h"
 #include "platform/platform.h"
+#include "platform/virtio.h"
 #include "tests/test.h"
 
 extern char __kernel_start[], __kernel_end[], boot_stack_top[];
@@ -395,6 +396,8 @@ void kmain(unsigned long hartid, void *dtb)
 			boot_index = i;
 	smp_boot_hart_cls(t, boot_index);
 	smp_boot(t, kopts.nohart == ~0ULL ? -1 : (long)kopts.nohart);
+	/* the virtio-blk disk, if one is attached (polled; rings and buffers from MEM_VALID_DMA memory) */
+	virtio_blk_probe(dtb);
 
 	if (kopts.test) {
 		int failed = test_run_all(kopts.filter);

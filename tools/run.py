@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ktap_summary  # noqa: E402
+import mkdisk  # noqa: E402
 import topologies as topo  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,11 +67,12 @@ def say(msg, file=None):
 # -- QEMU command lines --------------------------------------------------------------------------------
 
 def qemu_command(m, kernel=KERNEL, bootargs="", icount=False, gdb=False, disk=None, extra="", dumpdtb=None,
-                 qemu=None):
+                 qemu=None, legacy=False):
     """The full QEMU command line (a list) that boots kernel on machine m.
 
     dumpdtb: write the device tree to this file and exit instead of booting (-bios and -kernel are then
     only passed when the files exist; the caller supplies a stand-in kernel for bootargs without one).
+    legacy: attach the disk on the legacy virtio-mmio transport (version 1) instead of the modern one.
     """
     margs = topo.qemu_machine_args(m, dumpdtb=dumpdtb)
     cmd = [qemu or QEMU, *margs[:2]]
@@ -86,7 +88,7 @@ def qemu_command(m, kernel=KERNEL, bootargs="", icount=False, gdb=False, disk=No
     if gdb:
         cmd += ["-s", "-S"]
     if disk:
-        cmd += ["-global", "virtio-mmio.force-legacy=false",
+        cmd += ["-global", f"virtio-mmio.force-legacy={'true' if legacy else 'false'}",
                 "-drive", f"file={disk},if=none,format=raw,id=hd0", "-device", "virtio-blk-device,drive=hd0"]
     cmd += shlex.split(extra or "")
     return cmd
@@ -421,6 +423,11 @@ def _select(parser, only):
     return [t for t in topo.MATRIX if not names or t.name in names]
 
 
+# Every matrix boot gets a fresh virtio-blk disk (tools/mkdisk.py) as <log-dir>/<name>.img, on the modern
+# virtio-mmio transport except for these topologies, which get the legacy one (both stay covered).
+LEGACY_DISK = {"2x2"}
+
+
 def cmd_matrix(args, parser):
     chosen = _select(parser, args.only)
     if args.timeout_scale <= 0:
@@ -430,7 +437,8 @@ def cmd_matrix(args, parser):
             m = topo.machine(t.numa, t.dist)
             print(f"{t.name:<16} numa \"{t.numa or topo.DEFAULT_NUMA}\" dist \"{t.dist}\" "
                   f"bootargs \"{' '.join(['test', t.bootargs]).strip()}\" harts {m.harts} "
-                  f"timeout {t.timeout * args.timeout_scale:g} s kernel {t.kernel}")
+                  f"timeout {t.timeout * args.timeout_scale:g} s kernel {t.kernel} "
+                  f"disk {'legacy' if t.name in LEGACY_DISK else 'modern'}")
         return 0
     if not FIRMWARE.exists():
         parser.error(f"{rel(FIRMWARE)} missing: run tools/setup.sh (make setup)")
@@ -453,8 +461,17 @@ def cmd_matrix(args, parser):
             continue
         timeout = t.timeout * args.timeout_scale
         bootargs = " ".join(["test", t.bootargs, expect_bootargs(m)]).strip()
-        cmd = qemu_command(m, kernel, bootargs, qemu=args.qemu)
         log = logs / f"{t.name}.log"
+        disk = logs / f"{t.name}.img"
+        try:
+            mkdisk.write_image(disk, mkdisk.DEFAULT_SECTORS)      # fresh: the virtio suite writes to it
+        except OSError as e:
+            v = Verdict(reasons=[f"cannot write {rel(disk)}: {e.strerror}"])
+            print(matrix_line(v, t.name, m.harts, 0.0), flush=True)
+            nfail += 1
+            cases_failed += 1
+            continue
+        cmd = qemu_command(m, kernel, bootargs, disk=rel(disk), legacy=t.name in LEGACY_DISK, qemu=args.qemu)
         if args.verbose:
             say(shlex.join(cmd))
         b = boot(cmd, timeout, log=log, echo=_echo_raw if args.verbose else None,
@@ -499,7 +516,12 @@ def cmd_bench(args, parser):
         cmd = qemu_command(m, args.kernel, bootargs, icount=icount, qemu=args.qemu)
         say(shlex.join(cmd))
         log = out / f"{name}.log"
-        b = boot(cmd, args.timeout, log=log, echo=_LineFilter("bench:", "panic:"))
+        qver = subprocess.run([cmd[0], "--version"], capture_output=True, text=True).stdout.splitlines()
+        header = (f"run: {shlex.join(cmd)}\n"
+                  f"bench: header qemu=\"{qver[0] if qver else '?'}\" host_cores={os.cpu_count()} "
+                  f"host_load={os.getloadavg()[0]:.1f}\n"
+                  f"bench: header qemu_cmd=\"{shlex.join(cmd)}\"\n")
+        b = boot(cmd, args.timeout, log=log, echo=_LineFilter("bench:", "panic:"), header=header)
         s = _exit_of(b, args.timeout)
         if s:
             say(f"bench {name} failed: console in {rel(log)}", sys.stderr)
