@@ -1,20 +1,35 @@
 /* bench.c - benchmarks printed on the console as "bench: name=... key=value" lines. */
+#include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "kernel/bench.h"
 #include "kernel/cls.h"
 #include "kernel/kernel.h"
 #include "kernel/lock.h"
 #include "kernel/printk.h"
 #include "kernel/smp.h"
+#include "mm/buddy.h"
 #include "mm/heap.h"
+#include "mm/mem.h"
 #include "platform/csr.h"
 
 /*
- * Instruction counts: under ICOUNT=1 (-icount shift=0,sleep=off) instret counts guest instructions
- * exactly and repeatably. It sums over all harts, so single-hart figures run on the boot hart while the
- * others sleep in wfi (they execute nothing). Each figure is (instret over N iterations - the same loop
- * with an empty body) / N, the best of a few repeats.
+ * Two boots (tools/run.py bench) print everything tools/bench_report.py reads:
+ *
+ *   bench=all          under -icount shift=0,sleep=off: instruction counts. instret then counts guest
+ *                      instructions exactly and repeatably. It sums over all harts, so single-hart figures
+ *                      run on the boot hart while the others sleep in wfi (they execute nothing). Sections:
+ *                      empty_loop, fast_pair, buddy_pair, lock_pair, trace + frag (bench_traces.c),
+ *                      placement, boot.
+ *   bench=contention   without -icount (MTTCG: one host thread per hart, really parallel): throughput
+ *                      in fixed windows of the time CSR.
+ *   bench=a,b,...      only the named sections (any of the above names, or contention).
+ *
+ * Loop figures are (instret over N iterations - the same loop with an empty body) / N, the best of a few
+ * repeats (all repeats are equal under -icount; the minimum only matters without it).
  */
 #define BENCH_ITERS 2000
 #define BENCH_REPEAT 3
@@ -32,11 +47,11 @@ static uint64_t measure(void (*body)(void *), void *arg)
 	int r, i;
 
 	for (r = 0; r < BENCH_REPEAT; r++) {
-		uint64_t t0 = rdinstret(), d;
+		uint64_t t0 = bench_insn(), d;
 
 		for (i = 0; i < BENCH_ITERS; i++)
 			body(arg);
-		d = rdinstret() - t0;
+		d = bench_insn() - t0;
 		if (d < best)
 			best = d;
 	}
@@ -56,6 +71,168 @@ static void print_x100(const char *prefix, uint64_t v, const char *key)
 {
 	printk("%s %s=%llu.%02llu\n", prefix, key, (unsigned long long)(v / 100), (unsigned long long)(v % 100));
 }
+
+void bench_fmt_ratio(char *out, size_t len, const char *key, uint64_t num, uint64_t den)
+{
+	uint64_t v = den ? (num * 100 + den / 2) / den : 0;
+
+	snprintf(out, len, " %s=%llu.%02llu", key, (unsigned long long)(v / 100), (unsigned long long)(v % 100));
+}
+
+/* "256M", "1G", "64K": a byte count for the header */
+static void fmt_size(char *buf, size_t len, uint64_t b)
+{
+	if (b >= (1ULL << 30) && !(b & ((1ULL << 30) - 1)))
+		snprintf(buf, len, "%lluG", (unsigned long long)(b >> 30));
+	else if (b >= (1ULL << 20) && !(b & ((1ULL << 20) - 1)))
+		snprintf(buf, len, "%lluM", (unsigned long long)(b >> 20));
+	else
+		snprintf(buf, len, "%lluK", (unsigned long long)(b >> 10));
+}
+
+static uint64_t timebase_hz(void)
+{
+	return boot_topo.timebase_hz ? boot_topo.timebase_hz : 10000000;
+}
+
+/* ---- header ---- */
+
+/*
+ * Whether instret counts instructions (-icount) or follows the host clock (QEMU without -icount): the same
+ * loop measured three times gives three equal counts only in the first case.
+ */
+static bool instret_exact(void)
+{
+	uint64_t d[3];
+	int r, i;
+
+	for (r = 0; r < 3; r++) {
+		uint64_t t0 = bench_insn();
+
+		for (i = 0; i < 1000; i++)
+			empty_body(NULL);
+		d[r] = bench_insn() - t0;
+	}
+	return d[0] == d[1] && d[1] == d[2];
+}
+
+static void print_header(const char *which, const char *flags, bool exact)
+{
+	const struct topo *t = &boot_topo;
+	char topo[400], sz[16];
+	uint64_t ram = 0;
+	size_t len = 0;
+	unsigned c, j;
+
+	for (c = 0; c < t->nclusters; c++)
+		ram += t->cluster[c].mem.size;
+	len += (size_t)snprintf(topo + len, sizeof(topo) - len, "%u clusters on a %ux%u mesh;", t->nclusters,
+				t->mesh_x, t->mesh_y);
+	for (c = 0; c < t->nclusters && len < sizeof(topo); c++) {
+		fmt_size(sz, sizeof(sz), t->cluster[c].mem.size);
+		len += (size_t)snprintf(topo + len, sizeof(topo) - len, " c%u %s %uh d", c, sz, t->cluster[c].nharts);
+		for (j = 0; j < t->nclusters && len < sizeof(topo); j++)
+			len += (size_t)snprintf(topo + len, sizeof(topo) - len, "%s%u", j ? "," : "",
+						t->cluster[c].dist[j]);
+		if (len < sizeof(topo))
+			len += (size_t)snprintf(topo + len, sizeof(topo) - len, ";");
+	}
+	printk("bench: header lock=%s harts=%u harts_dt=%u clusters=%u ram=%llu flags=%s instret=%s "
+	       "timebase_hz=%llu iters=%d repeat=%d\n", LOCK_KIND_NAME, smp_nharts(), t->nharts, t->nclusters,
+	       (unsigned long long)ram, flags, exact ? "exact" : "host-clock", (unsigned long long)timebase_hz(),
+	       BENCH_ITERS, BENCH_REPEAT);
+	printk("bench: header cmdline=\"%s\" sections=%s\n", t->bootargs, which);
+	printk("bench: header topology=\"%s\"\n", topo);
+	if (!strcmp(flags, "ICOUNT") && !exact)
+		printk("benchmark: warning: bench=%s expects -icount but instret follows the host clock: instruction "
+		       "counts are not exact\n", which);
+}
+
+/* ---- fast_pair: the per-hart cache ---- */
+
+struct size_arg {
+	size_t size;
+};
+
+static void __attribute__((noinline)) body_fast_pair(void *a)
+{
+	void *p;
+
+	if (!mem_alloc(((struct size_arg *)a)->size, NULL, MEM_VALID_SYS, &p))
+		mem_free(p);
+}
+
+/* one call each, bracketed alone: what a warm mem_alloc() and mem_free() cost apart (minus time_none()) */
+static __attribute__((noinline)) uint64_t time_none(void)
+{
+	uint64_t t0 = bench_insn();
+
+	return bench_insn() - t0;
+}
+
+static __attribute__((noinline)) uint64_t time_alloc(size_t size, void **p)
+{
+	uint64_t t0 = bench_insn();
+
+	mem_alloc(size, NULL, MEM_VALID_SYS, p);
+	return bench_insn() - t0;
+}
+
+static __attribute__((noinline)) uint64_t time_free(void *p)
+{
+	uint64_t t0 = bench_insn();
+
+	mem_free(p);
+	return bench_insn() - t0;
+}
+
+static spinlock_t fp_newlib_lock;
+
+static void __attribute__((noinline)) body_newlib_pair(void *a)
+{
+	void *p;
+
+	spin_lock(&fp_newlib_lock);
+	p = malloc(((struct size_arg *)a)->size);
+	spin_unlock(&fp_newlib_lock);
+	spin_lock(&fp_newlib_lock);
+	free(p);
+	spin_unlock(&fp_newlib_lock);
+}
+
+/*
+ * A warm pair on the calling hart: one pair first fills the bin, then every measured mem_alloc pops the
+ * block the previous mem_free pushed (16 and 32 B share the 64 B bin). insn_alloc and insn_free are one
+ * warm call each, timed alone (argument set-up and call included, the empty bracket subtracted). The
+ * newlib lines are the same pair through newlib's malloc/free behind one global lock (the build's
+ * spinlock kind), for the plot.
+ */
+static void bench_fast_pair(void)
+{
+	struct size_arg a;
+	char p[96];
+	int nl = bench_newlib_init();
+
+	spin_init(&fp_newlib_lock);
+	for (a.size = 16; a.size <= 4096; a.size <<= 1) {
+		uint64_t none = time_none(), ta, tf;
+		void *x = NULL;
+
+		body_fast_pair(&a);
+		ta = time_alloc(a.size, &x) - none;
+		tf = time_free(x) - none;
+		snprintf(p, sizeof(p), "bench: name=fast_pair size=%zu insn_alloc=%llu insn_free=%llu", a.size,
+			 (unsigned long long)ta, (unsigned long long)tf);
+		print_x100(p, per_iter_x100(body_fast_pair, &a), "insn_per_pair");
+	}
+	for (a.size = 16; !nl && a.size <= 4096; a.size <<= 1) {
+		body_newlib_pair(&a);
+		snprintf(p, sizeof(p), "bench: name=fast_pair size=%zu alloc=newlib lock=%s", a.size, LOCK_KIND_NAME);
+		print_x100(p, per_iter_x100(body_newlib_pair, &a), "insn_per_pair");
+	}
+}
+
+/* ---- lock_pair ---- */
 
 static struct mcs_lock b_mcs;
 static struct ticket_lock b_ticket;
@@ -79,6 +256,8 @@ static void bench_lock_pair(void)
 	snprintf(p, sizeof(p), "bench: name=lock_pair lock=tas");
 	print_x100(p, per_iter_x100(body_tas, NULL), "insn_per_pair");
 }
+
+/* ---- buddy_pair: the heap straight ---- */
 
 struct heap_pair_arg {
 	unsigned cluster;
@@ -122,13 +301,578 @@ static void bench_buddy_pair(void)
 	}
 }
 
+/* ---- boot: heap initialisation against RAM size ---- */
+
+/*
+ * The live heaps cannot be rebuilt, so this times the same work heap_init_all() does per cluster
+ * (descriptor cleared, buddy_init(), buddy_add_range() of the RAM behind the metadata, buddy_get_stats())
+ * on scratch "clusters": one block per real cluster, carved from that cluster's heap, used at 4, 16 and
+ * 64 MiB each. The cost should not grow with RAM: buddy_init() clears one bit per 64 KiB, tags are
+ * initialised lazily, and add_range carves O(log size) blocks. Per-hart state (mem_cpu_init(), CLS,
+ * stacks) is per hart, not per byte, and is not included (it would overwrite the live harts' state).
+ */
+struct scratch_heap {
+	struct buddy b;
+} __attribute__((aligned(64)));
+
+static void scratch_build(uintptr_t base, size_t size)
+{
+	struct scratch_heap *h = (struct scratch_heap *)base;
+	uintptr_t end = base + size, meta = (base + sizeof(*h) + 63) & ~(uintptr_t)63;
+	size_t msize = buddy_meta_size(base, end);
+	struct buddy_stats st;
+
+	memset(h, 0, sizeof(*h));
+	if (buddy_init(&h->b, base, end, (void *)meta, msize) ||
+	    buddy_add_range(&h->b, (meta + msize + 63) & ~(uintptr_t)63, end))
+		printk("benchmark: boot: scratch heap at 0x%lx+0x%zx refused\n", (unsigned long)base, size);
+	buddy_get_stats(&h->b, &st);
+}
+
+static void bench_boot(void)
+{
+	void *area[TOPO_MAX_CLUSTERS];
+	size_t max = (size_t)64 << 20, size;
+	unsigned c, n = 0, i;
+
+	for (c = 0; c < boot_topo.nclusters; c++) {
+		struct heap *h = heap_of(c);
+
+		if (h && h->size && !heap_alloc(c, max, &area[n]))
+			n++;
+	}
+	if (!n) {
+		printk("benchmark: boot: no room for a scratch area\n");
+		return;
+	}
+	for (size = (size_t)4 << 20; size <= max; size <<= 2) {
+		uint64_t best = ~0ULL;
+		int r;
+
+		for (r = 0; r < BENCH_REPEAT; r++) {
+			uint64_t t0 = bench_insn(), d;
+
+			for (i = 0; i < n; i++)
+				scratch_build((uintptr_t)area[i], size);
+			d = bench_insn() - t0;
+			best = d < best ? d : best;
+		}
+		printk("bench: name=boot harts=%u clusters=%u ram=%llu insn=%llu\n", smp_nharts(), n,
+		       (unsigned long long)size * n, (unsigned long long)best);
+	}
+	for (i = 0; i < n; i++)
+		heap_free(area[i]);
+}
+
+/* ---- placement ---- */
+
+/*
+ * Every hart allocates its own working set with the default proximity (prox NULL) and classifies each
+ * block by the cluster whose RAM holds it. Per cluster of harts: local_pct = bytes in their own cluster,
+ * cost = sum of distance(hart's cluster, block's cluster) * block bytes, and the same cost for the best
+ * placement the clusters' free capacities allowed (capacity = heap free bytes after draining every cache,
+ * just before the run), found greedily by distance: all local demand first, then the clusters at the next
+ * distance, and so on. Bytes are block bytes (the heaps' powers of two >= 64).
+ *
+ *   has_room  2 MiB per hart, Pareto sizes 64 B .. 64 KiB (mostly served by the per-hart cache): every
+ *             cluster has room, so the optimum is all-local (cost 10 * bytes).
+ *   exhaust   blocks of 64 KiB .. 1 MiB; the harts of odd clusters ask for 125% of their cluster's free
+ *             bytes, those of even clusters for 55% (90% of the machine in all): odd clusters must spill,
+ *             and the optimum sends the overflow to the nearest cluster with room left.
+ */
+#define PLACE_MAX_BLOCKS 16384
+#define PLACE_ROOM_BYTES ((uint64_t)2 << 20)
+
+struct place_hart {
+	void **ptr;
+	unsigned n, fails;
+	uint64_t demand, got;
+	uint64_t bytes_in[TOPO_MAX_CLUSTERS];
+};
+
+struct place_run {
+	bool exhaust;
+	struct place_hart h[TOPO_MAX_HARTS];
+};
+
+static unsigned cluster_of_addr(uintptr_t a)
+{
+	unsigned c;
+
+	for (c = 0; c < boot_topo.nclusters; c++)
+		if (a - boot_topo.cluster[c].mem.base < boot_topo.cluster[c].mem.size)
+			return c;
+	return TOPO_MAX_CLUSTERS;
+}
+
+static void place_alloc_fn(void *arg)
+{
+	struct place_run *run = arg;
+	unsigned me = cls_self()->index;
+	struct place_hart *ph = &run->h[me];
+	struct bench_rng rng = { 0x243f6a8885a308d3ULL ^ ((uint64_t)(me + 1) * 0x9e3779b97f4a7c15ULL) };
+
+	while (ph->got < ph->demand && ph->n < PLACE_MAX_BLOCKS) {
+		size_t size = run->exhaust ? (size_t)65536 << (bench_rand(&rng) % 5) : bench_pareto(&rng, 64, 65536);
+		size_t bytes;
+		void *p;
+		unsigned c;
+
+		if (mem_alloc(size, NULL, MEM_VALID_SYS, &p)) {
+			ph->fails++;
+			break;
+		}
+		ph->ptr[ph->n++] = p;
+		/* the heap's block: a power of two >= 64 (mem_getsize() would take the heap lock once more) */
+		for (bytes = 64; bytes < size; bytes <<= 1)
+			;
+		ph->got += bytes;
+		c = cluster_of_addr((uintptr_t)p);
+		if (c < TOPO_MAX_CLUSTERS)
+			ph->bytes_in[c] += bytes;
+	}
+}
+
+static void place_free_fn(void *arg)
+{
+	struct place_hart *ph = &((struct place_run *)arg)->h[cls_self()->index];
+	unsigned i;
+
+	for (i = 0; i < ph->n; i++)
+		mem_free(ph->ptr[i]);
+	ph->n = 0;
+	mem_drain();
+}
+
+static void drain_fn(void *arg)
+{
+	mem_drain();
+}
+
+static uint64_t heap_free_bytes(unsigned c)
+{
+	struct heap *h = heap_of(c);
+	struct heap_stats st;
+
+	if (!h || !h->size)
+		return 0;
+	heap_get_stats(h, &st);
+	return st.free_bytes;
+}
+
+static void place_print(const char *trace, int cluster, unsigned harts, uint64_t bytes, uint64_t local,
+			uint64_t cost, uint64_t opt, unsigned fails)
+{
+	char cl[24] = "", ratio[48];
+	uint64_t pct = bytes ? (local * 1000 + bytes / 2) / bytes : 0;
+
+	if (cluster >= 0)
+		snprintf(cl, sizeof(cl), " cluster=%d", cluster);
+	bench_fmt_ratio(ratio, sizeof(ratio), "cost_over_optimal", cost, opt);
+	printk("bench: name=placement trace=%s alloc=proxima%s harts=%u bytes=%llu local_pct=%llu.%llu%s fails=%u\n",
+	       trace, cl, harts, (unsigned long long)bytes, (unsigned long long)(pct / 10),
+	       (unsigned long long)(pct % 10), ratio, fails);
+}
+
+static void place_one(struct place_run *run, bool exhaust)
+{
+	const struct topo *t = &boot_topo;
+	unsigned nc = t->nclusters, c, m, i, lvl;
+	uint64_t cap[TOPO_MAX_CLUSTERS], dem[TOPO_MAX_CLUSTERS] = { 0 }, opt[TOPO_MAX_CLUSTERS] = { 0 };
+	uint64_t row[TOPO_MAX_CLUSTERS][TOPO_MAX_CLUSTERS] = { { 0 } };
+	unsigned harts_in[TOPO_MAX_CLUSTERS] = { 0 }, fails_in[TOPO_MAX_CLUSTERS] = { 0 };
+	uint64_t tb = 0, tl = 0, tc = 0, to = 0;
+	unsigned tf = 0, th = 0;
+
+	smp_call_all(drain_fn, NULL);
+	for (c = 0; c < nc; c++)
+		cap[c] = heap_free_bytes(c);
+	for (i = 0; i < TOPO_MAX_HARTS; i++)
+		if (cls_of(i) && smp_hart_up(i))
+			harts_in[cls_of(i)->cluster]++;
+	run->exhaust = exhaust;
+	for (i = 0; i < TOPO_MAX_HARTS; i++) {
+		struct place_hart *ph = &run->h[i];
+
+		ph->n = ph->fails = 0;
+		ph->got = 0;
+		memset(ph->bytes_in, 0, sizeof(ph->bytes_in));
+		if (!cls_of(i) || !smp_hart_up(i) || !ph->ptr)
+			continue;
+		c = cls_of(i)->cluster;
+		ph->demand = !exhaust ? PLACE_ROOM_BYTES : cap[c] * (c & 1 ? 125 : 55) / 100 / harts_in[c];
+	}
+	smp_call_all(place_alloc_fn, run);
+
+	/* the run: per cluster of harts, where their bytes went */
+	for (i = 0; i < TOPO_MAX_HARTS; i++) {
+		if (!cls_of(i) || !smp_hart_up(i))
+			continue;
+		c = cls_of(i)->cluster;
+		for (m = 0; m < nc; m++)
+			row[c][m] += run->h[i].bytes_in[m];
+		fails_in[c] += run->h[i].fails;
+	}
+	/* the greedy optimum for the same demand: distance levels in increasing order */
+	for (c = 0; c < nc; c++)
+		for (m = 0; m < nc; m++)
+			dem[c] += row[c][m];
+	for (lvl = 0; lvl <= 255; lvl++)
+		for (c = 0; c < nc; c++)
+			for (m = 0; m < nc; m++) {
+				uint64_t x;
+
+				if (t->cluster[c].dist[m] != lvl || !dem[c] || !cap[m])
+					continue;
+				x = dem[c] < cap[m] ? dem[c] : cap[m];
+				dem[c] -= x;
+				cap[m] -= x;
+				opt[c] += x * lvl;
+			}
+	for (c = 0; c < nc; c++) {
+		uint64_t bytes = 0, cost = 0;
+
+		if (!harts_in[c])
+			continue;
+		for (m = 0; m < nc; m++) {
+			bytes += row[c][m];
+			cost += row[c][m] * t->cluster[c].dist[m];
+		}
+		place_print(exhaust ? "exhaust" : "has_room", (int)c, harts_in[c], bytes, row[c][c], cost, opt[c],
+			    fails_in[c]);
+		tb += bytes, tl += row[c][c], tc += cost, to += opt[c], tf += fails_in[c], th += harts_in[c];
+	}
+	place_print(exhaust ? "exhaust" : "has_room", -1, th, tb, tl, tc, to, tf);
+	smp_call_all(place_free_fn, run);
+}
+
+static void bench_placement(void)
+{
+	struct place_run *run;
+	unsigned i;
+	void *m;
+
+	if (heap_alloc_local(sizeof(*run), &m)) {
+		printk("benchmark: placement: no room for the run table\n");
+		return;
+	}
+	run = m;
+	memset(run, 0, sizeof(*run));
+	for (i = 0; i < TOPO_MAX_HARTS; i++) {
+		void *p;
+
+		if (cls_of(i) && smp_hart_up(i) &&
+		    !heap_alloc_near(cls_of(i)->cluster, PLACE_MAX_BLOCKS * sizeof(void *), &p))
+			run->h[i].ptr = p;
+	}
+	place_one(run, false);
+	place_one(run, true);
+	for (i = 0; i < TOPO_MAX_HARTS; i++)
+		if (run->h[i].ptr)
+			heap_free(run->h[i].ptr);
+	heap_free(run);
+}
+
+/* ---- contention (MTTCG) ---- */
+
+/*
+ * Each of the first n harts runs alloc/free pairs of random sizes (16..512 B) for a fixed window of the
+ * time CSR: a ring of CONT_RING live blocks per hart, each step frees the oldest and allocates a new one;
+ * ops counts those pairs. ops_per_sec = all harts' pairs / window; fairness = most / fewest pairs of one
+ * hart. Variants:
+ *   alloc=proxima        mem_alloc/mem_free: the per-hart caches, the heaps' locks only on refill/trim.
+ *   alloc=proxima-heap   heap_alloc/heap_free on one shared heap (cluster 0): the heap lock under test
+ *                        (its kind is chosen at build time, LOCK=).
+ *   alloc=newlib         newlib's malloc/free, each call behind one global lock, once per lock kind
+ *                        (mcs, ticket, tas): the same critical section under each.
+ * spins, contended, acquired and max_wait_us come from the lock statistics of the locks involved (all
+ * heaps for proxima) over the window.
+ *
+ * Caveat: these figures come from QEMU's MTTCG, each hart a host thread, on however many host cores there
+ * are. With fewer cores than harts the host deschedules vCPUs at random; a FIFO lock (MCS, ticket) whose
+ * holder or next-in-line is descheduled stalls every waiter behind it for a whole host time slice (the
+ * vCPU-preemption problem), which TAS does not suffer from. Absolute numbers, and the lock ranking, depend
+ * on the host; the icount figures above do not.
+ */
+#define CONT_RING 16
+#define CONT_WINDOW_MS 400
+
+enum cont_kind { CONT_PROXIMA, CONT_HEAP, CONT_NEWLIB };
+enum { LK_MCS, LK_TICKET, LK_TAS };
+static const char *const lock_names[] = { "mcs", "ticket", "tas" };
+
+struct cont_run {
+	enum cont_kind kind;
+	int lock;
+	unsigned heap;
+	uint64_t window;
+	uint64_t ops[TOPO_MAX_HARTS];
+	bool ran[TOPO_MAX_HARTS];
+	unsigned fails[TOPO_MAX_HARTS];
+};
+
+static struct mcs_lock c_mcs;
+static struct ticket_lock c_ticket;
+static struct tas_lock c_tas;
+
+static inline void c_lock(int k)
+{
+	if (k == LK_MCS)
+		mcs_lock(&c_mcs);
+	else if (k == LK_TICKET)
+		ticket_lock(&c_ticket);
+	else
+		tas_lock(&c_tas);
+}
+
+static inline void c_unlock(int k)
+{
+	if (k == LK_MCS)
+		mcs_unlock(&c_mcs);
+	else if (k == LK_TICKET)
+		ticket_unlock(&c_ticket);
+	else
+		tas_unlock(&c_tas);
+}
+
+static inline void *c_alloc(const struct cont_run *r, size_t size)
+{
+	void *p = NULL;
+
+	switch (r->kind) {
+	case CONT_PROXIMA:
+		if (mem_alloc(size, NULL, MEM_VALID_SYS, &p))
+			p = NULL;
+		break;
+	case CONT_HEAP:
+		if (heap_alloc(r->heap, size, &p))
+			p = NULL;
+		break;
+	case CONT_NEWLIB:
+		c_lock(r->lock);
+		p = malloc(size);
+		c_unlock(r->lock);
+		break;
+	}
+	return p;
+}
+
+static inline void c_free(const struct cont_run *r, void *p)
+{
+	if (!p)
+		return;
+	switch (r->kind) {
+	case CONT_PROXIMA:
+		mem_free(p);
+		break;
+	case CONT_HEAP:
+		heap_free(p);
+		break;
+	case CONT_NEWLIB:
+		c_lock(r->lock);
+		free(p);
+		c_unlock(r->lock);
+		break;
+	}
+}
+
+static void cont_fn(void *arg)
+{
+	struct cont_run *r = arg;
+	unsigned me = cls_self()->index, k, fails = 0;
+	struct bench_rng rng = { 0x6a09e667f3bcc909ULL ^ ((uint64_t)(me + 1) << 32) };
+	void *ring[CONT_RING];
+	uint64_t n = 0, end;
+
+	for (k = 0; k < CONT_RING; k++)
+		ring[k] = c_alloc(r, 16 + bench_rand(&rng) % 497);
+	smp_barrier();
+	end = rdtime() + r->window;
+	do {
+		for (k = 0; k < CONT_RING; k++) {
+			c_free(r, ring[k]);
+			ring[k] = c_alloc(r, 16 + bench_rand(&rng) % 497);
+			fails += !ring[k];
+		}
+		n += CONT_RING;
+	} while (rdtime() < end);
+	smp_barrier();
+	for (k = 0; k < CONT_RING; k++)
+		c_free(r, ring[k]);
+	if (r->kind == CONT_PROXIMA)
+		mem_drain();
+	r->ops[me] = n;
+	r->fails[me] = fails;
+	r->ran[me] = true;
+}
+
+static void lock_stats_add(struct lock_stats *sum, const struct lock_stats *s)
+{
+	sum->acquired += s->acquired;
+	sum->contended += s->contended;
+	sum->spins += s->spins;
+	sum->wait_total += s->wait_total;
+	if (s->wait_max > sum->wait_max)
+		sum->wait_max = s->wait_max;
+}
+
+/* the statistics of the heap locks a variant uses; wait_max is reset (under the lock) when @reset */
+static void heap_lock_stats(const struct cont_run *r, struct lock_stats *sum, bool reset)
+{
+	unsigned c;
+
+	memset(sum, 0, sizeof(*sum));
+	for (c = 0; c < boot_topo.nclusters; c++) {
+		struct heap *h = heap_of(c);
+		struct heap_stats st;
+
+		if (!h || !h->size || (r->kind == CONT_HEAP && c != r->heap))
+			continue;
+		if (reset) {
+			spin_lock(&h->lock);
+			spin_stats(&h->lock)->wait_max = 0;
+			spin_unlock(&h->lock);
+		}
+		heap_get_stats(h, &st);
+		lock_stats_add(sum, &st.lock);
+	}
+}
+
+static void cont_one(struct cont_run *r, unsigned n)
+{
+	const char *alloc = r->kind == CONT_PROXIMA ? "proxima" : r->kind == CONT_HEAP ? "proxima-heap" : "newlib";
+	const char *lock = r->kind == CONT_NEWLIB ? lock_names[r->lock] : LOCK_KIND_NAME;
+	struct lock_stats before, after, d = { 0 };
+	uint64_t total = 0, most = 0, fewest = ~0ULL, hz = timebase_hz();
+	unsigned i, harts = 0, fails = 0;
+	char fair[48];
+
+	memset(r->ops, 0, sizeof(r->ops));
+	memset(r->ran, 0, sizeof(r->ran));
+	memset(r->fails, 0, sizeof(r->fails));
+	mcs_init(&c_mcs);
+	ticket_init(&c_ticket);
+	tas_init(&c_tas);
+	if (r->kind != CONT_NEWLIB)
+		heap_lock_stats(r, &before, true);
+	smp_call_n(n, cont_fn, r);
+	if (r->kind != CONT_NEWLIB) {
+		heap_lock_stats(r, &after, false);
+		d.acquired = after.acquired - before.acquired;
+		d.contended = after.contended - before.contended;
+		d.spins = after.spins - before.spins;
+		d.wait_max = after.wait_max;
+	} else {
+		d = r->lock == LK_MCS ? c_mcs.st : r->lock == LK_TICKET ? c_ticket.st : c_tas.st;
+	}
+	for (i = 0; i < TOPO_MAX_HARTS; i++) {
+		if (!r->ran[i])
+			continue;
+		harts++;
+		total += r->ops[i];
+		fails += r->fails[i];
+		most = r->ops[i] > most ? r->ops[i] : most;
+		fewest = r->ops[i] < fewest ? r->ops[i] : fewest;
+	}
+	bench_fmt_ratio(fair, sizeof(fair), "fairness", most, fewest ? fewest : 1);
+	printk("bench: name=contention alloc=%s lock=%s harts=%u ops=%llu ops_per_sec=%llu%s spins=%llu "
+	       "contended=%llu acquired=%llu max_wait_us=%llu window_ms=%d fails=%u\n", alloc, lock, harts,
+	       (unsigned long long)total, (unsigned long long)(total * hz / r->window), fair,
+	       (unsigned long long)d.spins, (unsigned long long)d.contended, (unsigned long long)d.acquired,
+	       (unsigned long long)(d.wait_max * 1000000 / hz), CONT_WINDOW_MS, fails);
+}
+
+static void bench_contention(void)
+{
+	static const unsigned want[] = { 1, 2, 4, 8, TOPO_MAX_HARTS };
+	unsigned counts[5], ncounts = 0, i, j, up = smp_nharts();
+	struct cont_run *r;
+	void *m;
+
+	if (bench_newlib_init() || heap_alloc_local(sizeof(*r), &m)) {
+		printk("benchmark: contention: no room for newlib's arena or the run table\n");
+		return;
+	}
+	r = m;
+	memset(r, 0, sizeof(*r));
+	r->window = timebase_hz() * CONT_WINDOW_MS / 1000;
+	for (r->heap = 0; r->heap < boot_topo.nclusters && !heap_of(r->heap)->size; r->heap++)
+		;
+	/* 1, 2, 4, 8 and all harts, each clamped to the harts up, without repeats */
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		unsigned n = want[i] < up ? want[i] : up;
+
+		for (j = 0; j < ncounts && counts[j] != n; j++)
+			;
+		if (j == ncounts)
+			counts[ncounts++] = n;
+	}
+	for (i = 0; i < ncounts; i++) {
+		r->kind = CONT_PROXIMA;
+		cont_one(r, counts[i]);
+		r->kind = CONT_HEAP;
+		cont_one(r, counts[i]);
+		r->kind = CONT_NEWLIB;
+		for (r->lock = LK_MCS; r->lock <= LK_TAS; r->lock++)
+			cont_one(r, counts[i]);
+	}
+	heap_free(r);
+}
+
+/* ---- the runner ---- */
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} sections[] = {
+	{ "fast_pair", bench_fast_pair },
+	{ "buddy_pair", bench_buddy_pair },
+	{ "lock_pair", bench_lock_pair },
+	{ "trace", bench_traces },
+	{ "placement", bench_placement },
+	{ "boot", bench_boot },
+	{ "contention", bench_contention },
+};
+
+/* whether section @name is in the comma-separated list @which ("all": every section but contention) */
+static bool wanted(const char *which, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = which;
+
+	if (!strcmp(which, "all"))
+		return strcmp(name, "contention") != 0;
+	while (*p) {
+		size_t l = strcspn(p, ",");
+
+		if (l == n && !strncmp(p, name, n))
+			return true;
+		p += l + (p[l] == ',');
+	}
+	return false;
+}
+
 int bench_main(const char *which)
 {
-	printk("bench: header lock=%s harts=%u clusters=%u iters=%d repeat=%d\n", LOCK_KIND_NAME, smp_nharts(),
-	       boot_topo.nclusters, BENCH_ITERS, BENCH_REPEAT);
+	bool exact = instret_exact();
+	const char *flags = !strcmp(which, "all") ? "ICOUNT" : !strcmp(which, "contention") ? "MTTCG" :
+			    exact ? "ICOUNT" : "MTTCG";
+	unsigned i, ran = 0;
+
+	print_header(which, flags, exact);
 	empty_cost = measure(empty_body, NULL);
-	printk("bench: name=empty_loop insn_per_iter=%llu\n", (unsigned long long)(empty_cost / BENCH_ITERS));
-	bench_lock_pair();
-	bench_buddy_pair();
+	if (strcmp(which, "contention"))
+		printk("bench: name=empty_loop insn_per_iter=%llu\n", (unsigned long long)(empty_cost / BENCH_ITERS));
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		if (!wanted(which, sections[i].name))
+			continue;
+		sections[i].fn();
+		ran++;
+	}
+	if (!ran) {
+		printk("benchmark: no section named '%s' (have all, contention, fast_pair, buddy_pair, lock_pair, trace, "
+		       "placement, boot)\n", which);
+		return 1;
+	}
 	return 0;
 }
