@@ -1,9 +1,10 @@
 # Proxima - one Makefile: the RISC-V kernel, host tests, QEMU runs, benchmarks.
 #   make            build build/kernel.elf (+ .map, .asm)
-#   make run        boot the default topology (NUMA, DIST, BOOTARGS, ICOUNT, SMP_TIMEOUT: see README)
+#   make run        boot the default topology (NUMA, DIST, BOOTARGS, ICOUNT: see README)
 #   make test       host tests + the in-kernel suites on the topology matrix
 #   make host-test  host tests only (mm/ under ASan + UBSan)
 #   make bench      benchmarks on the serial console + report under build/bench/
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS (default 10) each; make fuzz-build builds only
 #   make soak       all harts, SOAK_OPS (default 2M) mixed mem_alloc/mem_free/CMA ops, nothing lost
 #   make gdb        boot halted with a gdb stub, then attach riscv64 gdb
 #   make help       this text
@@ -106,7 +107,7 @@ run: $(BUILD)/kernel.elf
 kernel-test: $(BUILD)/kernel.elf $(BUILD)/kernel-debug.elf
 	$(PYTHON) tools/run.py matrix
 
-test: host-test kernel-test
+test: host-test fuzz kernel-test
 
 bench: $(BUILD)/kernel.elf
 	$(PYTHON) tools/run.py bench
@@ -120,9 +121,12 @@ gdb: $(BUILD)/kernel.elf
 	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --bootargs "$(BOOTARGS)" --gdb
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
+	rm -rf $(BUILD)/fuzz/obj $(BUILD)/fuzz/libfuzzcode.a
 	rm -rf $(BUILD)/k $(BUILD)/kd $(BUILD)/h $(BUILD)/kernel.* $(BUILD)/kernel-debug.elf $(BUILD)/host-tests
 
 -include $(shell find $(BUILD)/k $(BUILD)/kd $(BUILD)/h -name '*.d' 2>/dev/null)
+
+include tests/fuzz/fuzz.mk

@@ -775,7 +775,7 @@ static void buddy_exhaustion(struct test *t)
 	fix_free(f);
 }
 
-/* overlap() - add_range must fail with want and change nothing. */
+/* add_fails() - buddy_add_range() must fail with want and change nothing. */
 static void add_fails(struct test *t, struct fix *f, uintptr_t s, uintptr_t e, error_t want)
 {
 	struct buddy_stats before, after;

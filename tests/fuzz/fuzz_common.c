@@ -1,0 +1,197 @@
+/* fuzz_common.c - the fuzz side of tests/test.h (a failed check aborts), the op trace, guarded arenas. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tests/fuzz/fuzz.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUZZ_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define FUZZ_ASAN 1
+#endif
+#ifdef FUZZ_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+struct test fuzz_t = { "fuzz", 0, 0, 0, NULL };
+
+static struct {
+	const char *what;
+	uint64_t a, b, c;
+	unsigned long n;
+} trace[FUZZ_TRACE_LEN];
+static unsigned long nops;
+
+void fuzz_op(const char *what, uint64_t a, uint64_t b, uint64_t c)
+{
+	unsigned i = (unsigned)(nops % FUZZ_TRACE_LEN);
+
+	trace[i].what = what;
+	trace[i].a = a;
+	trace[i].b = b;
+	trace[i].c = c;
+	trace[i].n = nops++;
+}
+
+void fuzz_begin(void)
+{
+	nops = 0;
+	memset(trace, 0, sizeof(trace));
+}
+
+/*
+ * test_fail() - tests/test.h's failure hook. A fuzzer has no case to continue: print the check and the
+ * operations that led to it, then abort() so that libFuzzer reports a crash and writes the input out.
+ */
+void test_fail(struct test *t, const char *file, int line, const char *fmt, ...)
+{
+	const char *base = strrchr(file, '/');
+	unsigned long i, from = nops > FUZZ_TRACE_LEN ? nops - FUZZ_TRACE_LEN : 0;
+	va_list ap;
+
+	t->failures++;
+	fprintf(stderr, "fuzz: check failed at %s:%d: ", base ? base + 1 : file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (nops)
+		fprintf(stderr, "fuzz: last operations (of %lu):\n", nops);
+	for (i = from; i < nops; i++) {
+		unsigned k = (unsigned)(i % FUZZ_TRACE_LEN);
+
+		fprintf(stderr, "fuzz:   #%lu %s 0x%llx 0x%llx 0x%llx\n", trace[k].n, trace[k].what,
+			(unsigned long long)trace[k].a, (unsigned long long)trace[k].b,
+			(unsigned long long)trace[k].c);
+	}
+	abort();
+}
+
+void test_skip(struct test *t, const char *reason)
+{
+	t->skipped = 1;
+	t->skip_reason = reason;
+}
+
+void test_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void *fuzz_arena(size_t size, size_t align, size_t skew)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t span = ((skew + size + page - 1) & ~(page - 1)) + align + 2 * page;
+	uint8_t *m = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uintptr_t start, lo, hi;
+
+	if (m == MAP_FAILED) {
+		perror("fuzz_arena: mmap");
+		abort();
+	}
+	/* the aligned start, one guard page below; the pages holding [start + skew, + size) become RW */
+	start = ((uintptr_t)m + page + align - 1) & ~(uintptr_t)(align - 1);
+	lo = (start + skew) & ~(uintptr_t)(page - 1);
+	hi = (start + skew + size + page - 1) & ~(uintptr_t)(page - 1);
+	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE)) {
+		perror("fuzz_arena: mprotect");
+		abort();
+	}
+	return (void *)(start + skew);
+}
+
+void fuzz_poison(const void *p, size_t n)
+{
+#ifdef FUZZ_ASAN
+	ASAN_POISON_MEMORY_REGION(p, n);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+void fuzz_unpoison(const void *p, size_t n)
+{
+#ifdef FUZZ_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(p, n);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+/*
+ * The pattern: byte i of a block is byte i % 8 (little-endian) of a hash of (seed, i / 8), so it is made and
+ * checked a word at a time. Blocks above 4 KiB get it only in their first and last 256 bytes and in 16 bytes
+ * at every 4 KiB, which keeps a 1 MiB block cheap while still catching an allocator that writes anywhere
+ * near a block boundary or a page start.
+ */
+#define FILL_ALL 4096u
+
+static inline uint64_t pat(uint64_t seed, size_t word)
+{
+	uint64_t x = (seed ^ word) * 0x9e3779b97f4a7c15ull;
+
+	return x ^ (x >> 29);
+}
+
+/* write (or, with @check, compare) the pattern over bytes [lo, hi) of the block at @b */
+static bool pat_seg(uint8_t *b, size_t lo, size_t hi, uint64_t seed, bool check)
+{
+	size_t i = lo;
+
+	while (i < hi) {
+		uint64_t w = pat(seed, i >> 3);
+		size_t k = i & 7, n = 8 - k < hi - i ? 8 - k : hi - i;
+		uint8_t bytes[8];
+
+		memcpy(bytes, &w, 8);	/* little-endian: bytes[k] is byte k of the word */
+		if (check) {
+			if (memcmp(b + i, bytes + k, n))
+				return false;
+		} else {
+			memcpy(b + i, bytes + k, n);
+		}
+		i += n;
+	}
+	return true;
+}
+
+/* the marked bytes of a block of @n bytes, in its first @upto bytes */
+static bool pat_block(uint8_t *b, size_t n, size_t upto, uint64_t seed, bool check)
+{
+	size_t m, head = n <= FILL_ALL ? n : 256;
+
+	if (upto > n)
+		upto = n;
+	if (!pat_seg(b, 0, head < upto ? head : upto, seed, check))
+		return false;
+	if (n <= FILL_ALL)
+		return true;
+	for (m = 4096; m + 16 <= n - 256 && m < upto; m += 4096)
+		if (!pat_seg(b, m, m + 16 < upto ? m + 16 : upto, seed, check))
+			return false;
+	return n - 256 >= upto || pat_seg(b, n - 256, upto, seed, check);
+}
+
+void fuzz_fill(void *p, size_t n, uint64_t seed)
+{
+	pat_block(p, n, n, seed, false);
+}
+
+bool fuzz_fill_check(const void *p, size_t n, size_t upto, uint64_t seed)
+{
+	return pat_block((uint8_t *)p, n, upto, seed, true);
+}
