@@ -106,7 +106,8 @@ error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, u
 
 		if (tc->mem.size && !(withhold & (1ULL << c)))
 			h = heap_build(tc, reserved, nreserved);
-		if (!h) {
+		/* a heap that got no memory (heap_limit=0) is a memoryless cluster's: it owns no addresses */
+		if (!h || !h->size) {
 			h = &empty_heap[c];
 			memset(h, 0, sizeof(*h));
 			spin_init(&h->lock);

@@ -1,0 +1,1042 @@
+/* test_mem.c - mem_alloc() on the host: a simulated NUMA machine made of aligned arenas, checked per case. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm/cma.h"
+#include "mm/cpu.h"
+#include "mm/heap.h"
+#include "mm/mem.h"
+#include "tests/host/host.h"
+#include "tests/test.h"
+
+/*
+ * The machine: 4 clusters on a 2x2 mesh, 2 harts each (hart h in cluster h / 2). Clusters 0-2 own a
+ * 4 MiB arena aligned to 4 MiB (aligned_alloc: their order in the address space is whatever malloc gives);
+ * cluster 3 is memoryless. The distance map is deliberately asymmetric (row = from):
+ *
+ *	from\to   0    1    2    3      preference orders (clusters with memory)
+ *	   0     10   20   30   40      0: 0, 1, 2
+ *	   1     30   10   20   20      1: 1, 2, 0
+ *	   2     20   40   10   30      2: 2, 0, 1
+ *	   3     20   30   20   10      3: {0, 2} (equal: most free first), 1
+ *
+ * Private regions (when asked for) live in a separate arena outside every heap: a cluster-private region
+ * of cluster 1 and a cpu-private region of hart 3 (in cluster 1).
+ *
+ * heap_init_all() and mem_init() keep global state, so every case starts with sim_init(). The calling
+ * (main) thread is hart 0. Other harts are threads (run_harts()); their mm state lives in thread-local
+ * storage, so a thread drains its caches before it ends and no case reads mem_cluster_get_stats() after
+ * a thread has ended (mem.c still points at the dead thread's state until the next mem_init()).
+ */
+#define ARENA_SIZE ((size_t)4 << 20)
+#define NCL 4
+#define NMEM 3
+#define NHARTS 8
+#define PRIV_SIZE ((size_t)256 << 10)
+#define PRIV_CLUSTER 1
+#define PRIV_HART 3
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define BIG_REQ ((size_t)64 << 10)
+
+static const uint8_t dist_map[NCL][NCL] = {
+	{ 10, 20, 30, 40 },
+	{ 30, 10, 20, 20 },
+	{ 20, 40, 10, 30 },
+	{ 20, 30, 20, 10 },
+};
+static const unsigned want_order[NCL][NMEM] = { { 0, 1, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 0, 2, 1 } };
+
+static void *arena[NMEM];
+static void *priv_arena;
+static struct topo sim;
+static uint64_t sim_dma;
+
+static unsigned hart_cluster(unsigned h)
+{
+	return h / 2;
+}
+
+static bool has_mem(unsigned c)
+{
+	return c < NMEM;
+}
+
+static bool in_arena(unsigned c, const void *p, size_t size)
+{
+	uintptr_t a = (uintptr_t)p, b = (uintptr_t)arena[c];
+
+	return c < NMEM && a >= b && a - b <= ARENA_SIZE && size <= ARENA_SIZE - (a - b);
+}
+
+static bool in_priv(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, b = (uintptr_t)priv_arena;
+
+	return a >= b && a < b + PRIV_SIZE;
+}
+
+/* the cluster whose arena holds @p, or NCL */
+static unsigned cluster_of(const void *p)
+{
+	unsigned c;
+
+	for (c = 0; c < NMEM; c++)
+		if (in_arena(c, p, 1))
+			return c;
+	return NCL;
+}
+
+static bool is_region(const struct mem_receipt *r, const char *name)
+{
+	return r->region && !strcmp(r->region, name);
+}
+
+/* the lowest arena's end: clusters in it are DMA-capable, every other one lies above the limit */
+static uint64_t low_arena_end(unsigned *which)
+{
+	unsigned c, lo = 0;
+
+	for (c = 1; c < NMEM; c++)
+		if ((uintptr_t)arena[c] < (uintptr_t)arena[lo])
+			lo = c;
+	if (which)
+		*which = lo;
+	return (uint64_t)(uintptr_t)arena[lo] + ARENA_SIZE;
+}
+
+/* the calling thread becomes hart @h with fresh (empty) caches */
+static void become(unsigned h)
+{
+	host_set_self(h);
+	mem_cpu_init(mm_cpu_self(), h, hart_cluster(h));
+}
+
+static int sim_init(uint64_t dma_limit, bool with_private)
+{
+	unsigned c, i;
+
+	for (c = 0; c < NMEM; c++)
+		if (!arena[c] && !(arena[c] = aligned_alloc(ARENA_SIZE, ARENA_SIZE)))
+			return -1;
+	if (!priv_arena && !(priv_arena = aligned_alloc(4096, PRIV_SIZE)))
+		return -1;
+	memset(&sim, 0, sizeof(sim));
+	sim.nclusters = NCL;
+	sim.mesh_x = 2;
+	sim.mesh_y = 2;
+	sim.nharts = NHARTS;
+	sim.has_distance_map = 1;
+	for (c = 0; c < NCL; c++) {
+		struct topo_cluster *tc = &sim.cluster[c];
+
+		tc->id = c;
+		tc->x = c % 2;
+		tc->y = c / 2;
+		tc->mem.base = has_mem(c) ? (uint64_t)(uintptr_t)arena[c] : 0;
+		tc->mem.size = has_mem(c) ? ARENA_SIZE : 0;
+		tc->nharts = 2;
+		tc->hart_lo = 2 * c;
+		tc->hart_hi = 2 * c + 1;
+		memcpy(tc->dist, dist_map[c], NCL);
+	}
+	for (i = 0; i < NHARTS; i++)
+		sim.hart[i] = (struct topo_hart){ i, hart_cluster(i) };
+	/* no CMA region "default" left over from another suite: large DMA requests would go there */
+	cma_reset();
+	if (heap_init_all(&sim, NULL, 0, 0))
+		return -1;
+	sim_dma = dma_limit;
+	if (mem_init(&sim, dma_limit))
+		return -1;
+	if (with_private) {
+		uintptr_t b = (uintptr_t)priv_arena;
+
+		if (mem_add_private(PRIV_CLUSTER, -1, b, PRIV_SIZE / 2) ||
+		    mem_add_private(PRIV_CLUSTER, PRIV_HART, b + PRIV_SIZE / 2, PRIV_SIZE / 2))
+			return -1;
+	}
+	become(0);
+	return 0;
+}
+
+static uint64_t free_bytes(unsigned c)
+{
+	struct heap_stats st;
+
+	heap_get_stats(heap_of(c), &st);
+	return st.free_bytes;
+}
+
+static void snapshot(uint64_t *fb)
+{
+	unsigned c;
+
+	for (c = 0; c < NCL; c++)
+		fb[c] = has_mem(c) ? free_bytes(c) : 0;
+}
+
+static void expect_heaps_back(struct test *t, const uint64_t *before)
+{
+	unsigned c;
+
+	for (c = 0; c < NMEM; c++) {
+		char why[120] = "";
+		error_t e;
+
+		EXPECT_EQ(t, free_bytes(c), before[c]);
+		e = heap_check(heap_of(c), why, sizeof(why));
+		if (e)
+			test_log("cluster %u: heap_check: %s", c, why);
+		EXPECT_OK(t, e);
+	}
+}
+
+struct blk {
+	struct blk *next;
+};
+
+static void push_blk(struct blk **list, void *p)
+{
+	((struct blk *)p)->next = *list;
+	*list = p;
+}
+
+static unsigned free_list(struct blk **list)
+{
+	unsigned bad = 0;
+
+	while (*list) {
+		struct blk *b = *list;
+
+		*list = b->next;
+		bad += mem_free_checked(b) != 0;
+	}
+	return bad;
+}
+
+/* a request that gets a block of exactly 2^k bytes, also under the debug allocator's 24 extra bytes */
+static size_t req_for_order(unsigned k)
+{
+	return ((size_t)1 << (k - 1)) + 1;
+}
+
+static error_t exhaust_strict(unsigned c, struct blk **list)
+{
+	error_t ret = ERR_EXHAUSTED;
+	int k;
+
+	for (k = 21; k >= 6; k--) {
+		void *p;
+		error_t e;
+
+		while (!(e = mem_alloc(req_for_order((unsigned)k), mem_prox_strict(c), MEM_VALID_SYS, &p)))
+			push_blk(list, p);
+		if (e != ERR_EXHAUSTED && ret == ERR_EXHAUSTED)
+			ret = e;
+	}
+	return ret;
+}
+
+/* ---- harts as threads ---- */
+
+struct hart_res {
+	unsigned bad, line;
+	uint64_t a, b;
+};
+
+#define HCHECK(r, cond, va, vb)                                                                     \
+	do {                                                                                        \
+		if (!(cond) && !(r)->bad++) {                                                       \
+			(r)->line = __LINE__;                                                       \
+			(r)->a = (uint64_t)(va);                                                    \
+			(r)->b = (uint64_t)(vb);                                                    \
+		}                                                                                   \
+	} while (0)
+
+struct hart_job {
+	unsigned hart;
+	void (*fn)(struct hart_res *r, unsigned hart);
+	struct hart_res res;
+};
+
+static void *hart_thread(void *p)
+{
+	struct hart_job *j = p;
+
+	become(j->hart);
+	j->fn(&j->res, j->hart);
+	mem_drain();
+	return NULL;
+}
+
+/* run fn on harts [first, NHARTS) at once, each in its own thread, then check their verdicts */
+static void run_harts(struct test *t, const char *what, unsigned first,
+		      void (*fn)(struct hart_res *r, unsigned hart))
+{
+	struct hart_job job[NHARTS];
+	pthread_t th[NHARTS];
+	unsigned h;
+
+	/* the main thread's cache goes back first: its blocks are not the threads' business */
+	mem_drain();
+	for (h = first; h < NHARTS; h++) {
+		job[h] = (struct hart_job){ h, fn, { 0, 0, 0, 0 } };
+		ASSERT_EQ(t, pthread_create(&th[h], NULL, hart_thread, &job[h]), 0);
+	}
+	for (h = first; h < NHARTS; h++)
+		pthread_join(th[h], NULL);
+	for (h = first; h < NHARTS; h++) {
+		if (job[h].res.bad)
+			test_log("%s: hart %u: %u failed checks, first at test_mem.c:%u (0x%llx, 0x%llx)", what, h,
+				 job[h].res.bad, job[h].res.line, (unsigned long long)job[h].res.a,
+				 (unsigned long long)job[h].res.b);
+		EXPECT_EQ(t, job[h].res.bad, 0);
+	}
+	/* the threads' mm state is gone: point hart 0 back at the main thread */
+	become(0);
+}
+
+/* ---- cases ---- */
+
+static void host_mem_args(struct test *t)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	struct mem_proximity_s *px[] = { NULL, mem_prox_global(), mem_prox_cluster(1), mem_prox_strict(3) };
+	struct mem_receipt r;
+	void *p = sentinel;
+	unsigned i;
+	size_t sz;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	for (i = 0; i < ARRAY_SIZE(px); i++) {
+		EXPECT_ERR(t, mem_alloc(0, px[i], MEM_VALID_SYS, &p), ERR_SIZE);
+		EXPECT_ERR(t, mem_alloc(MEM_MAX_SIZE + 1, px[i], MEM_VALID_SYS, &p), ERR_SIZE);
+		EXPECT_ERR(t, mem_alloc(SIZE_MAX, px[i], MEM_VALID_DMA, &p), ERR_SIZE);
+		EXPECT_ERR(t, mem_alloc(64, px[i], (enum mem_reachability_s)17, &p), ERR_REACH);
+		EXPECT_ERR(t, mem_alloc(64, px[i], MEM_VALID_COUNT_, &p), ERR_REACH);
+		EXPECT_ERR(t, mem_alloc(64, px[i], (enum mem_reachability_s)-1, &p), ERR_REACH);
+		EXPECT_ERR(t, mem_alloc(64, px[i], MEM_VALID_SYS, NULL), ERR_INVAL);
+		EXPECT_ERR(t, mem_alloc_receipt(0, px[i], MEM_VALID_SYS, &p, &r), ERR_SIZE);
+		EXPECT_ERR(t, mem_alloc_receipt(64, px[i], (enum mem_reachability_s)17, &p, &r), ERR_REACH);
+		EXPECT_ERR(t, mem_alloc_receipt(64, px[i], MEM_VALID_CPU, NULL, NULL), ERR_INVAL);
+	}
+	EXPECT_ERR(t, mem_alloc(MEM_MAX_SIZE, NULL, MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_ERR(t, mem_alloc(ARENA_SIZE, mem_prox_strict(0), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
+	EXPECT_TRUE(t, p == sentinel);
+	EXPECT_ERR(t, mem_getsize(sentinel, NULL), ERR_INVAL);
+	EXPECT_ERR(t, mem_getsize((void *)0x1000, &sz), ERR_NOTOWNED);
+	EXPECT_EQ(t, mem_dma_limit(), 0);
+}
+
+static void host_mem_orders_and_xy(struct test *t)
+{
+	unsigned c, i, order[TOPO_MAX_CLUSTERS];
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	for (c = 0; c < NCL; c++) {
+		EXPECT_EQ(t, mem_prox_order(c, order, TOPO_MAX_CLUSTERS), NMEM);
+		for (i = 0; i < NMEM; i++)
+			EXPECT_EQ(t, order[i], want_order[c][i]);
+		/* the order is cut at max */
+		EXPECT_EQ(t, mem_prox_order(c, order, 1), 1);
+		EXPECT_TRUE(t, mem_prox_xy(c % 2, c / 2) == mem_prox_cluster(c));
+		EXPECT_TRUE(t, mem_prox_strict(c) && mem_prox_strict(c) != mem_prox_cluster(c));
+		EXPECT_TRUE(t, mem_prox_global() != mem_prox_cluster(c));
+		EXPECT_EQ(t, heap_of(c)->size != 0, has_mem(c));
+	}
+	EXPECT_EQ(t, mem_prox_order(NCL, order, TOPO_MAX_CLUSTERS), 0);
+	EXPECT_TRUE(t, mem_prox_xy(2, 0) == NULL);
+	EXPECT_TRUE(t, mem_prox_xy(0, 2) == NULL);
+	EXPECT_TRUE(t, mem_prox_xy(~0u, ~0u) == NULL);
+	EXPECT_TRUE(t, mem_prox_cluster(NCL) == NULL);
+	EXPECT_TRUE(t, mem_prox_strict(NCL) == NULL);
+}
+
+/* sizes up to 256 KiB: two live blocks on each of 8 harts fit in the nearest arenas */
+static const size_t place_sizes[] = { 1, 16, 64, 100, 4096, 4097, 65536, 256 << 10 };
+
+static void place_fn(struct hart_res *r, unsigned h)
+{
+	unsigned c = hart_cluster(h), i;
+
+	for (i = 0; i < ARRAY_SIZE(place_sizes); i++) {
+		size_t want = place_sizes[i], got = 0;
+		struct mem_receipt rc;
+		void *p, *q;
+		error_t e = mem_alloc_receipt(want, NULL, MEM_VALID_SYS, &p, &rc);
+
+		HCHECK(r, e == 0, e, want);
+		if (e)
+			continue;
+		if (has_mem(c))
+			HCHECK(r, rc.cluster == c, rc.cluster, want);
+		else	/* cluster 3: 0 and 2 are both at 20 */
+			HCHECK(r, rc.cluster == 0 || rc.cluster == 2, rc.cluster, want);
+		if (rc.cached)
+			HCHECK(r, rc.cluster == want_order[c][0], rc.cluster, want);
+		HCHECK(r, cluster_of(p) == rc.cluster && in_arena(rc.cluster, p, want), (uintptr_t)p, rc.cluster);
+		HCHECK(r, rc.rank == 0 && !rc.fallback && is_region(&rc, "heap"), rc.rank, rc.fallback);
+		HCHECK(r, heap_getsize(p, &got) == 0 && got >= want && !(got & (got - 1)), got, want);
+		HCHECK(r, got && !((uintptr_t)p & (got - 1)), (uintptr_t)p, got);
+		HCHECK(r, mem_getsize(p, &got) == 0 && got >= want, got, want);
+		memset(p, 0x11, want);
+		e = mem_alloc(want, NULL, MEM_VALID_SYS, &q);
+		HCHECK(r, e == 0, e, want);
+		if (!e) {
+			HCHECK(r, has_mem(c) ? cluster_of(q) == c : cluster_of(q) == 0 || cluster_of(q) == 2,
+			       (uintptr_t)q, c);
+			HCHECK(r, mem_free_checked(q) == 0, (uintptr_t)q, want);
+		}
+		HCHECK(r, mem_free_checked(p) == 0, (uintptr_t)p, want);
+	}
+}
+
+static void host_mem_placement(struct test *t)
+{
+	uint64_t before[NCL];
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	snapshot(before);
+	run_harts(t, "placement", 0, place_fn);
+	expect_heaps_back(t, before);
+}
+
+/*
+ * For every cluster c with memory: exhaust it strictly, then walk its proximity: each answer comes from
+ * the next cluster of c's (asymmetric) order, with exactly one fallback counted out of c and into the
+ * server; exhaust that one too, until ERR_NOMEM.
+ */
+static void host_mem_fallback_order(struct test *t)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	unsigned c, i;
+
+	for (c = 0; c < NMEM; c++) {
+		struct mem_cluster_stats s0, s1, v0, v1;
+		struct blk *list = NULL;
+		uint64_t before[NCL];
+		void *p = sentinel;
+
+		ASSERT_EQ(t, sim_init(0, false), 0);
+		snapshot(before);
+		EXPECT_ERR(t, exhaust_strict(c, &list), ERR_EXHAUSTED);
+		EXPECT_EQ(t, free_bytes(c), 0);
+		mem_cluster_get_stats(c, &s0);
+		EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
+		EXPECT_TRUE(t, p == sentinel);
+		mem_cluster_get_stats(c, &s1);
+		EXPECT_EQ(t, s1.failures, s0.failures + 1);
+		for (i = 1; i < NMEM; i++) {
+			unsigned srv = want_order[c][i];
+			struct mem_receipt rc;
+			error_t e;
+
+			mem_cluster_get_stats(c, &s0);
+			mem_cluster_get_stats(srv, &v0);
+			e = mem_alloc_receipt(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc);
+			ASSERT_OK(t, e);
+			push_blk(&list, p);
+			EXPECT_EQ(t, rc.cluster, srv);
+			EXPECT_EQ(t, rc.rank, i);
+			EXPECT_TRUE(t, rc.fallback && !rc.cached && is_region(&rc, "heap"));
+			EXPECT_TRUE(t, in_arena(srv, p, BIG_REQ));
+			/* a small request takes the same walk (c is not hart 0's home unless c == 0) */
+			EXPECT_OK(t, mem_alloc(64, mem_prox_cluster(c), MEM_VALID_SYS, &p));
+			push_blk(&list, p);
+			EXPECT_EQ(t, cluster_of(p), srv);
+			mem_cluster_get_stats(c, &s1);
+			mem_cluster_get_stats(srv, &v1);
+			EXPECT_EQ(t, s1.fallbacks_out, s0.fallbacks_out + 2);
+			EXPECT_EQ(t, v1.fallbacks_in, v0.fallbacks_in + 2);
+			EXPECT_EQ(t, s1.failures, s0.failures);
+			EXPECT_ERR(t, exhaust_strict(srv, &list), ERR_EXHAUSTED);
+		}
+		p = sentinel;
+		EXPECT_ERR(t, mem_alloc(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p), ERR_NOMEM);
+		EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
+		EXPECT_TRUE(t, p == sentinel);
+		EXPECT_EQ(t, free_list(&list), 0);
+		mem_drain();
+		expect_heaps_back(t, before);
+	}
+}
+
+/* cluster 3 prefers 0 and 2 equally: the one with more free memory serves first */
+static void host_mem_equal_group(struct test *t)
+{
+	struct blk *list = NULL;
+	struct mem_receipt rc;
+	uint64_t before[NCL];
+	void *p;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	snapshot(before);
+	ASSERT_OK(t, mem_alloc((size_t)1 << 20, mem_prox_strict(0), MEM_VALID_SYS, &p));
+	push_blk(&list, p);
+	ASSERT_OK(t, mem_alloc_receipt(BIG_REQ, mem_prox_cluster(3), MEM_VALID_SYS, &p, &rc));
+	push_blk(&list, p);
+	EXPECT_EQ(t, rc.cluster, 2);
+	EXPECT_TRUE(t, rc.rank == 0 && !rc.fallback);
+	ASSERT_OK(t, mem_alloc((size_t)2 << 20, mem_prox_strict(2), MEM_VALID_SYS, &p));
+	push_blk(&list, p);
+	ASSERT_OK(t, mem_alloc_receipt(BIG_REQ, mem_prox_cluster(3), MEM_VALID_SYS, &p, &rc));
+	push_blk(&list, p);
+	EXPECT_EQ(t, rc.cluster, 0);
+	EXPECT_TRUE(t, rc.rank == 0 && !rc.fallback);
+	/* with 0 and 2 full, the next distance (1 at 30) serves: a fallback at rank 2 */
+	EXPECT_ERR(t, exhaust_strict(0, &list), ERR_EXHAUSTED);
+	EXPECT_ERR(t, exhaust_strict(2, &list), ERR_EXHAUSTED);
+	ASSERT_OK(t, mem_alloc_receipt(BIG_REQ, mem_prox_cluster(3), MEM_VALID_SYS, &p, &rc));
+	push_blk(&list, p);
+	EXPECT_EQ(t, rc.cluster, 1);
+	EXPECT_TRUE(t, rc.rank == 2 && rc.fallback);
+	EXPECT_EQ(t, free_list(&list), 0);
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
+static void host_mem_memoryless(struct test *t)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	enum mem_reachability_s v[] = { MEM_VALID_SYS, MEM_VALID_DMA, MEM_VALID_CLUSTER, MEM_VALID_CPU };
+	struct mem_cluster_stats s0, s1;
+	void *p = sentinel;
+	unsigned i;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mem_cluster_get_stats(3, &s0);
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(3), v[i], &p), ERR_NOHEAP);
+		EXPECT_ERR(t, mem_alloc(BIG_REQ, mem_prox_strict(3), v[i], &p), ERR_NOHEAP);
+	}
+	EXPECT_TRUE(t, p == sentinel);
+	mem_cluster_get_stats(3, &s1);
+	EXPECT_EQ(t, s1.failures, s0.failures + 2 * ARRAY_SIZE(v));
+	EXPECT_ERR(t, heap_alloc(3, 64, &p), ERR_NOHEAP);
+}
+
+static void host_mem_global(struct test *t)
+{
+	unsigned n = 64 * NMEM, i, cnt[NCL] = { 0 }, c;
+	struct blk *list = NULL;
+	uint64_t before[NCL];
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	snapshot(before);
+	for (i = 0; i < n; i++) {
+		struct mem_receipt rc;
+		void *p;
+
+		ASSERT_OK(t, mem_alloc_receipt(4096, mem_prox_global(), MEM_VALID_SYS, &p, &rc));
+		push_blk(&list, p);
+		EXPECT_TRUE(t, rc.cluster < NMEM && in_arena(rc.cluster, p, 4096) && !rc.fallback);
+		cnt[rc.cluster < NCL ? rc.cluster : 3]++;
+	}
+	/* per-hart round robin: exactly n / k each with room everywhere; one either way allowed */
+	for (c = 0; c < NMEM; c++) {
+		EXPECT_GE(t, cnt[c], n / NMEM - 1);
+		EXPECT_LE(t, cnt[c], n / NMEM + 1);
+	}
+	EXPECT_EQ(t, cnt[3], 0);
+	EXPECT_EQ(t, free_list(&list), 0);
+	/* with cluster 1 full the rotation skips it: a fallback to the next in line */
+	EXPECT_ERR(t, exhaust_strict(1, &list), ERR_EXHAUSTED);
+	for (i = 0; i < 12; i++) {
+		struct mem_receipt rc;
+		void *p;
+
+		ASSERT_OK(t, mem_alloc_receipt(4096, mem_prox_global(), MEM_VALID_SYS, &p, &rc));
+		push_blk(&list, p);
+		EXPECT_NE(t, rc.cluster, 1);
+		EXPECT_EQ(t, rc.fallback, rc.rank > 0);
+	}
+	EXPECT_EQ(t, free_list(&list), 0);
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
+static void dma_fn(struct hart_res *r, unsigned h)
+{
+	static const size_t sizes[] = { 16, 64, 100, 1000, 4096, 5000, 16384, 65536 };
+	void *live[8] = { NULL };
+	unsigned i;
+
+	for (i = 0; i < 200; i++) {
+		size_t size = sizes[(i * 3 + h) % ARRAY_SIZE(sizes)];
+		struct mem_proximity_s *px = i % 4 == 1 ? mem_prox_global() :
+					     i % 4 == 2 ? mem_prox_cluster((i / 4) % NCL) : NULL;
+		void *p;
+		error_t e = mem_alloc(size, px, MEM_VALID_DMA, &p);
+
+		HCHECK(r, e == 0, e, size);
+		if (e)
+			continue;
+		HCHECK(r, mem_is_dma(p, size) && (uint64_t)(uintptr_t)p + size <= sim_dma, (uintptr_t)p, size);
+		memset(p, 0x42, size);
+		if (live[i % 8])
+			HCHECK(r, mem_free_checked(live[i % 8]) == 0, (uintptr_t)live[i % 8], i);
+		live[i % 8] = p;
+	}
+	for (i = 0; i < 8; i++)
+		if (live[i])
+			HCHECK(r, mem_free_checked(live[i]) == 0, (uintptr_t)live[i], i);
+}
+
+static void host_mem_dma(struct test *t)
+{
+	unsigned low, c;
+	uint64_t limit, before[NCL];
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	limit = low_arena_end(&low);
+	ASSERT_EQ(t, sim_init(limit, false), 0);
+	EXPECT_EQ(t, mem_dma_limit(), limit);
+	EXPECT_TRUE(t, mem_is_dma((void *)(uintptr_t)(limit - 64), 64));
+	EXPECT_FALSE(t, mem_is_dma((void *)(uintptr_t)(limit - 64), 65));
+	EXPECT_FALSE(t, mem_is_dma((void *)(uintptr_t)limit, 1));
+	snapshot(before);
+	for (c = 0; c < NMEM; c++) {
+		void *const sentinel = (void *)0x5a5a5a40;
+		struct mem_receipt rc;
+		void *p = sentinel;
+
+		ASSERT_OK(t, mem_alloc_receipt(4096, mem_prox_cluster(c), MEM_VALID_DMA, &p, &rc));
+		EXPECT_EQ(t, rc.cluster, low);
+		EXPECT_TRUE(t, in_arena(low, p, 4096) && mem_is_dma(p, 4096));
+		EXPECT_EQ(t, rc.fallback, c != low);
+		EXPECT_OK(t, mem_free_checked(p));
+		p = sentinel;
+		if (c != low) {
+			EXPECT_NE(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), 0);
+			EXPECT_TRUE(t, p == sentinel);
+		} else {
+			EXPECT_OK(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p));
+			EXPECT_OK(t, mem_free_checked(p));
+		}
+	}
+	/* every hart: its cache must not hand out non-DMA memory for a DMA request */
+	run_harts(t, "dma", 0, dma_fn);
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
+/* ---- private regions ---- */
+
+static void *priv_one(struct hart_res *r, size_t size, struct mem_proximity_s *px, enum mem_reachability_s v,
+		      const char *want, unsigned want_cluster)
+{
+	struct mem_receipt rc;
+	size_t got = 0;
+	void *p;
+	error_t e = mem_alloc_receipt(size, px, v, &p, &rc);
+
+	HCHECK(r, e == 0, e, size);
+	if (e)
+		return NULL;
+	HCHECK(r, is_region(&rc, want), v, (uintptr_t)p);
+	if (want_cluster < NCL)
+		HCHECK(r, rc.cluster == want_cluster, rc.cluster, want_cluster);
+	/* private memory is in no heap; heap memory never in a private region */
+	if (is_region(&rc, "heap"))
+		HCHECK(r, !in_priv(p) && heap_getsize(p, &got) == 0, (uintptr_t)p, 0);
+	else
+		HCHECK(r, in_priv(p) && heap_owner(p) == NULL, (uintptr_t)p, 0);
+	HCHECK(r, mem_getsize(p, &got) == 0 && got >= size, (uintptr_t)p, got);
+	memset(p, 0x77, size);
+	return p;
+}
+
+static void priv_fn(struct hart_res *r, unsigned h)
+{
+	static const size_t sizes[] = { 16, 64, 1000, 4096 };
+	unsigned c = hart_cluster(h), i;
+	bool hc = c == PRIV_CLUSTER, hh = h == PRIV_HART;
+	struct blk *list = NULL;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		size_t sz = sizes[i];
+		void *p;
+
+		if ((p = priv_one(r, sz, NULL, MEM_VALID_CLUSTER, hc ? "cluster-private" : "heap", NCL)))
+			push_blk(&list, p);
+		if ((p = priv_one(r, sz, NULL, MEM_VALID_CPU, hh ? "cpu-private" : hc ? "cluster-private" : "heap",
+				  NCL)))
+			push_blk(&list, p);
+		if ((p = priv_one(r, sz, NULL, MEM_VALID_SYS, "heap", NCL)))
+			push_blk(&list, p);
+		if ((p = priv_one(r, sz, NULL, MEM_VALID_DMA, "heap", NCL)))
+			push_blk(&list, p);
+		if ((p = priv_one(r, sz, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, "cluster-private",
+				  PRIV_CLUSTER)))
+			push_blk(&list, p);
+		/* a CPU request with cluster 1's proximity: private memory only if this hart may use it */
+		if ((p = priv_one(r, sz, mem_prox_cluster(PRIV_CLUSTER), MEM_VALID_CPU,
+				  hh ? "cpu-private" : hc ? "cluster-private" : "heap", PRIV_CLUSTER)))
+			push_blk(&list, p);
+		if ((p = priv_one(r, sz, mem_prox_cluster(PRIV_CLUSTER), MEM_VALID_SYS, "heap", PRIV_CLUSTER)))
+			push_blk(&list, p);
+	}
+	while (list) {
+		struct blk *b = list;
+
+		list = b->next;
+		HCHECK(r, mem_free_checked(b) == 0, (uintptr_t)b, 0);
+	}
+}
+
+static void host_mem_private(struct test *t)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	struct blk *list = NULL;
+	struct mem_receipt rc;
+	uint64_t before[NCL];
+	void *p = sentinel, *a, *b;
+
+	ASSERT_EQ(t, sim_init(0, true), 0);
+	snapshot(before);
+	run_harts(t, "private", 0, priv_fn);
+	/* cluster 1's heap full: SYS/DMA never spill into its private memory; CLUSTER requests still fit */
+	EXPECT_ERR(t, exhaust_strict(PRIV_CLUSTER, &list), ERR_EXHAUSTED);
+	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
+	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_DMA, &p), ERR_EXHAUSTED);
+	/* hart 0 is not in cluster 1: its CPU request may not use cluster 1's private memory either */
+	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CPU, &p), ERR_EXHAUSTED);
+	EXPECT_TRUE(t, p == sentinel);
+	ASSERT_OK(t, mem_alloc_receipt(64, mem_prox_cluster(PRIV_CLUSTER), MEM_VALID_SYS, &p, &rc));
+	push_blk(&list, p);
+	EXPECT_TRUE(t, rc.cluster == 2 && rc.fallback && !in_priv(p));
+	ASSERT_OK(t, mem_alloc_receipt(64, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &a, &rc));
+	EXPECT_TRUE(t, is_region(&rc, "cluster-private") && in_priv(a));
+	ASSERT_OK(t, mem_alloc_receipt(96, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &b, &rc));
+	EXPECT_OK(t, mem_free_checked(a));
+	EXPECT_ERR(t, mem_free_checked(a), ERR_DOUBLEFREE);
+	EXPECT_ERR(t, mem_free_checked((char *)b + 8), ERR_MISALIGNED);
+	EXPECT_ERR(t, mem_free_checked((char *)b + 16), ERR_INTERIOR);
+	EXPECT_OK(t, mem_free_checked(b));
+	EXPECT_EQ(t, free_list(&list), 0);
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
+/* ---- checked frees ---- */
+
+static void host_mem_checked_frees(struct test *t)
+{
+	struct mm_cpu *mc;
+	uint64_t before[NCL];
+	void *p, *q, *s;
+	char why[120];
+	size_t bs;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mc = mm_cpu_self();
+	snapshot(before);
+	EXPECT_OK(t, mem_free_checked(NULL));
+	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
+	EXPECT_EQ(t, cluster_of(p), 0);
+	ASSERT_OK(t, heap_getsize(p, &bs));
+	EXPECT_OK(t, mem_free_checked(p));
+	EXPECT_TRUE(t, mc->bin[63 - __builtin_clzll(bs) - MM_CACHE_MIN_ORDER].head == p);
+	EXPECT_ERR(t, mem_free_checked(p), ERR_DOUBLEFREE);
+	EXPECT_OK(t, heap_check(heap_of(0), why, sizeof(why)));
+	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &q));
+	EXPECT_TRUE(t, q == p);
+	EXPECT_OK(t, mem_free_checked(q));
+
+	ASSERT_OK(t, mem_alloc(4096, NULL, MEM_VALID_SYS, &q));
+	EXPECT_ERR(t, mem_free_checked((char *)q + 64), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked((char *)q + 8), ERR_MISALIGNED);
+	EXPECT_OK(t, mem_free_checked(q));
+	ASSERT_OK(t, mem_alloc(BIG_REQ, NULL, MEM_VALID_SYS, &s));
+	EXPECT_ERR(t, mem_free_checked((char *)s + 4096), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked((char *)s + 16), ERR_MISALIGNED);
+	EXPECT_OK(t, mem_free_checked(s));
+	EXPECT_ERR(t, mem_free_checked(s), ERR_DOUBLEFREE);
+	EXPECT_ERR(t, mem_free_checked((void *)0x1000), ERR_NOTOWNED);
+	EXPECT_ERR(t, mem_free_checked(&why[0]), ERR_NOTOWNED);
+	/* the heap's own descriptor at the start of the arena: inside the span, never handed out */
+	EXPECT_ERR(t, mem_free_checked(arena[1]), ERR_INTERIOR);
+
+	/* another cluster's small block: a remote batch; the second free is refused, the batch drains */
+	ASSERT_OK(t, mem_alloc(256, mem_prox_strict(2), MEM_VALID_SYS, &q));
+	ASSERT_OK(t, mem_alloc(2048, mem_prox_strict(2), MEM_VALID_SYS, &s));
+	EXPECT_OK(t, mem_free_checked(q));
+	EXPECT_TRUE(t, mc->remote[2].head == q && mc->remote[2].count == 1);
+	EXPECT_ERR(t, mem_free_checked(q), ERR_DOUBLEFREE);
+	EXPECT_ERR(t, mem_free_checked((char *)s + 1024), ERR_INTERIOR);
+	EXPECT_OK(t, mem_free_checked(s));
+	EXPECT_EQ(t, mc->remote[2].count, 2);
+	EXPECT_OK(t, heap_check(heap_of(2), why, sizeof(why)));
+	mem_drain();
+	EXPECT_EQ(t, mc->remote[2].count, 0);
+	expect_heaps_back(t, before);
+}
+
+/* ---- exhaustion ---- */
+
+static void host_mem_exhaust_recover(struct test *t)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	struct blk *list = NULL;
+	uint64_t before[NCL];
+	unsigned c, round;
+	void *p = sentinel;
+	error_t e = 0;
+	int k;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	snapshot(before);
+	/* twice: the second round proves the first gave everything back */
+	for (round = 0; round < 2; round++) {
+		unsigned n = 0;
+
+		for (k = 21; k >= 6; k--) {
+			while (!(e = mem_alloc(req_for_order((unsigned)k), NULL, MEM_VALID_SYS, &p))) {
+				push_blk(&list, p);
+				n++;
+			}
+			if (e != ERR_NOMEM)
+				break;
+		}
+		EXPECT_ERR(t, e, ERR_NOMEM);
+		p = sentinel;
+		for (c = 0; c < NMEM; c++) {
+			EXPECT_EQ(t, free_bytes(c), 0);
+			EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
+		}
+		EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
+		EXPECT_ERR(t, mem_alloc(16, NULL, MEM_VALID_CPU, &p), ERR_NOMEM);
+		EXPECT_TRUE(t, p == sentinel);
+		EXPECT_GT(t, n, 0);
+		EXPECT_EQ(t, free_list(&list), 0);
+		mem_drain();
+		expect_heaps_back(t, before);
+	}
+	EXPECT_OK(t, mem_alloc((size_t)1 << 20, NULL, MEM_VALID_SYS, &p));
+	EXPECT_OK(t, mem_free_checked(p));
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
+/* ---- pthread stress ---- */
+
+#define S_LIVE 64
+#define S_SLOTS 8
+#define S_OPS 20000
+#define S_MAGIC 0x4dull
+
+struct s_res {
+	uint64_t allocs, frees, handed, received, alloc_fail, free_fail, pattern_bad, reach_bad;
+	error_t first_err;
+};
+
+static void *s_mbox[NHARTS][S_SLOTS];
+static struct s_res s_res[NHARTS];
+static pthread_barrier_t s_bar;
+
+static uint64_t s_rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static uint8_t s_fill(unsigned owner, uint32_t seq)
+{
+	return (uint8_t)(seq * 13u + owner * 101u + 7u);
+}
+
+static void s_stamp(void *p, size_t size, unsigned owner, uint32_t seq)
+{
+	uint64_t *w = p;
+
+	w[0] = S_MAGIC << 56 | (uint64_t)owner << 32 | seq;
+	w[1] = size;
+	memset((char *)p + 16, s_fill(owner, seq), size - 16);
+}
+
+static bool s_intact(const void *p, size_t size)
+{
+	const uint64_t *w = p;
+	const uint8_t *b = p;
+	unsigned owner = (unsigned)(w[0] >> 32) & 0xffffff;
+	uint8_t f;
+	size_t i;
+
+	if (w[0] >> 56 != S_MAGIC || (size && w[1] != size) || w[1] < 16 || w[1] > 16384 || owner >= NHARTS)
+		return false;
+	f = s_fill(owner, (uint32_t)w[0]);
+	for (i = 16; i < w[1]; i++)
+		if (b[i] != f)
+			return false;
+	return true;
+}
+
+static void s_free(struct s_res *s, void *p, size_t size)
+{
+	error_t e;
+
+	if (!s_intact(p, size))
+		s->pattern_bad++;
+	((uint64_t *)p)[0] = 0;
+	e = mem_free_checked(p);
+	if (e) {
+		s->free_fail++;
+		if (!s->first_err)
+			s->first_err = e;
+	} else {
+		s->frees++;
+	}
+}
+
+static void s_poll(struct s_res *s, unsigned me)
+{
+	unsigned i;
+
+	for (i = 0; i < S_SLOTS; i++) {
+		void *p = __atomic_exchange_n(&s_mbox[me][i], NULL, __ATOMIC_ACQUIRE);
+
+		if (p) {
+			s->received++;
+			s_free(s, p, 0);
+		}
+	}
+}
+
+static void *stress_thread(void *arg)
+{
+	unsigned me = (unsigned)(uintptr_t)arg, nlive = 0, op, i;
+	struct { void *p; size_t size; bool shareable; } live[S_LIVE];
+	struct s_res *s = &s_res[me];
+	uint64_t seed = 0x9e3779b97f4a7c15ull * (me + 1) + 12345;
+
+	become(me);
+	pthread_barrier_wait(&s_bar);
+	for (op = 0; op < S_OPS; op++) {
+		uint64_t r = s_rnd(&seed);
+
+		s_poll(s, me);
+		if (nlive && (nlive == S_LIVE || r % 100 < 47)) {
+			unsigned k = (unsigned)((r >> 8) % nlive);
+			void *p = live[k].p;
+			size_t size = live[k].size;
+			bool share = live[k].shareable;
+
+			live[k] = live[--nlive];
+			if (share && (r >> 20) % 3 == 0) {
+				unsigned to = (unsigned)((r >> 24) % NHARTS), j;
+				bool sent = false;
+
+				if (!s_intact(p, size))
+					s->pattern_bad++;
+				for (j = 0; to != me && j < S_SLOTS && !sent; j++) {
+					void *expected = NULL;
+
+					sent = __atomic_compare_exchange_n(&s_mbox[to][j], &expected, p, false,
+									   __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+				}
+				if (sent) {
+					s->handed++;
+					continue;
+				}
+			}
+			s_free(s, p, size);
+		} else {
+			uint64_t r2 = s_rnd(&seed);
+			size_t size = r2 % 8 < 6 ? 16 + (r2 >> 8) % 497 : r2 % 8 == 6 ? 512 + (r2 >> 8) % 3585 :
+										  4096 + (r2 >> 8) % 12289;
+			unsigned pv = (unsigned)((r2 >> 32) % 10), pp = (unsigned)((r2 >> 40) % 4);
+			enum mem_reachability_s v = pv < 5 ? MEM_VALID_SYS : pv < 7 ? MEM_VALID_CLUSTER :
+						    pv < 9 ? MEM_VALID_CPU : MEM_VALID_DMA;
+			struct mem_proximity_s *px = pp < 2 ? NULL : pp == 2 ?
+				mem_prox_cluster((unsigned)((r2 >> 48) % NCL)) : mem_prox_global();
+			void *p;
+			error_t e = mem_alloc(size, px, v, &p);
+
+			if (e) {
+				s->alloc_fail++;
+				if (!s->first_err)
+					s->first_err = e;
+				continue;
+			}
+			s->allocs++;
+			if (v == MEM_VALID_DMA && !mem_is_dma(p, size))
+				s->reach_bad++;
+			if (v != MEM_VALID_CPU && v != MEM_VALID_CLUSTER && in_priv(p))
+				s->reach_bad++;
+			s_stamp(p, size, me, op);
+			live[nlive].p = p;
+			live[nlive].size = size;
+			live[nlive].shareable = v == MEM_VALID_SYS || v == MEM_VALID_DMA;
+			nlive++;
+		}
+	}
+	pthread_barrier_wait(&s_bar);
+	s_poll(s, me);
+	for (i = 0; i < nlive; i++)
+		s_free(s, live[i].p, live[i].size);
+	mem_drain();
+	return NULL;
+}
+
+static void host_mem_stress(struct test *t)
+{
+	uint64_t before[NCL], allocs = 0, frees = 0, handed = 0, received = 0, limit;
+	pthread_t th[NHARTS];
+	unsigned h;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	limit = low_arena_end(NULL);
+	ASSERT_EQ(t, sim_init(limit, true), 0);
+	mem_drain();
+	snapshot(before);
+	memset(s_mbox, 0, sizeof(s_mbox));
+	memset(s_res, 0, sizeof(s_res));
+	ASSERT_EQ(t, pthread_barrier_init(&s_bar, NULL, NHARTS), 0);
+	for (h = 0; h < NHARTS; h++)
+		ASSERT_EQ(t, pthread_create(&th[h], NULL, stress_thread, (void *)(uintptr_t)h), 0);
+	for (h = 0; h < NHARTS; h++)
+		pthread_join(th[h], NULL);
+	pthread_barrier_destroy(&s_bar);
+	become(0);
+	for (h = 0; h < NHARTS; h++) {
+		struct s_res *s = &s_res[h];
+
+		if (s->alloc_fail || s->free_fail || s->pattern_bad || s->reach_bad)
+			test_log("hart %u: alloc_fail %llu free_fail %llu pattern_bad %llu reach_bad %llu (%s)", h,
+				 (unsigned long long)s->alloc_fail, (unsigned long long)s->free_fail,
+				 (unsigned long long)s->pattern_bad, (unsigned long long)s->reach_bad,
+				 err_str(s->first_err));
+		EXPECT_EQ(t, s->alloc_fail, 0);
+		EXPECT_EQ(t, s->free_fail, 0);
+		EXPECT_EQ(t, s->pattern_bad, 0);
+		EXPECT_EQ(t, s->reach_bad, 0);
+		allocs += s->allocs;
+		frees += s->frees;
+		handed += s->handed;
+		received += s->received;
+	}
+	EXPECT_EQ(t, allocs, frees);
+	EXPECT_EQ(t, handed, received);
+	EXPECT_GT(t, handed, 0);
+	expect_heaps_back(t, before);
+	/* and the private regions are whole again: each takes a block of almost its full size */
+	{
+		void *p;
+
+		EXPECT_OK(t, mem_alloc(PRIV_SIZE / 2 - 4096, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &p));
+		EXPECT_TRUE(t, in_priv(p));
+		EXPECT_OK(t, mem_free_checked(p));
+	}
+}
+
+TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy), TEST_CASE(host_mem_placement),
+	   TEST_CASE(host_mem_fallback_order), TEST_CASE(host_mem_equal_group), TEST_CASE(host_mem_memoryless),
+	   TEST_CASE(host_mem_global), TEST_CASE(host_mem_dma), TEST_CASE(host_mem_private),
+	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));

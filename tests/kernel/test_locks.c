@@ -1,0 +1,427 @@
+/* test_locks.c - in-kernel suite for the MCS, ticket and test-and-set locks: exclusion, FIFO, statistics. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/cls.h"
+#include "kernel/kernel.h"
+#include "kernel/lock.h"
+#include "kernel/smp.h"
+#include "mm/env.h"
+#include "mm/err.h"
+#include "tests/test.h"
+
+enum { KIND_MCS, KIND_TICKET, KIND_TAS, NKINDS };
+static const char *const kind_name[NKINDS] = { "mcs", "ticket", "tas" };
+
+/* one of each kind, kept after the exclusion runs for the statistics case */
+static struct mcs_lock the_mcs;
+static struct ticket_lock the_ticket;
+static struct tas_lock the_tas;
+
+static void kind_lock(unsigned k)
+{
+	if (k == KIND_MCS)
+		mcs_lock(&the_mcs);
+	else if (k == KIND_TICKET)
+		ticket_lock(&the_ticket);
+	else
+		tas_lock(&the_tas);
+}
+
+static void kind_unlock(unsigned k)
+{
+	if (k == KIND_MCS)
+		mcs_unlock(&the_mcs);
+	else if (k == KIND_TICKET)
+		ticket_unlock(&the_ticket);
+	else
+		tas_unlock(&the_tas);
+}
+
+static const struct lock_stats *kind_stats(unsigned k)
+{
+	return k == KIND_MCS ? &the_mcs.st : k == KIND_TICKET ? &the_ticket.st : &the_tas.st;
+}
+
+/*
+ * A wait that ends: true once no progress (a change of *@watch) was seen for LOCK_WAIT_S seconds. 128
+ * vCPUs on two host cores can take a scheduling round per step, so the bound is on stalls, not the sum.
+ */
+#define LOCK_WAIT_S 30
+
+struct bounded {
+	uint64_t t0, limit;
+	uint64_t last;
+};
+
+static void bounded_start(struct bounded *b, uint64_t watch)
+{
+	b->t0 = mm_clock();
+	b->limit = (boot_topo.timebase_hz ? boot_topo.timebase_hz : 10000000) * LOCK_WAIT_S;
+	b->last = watch;
+}
+
+static int bounded_expired(struct bounded *b, uint64_t watch)
+{
+	if (watch != b->last) {
+		b->last = watch;
+		b->t0 = mm_clock();
+		return 0;
+	}
+	cpu_relax();
+	return mm_clock() - b->t0 > b->limit;
+}
+
+/* ---- mutual exclusion ---- */
+
+static volatile uint64_t shared_counter;
+static volatile uint32_t inside;
+static uint32_t overlap_seen;
+static unsigned excl_iters, excl_kind, excl_gap;
+static uint32_t excl_ran[TOPO_MAX_HARTS];
+static uint32_t excl_count[TOPO_MAX_HARTS];	/* iterations each hart completed */
+static int excl_done[NKINDS];
+static unsigned excl_harts[NKINDS];
+
+/*
+ * A FIFO lock whose queue holds a descheduled vCPU stalls until the host runs that thread again, and
+ * the queue then refills faster than it drains (a convoy: 36 s for 2000 ticket hand-overs on 6 vCPUs
+ * of a busy two-core host). So each hart stops early, after at least one iteration, once this many
+ * seconds have passed; the checks below compare against the iterations actually done.
+ */
+#define EXCL_BUDGET_S 10
+/*
+ * Delay-loop iterations a hart spends outside the lock, spread over its iterations: without them a
+ * hart's few hundred iterations take less than a host time slice and the harts, one vCPU thread each,
+ * simply run one after the other (contended 0, and a lock that does nothing passed). Up to 8 harts
+ * also start together at a barrier; more harts overlap anyway, and lining them all up on one FIFO
+ * lock only builds a convoy.
+ */
+#define EXCL_GAP_LOOPS (1u << 20)
+#define EXCL_BARRIER_MAX 8
+
+static void excl_body(void *arg)
+{
+	unsigned i, k = excl_kind, me = cls_self()->index;
+	volatile unsigned d;
+	uint64_t deadline;
+
+	excl_ran[me]++;
+	if (smp_participants() <= EXCL_BARRIER_MAX)
+		smp_barrier();		/* start together */
+	deadline = mm_clock() + (boot_topo.timebase_hz ? boot_topo.timebase_hz : 10000000) * EXCL_BUDGET_S;
+	for (i = 0; i < excl_iters; i++) {
+		uint64_t v;
+
+		if (i && !(i & 7) && mm_clock() > deadline)
+			break;
+		kind_lock(k);
+		if (inside)
+			__atomic_fetch_add(&overlap_seen, 1, __ATOMIC_RELAXED);
+		inside = 1;
+		/* a non-atomic read-modify-write stretched by a short delay: lost updates if two get in */
+		v = shared_counter;
+		for (d = 0; d < 50; d++)
+			;
+		shared_counter = v + 1;
+		inside = 0;
+		kind_unlock(k);
+		/* work outside the lock: the harts' runs last long enough to overlap on the host */
+		for (d = 0; d < excl_gap; d++)
+			;
+	}
+	excl_count[me] = i;
+}
+
+static void excl_run(struct test *t, unsigned k)
+{
+	unsigned n = smp_nharts(), i, ran = 0;
+	const struct lock_stats *st = kind_stats(k);
+	uint64_t total = 0;
+
+	if (k == KIND_MCS)
+		mcs_init(&the_mcs);
+	else if (k == KIND_TICKET)
+		ticket_init(&the_ticket);
+	else
+		tas_init(&the_tas);
+	excl_iters = 2000 / n;		/* about 2000 hand-overs whatever the hart count */
+	if (excl_iters < 16)
+		excl_iters = 16;
+	/* no more delay in all than 8 harts get: more would only lengthen convoys on big machines */
+	excl_gap = EXCL_GAP_LOOPS / excl_iters / (n > EXCL_BARRIER_MAX ? n / EXCL_BARRIER_MAX : 1);
+	excl_kind = k;
+	shared_counter = 0;
+	inside = 0;
+	overlap_seen = 0;
+	memset(excl_ran, 0, sizeof(excl_ran));
+	memset(excl_count, 0, sizeof(excl_count));
+	smp_call_all(excl_body, NULL);
+	for (i = 0; i < TOPO_MAX_HARTS; i++)
+		if (smp_hart_up(i)) {
+			EXPECT_EQ(t, excl_ran[i], 1);
+			EXPECT_GE(t, excl_count[i], 1);
+			EXPECT_LE(t, excl_count[i], excl_iters);
+			total += excl_count[i];
+			ran++;
+		}
+	EXPECT_EQ(t, ran, n);
+	if (total != (uint64_t)n * excl_iters)
+		test_log("%s: the %u s budget ran out after %llu of %llu iterations (a TCG convoy)",
+			 kind_name[k], EXCL_BUDGET_S, (unsigned long long)total,
+			 (unsigned long long)n * excl_iters);
+	test_log("%s: %u hart(s) x %u: counter %llu, acquired %llu, contended %llu, spins %llu, "
+		 "wait max %llu", kind_name[k], n, excl_iters, (unsigned long long)shared_counter,
+		 (unsigned long long)st->acquired, (unsigned long long)st->contended,
+		 (unsigned long long)st->spins, (unsigned long long)st->wait_max);
+	EXPECT_EQ(t, shared_counter, total);
+	EXPECT_EQ(t, overlap_seen, 0);
+	EXPECT_EQ(t, inside, 0);
+	EXPECT_EQ(t, st->acquired, total);
+	/* free again: the MCS tail is empty, the ticket counters agree, the flag is clear */
+	if (k == KIND_MCS) {
+		EXPECT_TRUE(t, the_mcs.tail == NULL);
+		EXPECT_EQ(t, cls_self()->mcs_depth, 0);
+	} else if (k == KIND_TICKET) {
+		EXPECT_EQ(t, the_ticket.next, the_ticket.owner);
+		EXPECT_EQ(t, the_ticket.next, (uint32_t)total);
+	} else {
+		EXPECT_EQ(t, the_tas.held, 0);
+	}
+	excl_done[k] = 1;
+	excl_harts[k] = n;
+}
+
+static void locks_mcs_mutual_exclusion(struct test *t)
+{
+	excl_run(t, KIND_MCS);
+}
+
+static void locks_ticket_mutual_exclusion(struct test *t)
+{
+	excl_run(t, KIND_TICKET);
+}
+
+static void locks_tas_mutual_exclusion(struct test *t)
+{
+	excl_run(t, KIND_TAS);
+}
+
+static void locks_mcs_trylock(struct test *t)
+{
+	struct mcs_lock l;
+	unsigned depth = cls_self()->mcs_depth;
+
+	mcs_init(&l);
+	EXPECT_EQ(t, mcs_trylock(&l), 1);
+	EXPECT_EQ(t, mcs_trylock(&l), 0);	/* held: refused, and the node is given back */
+	EXPECT_EQ(t, cls_self()->mcs_depth, depth + 1);
+	mcs_unlock(&l);
+	EXPECT_TRUE(t, l.tail == NULL);
+	EXPECT_EQ(t, cls_self()->mcs_depth, depth);
+	mcs_lock(&l);
+	EXPECT_EQ(t, mcs_trylock(&l), 0);
+	mcs_unlock(&l);
+	EXPECT_EQ(t, l.st.acquired, 2);
+	EXPECT_EQ(t, l.st.contended, 0);
+}
+
+/* ---- FIFO hand-off order ---- */
+
+/* locks of their own: the statistics case reads those of the exclusion runs */
+static struct mcs_lock fifo_mcs;
+static struct ticket_lock fifo_ticket;
+static unsigned fifo_kind, fifo_n;
+static unsigned fifo_rank[TOPO_MAX_HARTS];		/* by hart index; the caller has rank 0 */
+#define FIFO_NONE (~0u)					/* a hart that sits this run out */
+/*
+ * At most this many harts queue. Each place in the queue is a hand-over to one particular vCPU, which
+ * under TCG waits for the host to schedule that thread among all the spinning ones: 127 queued harts
+ * took minutes on a two-core host. The ones taken are spread over all hart indices (all clusters);
+ * the others return at once and sleep in wfi, leaving the host CPUs to the queue.
+ */
+#define FIFO_MAX 32
+static struct mcs_node *fifo_node[TOPO_MAX_HARTS];	/* by rank: the MCS node that rank enqueues */
+static uint32_t fifo_started, fifo_ticket_base;
+static unsigned fifo_order[TOPO_MAX_HARTS];
+static uint32_t fifo_count, fifo_timeouts;
+
+static void fifo_record(unsigned rank)
+{
+	/* under the lock: plain accesses are ordered by it */
+	if (fifo_count < TOPO_MAX_HARTS)
+		fifo_order[fifo_count] = rank;
+	fifo_count++;
+}
+
+static void fifo_lock(void)
+{
+	if (fifo_kind == KIND_MCS)
+		mcs_lock(&fifo_mcs);
+	else
+		ticket_lock(&fifo_ticket);
+}
+
+static void fifo_unlock(void)
+{
+	if (fifo_kind == KIND_MCS)
+		mcs_unlock(&fifo_mcs);
+	else
+		ticket_unlock(&fifo_ticket);
+}
+
+/* fifo_tail_word() - what moves when a hart enqueues: the MCS tail or the next ticket. */
+static uint64_t fifo_tail_word(void)
+{
+	return fifo_kind == KIND_MCS ? (uint64_t)(uintptr_t)__atomic_load_n(&fifo_mcs.tail, __ATOMIC_ACQUIRE)
+				     : __atomic_load_n(&fifo_ticket.next, __ATOMIC_ACQUIRE);
+}
+
+/* fifo_queued() - rank @r has enqueued: the MCS tail is its node, or the ticket dispenser passed it. */
+static int fifo_queued(unsigned r)
+{
+	if (fifo_kind == KIND_MCS) {
+		struct mcs_node *n = __atomic_load_n(&fifo_node[r], __ATOMIC_ACQUIRE);
+
+		return n && __atomic_load_n(&fifo_mcs.tail, __ATOMIC_ACQUIRE) == n;
+	}
+	return __atomic_load_n(&fifo_ticket.next, __ATOMIC_ACQUIRE) == fifo_ticket_base + r + 1;
+}
+
+static void fifo_body(void *arg)
+{
+	struct cls *self = cls_self();
+	unsigned r = fifo_rank[self->index];
+	struct bounded b;
+
+	if (r == FIFO_NONE)
+		return;
+
+	/* the node mcs_lock() will take: this hart's next free nesting level */
+	__atomic_store_n(&fifo_node[r], &self->mcs[self->mcs_depth], __ATOMIC_RELEASE);
+	if (r == 0) {
+		fifo_lock();
+		if (fifo_kind == KIND_TICKET)
+			fifo_ticket_base = fifo_ticket.next - 1;
+		fifo_record(0);
+		/* release: the base ticket and our node are visible to whoever sees the flag */
+		__atomic_store_n(&fifo_started, 1, __ATOMIC_RELEASE);
+		/* everyone else queues behind us, one at a time; then hand over */
+		bounded_start(&b, fifo_tail_word());
+		while (!fifo_queued(fifo_n - 1))
+			if (bounded_expired(&b, fifo_tail_word())) {
+				__atomic_fetch_add(&fifo_timeouts, 1, __ATOMIC_RELAXED);
+				break;
+			}
+		fifo_unlock();
+		return;
+	}
+	bounded_start(&b, 0);
+	while (!__atomic_load_n(&fifo_started, __ATOMIC_ACQUIRE))
+		if (bounded_expired(&b, 0)) {
+			__atomic_fetch_add(&fifo_timeouts, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	/* enqueue right after rank r - 1 (it is visibly in the queue) */
+	bounded_start(&b, fifo_tail_word());
+	while (!fifo_queued(r - 1))
+		if (bounded_expired(&b, fifo_tail_word())) {
+			__atomic_fetch_add(&fifo_timeouts, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	fifo_lock();
+	fifo_record(r);
+	fifo_unlock();
+}
+
+static void fifo_run(struct test *t, unsigned k)
+{
+	unsigned i, r = 1, self = cls_self()->index, bad = 0, others, stride, seen;
+
+	if (smp_nharts() < 2) {
+		test_skip(t, "one hart: nobody to queue");
+		return;
+	}
+	if (k == KIND_MCS)
+		mcs_init(&fifo_mcs);
+	else
+		ticket_init(&fifo_ticket);
+	fifo_kind = k;
+	/* the caller is rank 0; then every stride-th other hart by index, in index order */
+	for (i = 0; i < TOPO_MAX_HARTS; i++)
+		fifo_rank[i] = FIFO_NONE;
+	fifo_rank[self] = 0;
+	others = smp_nharts() - 1;
+	stride = (others + FIFO_MAX - 2) / (FIFO_MAX - 1);
+	fifo_n = 1 + (others + stride - 1) / stride;
+	for (i = 0, seen = 0; i < TOPO_MAX_HARTS; i++)
+		if (smp_hart_up(i) && i != self && seen++ % stride == 0)
+			fifo_rank[i] = r++;
+	ASSERT_EQ(t, r, fifo_n);
+	fifo_started = 0;
+	fifo_count = 0;
+	fifo_timeouts = 0;
+	fifo_ticket_base = 0;
+	smp_call_all(fifo_body, NULL);
+	EXPECT_EQ(t, fifo_timeouts, 0);
+	EXPECT_EQ(t, fifo_count, fifo_n);
+	for (i = 0; i < fifo_n && i < fifo_count; i++)
+		if (fifo_order[i] != i) {
+			if (bad++ < 4)
+				test_log("%s: position %u got rank %u", kind_name[k], i, fifo_order[i]);
+		}
+	EXPECT_EQ(t, bad, 0);
+	if (k == KIND_MCS)
+		EXPECT_TRUE(t, fifo_mcs.tail == NULL);
+	else
+		EXPECT_EQ(t, fifo_ticket.next, fifo_ticket.owner);
+	test_log("%s: %u of %u harts (every %u%s) handed over in %s order", kind_name[k], fifo_n,
+		 smp_nharts(), stride, stride == 1 ? "" : ", to keep TCG hand-overs short",
+		 bad ? "the WRONG" : "FIFO");
+}
+
+static void locks_mcs_fifo(struct test *t)
+{
+	fifo_run(t, KIND_MCS);
+}
+
+static void locks_ticket_fifo(struct test *t)
+{
+	fifo_run(t, KIND_TICKET);
+}
+
+/* ---- statistics of the exclusion runs ---- */
+
+static void locks_stats_consistent(struct test *t)
+{
+	unsigned k, ran = 0;
+
+	for (k = 0; k < NKINDS; k++) {
+		const struct lock_stats *st = kind_stats(k);
+
+		if (!excl_done[k])
+			continue;
+		ran++;
+		test_log("%s: acquired %llu contended %llu spins %llu wait total %llu max %llu", kind_name[k],
+			 (unsigned long long)st->acquired, (unsigned long long)st->contended,
+			 (unsigned long long)st->spins, (unsigned long long)st->wait_total,
+			 (unsigned long long)st->wait_max);
+		EXPECT_LE(t, st->contended, st->acquired);
+		EXPECT_LE(t, st->wait_max, st->wait_total);
+		/* only a contended acquisition spins or waits */
+		if (!st->contended) {
+			EXPECT_EQ(t, st->spins, 0);
+			EXPECT_EQ(t, st->wait_total, 0);
+		}
+		/* one hart never waits for itself */
+		if (excl_harts[k] == 1)
+			EXPECT_EQ(t, st->contended, 0);
+	}
+	if (!ran)
+		test_skip(t, "no mutual-exclusion run before this case");
+}
+
+TEST_SUITE(locks, TEST_CASE(locks_mcs_mutual_exclusion), TEST_CASE(locks_ticket_mutual_exclusion),
+	   TEST_CASE(locks_tas_mutual_exclusion), TEST_CASE(locks_mcs_trylock), TEST_CASE(locks_mcs_fifo),
+	   TEST_CASE(locks_ticket_fifo), TEST_CASE(locks_stats_consistent));

@@ -1,0 +1,1516 @@
+/* test_mem.c - in-kernel suites for mem_alloc(): placement, fallback order, reachability, regions, stress. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/cls.h"
+#include "kernel/kernel.h"
+#include "kernel/smp.h"
+#include "mm/cma.h"
+#include "mm/cpu.h"
+#include "mm/env.h"
+#include "mm/heap.h"
+#include "mm/mem.h"
+#include "tests/test.h"
+
+/*
+ * Every case runs on whatever topology the runner booted and skips only what that topology cannot show
+ * (one cluster with memory, no memoryless cluster, no dma_limit=, no private=). Cases that allocate from
+ * every hart (smp_call_all(), in waves: see call_waves()) keep per-hart verdicts in hres[], indexed by CLS
+ * index, and the boot hart turns them into checks afterwards: harts other than the caller never print.
+ *
+ * Byte accounting: a freed small block may sit in a per-hart cache or in a remote-free batch, both of which
+ * the heap counts as used. Every "0 bytes lost" check therefore runs mem_drain() on every hart (drain_all())
+ * before taking the "before" snapshot and again before the "after" one.
+ */
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define BIG_REQ ((size_t)64 << 10)	/* above the cache's 4 KiB: always takes the proximity walk */
+
+/* ---- helpers ---- */
+
+static unsigned nclusters(void)
+{
+	return boot_topo.nclusters;
+}
+
+/* a cluster "has memory" when its heap got RAM (a withheld cluster has RAM in the DT but no heap) */
+static bool has_mem(unsigned c)
+{
+	const struct heap *h = heap_of(c);
+
+	return h && h->size;
+}
+
+static unsigned nmem_clusters(void)
+{
+	unsigned c, n = 0;
+
+	for (c = 0; c < nclusters(); c++)
+		n += has_mem(c);
+	return n;
+}
+
+static unsigned dist(unsigned from, unsigned to)
+{
+	return boot_topo.cluster[from].dist[to];
+}
+
+/* the smallest distance from @c to a cluster with memory (@c itself included) */
+static unsigned nearest_mem_dist(unsigned c)
+{
+	unsigned m, best = ~0u;
+
+	for (m = 0; m < nclusters(); m++)
+		if (has_mem(m) && dist(c, m) < best)
+			best = dist(c, m);
+	return best;
+}
+
+static bool in_cluster_ram(unsigned c, const void *p, size_t size)
+{
+	const struct topo_range *m = &boot_topo.cluster[c].mem;
+	uintptr_t a = (uintptr_t)p;
+
+	return c < nclusters() && m->size && a >= m->base && a - m->base <= m->size &&
+	       size <= m->size - (a - m->base);
+}
+
+static bool is_region(const struct mem_receipt *r, const char *name)
+{
+	return r->region && !strcmp(r->region, name);
+}
+
+static unsigned log2_floor(uint64_t v)
+{
+	return 63 - (unsigned)__builtin_clzll(v);
+}
+
+/*
+ * A request that gets a heap block of exactly 2^k bytes (k >= 6) in both builds: the debug allocator
+ * (MM_DEBUG) adds 24 bytes of guard and trailer to every request, which 2^(k-1) + 1 still leaves room for.
+ */
+static size_t req_for_order(unsigned k)
+{
+	return ((size_t)1 << (k - 1)) + 1;
+}
+
+/*
+ * Running a function on every hart, at most WAVE_HARTS at once. Wave w is the harts whose index is w
+ * modulo the number of waves (so that each wave spans every cluster); each wave is one smp_call_all() in
+ * which the other harts return at once. The reason is QEMU TCG: harts are host threads on a few host
+ * cores, and a heap's MCS queue hands the lock to one particular waiter. When that waiter's thread is
+ * descheduled every later acquirer queues behind it, each hand-off then costs a host scheduling round,
+ * and the queue does not drain while harts keep arriving. Measured on 2 host cores: the stress below with
+ * all 128 harts at once took 450-730 s (one heap with 95% of its acquisitions contended, waits up to a
+ * minute), the placement case once 43 s; in waves of 8 the stress takes about 3 s.
+ */
+#define WAVE_HARTS 8
+
+static unsigned wave_n = 1, wave_cur;
+static void (*wave_fn)(void *arg);
+
+static void wave_entry(void *arg)
+{
+	if (cls_self()->index % wave_n == wave_cur)
+		wave_fn(arg);
+}
+
+static void call_waves(void (*fn)(void *arg), void *arg)
+{
+	unsigned n = smp_nharts();
+
+	wave_n = n > WAVE_HARTS ? (n + WAVE_HARTS - 1) / WAVE_HARTS : 1;
+	wave_fn = fn;
+	for (wave_cur = 0; wave_cur < wave_n; wave_cur++)
+		smp_call_all(wave_entry, arg);
+}
+
+/* ticks of mm_clock() (the time CSR) per second, for the informational timings in the logs */
+static uint64_t tb_hz(void)
+{
+	return boot_topo.timebase_hz >= 1000 ? boot_topo.timebase_hz : 10000000;
+}
+
+static void drain_one(void *arg)
+{
+	(void)arg;
+	mem_drain();
+}
+
+/* give every hart's cached and remote-batched blocks back to their heaps */
+static void drain_all(void)
+{
+	call_waves(drain_one, NULL);
+}
+
+static void free_snapshot(uint64_t *fb)
+{
+	unsigned c;
+
+	for (c = 0; c < nclusters(); c++) {
+		struct heap_stats st;
+
+		heap_get_stats(heap_of(c), &st);
+		fb[c] = st.free_bytes;
+	}
+}
+
+/* after drain_all(): every heap holds exactly what it held before, and passes heap_check() */
+static void expect_heaps_back(struct test *t, const uint64_t *before)
+{
+	unsigned c;
+
+	for (c = 0; c < nclusters(); c++) {
+		struct heap_stats st;
+		char why[120];
+		error_t e;
+
+		heap_get_stats(heap_of(c), &st);
+		if (st.free_bytes != before[c])
+			test_log("cluster %u: free 0x%llx, was 0x%llx", c, (unsigned long long)st.free_bytes,
+				 (unsigned long long)before[c]);
+		EXPECT_EQ(t, st.free_bytes, before[c]);
+		why[0] = 0;
+		e = heap_check(heap_of(c), why, sizeof(why));
+		if (e)
+			test_log("cluster %u: heap_check: %s", c, why);
+		EXPECT_OK(t, e);
+	}
+}
+
+/* blocks kept by a case, linked through their first word (every block is at least 16 bytes) */
+struct blk {
+	struct blk *next;
+};
+
+static void push_blk(struct blk **list, void *p)
+{
+	struct blk *b = p;
+
+	b->next = *list;
+	*list = b;
+}
+
+/* mem_free_checked() every block of @list; returns how many frees were refused */
+static unsigned free_list(struct blk **list)
+{
+	unsigned bad = 0;
+
+	while (*list) {
+		struct blk *b = *list;
+
+		*list = b->next;
+		bad += mem_free_checked(b) != 0;
+	}
+	return bad;
+}
+
+/*
+ * Exhaust cluster @c's heap through its strict proximity: the largest blocks first, then every smaller
+ * order down to 64 bytes, so that no free block of any order is left. Returns ERR_EXHAUSTED when every
+ * order ended the way the strict proximity documents, else the first other error.
+ */
+static error_t exhaust_strict(unsigned c, struct blk **list, unsigned *count)
+{
+	struct mem_proximity_s *sp = mem_prox_strict(c);
+	error_t ret = ERR_EXHAUSTED;
+	int k;
+
+	for (k = (int)log2_floor(heap_of(c)->size); k >= 6; k--) {
+		void *p;
+		error_t e;
+
+		while (!(e = mem_alloc(req_for_order((unsigned)k), sp, MEM_VALID_SYS, &p))) {
+			push_blk(list, p);
+			if (count)
+				(*count)++;
+		}
+		if (e != ERR_EXHAUSTED && ret == ERR_EXHAUSTED)
+			ret = e;
+	}
+	return ret;
+}
+
+static uint64_t heap_free_bytes(unsigned c)
+{
+	struct heap_stats st;
+
+	heap_get_stats(heap_of(c), &st);
+	return st.free_bytes;
+}
+
+/* ---- per-hart verdicts ---- */
+
+struct hart_res {
+	uint32_t ran;
+	uint32_t bad;			/* failed checks */
+	unsigned line;			/* line of the first failed check */
+	uint64_t a, b;			/* two values of the first failed check */
+};
+
+static struct hart_res hres[TOPO_MAX_HARTS];
+
+static void hart_fail(struct hart_res *r, unsigned line, uint64_t a, uint64_t b)
+{
+	if (!r->bad++) {
+		r->line = line;
+		r->a = a;
+		r->b = b;
+	}
+}
+
+/* a check on any hart: records the line and two values of the first failure (printed by the boot hart) */
+#define HCHECK(r, cond, va, vb)                                                                     \
+	do {                                                                                        \
+		if (!(cond))                                                                        \
+			hart_fail((r), __LINE__, (uint64_t)(va), (uint64_t)(vb));                   \
+	} while (0)
+
+static void hres_reset(void)
+{
+	memset(hres, 0, sizeof(hres));
+}
+
+static struct hart_res *hres_self(void)
+{
+	struct hart_res *r = &hres[cls_self()->index];
+
+	r->ran++;
+	return r;
+}
+
+static void expect_harts_ok(struct test *t, const char *what)
+{
+	unsigned i;
+
+	for (i = 0; i < boot_topo.nharts; i++) {
+		if (!smp_hart_up(i))
+			continue;
+		EXPECT_EQ(t, hres[i].ran, 1);
+		if (hres[i].bad)
+			test_log("%s: hart index %u (cluster %u): %u failed checks, first at test_mem.c:%u "
+				 "(0x%llx, 0x%llx)", what, i, cls_of(i)->cluster, (unsigned)hres[i].bad,
+				 hres[i].line, (unsigned long long)hres[i].a, (unsigned long long)hres[i].b);
+		EXPECT_EQ(t, hres[i].bad, 0);
+	}
+}
+
+/* ---- argument errors ---- */
+
+static void mem_args_errors(struct test *t)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	void *p = sentinel;
+	struct mem_receipt r;
+	struct mem_proximity_s *px[] = { NULL, mem_prox_global(), mem_prox_cluster(0), mem_prox_strict(0) };
+	uint64_t biggest = 0;
+	unsigned i, c;
+	size_t sz;
+
+	for (i = 0; i < ARRAY_SIZE(px); i++) {
+		EXPECT_ERR(t, mem_alloc(0, px[i], MEM_VALID_SYS, &p), ERR_SIZE);
+		EXPECT_ERR(t, mem_alloc(MEM_MAX_SIZE + 1, px[i], MEM_VALID_SYS, &p), ERR_SIZE);
+		EXPECT_ERR(t, mem_alloc(SIZE_MAX, px[i], MEM_VALID_SYS, &p), ERR_SIZE);
+		EXPECT_ERR(t, mem_alloc(64, px[i], (enum mem_reachability_s)17, &p), ERR_REACH);
+		EXPECT_ERR(t, mem_alloc(64, px[i], MEM_VALID_COUNT_, &p), ERR_REACH);
+		EXPECT_ERR(t, mem_alloc(64, px[i], (enum mem_reachability_s)-1, &p), ERR_REACH);
+		EXPECT_ERR(t, mem_alloc(64, px[i], MEM_VALID_SYS, NULL), ERR_INVAL);
+		EXPECT_ERR(t, mem_alloc(0, px[i], MEM_VALID_SYS, NULL), ERR_INVAL);
+		EXPECT_ERR(t, mem_alloc_receipt(0, px[i], MEM_VALID_SYS, &p, &r), ERR_SIZE);
+		EXPECT_ERR(t, mem_alloc_receipt(64, px[i], (enum mem_reachability_s)17, &p, &r), ERR_REACH);
+		EXPECT_ERR(t, mem_alloc_receipt(64, px[i], MEM_VALID_SYS, NULL, &r), ERR_INVAL);
+		EXPECT_ERR(t, mem_alloc_receipt(MEM_MAX_SIZE + 1, px[i], MEM_VALID_SYS, &p, NULL), ERR_SIZE);
+	}
+	/* valid but larger than any heap: nothing has room (not ERR_SIZE: the size is not absurd) */
+	for (c = 0; c < nclusters(); c++)
+		if (heap_of(c)->size > biggest)
+			biggest = heap_of(c)->size;
+	EXPECT_ERR(t, mem_alloc(biggest + 1, NULL, MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_ERR(t, mem_alloc(biggest + 1, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
+#if !MM_DEBUG
+	/* (the debug allocator's trailer holds 32-bit sizes: it answers ERR_SIZE above 4 GiB) */
+	EXPECT_ERR(t, mem_alloc(MEM_MAX_SIZE, NULL, MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_ERR(t, mem_alloc((size_t)1 << 39, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
+#endif
+	EXPECT_TRUE(t, p == sentinel);
+	EXPECT_ERR(t, mem_getsize(sentinel, NULL), ERR_INVAL);
+	EXPECT_ERR(t, mem_getsize((void *)0x1000, &sz), ERR_NOTOWNED);
+}
+
+/* ---- placement with the default proximity, on every hart ---- */
+
+static const size_t place_sizes[] = { 1, 64, 100, 4096, 4097, 65536, 1 << 20 };
+
+static void place_body(void *arg)
+{
+	struct hart_res *r = hres_self();
+	struct cls *me = cls_self();
+	unsigned c = me->cluster, order[TOPO_MAX_CLUSTERS], near = nearest_mem_dist(c), i;
+
+	(void)arg;
+	HCHECK(r, mem_prox_order(c, order, TOPO_MAX_CLUSTERS) >= 1, c, 0);
+	for (i = 0; i < ARRAY_SIZE(place_sizes); i++) {
+		size_t want = place_sizes[i], got = 0;
+		struct mem_receipt rc;
+		void *p = NULL, *q = NULL;
+		error_t e;
+
+		/* a first choice made tiny by fault injection (heap_limit=) cannot be the first choice of big requests */
+		if (want > heap_of(order[0])->size / 4)
+			continue;
+		e = mem_alloc_receipt(want, NULL, MEM_VALID_SYS, &p, &rc);
+
+		HCHECK(r, e == 0, e, want);
+		if (e)
+			continue;
+		/* first choice: the own cluster, or (memoryless / withheld) a nearest cluster with memory */
+		if (has_mem(c))
+			HCHECK(r, rc.cluster == c, rc.cluster, want);
+		else
+			HCHECK(r, has_mem(rc.cluster) && dist(c, rc.cluster) == near, rc.cluster, want);
+		if (rc.cached)
+			HCHECK(r, rc.cluster == order[0], rc.cluster, order[0]);
+		HCHECK(r, in_cluster_ram(rc.cluster, p, want), (uintptr_t)p, rc.cluster);
+		HCHECK(r, heap_owner(p) == heap_of(rc.cluster), (uintptr_t)p, rc.cluster);
+		HCHECK(r, rc.rank == 0 && !rc.fallback, rc.rank, rc.fallback);
+		HCHECK(r, is_region(&rc, "heap"), (uintptr_t)p, 0);
+		/* heap blocks: a power of two >= 64 holding the request, naturally aligned */
+		HCHECK(r, heap_getsize(p, &got) == 0 && got >= want && got >= 64 && !(got & (got - 1)), got, want);
+		HCHECK(r, got && !((uintptr_t)p & (got - 1)), (uintptr_t)p, got);
+		/* usable size: the block (the debug allocator answers the requested size) */
+		HCHECK(r, mem_getsize(p, &got) == 0 && got >= want, got, want);
+		memset(p, 0xa5, want);
+
+		/* the same through plain mem_alloc() (its own fast path) */
+		e = mem_alloc(want, NULL, MEM_VALID_SYS, &q);
+		HCHECK(r, e == 0, e, want);
+		if (!e) {
+			if (has_mem(c))
+				HCHECK(r, in_cluster_ram(c, q, want), (uintptr_t)q, c);
+			else
+				HCHECK(r, heap_owner(q) && dist(c, heap_owner(q)->cluster) == near, (uintptr_t)q, near);
+			HCHECK(r, q != p, (uintptr_t)q, (uintptr_t)p);
+			HCHECK(r, mem_free_checked(q) == 0, (uintptr_t)q, want);
+		}
+		HCHECK(r, mem_free_checked(p) == 0, (uintptr_t)p, want);
+	}
+}
+
+static void mem_placement_default(struct test *t)
+{
+	unsigned c, i, k = nmem_clusters();
+	uint64_t t0;
+
+	/* the preference orders: every cluster with memory once, nearest first, the own cluster first */
+	for (c = 0; c < nclusters(); c++) {
+		unsigned order[TOPO_MAX_CLUSTERS], n = mem_prox_order(c, order, TOPO_MAX_CLUSTERS), seen = 0;
+
+		EXPECT_EQ(t, n, k);
+		for (i = 0; i < n; i++) {
+			EXPECT_TRUE(t, order[i] < nclusters() && has_mem(order[i]));
+			EXPECT_EQ(t, (seen >> order[i]) & 1, 0);
+			seen |= 1u << order[i];
+			if (i)
+				EXPECT_LE(t, dist(c, order[i - 1]), dist(c, order[i]));
+		}
+		if (!n)
+			continue;
+		if (has_mem(c))
+			EXPECT_EQ(t, order[0], c);
+		EXPECT_EQ(t, dist(c, order[0]), nearest_mem_dist(c));
+	}
+	hres_reset();
+	t0 = mm_clock();
+	call_waves(place_body, NULL);
+	test_log("placement on %u harts (%u at a time): %llu ms", smp_nharts(), WAVE_HARTS,
+		 (unsigned long long)((mm_clock() - t0) / (tb_hz() / 1000)));
+	expect_harts_ok(t, "placement");
+}
+
+/* ---- fallback in distance order ---- */
+
+/* the cluster with memory whose heap is smallest (quickest to exhaust); ties: lowest id */
+static unsigned smallest_mem_cluster(void)
+{
+	unsigned c, best = TOPO_MAX_CLUSTERS;
+
+	for (c = 0; c < nclusters(); c++)
+		if (has_mem(c) && (best == TOPO_MAX_CLUSTERS || heap_of(c)->size < heap_of(best)->size))
+			best = c;
+	return best;
+}
+
+/*
+ * Exhaust cluster c through its strict proximity, then ask c's (falling-back) proximity again and again:
+ * each answer must come from the next group of equally distant clusters, from the member with the most
+ * free memory, with the counters moving by exactly one. After each answer the whole group is exhausted
+ * too, until nothing is left and the proximity says ERR_NOMEM.
+ */
+static void mem_fallback_distance_order(struct test *t)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	unsigned c = smallest_mem_cluster(), order[TOPO_MAX_CLUSTERS], n, i, nblocks = 0;
+	uint64_t before[TOPO_MAX_CLUSTERS], done = 0;
+	struct mem_cluster_stats s0, s1;
+	struct blk *list = NULL;
+	void *p = sentinel;
+	error_t e;
+
+	if (nmem_clusters() < 2) {
+		test_skip(t, "fewer than 2 clusters with memory: nothing to fall back to");
+		return;
+	}
+	n = mem_prox_order(c, order, TOPO_MAX_CLUSTERS);
+	ASSERT_EQ(t, n, nmem_clusters());
+	ASSERT_EQ(t, order[0], c);
+	drain_all();
+	free_snapshot(before);
+
+	e = exhaust_strict(c, &list, &nblocks);
+	EXPECT_ERR(t, e, ERR_EXHAUSTED);
+	EXPECT_EQ(t, heap_free_bytes(c), 0);
+	done |= 1ull << c;
+	/* strict: no fallback, its own code, *addr untouched, one failure counted for c */
+	mem_cluster_get_stats(c, &s0);
+	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
+	EXPECT_ERR(t, mem_alloc(BIG_REQ, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
+	EXPECT_TRUE(t, p == sentinel);
+	mem_cluster_get_stats(c, &s1);
+	EXPECT_EQ(t, s1.failures, s0.failures + 2);
+
+	for (i = 1; i < n;) {
+		unsigned d = dist(c, order[i]), g = i, j;
+		struct mem_cluster_stats sc0, sc1, sv0[TOPO_MAX_CLUSTERS], sv1;
+		uint64_t fr[TOPO_MAX_CLUSTERS];
+		struct mem_receipt rc;
+
+		while (g < n && dist(c, order[g]) == d)
+			g++;
+		for (j = 0; j < nclusters(); j++) {
+			fr[j] = has_mem(j) ? heap_free_bytes(j) : 0;
+			mem_cluster_get_stats(j, &sv0[j]);
+		}
+		sc0 = sv0[c];
+		p = NULL;
+		e = mem_alloc_receipt(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc);
+		ASSERT_OK(t, e);
+		push_blk(&list, p);
+		test_log("fallback from cluster %u: served by cluster %u (distance %u, rank %u)", c, rc.cluster,
+			 dist(c, rc.cluster), rc.rank);
+		ASSERT_TRUE(t, rc.cluster < nclusters());
+		EXPECT_TRUE(t, rc.fallback);
+		EXPECT_EQ(t, rc.rank, i);
+		EXPECT_EQ(t, dist(c, rc.cluster), d);
+		EXPECT_EQ(t, (done >> rc.cluster) & 1, 0);
+		EXPECT_TRUE(t, in_cluster_ram(rc.cluster, p, BIG_REQ));
+		EXPECT_TRUE(t, is_region(&rc, "heap"));
+		/* inside the group the most free cluster goes first */
+		for (j = i; j < g; j++)
+			EXPECT_GE(t, fr[rc.cluster], fr[order[j]]);
+		/* one fallback: out of c, into the server, nothing else */
+		mem_cluster_get_stats(c, &sc1);
+		mem_cluster_get_stats(rc.cluster, &sv1);
+		EXPECT_EQ(t, sc1.fallbacks_out, sc0.fallbacks_out + 1);
+		EXPECT_EQ(t, sc1.fallbacks_in, sc0.fallbacks_in);
+		EXPECT_EQ(t, sc1.failures, sc0.failures);
+		EXPECT_EQ(t, sv1.fallbacks_in, sv0[rc.cluster].fallbacks_in + 1);
+		EXPECT_EQ(t, sv1.fallbacks_out, sv0[rc.cluster].fallbacks_out);
+		/* now the whole group goes, and the next answer must come from further away */
+		for (j = i; j < g; j++) {
+			EXPECT_ERR(t, exhaust_strict(order[j], &list, &nblocks), ERR_EXHAUSTED);
+			EXPECT_EQ(t, heap_free_bytes(order[j]), 0);
+			done |= 1ull << order[j];
+		}
+		i = g;
+	}
+	/* every cluster with memory is full: the falling-back proximity has nothing left */
+	p = sentinel;
+	mem_cluster_get_stats(c, &s0);
+	EXPECT_ERR(t, mem_alloc(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_ERR(t, mem_alloc(64, mem_prox_cluster(c), MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_TRUE(t, p == sentinel);
+	mem_cluster_get_stats(c, &s1);
+	EXPECT_EQ(t, s1.failures, s0.failures + 2);
+	test_log("%u blocks held to exhaust %u clusters", nblocks, n);
+
+	EXPECT_EQ(t, free_list(&list), 0);
+	drain_all();
+	expect_heaps_back(t, before);
+}
+
+/*
+ * The same on a fixed pair: the fallback counters of c and of its server each move by exactly one per
+ * fallback, checked with snapshots taken before the request.
+ */
+static void mem_fallback_counters(struct test *t)
+{
+	unsigned c = smallest_mem_cluster(), order[TOPO_MAX_CLUSTERS], m, n;
+	struct mem_cluster_stats c0, c1, srv0[TOPO_MAX_CLUSTERS], srv1;
+	uint64_t before[TOPO_MAX_CLUSTERS];
+	struct blk *list = NULL;
+	struct mem_receipt rc;
+	void *p;
+	error_t e;
+
+	if (nmem_clusters() < 2) {
+		test_skip(t, "fewer than 2 clusters with memory: nothing to fall back to");
+		return;
+	}
+	n = mem_prox_order(c, order, TOPO_MAX_CLUSTERS);
+	ASSERT_GE(t, n, 2);
+	drain_all();
+	free_snapshot(before);
+	EXPECT_ERR(t, exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
+	for (m = 0; m < nclusters(); m++)
+		mem_cluster_get_stats(m, &srv0[m]);
+	mem_cluster_get_stats(c, &c0);
+	e = mem_alloc_receipt(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc);
+	ASSERT_OK(t, e);
+	push_blk(&list, p);
+	/* the nearest by the distance map: order[1], or any cluster at the same distance */
+	EXPECT_TRUE(t, rc.cluster == order[1] || dist(c, rc.cluster) == dist(c, order[1]));
+	EXPECT_TRUE(t, rc.fallback && rc.rank == 1);
+	mem_cluster_get_stats(c, &c1);
+	mem_cluster_get_stats(rc.cluster, &srv1);
+	EXPECT_EQ(t, c1.fallbacks_out, c0.fallbacks_out + 1);
+	EXPECT_EQ(t, c1.failures, c0.failures);
+	EXPECT_EQ(t, srv1.fallbacks_in, srv0[rc.cluster].fallbacks_in + 1);
+	EXPECT_EQ(t, srv1.local_hits, srv0[rc.cluster].local_hits);
+	EXPECT_EQ(t, free_list(&list), 0);
+	drain_all();
+	expect_heaps_back(t, before);
+}
+
+/* ---- memoryless (or withheld) clusters ---- */
+
+static void mem_memoryless_strict(struct test *t)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	enum mem_reachability_s v[] = { MEM_VALID_SYS, MEM_VALID_DMA, MEM_VALID_CLUSTER, MEM_VALID_CPU };
+	unsigned c, i, found = 0;
+
+	for (c = 0; c < nclusters(); c++) {
+		struct mem_cluster_stats s0, s1;
+		struct mem_receipt rc;
+		void *p = sentinel;
+		error_t e;
+
+		if (has_mem(c))
+			continue;
+		found++;
+		mem_cluster_get_stats(c, &s0);
+		for (i = 0; i < ARRAY_SIZE(v); i++) {
+			EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), v[i], &p), ERR_NOHEAP);
+			EXPECT_ERR(t, mem_alloc(BIG_REQ, mem_prox_strict(c), v[i], &p), ERR_NOHEAP);
+		}
+		EXPECT_TRUE(t, p == sentinel);
+		mem_cluster_get_stats(c, &s1);
+		EXPECT_EQ(t, s1.failures, s0.failures + 2 * ARRAY_SIZE(v));
+		/* its falling-back proximity starts at a nearest cluster with memory: not a fallback */
+		e = mem_alloc_receipt(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc);
+		EXPECT_OK(t, e);
+		if (!e) {
+			EXPECT_TRUE(t, has_mem(rc.cluster));
+			EXPECT_EQ(t, dist(c, rc.cluster), nearest_mem_dist(c));
+			EXPECT_TRUE(t, in_cluster_ram(rc.cluster, p, BIG_REQ));
+			EXPECT_TRUE(t, !rc.fallback && rc.rank == 0);
+			EXPECT_OK(t, mem_free_checked(p));
+		}
+	}
+	if (!found)
+		test_skip(t, "every cluster has memory");
+}
+
+/* ---- the global proximity ---- */
+
+/*
+ * n = 64 * k requests of 4 KiB from one hart, k = clusters with memory. Each hart walks the clusters
+ * round-robin from its own position, one step per request, so with room everywhere every cluster serves
+ * n / k of them; the bound allows one either way for a start position that does not divide evenly.
+ */
+static void mem_global_spread(struct test *t)
+{
+	unsigned k = nmem_clusters(), n = 64 * k, i, cnt[TOPO_MAX_CLUSTERS] = { 0 }, first[TOPO_MAX_CLUSTERS];
+	uint64_t before[TOPO_MAX_CLUSTERS];
+	struct blk *list = NULL;
+	unsigned c;
+
+	ASSERT_GE(t, k, 1);
+	EXPECT_TRUE(t, mem_prox_global() != NULL && mem_prox_global() == mem_prox_global());
+	for (c = 0; c < nclusters(); c++)
+		EXPECT_TRUE(t, mem_prox_global() != mem_prox_cluster(c) && mem_prox_global() != mem_prox_strict(c));
+	drain_all();
+	free_snapshot(before);
+	for (i = 0; i < n; i++) {
+		struct mem_receipt rc;
+		void *p;
+		error_t e = mem_alloc_receipt(4096, mem_prox_global(), MEM_VALID_SYS, &p, &rc);
+
+		EXPECT_OK(t, e);
+		if (e)
+			break;
+		push_blk(&list, p);
+		EXPECT_TRUE(t, rc.cluster < nclusters() && has_mem(rc.cluster));
+		EXPECT_TRUE(t, in_cluster_ram(rc.cluster, p, 4096));
+		EXPECT_FALSE(t, rc.fallback);
+		EXPECT_FALSE(t, rc.cached);
+		if (rc.cluster < nclusters())
+			cnt[rc.cluster]++;
+		if (i < k)
+			first[i] = rc.cluster;
+	}
+	/* the first k requests visit k different clusters */
+	for (i = 0; i < k; i++)
+		for (c = i + 1; c < k; c++)
+			EXPECT_NE(t, first[i], first[c]);
+	for (c = 0; c < nclusters(); c++) {
+		if (!has_mem(c)) {
+			EXPECT_EQ(t, cnt[c], 0);
+			continue;
+		}
+		EXPECT_GE(t, cnt[c], n / k - 1);
+		EXPECT_LE(t, cnt[c], n / k + 1);
+	}
+	EXPECT_EQ(t, free_list(&list), 0);
+	drain_all();
+	expect_heaps_back(t, before);
+}
+
+/* ---- proximities by mesh position ---- */
+
+static void mem_prox_xy_matches(struct test *t)
+{
+	const struct topo *tp = &boot_topo;
+	unsigned c, x, y, order[TOPO_MAX_CLUSTERS];
+	bool used[TOPO_MESH_MAX][TOPO_MESH_MAX] = { { false } };
+
+	for (c = 0; c < tp->nclusters; c++) {
+		const struct topo_cluster *tc = &tp->cluster[c];
+
+		EXPECT_TRUE(t, mem_prox_cluster(c) != NULL);
+		EXPECT_TRUE(t, mem_prox_xy(tc->x, tc->y) == mem_prox_cluster(c));
+		EXPECT_TRUE(t, mem_prox_strict(c) != NULL && mem_prox_strict(c) != mem_prox_cluster(c));
+		used[tc->x][tc->y] = true;
+	}
+	/* mesh positions without a cluster, and everything outside the mesh */
+	for (x = 0; x < tp->mesh_x; x++)
+		for (y = 0; y < tp->mesh_y; y++)
+			if (!used[x][y])
+				EXPECT_TRUE(t, mem_prox_xy(x, y) == NULL);
+	EXPECT_TRUE(t, mem_prox_xy(tp->mesh_x, 0) == NULL);
+	EXPECT_TRUE(t, mem_prox_xy(0, tp->mesh_y) == NULL);
+	EXPECT_TRUE(t, mem_prox_xy(TOPO_MESH_MAX, TOPO_MESH_MAX) == NULL);
+	EXPECT_TRUE(t, mem_prox_xy(~0u, 0) == NULL);
+	EXPECT_TRUE(t, mem_prox_cluster(tp->nclusters) == NULL);
+	EXPECT_TRUE(t, mem_prox_strict(tp->nclusters) == NULL);
+	EXPECT_TRUE(t, mem_prox_cluster(~0u) == NULL);
+	EXPECT_EQ(t, mem_prox_order(tp->nclusters, order, TOPO_MAX_CLUSTERS), 0);
+}
+
+/* ---- the DMA window ---- */
+
+static bool any_dma_heap(void)
+{
+	unsigned c;
+
+	for (c = 0; c < nclusters(); c++)
+		if (has_mem(c) && (!kopts.dma_limit || boot_topo.cluster[c].mem.base + boot_topo.cluster[c].mem.size <=
+							   kopts.dma_limit))
+			return true;
+	return false;
+}
+
+static const size_t dma_sizes[] = { 16, 64, 100, 256, 1000, 4096, 4100, 16384, 65536, 200000 };
+#define DMA_ALLOCS 200
+#define DMA_LIVE 16
+
+static void dma_body(void *arg)
+{
+	struct hart_res *r = hres_self();
+	struct cls *me = cls_self();
+	uint64_t limit = kopts.dma_limit;
+	bool can = any_dma_heap();
+	void *live[DMA_LIVE] = { NULL };
+	unsigned i;
+
+	(void)arg;
+	for (i = 0; i < DMA_ALLOCS; i++) {
+		size_t size = dma_sizes[(i * 7 + me->index) % ARRAY_SIZE(dma_sizes)];
+		struct mem_proximity_s *px = i % 5 == 3 ? mem_prox_global() :
+					     i % 5 == 4 ? mem_prox_cluster(me->cluster) : NULL;
+		void *p = NULL;
+		error_t e = mem_alloc(size, px, MEM_VALID_DMA, &p);
+
+		if (!can) {
+			HCHECK(r, e == ERR_NOMEM, e, size);
+			continue;
+		}
+		HCHECK(r, e == 0, e, size);
+		if (e)
+			continue;
+		HCHECK(r, mem_is_dma(p, size), (uintptr_t)p, size);
+		HCHECK(r, (uint64_t)(uintptr_t)p + size <= limit, (uintptr_t)p, size);
+		memset(p, 0x3c, size);
+		if (live[i % DMA_LIVE])
+			HCHECK(r, mem_free_checked(live[i % DMA_LIVE]) == 0, (uintptr_t)live[i % DMA_LIVE], i);
+		live[i % DMA_LIVE] = p;
+	}
+	for (i = 0; i < DMA_LIVE; i++)
+		if (live[i])
+			HCHECK(r, mem_free_checked(live[i]) == 0, (uintptr_t)live[i], i);
+}
+
+static void mem_dma_window(struct test *t)
+{
+	uint64_t limit = kopts.dma_limit, before[TOPO_MAX_CLUSTERS];
+	unsigned c, above = 0;
+
+	EXPECT_EQ(t, mem_dma_limit(), limit);
+	if (!limit) {
+		EXPECT_TRUE(t, mem_is_dma((void *)(uintptr_t)0xffffffffffff0000ull, 0x1000));
+		test_skip(t, "no dma_limit= bootarg: all RAM is DMA-capable");
+		return;
+	}
+	EXPECT_TRUE(t, mem_is_dma((void *)(uintptr_t)(limit - 64), 64));
+	EXPECT_FALSE(t, mem_is_dma((void *)(uintptr_t)(limit - 64), 65));
+	EXPECT_FALSE(t, mem_is_dma((void *)(uintptr_t)limit, 1));
+	drain_all();
+	free_snapshot(before);
+	hres_reset();
+	call_waves(dma_body, NULL);
+	expect_harts_ok(t, "dma");
+
+	/* a cluster above the limit: its proximity serves DMA elsewhere (a fallback), below the limit */
+	for (c = 0; c < nclusters(); c++) {
+		const struct topo_range *m = &boot_topo.cluster[c].mem;
+		void *const sentinel = (void *)0x5a5a5a40;
+		struct mem_receipt rc;
+		void *p = sentinel;
+		error_t e;
+
+		if (!has_mem(c) || m->base + m->size <= limit)
+			continue;
+		above++;
+		EXPECT_NE(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), 0);
+		EXPECT_TRUE(t, p == sentinel);
+		e = mem_alloc_receipt(4096, mem_prox_cluster(c), MEM_VALID_DMA, &p, &rc);
+		if (!any_dma_heap()) {
+			EXPECT_ERR(t, e, ERR_NOMEM);
+			continue;
+		}
+		EXPECT_OK(t, e);
+		if (e)
+			continue;
+		EXPECT_NE(t, rc.cluster, c);
+		EXPECT_TRUE(t, rc.fallback && rc.rank >= 1);
+		EXPECT_TRUE(t, mem_is_dma(p, 4096));
+		EXPECT_TRUE(t, in_cluster_ram(rc.cluster, p, 4096));
+		EXPECT_OK(t, mem_free_checked(p));
+		/* the same cluster still serves SYS requests itself */
+		e = mem_alloc_receipt(4096, mem_prox_strict(c), MEM_VALID_SYS, &p, &rc);
+		EXPECT_OK(t, e);
+		if (!e) {
+			EXPECT_EQ(t, rc.cluster, c);
+			EXPECT_OK(t, mem_free_checked(p));
+		}
+	}
+	if (!above)
+		test_log("dma: no cluster lies above 0x%llx: the fallback half had nothing to do",
+			 (unsigned long long)limit);
+	drain_all();
+	expect_heaps_back(t, before);
+}
+
+/* ---- private regions (bootarg private=) ---- */
+
+static uint32_t priv_clusters;			/* clusters with a cluster-private region */
+static uint8_t priv_hart[TOPO_MAX_HARTS];	/* hart indexes with a cpu-private region */
+
+/* the regions main.c's plan_private() made from kopts.private_spec ("c1:1M/h3:512K") */
+static void parse_private(void)
+{
+	const char *s = kopts.private_spec;
+
+	priv_clusters = 0;
+	memset(priv_hart, 0, sizeof(priv_hart));
+	while (*s) {
+		char kind = *s, *end;
+		unsigned long id = strtoul(s + 1, &end, 10);
+		unsigned i;
+
+		if (end != s + 1 && *end == ':') {
+			if (kind == 'c' && id < nclusters())
+				priv_clusters |= 1u << id;
+			for (i = 0; kind == 'h' && i < boot_topo.nharts; i++)
+				if (boot_topo.hart[i].hartid == id)
+					priv_hart[i] = 1;
+		}
+		s += strcspn(s, "/");
+		if (*s == '/')
+			s++;
+	}
+}
+
+/*
+ * One request on this hart; checks that the region is one of the names allowed and where its memory is:
+ * private memory is in no heap (heap_getsize() refuses it), heap memory is a live heap block.
+ */
+static void *priv_one(struct hart_res *r, size_t size, struct mem_proximity_s *px, enum mem_reachability_s v,
+		      const char *want, unsigned want_cluster, struct mem_receipt *out)
+{
+	struct mem_receipt rc;
+	size_t got = 0;
+	void *p = NULL;
+	error_t e = mem_alloc_receipt(size, px, v, &p, &rc);
+
+	HCHECK(r, e == 0, e, size);
+	if (e)
+		return NULL;
+	if (out)
+		*out = rc;
+	if (want) {
+		HCHECK(r, is_region(&rc, want), v, (uintptr_t)p);
+		if (want_cluster < TOPO_MAX_CLUSTERS)
+			HCHECK(r, rc.cluster == want_cluster, rc.cluster, want_cluster);
+	}
+	if (is_region(&rc, "heap"))
+		HCHECK(r, heap_getsize(p, &got) == 0 && got >= size, (uintptr_t)p, got);
+	else
+		HCHECK(r, heap_getsize(p, &got) != 0 && in_cluster_ram(rc.cluster, p, size), (uintptr_t)p,
+		       rc.cluster);
+	HCHECK(r, mem_getsize(p, &got) == 0 && got >= size, (uintptr_t)p, got);
+	memset(p, 0x5e, size);
+	return p;
+}
+
+static const size_t priv_sizes[] = { 16, 64, 1000, 4096 };
+
+static void priv_body(void *arg)
+{
+	struct hart_res *r = hres_self();
+	struct cls *me = cls_self();
+	unsigned cl = me->cluster, i, c;
+	bool hc = (priv_clusters >> cl) & 1, hh = priv_hart[me->index];
+	struct blk *list = NULL;
+
+	(void)arg;
+	for (i = 0; i < ARRAY_SIZE(priv_sizes); i++) {
+		size_t sz = priv_sizes[i];
+		struct mem_receipt rc;
+		void *p;
+
+		/* default proximity: CLUSTER -> cluster-private, CPU -> cpu-private if mine, SYS/DMA -> heap */
+		if ((p = priv_one(r, sz, NULL, MEM_VALID_CLUSTER, hc ? "cluster-private" : "heap",
+				  hc ? cl : TOPO_MAX_CLUSTERS, NULL)))
+			push_blk(&list, p);
+		if ((p = priv_one(r, sz, NULL, MEM_VALID_CPU, hh ? "cpu-private" : hc ? "cluster-private" : "heap",
+				  hh || hc ? cl : TOPO_MAX_CLUSTERS, NULL)))
+			push_blk(&list, p);
+		if ((p = priv_one(r, sz, NULL, MEM_VALID_SYS, "heap", TOPO_MAX_CLUSTERS, NULL)))
+			push_blk(&list, p);
+		if (any_dma_heap() && (p = priv_one(r, sz, NULL, MEM_VALID_DMA, "heap", TOPO_MAX_CLUSTERS, NULL)))
+			push_blk(&list, p);
+		/* global proximity: private memory only of this hart's cluster, cpu-private only its own */
+		if ((p = priv_one(r, sz, mem_prox_global(), MEM_VALID_CPU, NULL, 0, &rc))) {
+			push_blk(&list, p);
+			if (is_region(&rc, "cpu-private"))
+				HCHECK(r, hh && rc.cluster == cl, rc.cluster, hh);
+			else if (is_region(&rc, "cluster-private"))
+				HCHECK(r, hc && rc.cluster == cl, rc.cluster, hc);
+			else
+				HCHECK(r, is_region(&rc, "heap"), (uintptr_t)p, 0);
+		}
+		if ((p = priv_one(r, sz, mem_prox_global(), MEM_VALID_SYS, "heap", TOPO_MAX_CLUSTERS, NULL)))
+			push_blk(&list, p);
+		/* another cluster's proximity */
+		for (c = 0; c < nclusters(); c++) {
+			if (c == cl || !((priv_clusters >> c) & 1))
+				continue;
+			/* a CLUSTER request names the proximity's cluster: its cluster-private region serves it */
+			if ((p = priv_one(r, sz, mem_prox_cluster(c), MEM_VALID_CLUSTER, "cluster-private", c, NULL)))
+				push_blk(&list, p);
+			/* a CPU request is for this hart only: never another cluster's private memory */
+			if ((p = priv_one(r, sz, mem_prox_cluster(c), MEM_VALID_CPU, "heap", c, NULL)))
+				push_blk(&list, p);
+			if ((p = priv_one(r, sz, mem_prox_cluster(c), MEM_VALID_SYS, "heap", c, NULL)))
+				push_blk(&list, p);
+		}
+	}
+	while (list) {
+		struct blk *b = list;
+
+		list = b->next;
+		HCHECK(r, mem_free_checked(b) == 0, (uintptr_t)b, 0);
+	}
+}
+
+/*
+ * With cluster c's heap exhausted, SYS and DMA requests must not spill into c's private region (they
+ * fall back to other clusters, or fail for the strict proximity), while CLUSTER requests still get it.
+ */
+static void priv_exhausted_heap(struct test *t, unsigned c)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	uint64_t before[TOPO_MAX_CLUSTERS];
+	struct blk *list = NULL;
+	struct mem_receipt rc;
+	void *p = sentinel, *a, *b;
+	size_t got;
+	error_t e;
+
+	drain_all();
+	free_snapshot(before);
+	EXPECT_ERR(t, exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
+	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
+	EXPECT_NE(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), 0);
+	EXPECT_TRUE(t, p == sentinel);
+	e = mem_alloc_receipt(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc);
+	if (nmem_clusters() < 2) {
+		EXPECT_ERR(t, e, ERR_NOMEM);
+	} else {
+		EXPECT_OK(t, e);
+		if (!e) {
+			push_blk(&list, p);
+			EXPECT_NE(t, rc.cluster, c);
+			EXPECT_TRUE(t, is_region(&rc, "heap") && rc.fallback);
+		}
+	}
+	/* the private region is still there for CLUSTER requests naming c, from any hart */
+	e = mem_alloc_receipt(64, mem_prox_strict(c), MEM_VALID_CLUSTER, &a, &rc);
+	EXPECT_OK(t, e);
+	if (e)
+		goto out;
+	EXPECT_TRUE(t, is_region(&rc, "cluster-private") && rc.cluster == c);
+	EXPECT_NE(t, heap_getsize(a, &got), 0);
+	e = mem_alloc_receipt(64, mem_prox_strict(c), MEM_VALID_CLUSTER, &b, &rc);
+	EXPECT_OK(t, e);
+	/* checked frees of private blocks: a, then a again */
+	EXPECT_OK(t, mem_free_checked(a));
+	EXPECT_ERR(t, mem_free_checked(a), ERR_DOUBLEFREE);
+	EXPECT_ERR(t, mem_free_checked((char *)a + 8), ERR_MISALIGNED);
+	if (!e) {
+		EXPECT_ERR(t, mem_free_checked((char *)b + 16), ERR_INTERIOR);
+		EXPECT_OK(t, mem_free_checked(b));
+	}
+out:
+	EXPECT_EQ(t, free_list(&list), 0);
+	drain_all();
+	expect_heaps_back(t, before);
+}
+
+static void mem_private_regions(struct test *t)
+{
+	unsigned c, i, nh = 0;
+
+	parse_private();
+	for (i = 0; i < boot_topo.nharts; i++)
+		nh += priv_hart[i];
+	if (!priv_clusters && !nh) {
+		test_skip(t, "no private= bootarg");
+		return;
+	}
+	test_log("private: clusters 0x%x, %u cpu-private harts (spec '%s')", (unsigned)priv_clusters, nh,
+		 kopts.private_spec);
+	hres_reset();
+	call_waves(priv_body, NULL);
+	expect_harts_ok(t, "private");
+	for (c = 0; c < nclusters(); c++)
+		if (((priv_clusters >> c) & 1) && has_mem(c))
+			priv_exhausted_heap(t, c);
+}
+
+/* ---- checked frees ---- */
+
+/* bad frees the heaps have refused so far, all clusters together */
+static uint64_t total_bad_frees(void)
+{
+	uint64_t n = 0;
+	unsigned c;
+
+	for (c = 0; c < nclusters(); c++) {
+		struct heap_stats st;
+
+		heap_get_stats(heap_of(c), &st);
+		n += st.bad_frees;
+	}
+	return n;
+}
+
+static void mem_checked_frees(struct test *t)
+{
+	struct mm_cpu *mc = &cls_self()->mm;
+	uint64_t before[TOPO_MAX_CLUSTERS], top = 0, bad0;
+	struct mm_cache_bin *bin;
+	unsigned c, refused = 0;
+	void *p, *q, *s;
+	size_t bs;
+
+	ASSERT_TRUE(t, mc->home != NULL);
+	drain_all();
+	free_snapshot(before);
+	bad0 = total_bad_frees();
+
+	EXPECT_OK(t, mem_free_checked(NULL));
+	mem_free(NULL);
+
+	/* a small block of the home heap: its free parks it in this hart's cache; a second free is refused */
+	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
+	ASSERT_TRUE(t, heap_owner(p) == mc->home);
+	ASSERT_OK(t, heap_getsize(p, &bs));
+	bin = &mc->bin[log2_floor(bs) - MM_CACHE_MIN_ORDER];
+	EXPECT_OK(t, mem_free_checked(p));
+	EXPECT_TRUE(t, bin->head == p);
+	EXPECT_ERR(t, mem_free_checked(p), ERR_DOUBLEFREE);
+	EXPECT_TRUE(t, bin->head == p);
+	/* the cache hands the same block out again (LIFO) and it frees normally */
+	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &q));
+	EXPECT_TRUE(t, q == p);
+	EXPECT_OK(t, mem_free_checked(q));
+
+	/* interior and misaligned addresses of a cached-size block and of a large block */
+	ASSERT_OK(t, mem_alloc(4096, NULL, MEM_VALID_SYS, &q));
+	EXPECT_ERR(t, mem_free_checked((char *)q + 64), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked((char *)q + 4032), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked((char *)q + 8), ERR_MISALIGNED);
+	EXPECT_ERR(t, mem_free_checked((char *)q + 1), ERR_MISALIGNED);
+	EXPECT_OK(t, mem_free_checked(q));
+	ASSERT_OK(t, mem_alloc(BIG_REQ, NULL, MEM_VALID_SYS, &s));
+	EXPECT_ERR(t, mem_free_checked((char *)s + 4096), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked((char *)s + BIG_REQ - 64), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked((char *)s + 16), ERR_MISALIGNED);
+	EXPECT_OK(t, mem_free_checked(s));
+	EXPECT_ERR(t, mem_free_checked(s), ERR_DOUBLEFREE);
+	refused += 9;
+
+	/* nobody's memory: below RAM, and past the last cluster's */
+	for (c = 0; c < nclusters(); c++)
+		if (boot_topo.cluster[c].mem.base + boot_topo.cluster[c].mem.size > top)
+			top = boot_topo.cluster[c].mem.base + boot_topo.cluster[c].mem.size;
+	EXPECT_ERR(t, mem_free_checked((void *)0x1000), ERR_NOTOWNED);
+	EXPECT_ERR(t, mem_free_checked((void *)(uintptr_t)(top + 0x1000)), ERR_NOTOWNED);
+	/* the kernel image: inside cluster 0's RAM but never any heap's to give */
+	EXPECT_NE(t, mem_free_checked(&hres[0]), 0);
+
+	/* a small block of another cluster: its free goes to a remote batch; a second free is refused */
+	for (c = 0; c < nclusters(); c++) {
+		struct heap_stats o0, o1;
+		char why[120];
+
+		if (!has_mem(c) || heap_of(c) == mc->home)
+			continue;
+		heap_get_stats(heap_of(c), &o0);
+		ASSERT_OK(t, mem_alloc(256, mem_prox_strict(c), MEM_VALID_SYS, &q));
+		ASSERT_OK(t, mem_alloc(1024, mem_prox_strict(c), MEM_VALID_SYS, &s));
+		EXPECT_ERR(t, mem_free_checked((char *)s + 64), ERR_INTERIOR);
+		EXPECT_OK(t, mem_free_checked(q));
+		EXPECT_ERR(t, mem_free_checked(q), ERR_DOUBLEFREE);
+		EXPECT_OK(t, mem_free_checked(s));
+		EXPECT_ERR(t, mem_free_checked(s), ERR_DOUBLEFREE);
+		EXPECT_OK(t, heap_check(heap_of(c), why, sizeof(why)));
+		mem_drain();
+		heap_get_stats(heap_of(c), &o1);
+		EXPECT_EQ(t, o1.free_bytes, o0.free_bytes);
+		EXPECT_EQ(t, o1.bad_frees, o0.bad_frees + 3);
+		refused += 3;
+		break;
+	}
+	/* every refusal by a heap was counted (the kernel image's too, when a heap spans it) */
+	EXPECT_GE(t, total_bad_frees(), bad0 + refused);
+	EXPECT_LE(t, total_bad_frees(), bad0 + refused + 1);
+	drain_all();
+	expect_heaps_back(t, before);
+}
+
+/* ---- whole-system exhaustion and recovery ---- */
+
+static void mem_exhaust_recover(struct test *t)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	uint64_t before[TOPO_MAX_CLUSTERS], biggest = 0;
+	struct cma_region *cma;
+	struct blk *list = NULL;
+	unsigned c, nblocks = 0;
+	void *p = sentinel;
+	error_t e = 0;
+	int k;
+
+	drain_all();
+	free_snapshot(before);
+	for (c = 0; c < nclusters(); c++)
+		if (heap_of(c)->size > biggest)
+			biggest = heap_of(c)->size;
+	ASSERT_TRUE(t, biggest > 0);
+	/* big blocks first, then every smaller order: the default proximity walks every cluster */
+	for (k = (int)log2_floor(biggest); k >= 6; k--) {
+		while (!(e = mem_alloc(req_for_order((unsigned)k), NULL, MEM_VALID_SYS, &p))) {
+			push_blk(&list, p);
+			nblocks++;
+		}
+		if (e != ERR_NOMEM)
+			break;
+	}
+	EXPECT_ERR(t, e, ERR_NOMEM);
+	test_log("exhausted with %u blocks", nblocks);
+	p = sentinel;
+	for (c = 0; c < nclusters(); c++) {
+		if (!has_mem(c))
+			continue;
+		EXPECT_EQ(t, heap_free_bytes(c), 0);
+		EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
+		EXPECT_ERR(t, mem_alloc(64, mem_prox_cluster(c), MEM_VALID_SYS, &p), ERR_NOMEM);
+	}
+	EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_ERR(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_TRUE(t, p == sentinel);
+	/* DMA requests still have the CMA region "default" when cma= declared one (mm/mem.c's DMA rule) */
+	e = mem_alloc(64, NULL, MEM_VALID_DMA, &p);
+	if (cma_find("default", &cma)) {
+		EXPECT_ERR(t, e, ERR_NOMEM);
+		EXPECT_TRUE(t, p == sentinel);
+	} else {
+		EXPECT_OK(t, e);
+		if (!e) {
+			EXPECT_TRUE(t, cma_owns((uintptr_t)p) && mem_is_dma(p, 64));
+			EXPECT_OK(t, mem_free_checked(p));
+		}
+	}
+
+	EXPECT_EQ(t, free_list(&list), 0);
+	drain_all();
+	expect_heaps_back(t, before);
+	/* recovery: the largest block there was before is there again */
+	e = mem_alloc(64, NULL, MEM_VALID_SYS, &p);
+	EXPECT_OK(t, e);
+	if (!e)
+		EXPECT_OK(t, mem_free_checked(p));
+	e = mem_alloc((size_t)1 << 20, mem_prox_global(), MEM_VALID_SYS, &p);
+	EXPECT_OK(t, e);
+	if (!e)
+		EXPECT_OK(t, mem_free_checked(p));
+	drain_all();
+	expect_heaps_back(t, before);
+}
+
+TEST_SUITE(mem, TEST_CASE(mem_args_errors), TEST_CASE(mem_placement_default), TEST_CASE(mem_fallback_counters),
+	   TEST_CASE(mem_fallback_distance_order), TEST_CASE(mem_memoryless_strict), TEST_CASE(mem_global_spread),
+	   TEST_CASE(mem_prox_xy_matches), TEST_CASE(mem_dma_window), TEST_CASE(mem_private_regions),
+	   TEST_CASE(mem_checked_frees), TEST_CASE(mem_exhaust_recover));
+
+/* ---- stress: every hart, random sizes, proximities and reachabilities, cross-hart frees ---- */
+
+/*
+ * Each block starts with a 16-byte header naming its owner and sequence number and its size; the rest is
+ * filled with a byte derived from both. The header and every byte are checked before every free, by
+ * whichever hart frees it, so that overlapping blocks or a block handed out twice show up as a pattern
+ * error. SYS and DMA blocks are sometimes handed to another hart through its mailbox (one slot array per
+ * hart, compare-and-swap in, exchange out): the receiver checks and frees them, which sends small blocks
+ * of other clusters down the batched remote-free path. Ops per hart: max(200, 24000 / harts). Every hart
+ * runs it, WAVE_HARTS at a time (see call_waves()); hand-overs go to harts of the same wave.
+ */
+#define STRESS_LIVE 48
+#define MBOX_SLOTS 8
+#define STRESS_MAGIC 0x53ull
+
+struct sblock {
+	void *p;
+	size_t size;
+	uint32_t seq;
+};
+
+struct stress_res {
+	uint32_t ran;
+	uint64_t allocs, frees, handed, received;
+	uint64_t alloc_fail, free_fail, pattern_bad, reach_bad;
+	uint64_t t_ops, t_end;		/* ticks in the random phase, and in the final frees + drain */
+	error_t first_err;
+};
+
+static void *mbox[TOPO_MAX_HARTS][MBOX_SLOTS];
+static struct stress_res sres[TOPO_MAX_HARTS];
+static unsigned stress_ops;
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static uint8_t fill_byte(unsigned owner, uint32_t seq)
+{
+	return (uint8_t)(seq * 31u + owner * 7u + 1u);
+}
+
+static void stamp(void *p, size_t size, unsigned owner, uint32_t seq)
+{
+	uint64_t *w = p;
+
+	w[0] = STRESS_MAGIC << 56 | (uint64_t)owner << 32 | seq;
+	w[1] = size;
+	memset((char *)p + 16, fill_byte(owner, seq), size - 16);
+}
+
+/* the block is intact: header, size and every fill byte (owner/seq come from the header when unknown) */
+static bool intact(const void *p, size_t size)
+{
+	const uint64_t *w = p;
+	const uint8_t *b = p;
+	unsigned owner;
+	uint64_t pat;
+	size_t i, n;
+	uint8_t f;
+
+	if (w[0] >> 56 != STRESS_MAGIC || (size && w[1] != size) || w[1] < 16 || w[1] > 16384)
+		return false;
+	owner = (unsigned)(w[0] >> 32) & 0xffffff;
+	if (owner >= TOPO_MAX_HARTS)
+		return false;
+	f = fill_byte(owner, (uint32_t)w[0]);
+	pat = f * 0x0101010101010101ull;
+	/* a word at a time (blocks are at least 16-byte aligned), then the tail bytes */
+	n = w[1];
+	for (i = 2; i < n / 8; i++)
+		if (w[i] != pat)
+			return false;
+	for (i = n & ~(size_t)7; i < n; i++)
+		if (b[i] != f)
+			return false;
+	return true;
+}
+
+static void checked_free(struct stress_res *s, void *p, size_t size)
+{
+	error_t e;
+
+	if (!intact(p, size))
+		s->pattern_bad++;
+	/* a freed block must not look like a live one to the next checker */
+	((uint64_t *)p)[0] = 0;
+	e = mem_free_checked(p);
+	if (e) {
+		s->free_fail++;
+		if (!s->first_err)
+			s->first_err = e;
+	} else {
+		s->frees++;
+	}
+}
+
+static void poll_mbox(struct stress_res *s, unsigned me)
+{
+	unsigned i;
+
+	for (i = 0; i < MBOX_SLOTS; i++) {
+		/* acquire: pairs with the sender's release; the block's contents are visible */
+		void *p = __atomic_exchange_n(&mbox[me][i], NULL, __ATOMIC_ACQUIRE);
+
+		if (p) {
+			s->received++;
+			checked_free(s, p, 0);
+		}
+	}
+}
+
+/* give @p to another hart of this wave (the indexes wave_cur + k * wave_n) */
+static bool hand_over(unsigned me, uint64_t *seed, void *p)
+{
+	unsigned members = (boot_topo.nharts - wave_cur + wave_n - 1) / wave_n, tries, i;
+
+	for (tries = 0; tries < 4; tries++) {
+		unsigned to = wave_cur + (unsigned)(rnd(seed) % members) * wave_n;
+
+		if (to == me || to >= boot_topo.nharts || !smp_hart_up(to))
+			continue;
+		for (i = 0; i < MBOX_SLOTS; i++) {
+			void *expected = NULL;
+
+			/* release: the stamp is written before the receiver can see the pointer */
+			if (__atomic_compare_exchange_n(&mbox[to][i], &expected, p, false, __ATOMIC_RELEASE,
+							__ATOMIC_RELAXED))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* mostly small: 85% 16..511 B, 10% up to 4 KiB (still cached), 5% up to 16 KiB (always the heap lock) */
+static size_t stress_size(uint64_t *seed)
+{
+	uint64_t r = rnd(seed), k = r % 100;
+
+	if (k < 85)
+		return 16 + (r >> 8) % (512 - 16);
+	if (k < 95)
+		return 512 + (r >> 8) % (4096 - 512 + 1);
+	return 4096 + (r >> 8) % (16384 - 4096 + 1);
+}
+
+static void stress_body(void *arg)
+{
+	struct cls *me = cls_self();
+	unsigned idx = me->index, nlive = 0, op, i;
+	struct stress_res *s = &sres[idx];
+	struct sblock live[STRESS_LIVE];
+	uint64_t seed = 0x9e3779b97f4a7c15ull * (idx + 1) ^ 0xd1b54a32d192ed03ull;
+	bool dma = kopts.dma_limit && any_dma_heap();
+	uint64_t t0 = mm_clock(), t1;
+
+	(void)arg;
+	s->ran++;
+	for (op = 0; op < stress_ops; op++) {
+		uint64_t r = rnd(&seed);
+
+		poll_mbox(s, idx);
+		if (nlive && (nlive == STRESS_LIVE || r % 100 < 45)) {
+			unsigned k = (unsigned)((r >> 8) % nlive);
+			struct sblock b = live[k];
+
+			live[k] = live[--nlive];
+			/* SYS/DMA blocks (size tagged below) may be freed by another hart */
+			if ((b.seq & 1) && (r >> 20) % 3 == 0) {
+				if (!intact(b.p, b.size))
+					s->pattern_bad++;
+				if (hand_over(idx, &seed, b.p)) {
+					s->handed++;
+					continue;
+				}
+			}
+			checked_free(s, b.p, b.size);
+		} else {
+			size_t size = stress_size(&seed);
+			unsigned pv = (unsigned)((r >> 12) % 10), pp = (unsigned)((r >> 20) % 20);
+			enum mem_reachability_s v = pv < 6 ? MEM_VALID_SYS : pv < 8 ? MEM_VALID_CLUSTER :
+						    pv == 8 ? MEM_VALID_CPU : dma ? MEM_VALID_DMA : MEM_VALID_SYS;
+			/* 70% the default proximity, 15% a random cluster's, 15% the global one */
+			struct mem_proximity_s *px = pp < 14 ? NULL : pp < 17 ?
+				mem_prox_cluster((unsigned)((r >> 28) % nclusters())) : mem_prox_global();
+			void *p;
+			error_t e = mem_alloc(size, px, v, &p);
+			/* odd sequence numbers: blocks that anyone may free (SYS and DMA) */
+			uint32_t seq = ((uint32_t)op << 1) | (v == MEM_VALID_SYS || v == MEM_VALID_DMA);
+
+			if (e) {
+				s->alloc_fail++;
+				if (!s->first_err)
+					s->first_err = e;
+				continue;
+			}
+			s->allocs++;
+			if (v == MEM_VALID_DMA && !mem_is_dma(p, size))
+				s->reach_bad++;
+			stamp(p, size, idx, seq);
+			live[nlive++] = (struct sblock){ p, size, seq };
+		}
+	}
+	/*
+	 * Free the rest and empty this hart's caches. No barrier: a finished hart goes back to wfi instead of
+	 * spinning (under TCG a spinning vCPU takes host time from the harts still working). Blocks handed to
+	 * it afterwards stay in its mailbox for the boot hart to check and free.
+	 */
+	t1 = mm_clock();
+	s->t_ops = t1 - t0;
+	poll_mbox(s, idx);
+	for (i = 0; i < nlive; i++)
+		checked_free(s, live[i].p, live[i].size);
+	mem_drain();
+	s->t_end = mm_clock() - t1;
+}
+
+static void mem_stress_all_harts(struct test *t)
+{
+	uint64_t before[TOPO_MAX_CLUSTERS];
+	uint64_t allocs = 0, frees = 0, handed = 0, received = 0, t0, t1, t_ops = 0, t_end = 0, leftover = 0;
+	struct lock_stats lk0[TOPO_MAX_CLUSTERS];
+	struct stress_res late = { 0 };
+	unsigned i, n = smp_nharts();
+
+	stress_ops = 24000 / (n ? n : 1);
+	if (stress_ops < 200)
+		stress_ops = 200;
+#if MM_DEBUG
+	/* the debug allocator checks every byte of every cached block it hands out: a quarter will do */
+	stress_ops /= 4;
+#endif
+	memset(sres, 0, sizeof(sres));
+	memset(mbox, 0, sizeof(mbox));
+	drain_all();
+	free_snapshot(before);
+	for (i = 0; i < nclusters(); i++) {
+		struct heap_stats st;
+
+		heap_get_stats(heap_of(i), &st);
+		lk0[i] = st.lock;
+	}
+	t0 = mm_clock();
+	call_waves(stress_body, NULL);
+	t1 = mm_clock();
+	/* hand-overs nobody took before finishing: checked and freed here, then back to their heaps */
+	for (i = 0; i < boot_topo.nharts; i++) {
+		unsigned k;
+
+		for (k = 0; k < MBOX_SLOTS; k++) {
+			void *p = __atomic_exchange_n(&mbox[i][k], NULL, __ATOMIC_ACQUIRE);
+
+			if (p) {
+				leftover++;
+				checked_free(&late, p, 0);
+			}
+		}
+	}
+	EXPECT_EQ(t, late.pattern_bad, 0);
+	EXPECT_EQ(t, late.free_fail, 0);
+	drain_all();
+	for (i = 0; i < boot_topo.nharts; i++) {
+		struct stress_res *s = &sres[i];
+
+		if (!smp_hart_up(i))
+			continue;
+		EXPECT_EQ(t, s->ran, 1);
+		if (s->alloc_fail || s->free_fail || s->pattern_bad || s->reach_bad)
+			test_log("hart index %u: alloc_fail %llu free_fail %llu pattern_bad %llu reach_bad %llu "
+				 "(first error %s)", i, (unsigned long long)s->alloc_fail,
+				 (unsigned long long)s->free_fail, (unsigned long long)s->pattern_bad,
+				 (unsigned long long)s->reach_bad, err_str(s->first_err));
+		EXPECT_EQ(t, s->alloc_fail, 0);
+		EXPECT_EQ(t, s->free_fail, 0);
+		EXPECT_EQ(t, s->pattern_bad, 0);
+		EXPECT_EQ(t, s->reach_bad, 0);
+		allocs += s->allocs;
+		frees += s->frees;
+		if (s->t_ops > t_ops)
+			t_ops = s->t_ops;
+		if (s->t_end > t_end)
+			t_end = s->t_end;
+		handed += s->handed;
+		received += s->received;
+	}
+	test_log("stress: %u harts x %u ops in %u wave(s): %llu allocs, %llu frees, %llu handed to other harts "
+		 "(%llu ms)", n, stress_ops, wave_n, (unsigned long long)allocs, (unsigned long long)frees,
+		 (unsigned long long)handed, (unsigned long long)((t1 - t0) / (tb_hz() / 1000)));
+	/* where the time went (informational: under TCG a descheduled lock holder or waiter stalls a queue) */
+	test_log("stress: slowest hart: %llu ms of operations, %llu ms to free and drain",
+		 (unsigned long long)(t_ops / (tb_hz() / 1000)), (unsigned long long)(t_end / (tb_hz() / 1000)));
+	for (i = 0; i < nclusters(); i++) {
+		struct heap_stats st;
+
+		heap_get_stats(heap_of(i), &st);
+		if (st.size)
+			test_log("stress: heap %u lock: %llu acquisitions, %llu contended, longest wait %llu ms", i,
+				 (unsigned long long)(st.lock.acquired - lk0[i].acquired),
+				 (unsigned long long)(st.lock.contended - lk0[i].contended),
+				 (unsigned long long)(st.lock.wait_max / (tb_hz() / 1000)));
+	}
+	EXPECT_EQ(t, allocs, frees + late.frees);
+	EXPECT_EQ(t, handed, received + leftover);
+	if (n > 1)
+		EXPECT_GT(t, handed, 0);
+	/* every block is back: each hart drained its caches and remote batches, drain_all() the boot hart's */
+	expect_heaps_back(t, before);
+}
+
+TEST_SUITE(mem_stress, TEST_CASE(mem_stress_all_harts));
