@@ -937,19 +937,29 @@ static bool dbg_cacheable(const void *p, size_t bsize)
 static error_t dbg_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr,
 			 struct mem_receipt *r, uintptr_t site)
 {
+	struct mem_receipt rc;
 	size_t bsize, i;
 	void *p;
 	error_t e;
 
+	if (!addr)
+		return ERR_INVAL;	/* as raw_alloc_receipt() would: the block goes through &p below */
 	if (!size || size > MEM_MAX_SIZE || size > UINT32_MAX)
 		return raw_alloc_receipt(size ? MEM_MAX_SIZE + 1 : 0, prox, valid, addr, r);
 again:
-	e = raw_alloc_receipt(size + MEM_DBG_GUARD + MEM_DBG_TRAILER, prox, valid, &p, r);
+	rc.cached = false;	/* a caller-made proximity writes no receipt */
+	e = raw_alloc_receipt(size + MEM_DBG_GUARD + MEM_DBG_TRAILER, prox, valid, &p, &rc);
 	if (e)
 		return e;
+	if (r)
+		*r = rc;
 	if (raw_getsize(p, &bsize))
 		bsize = size + MEM_DBG_GUARD + MEM_DBG_TRAILER;	/* CMA: the chunk is at least this */
-	if (dbg_cacheable(p, bsize)) {
+	/*
+	 * Only a block served by the cache was poisoned (by bin_refill() or dbg_free()); a small block that
+	 * the proximity walk took straight from a heap carries the buddy's free-list links.
+	 */
+	if (rc.cached && dbg_cacheable(p, bsize)) {
 		const unsigned char *c = p;
 
 		for (i = sizeof(void *); i < bsize - MEM_DBG_TRAILER; i++)
@@ -1013,8 +1023,11 @@ error_t mem_free_checked(void *addr)
 error_t mem_getsize(const void *addr, size_t *size)
 {
 	size_t bsize;
-	error_t e = raw_getsize(addr, &bsize);
+	error_t e;
 
+	if (!size)
+		return ERR_INVAL;	/* as raw_getsize() would: the size goes through &bsize below */
+	e = raw_getsize(addr, &bsize);
 	if (!e)
 		*size = dbg_trailer_of((void *)addr, bsize)->size;
 	return e;
