@@ -128,6 +128,31 @@ static void cma_large_dma_mem_alloc(struct test *t)
 	EXPECT_OK(t, mem_free_checked(p));
 }
 
-TEST_SUITE_SKIP_IF(cma, no_regions, TEST_CASE(cma_by_region_and_device), TEST_CASE(cma_alignment_up_to_1m),
+/* the errors a bad cma= bootarg meets at boot: malformed spec, overlap with a region, unaligned range */
+static void cma_bad_declarations(struct test *t)
+{
+	struct cma_spec spec;
+	struct cma_info in;
+	static char meta[4096] __attribute__((aligned(16)));
+
+	EXPECT_ERR(t, cma_parse_spec("dma0", &spec), ERR_INVAL);		/* no size */
+	EXPECT_ERR(t, cma_parse_spec("dma0:12Q", &spec), ERR_INVAL);		/* bad suffix */
+	EXPECT_ERR(t, cma_parse_spec(":4M", &spec), ERR_INVAL);		/* no name */
+	EXPECT_ERR(t, cma_parse_spec("x:4M@99", &spec), ERR_INVAL);		/* no such cluster */
+	EXPECT_OK(t, cma_parse_spec("x:4M@1:virtio0,eth0:exclusive", &spec));
+	EXPECT_EQ(t, spec.size, 4 << 20);
+	EXPECT_EQ(t, spec.cluster, 1);
+	EXPECT_EQ(t, spec.ndevs, 2);
+	EXPECT_TRUE(t, spec.exclusive);
+	cma_region_info(first_region, &in);
+	/* a second region over the first one's memory, and one over the firmware's start: refused */
+	EXPECT_ERR(t, cma_declare("overlap", in.base, 8192, meta, sizeof(meta), NULL), ERR_OVERLAP);
+	EXPECT_ERR(t, cma_declare("unaligned", in.base + in.total + 100, 8192, meta, sizeof(meta), NULL), ERR_ALIGN);
+	EXPECT_ERR(t, cma_declare(first_region->name, 0x1000, 8192, meta, sizeof(meta), NULL), ERR_INVAL);
+	EXPECT_ERR(t, cma_find("overlap", &(struct cma_region *){ 0 }),
+		   cma_find("default", &(struct cma_region *){ 0 }) ? ERR_NODEV : 0);
+}
+
+TEST_SUITE_SKIP_IF(cma, no_regions, TEST_CASE(cma_bad_declarations), TEST_CASE(cma_by_region_and_device), TEST_CASE(cma_alignment_up_to_1m),
 		   TEST_CASE(cma_bad_free_is_enoent), TEST_CASE(cma_exhaustion_and_recovery),
 		   TEST_CASE(cma_large_dma_mem_alloc));
