@@ -50,6 +50,12 @@ static const struct lock_stats *kind_stats(unsigned k)
  */
 #define LOCK_WAIT_S 30
 
+/* seconds() - @s seconds in mm_clock() ticks (the time CSR: timebase-frequency). */
+static uint64_t seconds(unsigned s)
+{
+	return (boot_topo.timebase_hz ? boot_topo.timebase_hz : 10000000) * s;
+}
+
 struct bounded {
 	uint64_t t0, limit;
 	uint64_t last;
@@ -58,7 +64,7 @@ struct bounded {
 static void bounded_start(struct bounded *b, uint64_t watch)
 {
 	b->t0 = mm_clock();
-	b->limit = (boot_topo.timebase_hz ? boot_topo.timebase_hz : 10000000) * LOCK_WAIT_S;
+	b->limit = seconds(LOCK_WAIT_S);
 	b->last = watch;
 }
 
@@ -78,7 +84,8 @@ static int bounded_expired(struct bounded *b, uint64_t watch)
 static volatile uint64_t shared_counter;
 static volatile uint32_t inside;
 static uint32_t overlap_seen;
-static unsigned excl_iters, excl_kind, excl_gap;
+static unsigned excl_iters, excl_kind, excl_gap, excl_window, excl_nwin;
+static uint64_t excl_deadline;
 static uint32_t excl_ran[TOPO_MAX_HARTS];
 static uint32_t excl_count[TOPO_MAX_HARTS];	/* iterations each hart completed */
 static int excl_done[NKINDS];
@@ -95,26 +102,32 @@ static unsigned excl_harts[NKINDS];
  * Delay-loop iterations a hart spends outside the lock, spread over its iterations: without them a
  * hart's few hundred iterations take less than a host time slice and the harts, one vCPU thread each,
  * simply run one after the other (contended 0, and a lock that does nothing passed). Up to 8 harts
- * also start together at a barrier; more harts overlap anyway, and lining them all up on one FIFO
- * lock only builds a convoy.
+ * also start together at a barrier; more overlap anyway.
  */
 #define EXCL_GAP_LOOPS (1u << 20)
 #define EXCL_BARRIER_MAX 8
+/*
+ * Harts per round. With 128 vCPUs spinning on two host cores each hand-over to a descheduled waiter
+ * took up to a second (a 10 s budget, then minutes to drain the queue); so the harts take turns in
+ * rounds of this many (hart index modulo the number of rounds: every round spans all clusters), the
+ * others sleeping in wfi. Only two vCPUs run at once on such a host anyway.
+ */
+#define EXCL_WINDOW 16
 
 static void excl_body(void *arg)
 {
 	unsigned i, k = excl_kind, me = cls_self()->index;
 	volatile unsigned d;
-	uint64_t deadline;
 
+	if (me % excl_nwin != excl_window)
+		return;
 	excl_ran[me]++;
-	if (smp_participants() <= EXCL_BARRIER_MAX)
+	if (excl_nwin == 1 && smp_participants() <= EXCL_BARRIER_MAX)
 		smp_barrier();		/* start together */
-	deadline = mm_clock() + (boot_topo.timebase_hz ? boot_topo.timebase_hz : 10000000) * EXCL_BUDGET_S;
 	for (i = 0; i < excl_iters; i++) {
 		uint64_t v;
 
-		if (i && !(i & 7) && mm_clock() > deadline)
+		if (i && !(i & 7) && mm_clock() > excl_deadline)
 			break;
 		kind_lock(k);
 		if (inside)
@@ -149,15 +162,17 @@ static void excl_run(struct test *t, unsigned k)
 	excl_iters = 2000 / n;		/* about 2000 hand-overs whatever the hart count */
 	if (excl_iters < 16)
 		excl_iters = 16;
-	/* no more delay in all than 8 harts get: more would only lengthen convoys on big machines */
-	excl_gap = EXCL_GAP_LOOPS / excl_iters / (n > EXCL_BARRIER_MAX ? n / EXCL_BARRIER_MAX : 1);
+	excl_gap = EXCL_GAP_LOOPS / excl_iters;
 	excl_kind = k;
 	shared_counter = 0;
 	inside = 0;
 	overlap_seen = 0;
 	memset(excl_ran, 0, sizeof(excl_ran));
 	memset(excl_count, 0, sizeof(excl_count));
-	smp_call_all(excl_body, NULL);
+	excl_deadline = mm_clock() + seconds(EXCL_BUDGET_S);
+	excl_nwin = (n + EXCL_WINDOW - 1) / EXCL_WINDOW;
+	for (excl_window = 0; excl_window < excl_nwin; excl_window++)
+		smp_call_all(excl_body, NULL);
 	for (i = 0; i < TOPO_MAX_HARTS; i++)
 		if (smp_hart_up(i)) {
 			EXPECT_EQ(t, excl_ran[i], 1);
@@ -171,8 +186,9 @@ static void excl_run(struct test *t, unsigned k)
 		test_log("%s: the %u s budget ran out after %llu of %llu iterations (a TCG convoy)",
 			 kind_name[k], EXCL_BUDGET_S, (unsigned long long)total,
 			 (unsigned long long)n * excl_iters);
-	test_log("%s: %u hart(s) x %u: counter %llu, acquired %llu, contended %llu, spins %llu, "
-		 "wait max %llu", kind_name[k], n, excl_iters, (unsigned long long)shared_counter,
+	test_log("%s: %u hart(s) in %u round(s) x %u: counter %llu, acquired %llu, contended %llu, "
+		 "spins %llu, wait max %llu", kind_name[k], n, excl_nwin, excl_iters,
+		 (unsigned long long)shared_counter,
 		 (unsigned long long)st->acquired, (unsigned long long)st->contended,
 		 (unsigned long long)st->spins, (unsigned long long)st->wait_max);
 	EXPECT_EQ(t, shared_counter, total);
@@ -297,7 +313,6 @@ static void fifo_body(void *arg)
 
 	if (r == FIFO_NONE)
 		return;
-
 	/* the node mcs_lock() will take: this hart's next free nesting level */
 	__atomic_store_n(&fifo_node[r], &self->mcs[self->mcs_depth], __ATOMIC_RELEASE);
 	if (r == 0) {
@@ -338,6 +353,7 @@ static void fifo_body(void *arg)
 static void fifo_run(struct test *t, unsigned k)
 {
 	unsigned i, r = 1, self = cls_self()->index, bad = 0, others, stride, seen;
+	const struct lock_stats *st;
 
 	if (smp_nharts() < 2) {
 		test_skip(t, "one hart: nobody to queue");
@@ -348,6 +364,8 @@ static void fifo_run(struct test *t, unsigned k)
 	else
 		ticket_init(&fifo_ticket);
 	fifo_kind = k;
+	memset(fifo_node, 0, sizeof(fifo_node));
+	memset(fifo_order, 0xff, sizeof(fifo_order));
 	/* the caller is rank 0; then every stride-th other hart by index, in index order */
 	for (i = 0; i < TOPO_MAX_HARTS; i++)
 		fifo_rank[i] = FIFO_NONE;
@@ -376,6 +394,12 @@ static void fifo_run(struct test *t, unsigned k)
 		EXPECT_TRUE(t, fifo_mcs.tail == NULL);
 	else
 		EXPECT_EQ(t, fifo_ticket.next, fifo_ticket.owner);
+	/* here contention is certain: everyone but the caller queued while the caller held the lock */
+	st = k == KIND_MCS ? &fifo_mcs.st : &fifo_ticket.st;
+	EXPECT_EQ(t, st->acquired, fifo_n);
+	if (!fifo_timeouts)
+		EXPECT_EQ(t, st->contended, fifo_n - 1);
+	EXPECT_LE(t, st->wait_max, st->wait_total);
 	test_log("%s: %u of %u harts (every %u%s) handed over in %s order", kind_name[k], fifo_n,
 		 smp_nharts(), stride, stride == 1 ? "" : ", to keep TCG hand-overs short",
 		 bad ? "the WRONG" : "FIFO");
