@@ -36,7 +36,7 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 			       unsigned nreserved)
 {
 	struct topo_range use[RANGE_MAX];
-	unsigned n, i, placed = RANGE_MAX;
+	unsigned n, i;
 	uintptr_t base = (uintptr_t)c->mem.base, end = (uintptr_t)(c->mem.base + c->mem.size);
 	size_t meta = buddy_meta_size(base, end);
 	size_t need = align_up(sizeof(struct heap), 64) + align_up(meta, 64);
@@ -51,7 +51,6 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 			h = (struct heap *)b;
 			use[i].size -= (b + need) - use[i].base;
 			use[i].base = b + need;
-			placed = i;
 			break;
 		}
 	}
@@ -67,7 +66,7 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 		MM_PANIC("cluster %u: buddy_init: %s", c->id, err_str(e));
 	for (i = 0; i < n; i++) {
 		if ((heap_limited >> c->id) & 1) {	/* fault injection: a tiny (or empty) heap */
-			uint64_t room = heap_limit[c->id] > h->size ? heap_limit[c->id] - h->size : 0;
+			uint64_t room = heap_limit[c->id] > h->b.added ? heap_limit[c->id] - h->b.added : 0;
 
 			if (use[i].size > room)
 				use[i].size = room;
@@ -78,9 +77,9 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 		if (e)
 			MM_PANIC("cluster %u: add 0x%llx+0x%llx: %s", c->id, (unsigned long long)use[i].base,
 				 (unsigned long long)use[i].size, err_str(e));
-		h->size += use[i].size;
 	}
-	(void)placed;
+	/* what the buddy really took: each range clipped to whole 64-byte granules (== free + used) */
+	h->size = h->b.added;
 	return h;
 }
 

@@ -251,7 +251,7 @@ static error_t cluster_prox_alloc(size_t size, void *priv, enum mem_reachability
 	return prox_run(priv, size, valid, addr, NULL);
 }
 
-/* the receipt travels beside the seed's 4-argument alloc() through this per-call slot */
+/* the global proximity: round-robin from this hart's own position over every cluster with memory */
 static error_t global_prox_run(size_t size, enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
 {
 	struct mm_cpu *self = mm_cpu_self();
