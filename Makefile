@@ -25,8 +25,11 @@ LOCK     ?= mcs
 DEBUG    ?= 0
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+# max-grow-copy-bb-insns: GCC may copy a tail block of up to 64 instructions so that a function whose
+# only calls are on slow paths (the inline mem_alloc()/mem_free() fast paths) builds its frame there only
+# (shrink-wrapping); the default of 8 leaves a frame on the fast path of such callers.
 KCFLAGS  := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-common -mcmodel=medany -march=rv64gc \
-            -mabi=lp64d -ffunction-sections -fdata-sections \
+            -mabi=lp64d -ffunction-sections -fdata-sections --param=max-grow-copy-bb-insns=64 \
             -I. -I$(LIBFDT) -isystem $(NEWLIB)/include -DLOCK_KIND_$(LOCK)=1 -DMM_DEBUG=$(DEBUG) -DMM_CPU_AT_TP=1
 KLDFLAGS := -nostdlib -nostartfiles -static -T ldscripts/kernel.ld -Wl,--gc-sections -Wl,--no-warn-rwx-segments \
             -Wl,-Map,$(BUILD)/kernel.map -L$(NEWLIB)/lib

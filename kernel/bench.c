@@ -162,6 +162,15 @@ static void __attribute__((noinline)) body_fast_pair(void *a)
 		mem_free(p);
 }
 
+/* the same with the size known at compile time, the common case in kernel code (sizeof a struct) */
+static void __attribute__((noinline)) body_fast_pair64(void *a)
+{
+	void *p;
+
+	if (!mem_alloc(64, NULL, MEM_VALID_SYS, &p))
+		mem_free(p);
+}
+
 /* one call each, bracketed alone: what a warm mem_alloc() and mem_free() cost apart (minus time_none()) */
 static __attribute__((noinline)) uint64_t time_none(void)
 {
@@ -204,6 +213,7 @@ static void __attribute__((noinline)) body_newlib_pair(void *a)
  * A warm pair on the calling hart: one pair first fills the bin, then every measured mem_alloc pops the
  * block the previous mem_free pushed (16 and 32 B share the 64 B bin). insn_alloc and insn_free are one
  * warm call each, timed alone (argument set-up and call included, the empty bracket subtracted). The
+ * const=1 line is the 64 B pair with the size a compile-time constant, which names its bin directly. The
  * newlib lines are the same pair through newlib's malloc/free behind one global lock (the build's
  * spinlock kind), for the plot.
  */
@@ -225,6 +235,9 @@ static void bench_fast_pair(void)
 			 (unsigned long long)ta, (unsigned long long)tf);
 		print_x100(p, per_iter_x100(body_fast_pair, &a), "insn_per_pair");
 	}
+	a.size = 64;
+	body_fast_pair64(&a);
+	print_x100("bench: name=fast_pair size=64 const=1", per_iter_x100(body_fast_pair64, &a), "insn_per_pair");
 	for (a.size = 16; !nl && a.size <= 4096; a.size <<= 1) {
 		body_newlib_pair(&a);
 		snprintf(p, sizeof(p), "bench: name=fast_pair size=%zu alloc=newlib lock=%s", a.size, LOCK_KIND_NAME);

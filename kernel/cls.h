@@ -10,6 +10,11 @@
 struct cls {
 	uintptr_t stack_top;		/* offset 0: entry.S loads sp from here */
 	struct cls *self;
+	/*
+	 * the allocator's per-hart state (default proximity, caches) at a fixed, small offset from tp: its
+	 * bins then lie within 255 bytes of tp, so the fast paths find one with a byte load and an add
+	 */
+	struct mm_cpu mm __attribute__((aligned(MM_CPU_TP_OFFSET)));
 	uint32_t hartid;
 	unsigned index;			/* 0..nharts-1, in hart-id order (topo.hart[]) */
 	unsigned cluster;
@@ -19,12 +24,11 @@ struct cls {
 	uint32_t call_seen;		/* last generation it ran */
 	unsigned long mcs_depth;
 	uint64_t ops;			/* free counter for tests and benchmarks */
-	/* the allocator's per-hart state (default proximity, caches) at a fixed offset from tp */
-	struct mm_cpu mm __attribute__((aligned(MM_CPU_TP_OFFSET)));
 	struct mcs_node mcs[MCS_NEST_MAX];
 };
 
-_Static_assert(__builtin_offsetof(struct cls, mm) == MM_CPU_TP_OFFSET, "mm/cpu.h finds struct mm_cpu at tp + 64");
+_Static_assert(__builtin_offsetof(struct cls, mm) == MM_CPU_TP_OFFSET,
+	       "mm/cpu.h finds struct mm_cpu at tp + MM_CPU_TP_OFFSET");
 
 /* cls_self() - the calling hart's CLS. Context: any hart, after kmain/secondary_entry set tp. */
 static inline struct cls *cls_self(void)

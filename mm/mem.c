@@ -77,6 +77,19 @@ static uint8_t mem_clusters[TOPO_MAX_CLUSTERS];
  * operations; remote frees go home 8 at a time.
  */
 static const uint32_t bin_max[MM_CACHE_BINS] = { 32, 32, 32, 16, 16, 8, 8 };
+
+/*
+ * Order of a cached size (1..4096) by table: rv64gc has no count-leading-zeros instruction, and
+ * __builtin_clzl becomes a libgcc loop. Entry i is the order of sizes 64*i+1 .. 64*(i+1); mem_cpu_init()
+ * turns it into each hart's bin_of_size[].
+ */
+static const uint8_t order_of_64ths[64] = {
+	6, 7, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10,
+	11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+};
+
 #define REMOTE_BATCH 8
 
 /* ---- regions ---- */
@@ -447,14 +460,23 @@ void mem_cpu_init(struct mm_cpu *c, unsigned hart, unsigned cluster)
 	c->hart = hart;
 	c->cluster = cluster;
 	c->prox = &cprox[cluster].prox;
-	for (i = 0; i < MM_CACHE_BINS; i++)
-		c->bin[i].max = bin_max[i];
+	for (i = 0; i < MM_CACHE_BINS; i++) {
+		struct mm_cache_bin *b = &c->bin[i];
+
+		b->head = &b->end;
+		b->end = (struct mm_cached){ .next = NULL, .stat = BUDDY_TAG_HEAD | (MM_CACHE_MIN_ORDER + i),
+					     .room = bin_max[i] };
+		c->bin_of_tag[BUDDY_TAG_HEAD | (MM_CACHE_MIN_ORDER + i)] = (uint8_t)((char *)b - mm_cpu_base(c));
+	}
+	for (i = 0; i < 64; i++)
+		c->bin_of_size[i] =
+			(uint8_t)((char *)&c->bin[order_of_64ths[i] - MM_CACHE_MIN_ORDER] - mm_cpu_base(c));
 	if (cprox[cluster].n) {
 		struct heap *h = heap_of(cprox[cluster].order[0]);
 
 		c->home = h;
 		c->home_lo = h->b.base;
-		c->home_hi = h->b.end;
+		c->home_span = h->b.end - h->b.base;
 		c->home_tag_bias = h->b.tag_bias;
 		c->cache_dma = cluster_regions[h->cluster][ncluster_regions[h->cluster] - 1]->dma;
 	}
@@ -495,41 +517,32 @@ bool mem_is_dma(const void *addr, size_t size)
 /*
  * The cache of a hart holds blocks of its home heap, orders 6..12, tagged "cached" (see mm/buddy.h): the
  * buddy allocator counts them as used and refuses to free them, and mem_free() recognises a second free.
- * Refill takes max/4 blocks under one heap lock; a bin above max gives max/4 back under one lock. Frees of
- * other clusters' small blocks collect per owner and go back REMOTE_BATCH at a time.
+ * Each bin is a LIFO list of struct mm_cached ending in a sentinel (see mm/cpu.h). Refill takes max/4
+ * blocks under one heap lock; a push that fills a bin gives max/4 back under one lock. Frees of other
+ * clusters' small blocks collect per owner and go back REMOTE_BATCH at a time.
  */
-/*
- * Order of a cached size (1..4096) by table: rv64gc has no count-leading-zeros instruction, and
- * __builtin_clzl becomes a libgcc loop. Entry i is the order of sizes 64*i+1 .. 64*(i+1).
- */
-static const uint8_t order_of_64ths[64] = {
-	6, 7, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10,
-	11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
-	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
-	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
-};
-
-static inline unsigned size_order(size_t size)
+static unsigned bin_order(const struct mm_cpu *c, const struct mm_cache_bin *b)
 {
-	return order_of_64ths[(size - 1) >> 6];
+	return MM_CACHE_MIN_ORDER + (unsigned)(b - c->bin);
 }
 
-static void bin_give_back(struct heap *h, unsigned order, void **list, uint32_t n)
+/* give the top @n blocks of @b back to heap @h (tagged allocated again first, as the buddy expects) */
+static void bin_give_back(struct heap *h, struct mm_cache_bin *b, uint32_t n)
 {
-	void *p = *list;
+	struct mm_cached *p = b->head;
 	uint32_t i;
 
 	spin_lock(&h->lock);
-	for (i = 0; i < n && p; i++) {
-		void *next = *(void **)p;
+	for (i = 0; i < n && p->next; i++) {
+		struct mm_cached *next = p->next;
 
-		*buddy_tag(h->b.tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_HEAD | order);
+		*p->tag = (uint8_t)b->end.stat;
 		if (heap_free_locked(h, p))
-			MM_PANIC("cached block %p of cluster %u refused by its heap", p, h->cluster);
+			MM_PANIC("cached block %p of cluster %u refused by its heap", (void *)p, h->cluster);
 		p = next;
 	}
 	spin_unlock(&h->lock);
-	*list = p;
+	b->head = p;
 }
 
 /* fault injection: refills that fail on purpose, per mille (mem_set_refill_faults()) */
@@ -556,40 +569,53 @@ static bool refill_fault(struct mm_cpu *c)
 	return false;
 }
 
-static __attribute__((noinline)) bool bin_refill(struct mm_cpu *c, struct mm_cache_bin *b, unsigned order)
+/* push @p (a block of @b's order whose tag is at @t) on @b; the caller checked there is room */
+static inline void bin_push(struct mm_cache_bin *b, struct mm_cached *p, uint8_t *t)
+{
+	struct mm_cached *h = b->head;
+
+	p->next = h;
+	p->tag = t;
+	p->room = h->room - 1;
+	b->head = p;
+}
+
+static __attribute__((noinline)) bool bin_refill(struct mm_cpu *c, struct mm_cache_bin *b)
 {
 	struct heap *h = c->home;
-	uint32_t want = b->max / 4, got = 0;
+	unsigned order = bin_order(c, b);
+	uint32_t want = (uint32_t)b->end.room / 4, got = 0;
 
 	if (refill_fail_permille && refill_fault(c))
 		return false;
+	if (want > b->head->room - 1)
+		want = (uint32_t)b->head->room - 1;	/* never fill the bin from a refill */
 
 	spin_lock(&h->lock);
 	while (got < want) {
 		void *p;
+		uint8_t *t;
 
 		if (heap_alloc_locked(h, (size_t)1 << order, &p))
 			break;
-		*buddy_tag(h->b.tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_FREE | order);
+		t = buddy_tag(h->b.tag_bias, (uintptr_t)p);
+		*t = (uint8_t)(BUDDY_TAG_FREE | order);
 #if MM_DEBUG
 		/* every cached block is poisoned (see the debug allocator below) */
-		memset((char *)p + sizeof(void *), 0x6b, ((size_t)1 << order) - 16 - sizeof(void *));
+		memset((char *)p + sizeof(struct mm_cached), 0x6b,
+		       ((size_t)1 << order) - 16 - sizeof(struct mm_cached));
 #endif
-		*(void **)p = b->head;
-		b->head = p;
+		bin_push(b, p, t);
 		got++;
 	}
 	spin_unlock(&h->lock);
-	b->count += got;
 	return got > 0;
 }
 
-static __attribute__((noinline)) void bin_trim(struct mm_cpu *c, struct mm_cache_bin *b, unsigned order)
+/* mem_cache_trim() - a push filled bin @b of the calling hart: give its top quarter back (mm/mem.h). */
+void mem_cache_trim(struct mm_cache_bin *b)
 {
-	uint32_t n = b->max / 4;
-
-	bin_give_back(c->home, order, &b->head, n);
-	b->count -= n;
+	bin_give_back(mm_cpu_self()->home, b, (uint32_t)b->end.room / 4);
 }
 
 static void remote_flush(struct mm_cpu *c, unsigned cl)
@@ -621,9 +647,8 @@ void mem_drain(void)
 	for (i = 0; i < MM_CACHE_BINS; i++) {
 		struct mm_cache_bin *b = &c->bin[i];
 
-		if (b->count)
-			bin_give_back(c->home, MM_CACHE_MIN_ORDER + i, &b->head, b->count);
-		b->count = 0;
+		if (b->head->next)
+			bin_give_back(c->home, b, mm_cache_count(b));
 	}
 	for (i = 0; i < TOPO_MAX_CLUSTERS; i++)
 		if (c->remote[i].count)
@@ -653,6 +678,16 @@ static error_t dma_from_cma(size_t size, void **addr, struct mem_receipt *r)
 	return 0;
 }
 
+/* pop the top block of bin @b (not empty) and tag it allocated again */
+static inline void *bin_pop(struct mm_cache_bin *b)
+{
+	struct mm_cached *p = b->head;
+
+	b->head = p->next;
+	*p->tag = (uint8_t)b->end.stat;
+	return p;
+}
+
 static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_proximity_s *prox,
 						    enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
 {
@@ -670,17 +705,11 @@ static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_prox
 		prox = c->prox;
 	/* the default proximity may refill the cache instead of taking one block under the lock */
 	if (prox == c->prox && ((c->cache_valid >> valid) & 1) && size <= ((size_t)1 << MM_CACHE_MAX_ORDER)) {
-		unsigned order = size_order(size);
-		struct mm_cache_bin *b = &c->bin[order - MM_CACHE_MIN_ORDER];
+		struct mm_cache_bin *b = (struct mm_cache_bin *)(mm_cpu_base(c) + c->bin_of_size[(size - 1) >> 6]);
 
-		if (b->head || bin_refill(c, b, order)) {
-			void *p = b->head;
-
-			b->head = *(void **)p;
-			b->count--;
-			*buddy_tag(c->home_tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_HEAD | order);
-			c->cache_hits++;
-			*addr = p;
+		if (b->head->next || bin_refill(c, b)) {
+			*addr = bin_pop(b);
+			b->end.stat += MM_CACHE_HIT;
 			if (r)
 				*r = (struct mem_receipt){ c->home->cluster, 0, false, true, "heap" };
 			return 0;
@@ -701,53 +730,13 @@ static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_prox
 	return e;
 }
 
-static inline __attribute__((always_inline)) error_t raw_alloc(size_t size, struct mem_proximity_s *prox,
-								 enum mem_reachability_s valid, void **addr)
+struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+				    bool want)
 {
-	struct mm_cpu *c = mm_cpu_self();
+	struct mem_alloc_ret r = { 0, NULL };
 
-	/* fast path: default proximity, a small size, a reachability the home heap serves, a warm bin */
-	if (likely(!prox && size - 1 < ((size_t)1 << MM_CACHE_MAX_ORDER) && (unsigned)valid < 32 &&
-		   ((c->cache_valid >> valid) & 1) && addr)) {
-		unsigned order = size_order(size);
-		struct mm_cache_bin *b = &c->bin[order - MM_CACHE_MIN_ORDER];
-		void *p = b->head;
-
-		if (likely(p)) {
-			b->head = *(void **)p;
-			b->count--;
-			*buddy_tag(c->home_tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_HEAD | order);
-			c->cache_hits++;
-			*addr = p;
-			return 0;
-		}
-	}
-	return alloc_slow(size, prox, valid, addr, NULL);
-}
-
-static error_t raw_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
-				 void **addr, struct mem_receipt *r)
-{
-	struct mm_cpu *c = mm_cpu_self();
-
-	if (!prox && addr && size && size <= ((size_t)1 << MM_CACHE_MAX_ORDER) && (unsigned)valid < 32 &&
-	    ((c->cache_valid >> valid) & 1)) {
-		unsigned order = size_order(size);
-		struct mm_cache_bin *b = &c->bin[order - MM_CACHE_MIN_ORDER];
-		void *p = b->head;
-
-		if (p) {
-			b->head = *(void **)p;
-			b->count--;
-			*buddy_tag(c->home_tag_bias, (uintptr_t)p) = (uint8_t)(BUDDY_TAG_HEAD | order);
-			c->cache_hits++;
-			*addr = p;
-			if (r)
-				*r = (struct mem_receipt){ c->home->cluster, 0, false, true, "heap" };
-			return 0;
-		}
-	}
-	return alloc_slow(size, prox, valid, addr, r);
+	r.err = alloc_slow(size, prox, valid, want ? &r.addr : NULL, NULL);
+	return r;
 }
 
 static struct mem_region *private_owner(uintptr_t a)
@@ -808,32 +797,36 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 	return e;
 }
 
-static inline __attribute__((always_inline)) error_t raw_free(void *addr)
+void mem_free_slow(void *addr)
+{
+	(void)free_slow(addr);
+}
+
+/*
+ * The checked free: mem_free()'s fast path plus the test that @addr's section of the home heap was ever
+ * split (its tags are written), so that no pointer the allocator never returned can enter a cache.
+ */
+static error_t raw_free(void *addr)
 {
 	struct mm_cpu *c = mm_cpu_self();
 	uintptr_t a = (uintptr_t)addr;
 
-	/* fast path: a small allocated block of the home heap goes into this hart's cache */
-	if (likely(a - c->home_lo < c->home_hi - c->home_lo && !(a & 63) &&
-		   buddy_section_ready(&c->home->b, a))) {
+	if (a - c->home_lo < c->home_span && !(a & 63) && buddy_section_ready(&c->home->b, a)) {
 		uint8_t *t = buddy_tag(c->home_tag_bias, a);
-		unsigned tag = *t, order = tag & BUDDY_TAG_ORDER;
+		unsigned off = c->bin_of_tag[*t];
 
-		if (likely((tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) == BUDDY_TAG_HEAD &&
-			   order <= MM_CACHE_MAX_ORDER)) {
-			struct mm_cache_bin *b = &c->bin[order - MM_CACHE_MIN_ORDER];
+		if (off) {
+			struct mm_cache_bin *b = (struct mm_cache_bin *)(mm_cpu_base(c) + off);
 
-			*t = (uint8_t)(BUDDY_TAG_FREE | order);
-			*(void **)addr = b->head;
-			b->head = addr;
-			if (unlikely(++b->count > b->max))
-				bin_trim(c, b, order);
+			*t ^= BUDDY_TAG_HEAD | BUDDY_TAG_FREE;
+			bin_push(b, addr, t);
+			if (!b->head->room)
+				mem_cache_trim(b);
 			return 0;
 		}
 	}
 	return free_slow(addr);
 }
-
 
 static error_t raw_getsize(const void *addr, size_t *size)
 {
@@ -873,21 +866,18 @@ void mem_cluster_get_stats(unsigned cl, struct mem_cluster_stats *st)
 		st->fallbacks_out += c->cnt[cl].fallbacks_out;
 		st->failures += c->cnt[cl].failures;
 		if (c->home && c->home->cluster == cl)
-			st->local_hits += c->cache_hits;
+			st->local_hits += mm_cache_hits(c);
 	}
 }
 
 #if !MM_DEBUG
 
-error_t mem_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr)
-{
-	return raw_alloc(size, prox, valid, addr);
-}
+/* mem_alloc() and mem_free() are inline in mm/mem.h */
 
 error_t mem_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
 			  void **addr, struct mem_receipt *r)
 {
-	return raw_alloc_receipt(size, prox, valid, addr, r);
+	return alloc_slow(size, prox, valid, addr, r);
 }
 
 error_t mem_free_checked(void *addr)
@@ -943,12 +933,12 @@ static error_t dbg_alloc(size_t size, struct mem_proximity_s *prox, enum mem_rea
 	error_t e;
 
 	if (!addr)
-		return ERR_INVAL;	/* as raw_alloc_receipt() would: the block goes through &p below */
+		return ERR_INVAL;	/* as alloc_slow() would: the block goes through &p below */
 	if (!size || size > MEM_MAX_SIZE || size > UINT32_MAX)
-		return raw_alloc_receipt(size ? MEM_MAX_SIZE + 1 : 0, prox, valid, addr, r);
+		return alloc_slow(size ? MEM_MAX_SIZE + 1 : 0, prox, valid, addr, r);
 again:
 	rc.cached = false;	/* a caller-made proximity writes no receipt */
-	e = raw_alloc_receipt(size + MEM_DBG_GUARD + MEM_DBG_TRAILER, prox, valid, &p, &rc);
+	e = alloc_slow(size + MEM_DBG_GUARD + MEM_DBG_TRAILER, prox, valid, &p, &rc);
 	if (e)
 		return e;
 	if (r)
@@ -962,7 +952,7 @@ again:
 	if (rc.cached && dbg_cacheable(p, bsize)) {
 		const unsigned char *c = p;
 
-		for (i = sizeof(void *); i < bsize - MEM_DBG_TRAILER; i++)
+		for (i = sizeof(struct mm_cached); i < bsize - MEM_DBG_TRAILER; i++)
 			if (c[i] != MEM_DBG_POISON) {
 				struct dbg_trailer *t = dbg_trailer_of(p, bsize);
 
@@ -1000,7 +990,8 @@ static error_t dbg_free(void *addr)
 			return ERR_CORRUPT;
 		}
 	if (dbg_cacheable(addr, bsize))
-		memset((char *)addr + sizeof(void *), MEM_DBG_POISON, bsize - MEM_DBG_TRAILER - sizeof(void *));
+		memset((char *)addr + sizeof(struct mm_cached), MEM_DBG_POISON,
+		       bsize - MEM_DBG_TRAILER - sizeof(struct mm_cached));
 	return raw_free(addr);
 }
 
@@ -1033,9 +1024,9 @@ error_t mem_getsize(const void *addr, size_t *size)
 	return e;
 }
 
-#endif /* MM_DEBUG */
-
 void mem_free(void *addr)
 {
-	(void)mem_free_checked(addr);
+	(void)dbg_free(addr);
 }
+
+#endif /* MM_DEBUG */

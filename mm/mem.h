@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kernel/lock.h"
+#include "mm/cpu.h"
 #include "mm/err.h"
 #include "mm/pool.h"
 #include "mm/topo.h"
@@ -69,20 +70,29 @@ struct mem_cluster_stats {
  * @prox:  NULL for the calling hart's cluster proximity (from its CLS); mem_prox_*() for others.
  * @valid: MEM_VALID_*.
  * @addr:  out: the block, written only on success.
- * Context: any hart after mem_init(); may take heap locks (never two at once).
+ * Context: any hart after mem_init() and mem_cpu_init() for it; may take heap locks (never two at once).
  * Return: 0; ERR_SIZE (0 or > MEM_MAX_SIZE); ERR_REACH (unknown @valid); ERR_INVAL (@addr NULL);
  * ERR_NOMEM (nothing @valid allows has room); ERR_EXHAUSTED (strict proximity: its cluster is full);
  * ERR_NOHEAP (strict proximity: its cluster has no memory). Never panics on exhaustion.
+ * The warm-cache path is inline (end of this file); the debug build (MM_DEBUG) has a function instead.
  */
+#if MM_DEBUG
 error_t mem_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr);
+#endif
 
 /* mem_alloc_receipt() - mem_alloc() that also says where the block came from (@r may be NULL). */
 error_t mem_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
 			  void **addr, struct mem_receipt *r);
 
-/* mem_free() - free a block from mem_alloc() (errors are logged and otherwise ignored; NULL is a no-op). */
+/*
+ * mem_free() - free a block from mem_alloc() (errors are logged and otherwise ignored; NULL is a no-op).
+ * It refuses, with one log line, what mem_free_checked() refuses, with one exception kept off its fast
+ * path: a pointer the allocator never returned, into a part of the home heap that was never split below
+ * 64 KiB (whose tags were never written), is only recognised by mem_free_checked().
+ */
+#if MM_DEBUG
 void mem_free(void *addr);
-
+#endif
 /*
  * mem_free_checked() - the same, returning why a free was refused: ERR_NOTOWNED, ERR_MISALIGNED,
  * ERR_INTERIOR, ERR_DOUBLEFREE (one log line each; nothing changes). Context: any hart.
@@ -138,5 +148,96 @@ void mem_cluster_get_stats(unsigned c, struct mem_cluster_stats *st);
 
 /* mem_is_dma() - whether [addr, addr+size) lies inside the DMA window. */
 bool mem_is_dma(const void *addr, size_t size);
+
+/* ---- the fast paths: a warm per-hart cache, inline, no lock and no call (see mm/mem.c) ---- */
+
+/*
+ * The rest of mem_alloc() and mem_free(), out of line; not for direct use. The slow allocation returns
+ * the block in registers (a two-word struct is returned in a0/a1), so that the caller's out-variable is
+ * not forced to memory by having its address passed to a call. @want: the caller gave an out-pointer.
+ */
+struct mem_alloc_ret {
+	error_t err;
+	void *addr;
+};
+struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+				    bool want);
+void mem_free_slow(void *addr);
+void mem_cache_trim(struct mm_cache_bin *b);
+
+/* the cache order of a size of 1..4096 bytes known at compile time: a constant, like Linux's kmalloc_index() */
+#define MEM_CONST_ORDER(s) \
+	((s) <= 64 ? 6 : (s) <= 128 ? 7 : (s) <= 256 ? 8 : (s) <= 512 ? 9 : (s) <= 1024 ? 10 : (s) <= 2048 ? 11 : 12)
+
+#if !MM_DEBUG
+/*
+ * A request of 1..4096 bytes with the default proximity pops the top block of the bin that
+ * bin_of_size[] names (a size known at compile time names its bin directly). The bin is never empty:
+ * it ends in a sentinel whose next is NULL, so one load tells a block from the end. Reachability SYS is
+ * always served by the home heap (a hart without one has only sentinels); the others only when
+ * cache_valid says so (private regions come first).
+ */
+static inline __attribute__((always_inline)) error_t mem_alloc(size_t size, struct mem_proximity_s *prox,
+								enum mem_reachability_s valid, void **addr)
+{
+	struct mm_cpu *c = mm_cpu_self();
+
+	if (__builtin_expect(!prox && size - 1 < 4096 && addr &&
+			     (valid == MEM_VALID_SYS || ((unsigned)valid < 32 && ((c->cache_valid >> valid) & 1))), 1)) {
+		struct mm_cache_bin *b = __builtin_constant_p(size) ?
+			&c->bin[MEM_CONST_ORDER(size) - MM_CACHE_MIN_ORDER] :
+			(struct mm_cache_bin *)(mm_cpu_base(c) + c->bin_of_size[(size - 1) >> 6]);
+		struct mm_cached *p = b->head, *n = p->next;
+
+		if (__builtin_expect(n != NULL, 1)) {
+			b->head = n;
+			uintptr_t st = b->end.stat;
+
+			*p->tag = (uint8_t)st;
+			b->end.stat = st + MM_CACHE_HIT;
+			*addr = p;
+			return 0;
+		}
+	}
+	{
+		struct mem_alloc_ret r = mem_alloc_slow(size, prox, valid, addr != NULL);
+
+		if (!r.err)
+			*addr = r.addr;
+		return r.err;
+	}
+}
+
+/*
+ * A 64-byte-aligned address inside the home heap whose tag says "allocated head of order 6..12"
+ * (bin_of_tag[] maps exactly those tags to a bin) is pushed on that bin and tagged "cached", so that a
+ * second free is told apart. Anything else, and a push that fills the bin, goes out of line.
+ */
+static inline __attribute__((always_inline)) void mem_free(void *addr)
+{
+	struct mm_cpu *c = mm_cpu_self();
+	uintptr_t a = (uintptr_t)addr;
+
+	if (__builtin_expect(a - c->home_lo < c->home_span && !(a & 63), 1)) {
+		uint8_t *t = (uint8_t *)(c->home_tag_bias + (a >> 6));
+		unsigned tag = *t, off = c->bin_of_tag[tag];
+
+		if (__builtin_expect(off != 0, 1)) {
+			struct mm_cache_bin *b = (struct mm_cache_bin *)(mm_cpu_base(c) + off);
+			struct mm_cached *blk = addr, *h = b->head;
+
+			*t = (uint8_t)(tag ^ 0xc0);	/* BUDDY_TAG_HEAD -> BUDDY_TAG_FREE: "cached" */
+			blk->next = h;
+			blk->tag = t;
+			blk->room = h->room - 1;
+			b->head = blk;
+			if (__builtin_expect(blk->room == 0, 0))
+				mem_cache_trim(b);
+			return;
+		}
+	}
+	mem_free_slow(addr);
+}
+#endif
 
 #endif

@@ -72,7 +72,11 @@ unsigned mm_self(void)
 /* MCS nodes and the per-hart mm state of a host thread: thread-local, like a hart's CLS. */
 static __thread struct mcs_node host_mcs[MCS_NEST_MAX];
 static __thread unsigned host_mcs_depth;
-static __thread struct mm_cpu host_cpu;
+/* padded like the kernel's CLS: mm_cpu_base() points MM_CPU_TP_OFFSET bytes before the struct */
+static __thread struct {
+	char cls_head[MM_CPU_TP_OFFSET];
+	struct mm_cpu mm;
+} host_cls;
 
 struct mcs_node *mcs_node_get(void)
 {
@@ -89,6 +93,6 @@ void mcs_node_put(struct mcs_node *n)
 
 struct mm_cpu *mm_cpu_self(void)
 {
-	host_cpu.hart = mm_self();
-	return &host_cpu;
+	host_cls.mm.hart = mm_self();
+	return &host_cls.mm;
 }

@@ -774,6 +774,82 @@ static void host_mem_checked_frees(struct test *t)
 	expect_heaps_back(t, before);
 }
 
+/* ---- the per-hart cache's bins: limit, trim, refill batch, hit counting, fast-path double free ---- */
+
+/* blocks on bin @b's list, walking it (the sentinel excluded); 0 for a broken list longer than @cap */
+static unsigned bin_walk(const struct mm_cache_bin *b, unsigned cap)
+{
+	const struct mm_cached *p = b->head;
+	unsigned n = 0;
+
+	while (p->next) {
+		if (++n > cap)
+			return 0;
+		p = p->next;
+	}
+	return p == &b->end ? n : 0;
+}
+
+static void host_mem_cache_bins(struct test *t)
+{
+	enum { N = 100 };
+	struct mem_cluster_stats st0, st1;
+	struct mm_cache_bin *b;
+	uint64_t before[NCL];
+	struct mm_cpu *mc;
+	unsigned i, max, peak = 0, n;
+	void *p[N], *q;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mc = mm_cpu_self();
+	snapshot(before);
+	b = &mc->bin[0];
+	max = (unsigned)b->end.room;
+	EXPECT_TRUE(t, max >= 8 && N > 2 * max);
+	EXPECT_EQ(t, mm_cache_count(b), 0);
+	EXPECT_EQ(t, bin_walk(b, 1000), 0);
+
+	/* the first allocation refills a quarter of the limit in one batch and hands one out */
+	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p[0]));
+	EXPECT_EQ(t, mm_cache_count(b), max / 4 - 1);
+	mem_cluster_get_stats(0, &st0);
+	for (i = 1; i < N; i++)
+		ASSERT_OK(t, mem_alloc(i % 2 ? 64 : 40, NULL, MEM_VALID_SYS, &p[i]));
+	mem_cluster_get_stats(0, &st1);
+	EXPECT_EQ(t, st1.local_hits - st0.local_hits, N - 1);	/* one hit per allocation, cache or refill */
+	for (i = 0; i < N; i++)
+		EXPECT_EQ(t, cluster_of(p[i]), 0);
+
+	/* frees fill the bin up to its limit, never past it; the count and the list agree */
+	for (i = 0; i < N; i++) {
+		mem_free(p[i]);
+		n = mm_cache_count(b);
+		if (n > peak)
+			peak = n;
+		if (n != bin_walk(b, 1000) || n > max || !n)
+			break;
+	}
+	EXPECT_EQ(t, i, N);
+	EXPECT_EQ(t, peak, max - 1);	/* the push that reaches the limit gives a quarter back at once */
+
+	/* a second free of a cached block, through the fast path: refused, the list keeps it once */
+	n = mm_cache_count(b);
+	q = b->head;
+	mem_free(q);
+	EXPECT_EQ(t, mm_cache_count(b), n);
+	EXPECT_EQ(t, bin_walk(b, 1000), n);
+	EXPECT_TRUE(t, b->head == q && b->head->next != q);
+	/* and it comes back out first (LIFO), allocated again: a checked free takes it */
+	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p[0]));
+	EXPECT_TRUE(t, p[0] == q);
+	EXPECT_OK(t, mem_free_checked(p[0]));
+
+	mem_drain();
+	EXPECT_EQ(t, mm_cache_count(b), 0);
+	EXPECT_TRUE(t, b->head == &b->end);
+	expect_heaps_back(t, before);
+}
+
 /* ---- exhaustion ---- */
 
 static void host_mem_exhaust_recover(struct test *t)
@@ -1039,4 +1115,5 @@ static void host_mem_stress(struct test *t)
 TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy), TEST_CASE(host_mem_placement),
 	   TEST_CASE(host_mem_fallback_order), TEST_CASE(host_mem_equal_group), TEST_CASE(host_mem_memoryless),
 	   TEST_CASE(host_mem_global), TEST_CASE(host_mem_dma), TEST_CASE(host_mem_private),
-	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));
+	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_cache_bins),
+	   TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));

@@ -69,7 +69,7 @@ static void faults_fallback_in_distance_order(struct test *t)
 static void faults_strict_errors_and_recovery(struct test *t)
 {
 	int c = limited_cluster();
-	void *list = NULL, *p;
+	void *list = NULL, *p = NULL;
 	struct heap_stats before, after;
 	error_t e;
 
