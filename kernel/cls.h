@@ -17,14 +17,28 @@ struct cls {
 	uint32_t arrived;		/* set by the hart when it reaches secondary_main */
 	uint32_t call_req;		/* generation of the smp_call_n() this hart is asked to run */
 	uint32_t call_seen;		/* last generation it ran */
-	unsigned long mcs_depth;
+	struct mcs_node *mcs_top;	/* offset MCS_TOP_TP_OFFSET: the next free mcs[] node (kernel/lock.h) */
 	uint64_t ops;			/* free counter for tests and benchmarks */
 	/* the allocator's per-hart state (default proximity, caches) at a fixed offset from tp */
 	struct mm_cpu mm __attribute__((aligned(MM_CPU_TP_OFFSET)));
-	struct mcs_node mcs[MCS_NEST_MAX];
+	/* aligned to twice its size: see the overflow check in kernel/lock.h (struct cls inherits it) */
+	struct mcs_node mcs[MCS_NEST_MAX] __attribute__((aligned(MCS_NODES_ALIGN)));
 };
 
 _Static_assert(__builtin_offsetof(struct cls, mm) == MM_CPU_TP_OFFSET, "mm/cpu.h finds struct mm_cpu at tp + 64");
+_Static_assert(__builtin_offsetof(struct cls, mcs_top) == MCS_TOP_TP_OFFSET, "kernel/lock.h finds mcs_top at tp + 48");
+
+/* cls_mcs_init() - an empty MCS node stack (zeroed nodes: next == NULL). Before the CLS is used for locks. */
+static inline void cls_mcs_init(struct cls *c)
+{
+	c->mcs_top = c->mcs;
+}
+
+/* cls_mcs_depth() - how many MCS nodes of @c are taken: the MCS locks its hart holds. */
+static inline unsigned cls_mcs_depth(const struct cls *c)
+{
+	return (unsigned)(c->mcs_top - c->mcs);
+}
 
 /* cls_self() - the calling hart's CLS. Context: any hart, after kmain/secondary_entry set tp. */
 static inline struct cls *cls_self(void)
