@@ -9,12 +9,13 @@
 
 struct cls {
 	uintptr_t stack_top;		/* offset 0: entry.S loads sp from here */
-	struct cls *self;
+	struct mcs_node *mcs_top;	/* offset MCS_TOP_TP_OFFSET: the next free mcs[] node (kernel/lock.h) */
 	/*
 	 * the allocator's per-hart state (default proximity, caches) at a fixed, small offset from tp: its
 	 * bins then lie within 255 bytes of tp, so the fast paths find one with a byte load and an add
 	 */
 	struct mm_cpu mm __attribute__((aligned(MM_CPU_TP_OFFSET)));
+	struct cls *self;
 	uint32_t hartid;
 	unsigned index;			/* 0..nharts-1, in hart-id order (topo.hart[]) */
 	unsigned cluster;
@@ -22,13 +23,27 @@ struct cls {
 	uint32_t arrived;		/* set by the hart when it reaches secondary_main */
 	uint32_t call_req;		/* generation of the smp_call_n() this hart is asked to run */
 	uint32_t call_seen;		/* last generation it ran */
-	unsigned long mcs_depth;
 	uint64_t ops;			/* free counter for tests and benchmarks */
-	struct mcs_node mcs[MCS_NEST_MAX];
+	/* aligned to twice its size: see the overflow check in kernel/lock.h (struct cls inherits it) */
+	struct mcs_node mcs[MCS_NEST_MAX] __attribute__((aligned(MCS_NODES_ALIGN)));
 };
 
 _Static_assert(__builtin_offsetof(struct cls, mm) == MM_CPU_TP_OFFSET,
 	       "mm/cpu.h finds struct mm_cpu at tp + MM_CPU_TP_OFFSET");
+_Static_assert(__builtin_offsetof(struct cls, mcs_top) == MCS_TOP_TP_OFFSET,
+	       "kernel/lock.h finds mcs_top at tp + MCS_TOP_TP_OFFSET");
+
+/* cls_mcs_init() - an empty MCS node stack (zeroed nodes: next == NULL). Before the CLS is used for locks. */
+static inline void cls_mcs_init(struct cls *c)
+{
+	c->mcs_top = c->mcs;
+}
+
+/* cls_mcs_depth() - how many MCS nodes of @c are taken: the MCS locks its hart holds. */
+static inline unsigned cls_mcs_depth(const struct cls *c)
+{
+	return (unsigned)(c->mcs_top - c->mcs);
+}
 
 /* cls_self() - the calling hart's CLS. Context: any hart, after kmain/secondary_entry set tp. */
 static inline struct cls *cls_self(void)

@@ -5,34 +5,44 @@
 #include "mm/env.h"
 
 #if !defined(HOST_TEST)
-#include "kernel/cls.h"
 #include "kernel/printk.h"
 
-/* In the kernel the queue nodes are the CLS's small per-hart stack: inline, no call on the fast path. */
-static __attribute__((noinline, noreturn, cold)) void nest_overflow(void)
+void mcs_nest_overflow(void)
 {
 	panic("MCS nesting deeper than %d", MCS_NEST_MAX);
 }
 
-static inline struct mcs_node *node_get(void)
-{
-	struct cls *c = cls_self();
-	unsigned long d = c->mcs_depth;
-
-	if (__builtin_expect(d >= MCS_NEST_MAX, 0))
-		nest_overflow();
-	c->mcs_depth = d + 1;
-	return &c->mcs[d];
-}
-
-static inline void node_put(struct mcs_node *n)
-{
-	(void)n;
-	cls_self()->mcs_depth--;
-}
-#else
-#define node_get mcs_node_get
-#define node_put mcs_node_put
+/*
+ * The slow halves' register-preserving entries (see LOCK_SLOW() in lock.h): reached with
+ * "call t0, <fn>_thunk", they save ra, t0-t6 and a0-a7 (16 registers, keeping sp 16-byte aligned), call
+ * the C function with a0-a2 as they came, restore everything and return through t0.
+ */
+__asm__(".macro lock_thunk fn\n"
+	"	.pushsection .text.\\fn\\()_thunk, \"ax\", @progbits\n"
+	"	.globl \\fn\\()_thunk\n"
+	"	.type \\fn\\()_thunk, @function\n"
+	"	.p2align 2\n"
+	"\\fn\\()_thunk:\n"
+	"	addi sp, sp, -128\n"
+	"	sd ra, 0(sp)\n	sd t0, 8(sp)\n	sd t1, 16(sp)\n	sd t2, 24(sp)\n"
+	"	sd a0, 32(sp)\n	sd a1, 40(sp)\n	sd a2, 48(sp)\n	sd a3, 56(sp)\n"
+	"	sd a4, 64(sp)\n	sd a5, 72(sp)\n	sd a6, 80(sp)\n	sd a7, 88(sp)\n"
+	"	sd t3, 96(sp)\n	sd t4, 104(sp)\n	sd t5, 112(sp)\n	sd t6, 120(sp)\n"
+	"	call \\fn\n"
+	"	ld ra, 0(sp)\n	ld t0, 8(sp)\n	ld t1, 16(sp)\n	ld t2, 24(sp)\n"
+	"	ld a0, 32(sp)\n	ld a1, 40(sp)\n	ld a2, 48(sp)\n	ld a3, 56(sp)\n"
+	"	ld a4, 64(sp)\n	ld a5, 72(sp)\n	ld a6, 80(sp)\n	ld a7, 88(sp)\n"
+	"	ld t3, 96(sp)\n	ld t4, 104(sp)\n	ld t5, 112(sp)\n	ld t6, 120(sp)\n"
+	"	addi sp, sp, 128\n"
+	"	jr t0\n"
+	"	.size \\fn\\()_thunk, . - \\fn\\()_thunk\n"
+	"	.popsection\n"
+	".endm\n"
+	"lock_thunk mcs_lock_slow\n"
+	"lock_thunk mcs_unlock_slow\n"
+	"lock_thunk ticket_lock_slow\n"
+	"lock_thunk tas_lock_slow\n"
+	".purgem lock_thunk\n");
 #endif
 
 static inline void wait_done(struct lock_stats *st, uint64_t t0, uint64_t spins)
@@ -53,23 +63,18 @@ void mcs_init(struct mcs_lock *l)
 	l->st = (struct lock_stats){ 0 };
 }
 
-/*
- * MCS (Mellor-Crummey & Scott): each waiter enqueues its own node with one atomic swap on the tail and
- * spins on a flag in that node, so a hand-off touches one waiter's cache line and the queue is FIFO.
- *
- *   lock:   node = {next=NULL, locked=1}; prev = swap(tail, node)
- *           prev == NULL -> we own it; else prev->next = node, spin while node->locked
- *   unlock: next = node->next; if none, CAS(tail, node -> NULL) and done if it worked, else wait for the
- *           late enqueuer to link itself; then next->locked = 0 hands the lock over.
- */
-/* the contended half of mcs_lock(), out of line so that the free-lock path needs no stack frame */
-static __attribute__((noinline)) void mcs_wait(struct mcs_lock *l, struct mcs_node *n, struct mcs_node *prev)
+/* The MCS algorithm and its fast paths are in lock.h (mcs_lock_inline()); these are its waiting halves. */
+
+/* the contended half of mcs_lock(): @prev held or was queued for the lock when our swap made @n the tail */
+void mcs_lock_slow(struct mcs_lock *l, struct mcs_node *n, struct mcs_node *prev)
 {
 	uint64_t t0 = mm_clock(), spins = 0;
 
+	/* plain: nobody reads our flag before it finds the node through prev->next, published below */
+	n->locked = 1;
 	/* release: publishes n->locked = 1 before the predecessor can clear it. */
 	__atomic_store_n(&prev->next, n, __ATOMIC_RELEASE);
-	/* acquire: pairs with the release store in mcs_unlock(); the previous holder's critical
+	/* acquire: pairs with the release hand-off in mcs_unlock_slow(); the previous holder's critical
 	 * section happens before ours. */
 	while (__atomic_load_n(&n->locked, __ATOMIC_ACQUIRE))
 		spins++, cpu_relax();
@@ -78,64 +83,52 @@ static __attribute__((noinline)) void mcs_wait(struct mcs_lock *l, struct mcs_no
 	l->st.acquired++;
 }
 
-void mcs_lock(struct mcs_lock *l)
+/* the hand-off half of mcs_unlock(): the tail moved past our node @n, so a successor is (being) queued */
+void mcs_unlock_slow(struct mcs_lock *l, struct mcs_node *n)
 {
-	struct mcs_node *n = node_get(), *prev;
+	struct mcs_node *next;
 
-	n->next = NULL;
-	n->locked = 1;
 	/*
-	 * ACQ_REL swap (fence + amoswap.d.aq): release so that the two plain stores above are visible
-	 * before any successor can find our node through the tail; acquire so that, when the lock was
-	 * free, nothing of the critical section is performed before we own it.
+	 * acquire: the successor's release store of our next published its node's locked = 1 first, so our
+	 * hand-off below cannot be overwritten by it. Between its swap of the tail and that store it is
+	 * not linked yet: wait.
 	 */
-	prev = __atomic_exchange_n(&l->tail, n, __ATOMIC_ACQ_REL);
-	if (__builtin_expect(prev != NULL, 0)) {
-		mcs_wait(l, n, prev);
-		return;
-	}
-	l->owner = n;
-	l->st.acquired++;
+	while (!(next = __atomic_load_n(&n->next, __ATOMIC_ACQUIRE)))
+		cpu_relax();
+	/* plain: the successor wrote next once and nobody else will; free nodes keep next == NULL (lock.h) */
+	n->next = NULL;
+	/* release (amoswap.w.rl): hands over the lock; our critical section and the store above happen
+	 * before the successor's critical section. */
+	lock_store32_release(&next->locked, 0);
+	mcs_node_give(n);
+}
+
+void (mcs_lock)(struct mcs_lock *l)
+{
+	mcs_lock_inline(l);
+}
+
+void (mcs_unlock)(struct mcs_lock *l)
+{
+	mcs_unlock_inline(l);
 }
 
 int mcs_trylock(struct mcs_lock *l)
 {
-	struct mcs_node *n = node_get(), *expect = NULL;
+	struct mcs_node *n = mcs_node_take(), *expect = NULL;
 
-	n->next = NULL;
-	n->locked = 1;
-	/* acquire on success: as in mcs_lock(); relaxed on failure: we touched nothing shared. */
+	/*
+	 * acq_rel on success: as the swap in mcs_lock_inline() (our node's next == NULL is visible before a
+	 * successor can link to it; nothing of the critical section moves up); relaxed on failure: we
+	 * touched nothing shared, and the node goes back unchanged.
+	 */
 	if (!__atomic_compare_exchange_n(&l->tail, &expect, n, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-		node_put(n);
+		mcs_node_give(n);
 		return 0;
 	}
 	l->owner = n;
 	l->st.acquired++;
 	return 1;
-}
-
-void mcs_unlock(struct mcs_lock *l)
-{
-	struct mcs_node *n = l->owner, *next;
-
-	/* acquire: if a successor linked itself, its node initialisation is visible to us. */
-	next = __atomic_load_n(&n->next, __ATOMIC_ACQUIRE);
-	if (!next) {
-		struct mcs_node *expect = n;
-
-		/* release: our critical section is visible to the next locker that swaps the tail. */
-		if (__atomic_compare_exchange_n(&l->tail, &expect, NULL, 0, __ATOMIC_RELEASE,
-						__ATOMIC_RELAXED)) {
-			node_put(n);
-			return;
-		}
-		/* someone swapped the tail but has not linked itself yet: wait for it (acquire as above) */
-		while (!(next = __atomic_load_n(&n->next, __ATOMIC_ACQUIRE)))
-			cpu_relax();
-	}
-	/* release: hands over the lock; the critical section happens before the successor's. */
-	__atomic_store_n(&next->locked, 0, __ATOMIC_RELEASE);
-	node_put(n);
 }
 
 void ticket_init(struct ticket_lock *l)
@@ -145,31 +138,24 @@ void ticket_init(struct ticket_lock *l)
 	l->st = (struct lock_stats){ 0 };
 }
 
-static __attribute__((noinline)) void ticket_wait(struct ticket_lock *l, uint32_t me)
+void ticket_lock_slow(struct ticket_lock *l, unsigned long me)
 {
 	uint64_t t0 = mm_clock(), spins = 0;
 
-	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
+	/* acquire: pairs with the release store in ticket_unlock(). */
+	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != (uint32_t)me)
 		spins++, cpu_relax();
 	wait_done(&l->st, t0, spins);
 }
 
-/* Ticket lock: fetch-and-add a ticket, wait until the owner counter reaches it. FIFO, one shared line. */
-void ticket_lock(struct ticket_lock *l)
+void (ticket_lock)(struct ticket_lock *l)
 {
-	/* relaxed: taking a ticket orders nothing; the acquire load below does. (amoadd.w) */
-	uint32_t me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
-
-	/* acquire: pairs with the release store in ticket_unlock(). */
-	if (__builtin_expect(__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me, 0))
-		ticket_wait(l, me);
-	l->st.acquired++;
+	ticket_lock_inline(l);
 }
 
-void ticket_unlock(struct ticket_lock *l)
+void (ticket_unlock)(struct ticket_lock *l)
 {
-	/* only the holder writes owner, so a plain read is exact; release publishes the critical section. */
-	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
+	ticket_unlock_inline(l);
 }
 
 void tas_init(struct tas_lock *l)
@@ -178,7 +164,7 @@ void tas_init(struct tas_lock *l)
 	l->st = (struct lock_stats){ 0 };
 }
 
-static __attribute__((noinline)) void tas_wait(struct tas_lock *l)
+void tas_lock_slow(struct tas_lock *l)
 {
 	uint64_t t0 = mm_clock(), spins = 0;
 
@@ -186,21 +172,17 @@ static __attribute__((noinline)) void tas_wait(struct tas_lock *l)
 		/* relaxed: only a hint that the swap may now succeed; the swap orders. */
 		while (__atomic_load_n(&l->held, __ATOMIC_RELAXED))
 			spins++, cpu_relax();
-	} while (__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE));
+		/* acquire swap: as in tas_lock_inline() */
+	} while (lock_swap32_aq(&l->held, 1));
 	wait_done(&l->st, t0, spins);
 }
 
-/* Test-and-test-and-set: swap 1 in; while it was held, spin on plain loads (no bus writes) and retry. */
-void tas_lock(struct tas_lock *l)
+void (tas_lock)(struct tas_lock *l)
 {
-	/* acquire swap (amoswap.w.aq): nothing of the critical section moves before we own the lock. */
-	if (__builtin_expect(__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE) != 0, 0))
-		tas_wait(l);
-	l->st.acquired++;
+	tas_lock_inline(l);
 }
 
-void tas_unlock(struct tas_lock *l)
+void (tas_unlock)(struct tas_lock *l)
 {
-	/* release: the critical section is visible before the lock looks free. */
-	__atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
+	tas_unlock_inline(l);
 }

@@ -2,13 +2,22 @@
 #ifndef KERNEL_LOCK_H
 #define KERNEL_LOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
- * All three locks use only 32- and 64-bit atomics (RISC-V has no sub-word AMOs here) through GCC's
- * __atomic builtins, so this file builds in the kernel and, unchanged, in host tests. The heaps use
- * spinlock_t, which LOCK=mcs|ticket|tas (make) selects at build time; the benchmarks and tests also
- * call each kind directly.
+ * All three locks use only 32- and 64-bit atomics (RISC-V has no sub-word AMOs here): on RISC-V the few
+ * that the fast paths need are written out as single instructions (inline asm below, each ordering bit
+ * explained), elsewhere they are GCC's __atomic builtins, so this file builds in the kernel and, unchanged,
+ * in host tests. The heaps use spinlock_t, which LOCK=mcs|ticket|tas (make) selects at build time; the
+ * benchmarks and tests also call each kind directly.
+ *
+ * Fast paths. Each lock and unlock is an inline function here that handles the free lock (and, for MCS,
+ * the unlock with nobody queued) without a call or a stack frame, and leaves for an out-of-line slow path
+ * in lock.c only when it has to wait or hand over. In the kernel, mcs_lock(l) and the others are
+ * function-like macros that expand to these inline functions; the real functions stay in lock.c (they are
+ * the same inline code) for the host tests and for anyone taking their address: a bare mcs_lock, without
+ * an argument list, is not a macro call.
  *
  * Statistics are updated by the holder, inside the critical section, so they need no atomics:
  * acquisitions, contended acquisitions (had to wait), spin iterations, and total/longest wait in
@@ -22,7 +31,11 @@ struct lock_stats {
 	uint64_t wait_max;
 };
 
-/* One MCS queue node per hart and nesting level, kept in CLS (see mcs_node_get()). */
+/*
+ * One MCS queue node per hart and nesting level (see mcs_node_take()). A node that is not in a queue
+ * always has next == NULL: nodes start zeroed, a successor writes next only while the node is queued, and
+ * the unlock that reads a successor clears it again (mcs_unlock_slow()), so mcs_lock() need not.
+ */
 struct mcs_node {
 	struct mcs_node *next;
 	uint32_t locked;
@@ -46,18 +59,105 @@ struct tas_lock {
 };
 
 /*
- * Provided by the embedding (kernel/cls.c, tests/host/shim.c): a free MCS node of the calling hart for
- * one more nesting level, and its return. Nesting depth is bounded by MCS_NEST_MAX.
+ * MCS node stack. A hart takes one node per MCS lock it holds and gives them back in reverse order (locks
+ * nest; every caller releases the last lock it took first). Nesting depth is bounded by MCS_NEST_MAX.
+ *
+ * In the kernel the nodes are an array in the hart's CLS and the next free one is a pointer at
+ * tp + MCS_TOP_TP_OFFSET (kernel/cls.h lays the CLS out so and asserts it): take = load it and store it
+ * plus one, give back = store the node. The array is aligned to MCS_NODES_ALIGN, twice its size, so of
+ * the pointers the stack can hold only the one past the end has bit MCS_NODES_SIZE set, and the overflow
+ * check is one and plus one branch. Host tests provide mcs_node_get()/mcs_node_put() (tests/host/shim.c).
  */
 #define MCS_NEST_MAX 4
+#define MCS_NODES_SIZE (MCS_NEST_MAX * sizeof(struct mcs_node))
+#define MCS_NODES_ALIGN (2 * MCS_NODES_SIZE)
+#define MCS_TOP_TP_OFFSET 8
+_Static_assert((MCS_NEST_MAX & (MCS_NEST_MAX - 1)) == 0, "the overflow check needs a power-of-two stack");
+
+#if defined(HOST_TEST)
 struct mcs_node *mcs_node_get(void);
 void mcs_node_put(struct mcs_node *n);
+#endif
 
+/* mcs_nest_overflow() - the hart asked for a node beyond MCS_NEST_MAX: panic (kernel only). */
+void mcs_nest_overflow(void) __attribute__((noreturn, cold));
+
+/* the slow halves, out of line in lock.c: wait for a held lock, hand the lock to a queued successor */
+void mcs_lock_slow(struct mcs_lock *l, struct mcs_node *n, struct mcs_node *prev);
+void mcs_unlock_slow(struct mcs_lock *l, struct mcs_node *n);
+void ticket_lock_slow(struct ticket_lock *l, unsigned long me);	/* me: a ticket, zero-extended */
+void tas_lock_slow(struct tas_lock *l);
+
+/*
+ * LOCK_SLOW() - call one of the slow halves above from a fast path: fn(a, b, c), extra arguments ignored.
+ * Each argument travels as a whole register (uintptr_t), so the slow halves take only pointers and
+ * unsigned longs: a uint32_t parameter would be expected sign-extended, as the ABI passes it.
+ *
+ * In the kernel the call goes through fn##_thunk (lock.c), which saves and restores every caller-saved
+ * integer register around the C function and returns through t0: "call t0, ..." (relaxed to one jal)
+ * then clobbers only t0 and t1 (the call's scratch register), plus the caller-saved FP registers, which
+ * the thunk does not save and kernel code never holds live across a lock. A fast path therefore needs
+ * no stack frame of its own and keeps its values in the caller's registers across the rare call: an
+ * uncontended lock + unlock in a leaf function is frameless. Elsewhere (host tests) it is a plain call.
+ */
+#if defined(__riscv) && !defined(HOST_TEST)
+#if defined(__riscv_flen)
+#define LOCK_FP_CLOBBERS , "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "ft8", "ft9", "ft10", "ft11", \
+			   "fa0", "fa1", "fa2", "fa3", "fa4", "fa5", "fa6", "fa7"
+#else
+#define LOCK_FP_CLOBBERS
+#endif
+#define LOCK_SLOW(fn, a, b, c)                                                                              \
+	do {                                                                                                \
+		register uintptr_t a0_ __asm__("a0") = (uintptr_t)(a);                                      \
+		register uintptr_t a1_ __asm__("a1") = (uintptr_t)(b);                                      \
+		register uintptr_t a2_ __asm__("a2") = (uintptr_t)(c);                                      \
+                                                                                                            \
+		__asm__ volatile("call t0, " #fn "_thunk" : : "r"(a0_), "r"(a1_), "r"(a2_)                  \
+				 : "t0", "t1", "memory" LOCK_FP_CLOBBERS);                                  \
+	} while (0)
+#else
+#define LOCK_SLOW_ARGS_mcs_lock_slow(a, b, c) (a, b, c)
+#define LOCK_SLOW_ARGS_mcs_unlock_slow(a, b, c) (a, b)
+#define LOCK_SLOW_ARGS_ticket_lock_slow(a, b, c) (a, b)
+#define LOCK_SLOW_ARGS_tas_lock_slow(a, b, c) (a)
+#define LOCK_SLOW(fn, a, b, c) fn LOCK_SLOW_ARGS_##fn(a, b, c)
+#endif
+
+/**
+ * mcs_init() - an unlocked MCS lock with zeroed statistics.
+ * @l: the lock
+ *
+ * Context: nobody else uses @l yet.
+ */
 void mcs_init(struct mcs_lock *l);
+
+/**
+ * mcs_lock() - take @l, waiting in FIFO order behind the harts already queued.
+ * @l: the lock
+ *
+ * Uses one of the calling hart's MCS_NEST_MAX nodes until mcs_unlock(); panics beyond that nesting.
+ * Context: any hart with a CLS; locks held at once are released in reverse order.
+ */
 void mcs_lock(struct mcs_lock *l);
+
+/**
+ * mcs_unlock() - release @l, handing it to the first queued hart if any.
+ * @l: a lock the calling hart holds (the last MCS lock it took)
+ *
+ * Context: the holder.
+ */
 void mcs_unlock(struct mcs_lock *l);
+
+/**
+ * mcs_trylock() - take @l only if it is free.
+ * @l: the lock
+ *
+ * Context: as mcs_lock(). Return: 1 if the caller now holds @l (release it with mcs_unlock()), else 0.
+ */
 int mcs_trylock(struct mcs_lock *l);
 
+/* ticket_*(), tas_*(): the same contract as mcs_init(), mcs_lock() and mcs_unlock(), without nodes. */
 void ticket_init(struct ticket_lock *l);
 void ticket_lock(struct ticket_lock *l);
 void ticket_unlock(struct ticket_lock *l);
@@ -65,6 +165,213 @@ void ticket_unlock(struct ticket_lock *l);
 void tas_init(struct tas_lock *l);
 void tas_lock(struct tas_lock *l);
 void tas_unlock(struct tas_lock *l);
+
+/* ---- atomics of the fast paths ---- */
+
+#if defined(__riscv)
+/*
+ * One instruction where GCC's builtins add a fence: an AMO with .aq orders every later memory access
+ * after it, with .rl every earlier one before it, with both it is sequentially consistent. The "memory"
+ * clobber keeps the compiler from moving accesses across them as well.
+ */
+
+/* mcs_swap_tail() - tail = @n, returning the old tail: amoswap.d.aqrl (see mcs_lock_inline()). */
+static inline struct mcs_node *mcs_swap_tail(struct mcs_lock *l, struct mcs_node *n)
+{
+	struct mcs_node *prev;
+
+	__asm__ volatile("amoswap.d.aqrl %0, %2, %1" : "=r"(prev), "+A"(l->tail) : "r"(n) : "memory");
+	return prev;
+}
+
+/*
+ * mcs_cas_tail_release() - tail = NULL if it is still @n; true if it was. C11's compare-exchange(release,
+ * relaxed) in RVWMO's own mapping: lr.d, compare, sc.d.rl (the store, if it happens, is ordered after
+ * every earlier access of the hart), retry only on a lost reservation. A failed compare stores nothing
+ * and orders nothing. asm goto leaves straight for the caller's slow path.
+ */
+static inline bool mcs_cas_tail_release(struct mcs_lock *l, struct mcs_node *n)
+{
+	struct mcs_node *old;
+	unsigned long fail;
+
+	__asm__ goto("1:	lr.d	%0, %2\n"
+		     "	bne	%0, %3, %l[differs]\n"
+		     "	sc.d.rl	%1, zero, %2\n"
+		     "	bnez	%1, 1b"
+		     : "=&r"(old), "=&r"(fail), "+A"(l->tail)
+		     : "r"(n)
+		     : "memory"
+		     : differs);
+	return true;
+differs:
+	return false;
+}
+
+/* lock_swap32_aq() - *@p = @v, returning the old value: amoswap.w.aq. */
+static inline uint32_t lock_swap32_aq(uint32_t *p, uint32_t v)
+{
+	uint32_t old;
+
+	__asm__ volatile("amoswap.w.aq %0, %2, %1" : "=r"(old), "+A"(*p) : "r"(v) : "memory");
+	return old;
+}
+
+/* lock_store32_release() - a release store as one AMO that discards the old value: amoswap.w.rl zero. */
+static inline void lock_store32_release(uint32_t *p, uint32_t v)
+{
+	__asm__ volatile("amoswap.w.rl zero, %1, %0" : "+A"(*p) : "r"(v) : "memory");
+}
+#else
+static inline struct mcs_node *mcs_swap_tail(struct mcs_lock *l, struct mcs_node *n)
+{
+	return __atomic_exchange_n(&l->tail, n, __ATOMIC_SEQ_CST);
+}
+
+static inline bool mcs_cas_tail_release(struct mcs_lock *l, struct mcs_node *n)
+{
+	return __atomic_compare_exchange_n(&l->tail, &n, NULL, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t lock_swap32_aq(uint32_t *p, uint32_t v)
+{
+	return __atomic_exchange_n(p, v, __ATOMIC_ACQUIRE);
+}
+
+static inline void lock_store32_release(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+#endif
+
+/* ---- the MCS node stack ---- */
+
+#if defined(HOST_TEST)
+static inline struct mcs_node *mcs_node_take(void)
+{
+	return mcs_node_get();
+}
+
+static inline void mcs_node_give(struct mcs_node *n)
+{
+	mcs_node_put(n);
+}
+#else
+/*
+ * tp as a global register variable rather than __builtin_thread_pointer(): GCC then addresses the slot
+ * as MCS_TOP_TP_OFFSET(tp) every time instead of copying tp into a register it must keep across calls.
+ * The one declaration of the kernel (GCC allows one variable per register); mm/cpu.h uses it too.
+ */
+register char *kernel_tp __asm__("tp");
+
+static inline struct mcs_node **mcs_node_top(void)
+{
+	return (struct mcs_node **)(kernel_tp + MCS_TOP_TP_OFFSET);
+}
+
+static inline struct mcs_node *mcs_node_take(void)
+{
+	struct mcs_node *n = *mcs_node_top();
+
+	if (__builtin_expect((uintptr_t)n & MCS_NODES_SIZE, 0))
+		mcs_nest_overflow();
+	*mcs_node_top() = n + 1;
+	return n;
+}
+
+/* @n is the node last taken: giving it back pops it (and any node above it) */
+static inline void mcs_node_give(struct mcs_node *n)
+{
+	*mcs_node_top() = n;
+}
+#endif
+
+/* ---- fast paths ---- */
+
+/*
+ * MCS (Mellor-Crummey & Scott): each waiter enqueues its own node with one atomic swap on the tail and
+ * spins on a flag in that node, so a hand-off touches one waiter's cache line and the queue is FIFO.
+ *
+ *   lock:   node (next == NULL already); prev = swap(tail, node)
+ *           prev == NULL -> we own it; else node->locked = 1, prev->next = node, spin while node->locked
+ *   unlock: CAS(tail, node -> NULL): done if it worked (nobody queued); else a successor swapped the
+ *           tail: wait until it has linked itself into node->next, then next->locked = 0 hands over.
+ *
+ * The free-lock lock is a swap and a branch; the unlock with nobody queued is an LR/SC pair and needs
+ * no read of node->next (when the tail is still our node nobody can have linked behind it).
+ */
+static inline void mcs_lock_inline(struct mcs_lock *l)
+{
+	struct mcs_node *n = mcs_node_take(), *prev;
+
+	/*
+	 * amoswap.d.aqrl. Release: every earlier write to our node (its next = NULL, made when it was last
+	 * released) is visible before a successor can find the node through the tail and link itself in.
+	 * Acquire: when the lock was free, nothing of the critical section is performed before we own it;
+	 * it pairs with the sc.d.rl of the unlock that emptied the tail.
+	 */
+	prev = mcs_swap_tail(l, n);
+	if (__builtin_expect(prev != NULL, 0)) {
+		LOCK_SLOW(mcs_lock_slow, l, n, prev);
+		return;
+	}
+	l->owner = n;
+	l->st.acquired++;
+}
+
+static inline void mcs_unlock_inline(struct mcs_lock *l)
+{
+	struct mcs_node *n = l->owner;
+
+	/* release (sc.d.rl): our critical section is visible to the next locker that swaps the tail */
+	if (__builtin_expect(!mcs_cas_tail_release(l, n), 0)) {
+		LOCK_SLOW(mcs_unlock_slow, l, n, 0);
+		return;
+	}
+	mcs_node_give(n);
+}
+
+/* Ticket lock: fetch-and-add a ticket, wait until the owner counter reaches it. FIFO, one shared line. */
+static inline void ticket_lock_inline(struct ticket_lock *l)
+{
+	/* relaxed: taking a ticket orders nothing; the acquire load below does. (amoadd.w) */
+	uint32_t me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+
+	/* acquire: pairs with the release store in ticket_unlock(). */
+	if (__builtin_expect(__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me, 0))
+		LOCK_SLOW(ticket_lock_slow, l, me, 0);
+	l->st.acquired++;
+}
+
+static inline void ticket_unlock_inline(struct ticket_lock *l)
+{
+	/* only the holder writes owner, so a plain read is exact; release publishes the critical section. */
+	lock_store32_release(&l->owner, l->owner + 1);
+}
+
+/* Test-and-test-and-set: swap 1 in; while it was held, spin on plain loads (no bus writes) and retry. */
+static inline void tas_lock_inline(struct tas_lock *l)
+{
+	/* acquire swap (amoswap.w.aq): nothing of the critical section moves before we own the lock. */
+	if (__builtin_expect(lock_swap32_aq(&l->held, 1) != 0, 0))
+		LOCK_SLOW(tas_lock_slow, l, 0, 0);
+	l->st.acquired++;
+}
+
+static inline void tas_unlock_inline(struct tas_lock *l)
+{
+	/* release: the critical section is visible before the lock looks free. */
+	lock_store32_release(&l->held, 0);
+}
+
+#if !defined(HOST_TEST)
+#define mcs_lock(l) mcs_lock_inline(l)
+#define mcs_unlock(l) mcs_unlock_inline(l)
+#define ticket_lock(l) ticket_lock_inline(l)
+#define ticket_unlock(l) ticket_unlock_inline(l)
+#define tas_lock(l) tas_lock_inline(l)
+#define tas_unlock(l) tas_unlock_inline(l)
+#endif
 
 #if defined(LOCK_KIND_ticket)
 typedef struct ticket_lock spinlock_t;

@@ -307,6 +307,7 @@ void kmain(unsigned long hartid, void *dtb)
 	boot_cls.hartid = (uint32_t)hartid;
 	boot_cls.self = &boot_cls;
 	boot_cls.stack_top = (uintptr_t)boot_stack_top;
+	cls_mcs_init(&boot_cls);
 	__asm__ volatile("mv tp, %0" ::"r"(&boot_cls) : "memory");
 	trap_init();
 	boot_dtb = dtb;

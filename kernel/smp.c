@@ -100,6 +100,11 @@ static struct cls *cls_create(const struct topo *t, unsigned i)
 	c->cluster = cl;
 	c->x = t->cluster[cl].x;
 	c->y = t->cluster[cl].y;
+	/* the node stack's overflow check relies on the CLS's alignment (a power-of-two block is aligned) */
+	if ((uintptr_t)c & (_Alignof(struct cls) - 1))
+		panic("hart %u's CLS at %p is not %zu-byte aligned", (unsigned)t->hart[i].hartid, (void *)c,
+		      _Alignof(struct cls));
+	cls_mcs_init(c);
 	mem_cpu_init(&c->mm, i, cl);
 	cls_table[i] = c;
 	return c;
@@ -113,6 +118,8 @@ void smp_boot_hart_cls(const struct topo *t, unsigned boot_index)
 {
 	struct cls *old = cls_self(), *c = cls_create(t, boot_index);
 
+	if (cls_mcs_depth(old))
+		panic("boot hart moves its CLS while holding %u MCS lock(s)", cls_mcs_depth(old));
 	c->stack_top = old->stack_top;
 	c->arrived = 1;
 	__asm__ volatile("mv tp, %0" ::"r"(c) : "memory");

@@ -25,8 +25,9 @@
  * that sections are aligned in absolute addresses as well.
  *
  * Sections. Zeroing all tags at init would cost time proportional to RAM, so tags are valid only in
- * initialised sections: 64 KiB of memory, 1 KiB of tags, one bit each in secmap (the only thing
- * buddy_init() clears; word (a >> 22) - (org >> 22), bit (a >> 16) & 63, again through a bias). A
+ * initialised sections: 64 KiB of memory, 1 KiB of tags, one byte each in secmap (the only thing
+ * buddy_init() clears; byte (a >> 16) - (org >> 16), again through a bias: a byte rather than a bit
+ * makes the test that every free needs a load and a branch). A
  * section's tags are zeroed the first time a head is created in it: by buddy_add_range() for each carved
  * block, and by split when a new right half of order >= 16 (which then starts a section) is made; a half
  * below 16 lies in its parent's section, which is already initialised, so small splits test nothing.
@@ -43,16 +44,21 @@
  * added) memory also ERR_INTERIOR: buddy_owns() says the whole span is this heap's, so ERR_NOTOWNED is
  * kept for addresses a caller should have sent to another heap.
  *
- * Fast paths (a 4 KiB alloc + free pair costs ~90 instructions on rv64gc at -O2): buddy_alloc() finds
- * the order of requests up to 4 KiB in a table and pops an exact-order block without a bit scan;
- * buddy_free() pushes the block when its buddy is not free. Splitting, merging and every error leave
- * through out-of-line tail calls (alloc_slow, free_slow, bad_free), so the fast paths need no frame.
+ * Fast paths: buddy_order() finds the order of a request in a table (one 6-bit step first above 4 KiB),
+ * buddy_try_alloc() pops an exact-order block, buddy_try_free() pushes a block whose buddy is not free.
+ * They are inline in buddy.h, so that mm/heap.c runs lock, buddy and unlock in one frameless function
+ * (a 4 KiB heap_alloc() + heap_free() pair is ~145 instructions on rv64gc, lock included; see
+ * kernel/bench.c buddy_pair). Splitting, merging and every error leave through out-of-line calls
+ * (buddy_alloc_split(), buddy_free_merge(), bad_free()).
  *
- * Metadata (buddy_meta_size()): secmap words first (8-byte aligned), then nsec * 1 KiB of tags.
+ * Metadata (buddy_meta_size()): secmap first (nsec bytes, padded to whole 8-byte words), then nsec * 1 KiB
+ * of tags.
  *
  * Free lists: one circular doubly-linked list per order with its sentinel in struct buddy, nodes stored
- * in the free blocks themselves; push and pop at the front (LIFO), O(1) removal of a buddy. nonempty has
- * bit k set while list k is non-empty, so alloc finds the smallest usable order with one ctz.
+ * in the free blocks themselves; push and pop at the front (LIFO), O(1) removal of a buddy. No summary
+ * of which lists are non-empty is kept, so that push and pop update nothing else: a split finds the
+ * smallest usable order by scanning the counts upwards (as Linux does), which costs it a few instructions
+ * per order skipped, about what it pays for each order it then splits.
  */
 
 #define GRAN_ORDER BUDDY_MIN_ORDER
@@ -60,7 +66,6 @@
 #define SEC_ORDER BUDDY_SECTION_ORDER
 #define SEC_SIZE ((uintptr_t)1 << SEC_ORDER)
 #define SEC_TAGS (SEC_SIZE >> GRAN_ORDER)
-#define SECW_ORDER (SEC_ORDER + 6)	/* memory described by one secmap word: 64 sections = 4 MiB */
 
 #define TAG_HEAD 0x80u
 #define TAG_FREE 0x40u
@@ -123,26 +128,25 @@ static inline uint8_t *tag_of(const struct buddy *b, uintptr_t a)
 	return (uint8_t *)(b->tag_bias + (a >> GRAN_ORDER));
 }
 
-static inline uint64_t *secw_of(const struct buddy *b, uintptr_t a)
+static inline uint8_t *sec_of(const struct buddy *b, uintptr_t a)
 {
-	return (uint64_t *)(b->sec_bias + ((a >> SECW_ORDER) << 3));
+	return (uint8_t *)(b->sec_bias + (a >> SEC_ORDER));
 }
 
 /* sec_ready() - the tags of a's section are valid. */
 static inline bool sec_ready(const struct buddy *b, uintptr_t a)
 {
-	return (*secw_of(b, a) >> ((a >> SEC_ORDER) & 63)) & 1;
+	return *sec_of(b, a) != 0;
 }
 
 /* sec_ensure() - make the tags of a's section valid (all "not a head") if they are not yet. */
 static inline void sec_ensure(struct buddy *b, uintptr_t a)
 {
-	uint64_t *w = secw_of(b, a);
-	uint64_t m = (uint64_t)1 << ((a >> SEC_ORDER) & 63);
+	uint8_t *m = sec_of(b, a);
 
-	if (!(*w & m)) {
+	if (!*m) {
 		memset(tag_of(b, a & ~(SEC_SIZE - 1)), 0, SEC_TAGS);
-		*w |= m;
+		*m = 1;
 	}
 }
 
@@ -151,134 +155,124 @@ static inline bool in_span(const struct buddy *b, uintptr_t a)
 	return a - b->base < b->span;
 }
 
-static inline void list_push(struct buddy *b, uintptr_t a, unsigned long k)
-{
-	struct buddy_area *ar = &b->area[k];
-	struct buddy_node *n = (struct buddy_node *)a, *f = ar->list.next;
-
-	n->next = f;
-	n->prev = &ar->list;
-	f->prev = n;
-	ar->list.next = n;
-	ar->nfree++;
-	if (f == &ar->list)
-		b->nonempty |= (uint64_t)1 << k;
-}
-
-static inline void list_del(struct buddy *b, struct buddy_node *n, unsigned long k)
-{
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	if (--b->area[k].nfree == 0)
-		b->nonempty &= ~((uint64_t)1 << k);
-}
-
-static inline struct buddy_node *list_pop(struct buddy *b, unsigned long k)
-{
-	struct buddy_area *ar = &b->area[k];
-	struct buddy_node *n = ar->list.next, *nx = n->next;
-
-	ar->list.next = nx;
-	nx->prev = &ar->list;
-	if (--ar->nfree == 0)
-		b->nonempty &= ~((uint64_t)1 << k);
-	return n;
-}
-
 /*
- * mergeable() - the buddy of the block [a, a + 2^order) is a free head of the same order inside the span.
- * Below order 16 the buddy lies in a's (initialised) section, whose tags outside the span are all 0, so
- * one tag compare decides; from 16 up the buddy starts another section that must be in the span and
- * initialised before its tag means anything.
+ * free_insert() - make the block [a, a + 2^order) free: merge it with its buddy while buddy_mergeable()
+ * says so, then push the result. a's section is initialised; the caller has counted nothing yet. Inline
+ * (buddy_free_merge() is the caller that matters). The loop carries the buddy offset m = 2^order and the
+ * tag a free head of this order has, both stepped instead of recomputed.
  */
-static inline bool mergeable(const struct buddy *b, uintptr_t a, unsigned long order)
+static inline __attribute__((always_inline)) void free_insert(struct buddy *b, uintptr_t a, unsigned long order)
 {
-	uintptr_t bud = a ^ bit(order);
+	uintptr_t tb = b->tag_bias;	/* a local: the tag stores below could alias b->tag_bias */
+	uint8_t *t = (uint8_t *)(tb + (a >> GRAN_ORDER));
+	uintptr_t m = bit(order);
+	unsigned long want = TAG_FREE_HEAD | order;
 
-	if (order < SEC_ORDER)
-		return *tag_of(b, bud) == (TAG_FREE_HEAD | order);
-	return order < BUDDY_MAX_ORDER && in_span(b, bud) && sec_ready(b, bud) &&
-	       *tag_of(b, bud) == (TAG_FREE_HEAD | order);
-}
+	for (;; m <<= 1, want++, order++) {
+		uintptr_t bud = a ^ m;
+		uint8_t *tbud = (uint8_t *)(tb + (bud >> GRAN_ORDER));
+		struct buddy_node *n = (struct buddy_node *)bud;
 
-/*
- * free_insert() - make the block [a, a + 2^order) free: merge it with its buddy while mergeable(), then
- * push the result. a's section is initialised; the caller has counted nothing yet.
- */
-static void free_insert(struct buddy *b, uintptr_t a, unsigned long order)
-{
-	uint8_t *t = tag_of(b, a);
-
-	while (mergeable(b, a, order)) {
-		uintptr_t bud = a ^ bit(order);
-
-		*tag_of(b, bud) = 0;
+		/* below 16 the buddy shares a's section: its tag decides (see buddy_mergeable()) */
+		if (order >= SEC_ORDER && (order >= BUDDY_MAX_ORDER || !in_span(b, bud) || !sec_ready(b, bud)))
+			break;
+		if (*tbud != want)
+			break;
+		*tbud = 0;
 		*t = 0;
-		list_del(b, (struct buddy_node *)bud, order);
-		a &= ~bit(order);
-		t = tag_of(b, a);
-		order++;
+		n->prev->next = n->next;
+		n->next->prev = n->prev;
+		b->area[order].nfree--;
+		if (bud < a)
+			t = tbud;
+		a &= ~m;
 	}
-	*t = TAG_FREE_HEAD | order;
-	list_push(b, a, order);
+	*t = (uint8_t)want;
+	buddy_list_push(b, a, order);
+}
+
+/* alloc_done() - the block at n, off its list and split, becomes an allocated head of order */
+static inline error_t alloc_done(struct buddy *b, uintptr_t n, unsigned long order, void **addr)
+{
+	*tag_of(b, n) = TAG_HEAD | order;
+	b->allocs++;
+	*addr = (void *)n;
+	return 0;
 }
 
 /*
- * split() - the free block at a (already off its list) has order k > order: give back its right halves
- * k-1, k-2, ..., order. A right half of order >= 16 starts a section that may need initialising.
+ * split_push() - the right half r of order k of a block being split becomes a free block. k is below the
+ * order of the smallest free block (see buddy_alloc_split()), so its list is empty: r becomes its only
+ * node.
  */
-static void split(struct buddy *b, uintptr_t a, unsigned long k, unsigned long order)
+static inline void split_push(struct buddy *b, uintptr_t tb, uintptr_t r, unsigned long k)
 {
-	while (k > order && k > SEC_ORDER) {
-		uintptr_t r = a + bit(--k);
+	struct buddy_area *ar = &b->area[k];
+	struct buddy_node *n = (struct buddy_node *)r;
 
-		sec_ensure(b, r);
-		*tag_of(b, r) = TAG_FREE_HEAD | k;
-		list_push(b, r, k);
-	}
+	*(uint8_t *)(tb + (r >> GRAN_ORDER)) = TAG_FREE_HEAD | k;
+	n->next = n->prev = &ar->list;
+	ar->list.next = ar->list.prev = n;
+	ar->nfree = 1;
+}
+
+/*
+ * split_init() - buddy_alloc_split() from a right half on whose section is not initialised yet: as there,
+ * but each half of order >= 16 (which starts a section) first gets its section's tags zeroed. A memset,
+ * so a call: out of line, where the frame it needs costs the common case nothing.
+ */
+static __attribute__((noinline)) error_t split_init(struct buddy *b, uintptr_t a, unsigned long k,
+						    unsigned long order, void **addr)
+{
 	while (k > order) {
 		uintptr_t r = a + bit(--k);
 
-		*tag_of(b, r) = TAG_FREE_HEAD | k;
-		list_push(b, r, k);
+		if (k >= SEC_ORDER)
+			sec_ensure(b, r);
+		split_push(b, b->tag_bias, r, k);
 	}
+	return alloc_done(b, a, order, addr);
 }
 
-/* alloc_slow() - no free block of exactly this order: take the smallest larger one and split it. */
-static __attribute__((noinline)) error_t alloc_slow(struct buddy *b, unsigned long order, void **addr)
+/*
+ * buddy_alloc_split() - take the smallest free block of order >= order (the first non-empty list from
+ * order up; normally buddy_try_alloc() has just found list order empty) and split it, giving back its
+ * right halves k-1, k-2, ..., order. A half below order 16 lies in the block's own (initialised)
+ * section; one of order >= 16 starts a section, which split_init() initialises if needed.
+ */
+error_t buddy_alloc_split(struct buddy *b, unsigned long order, void **addr)
 {
-	struct buddy_node *n;
-	uint64_t avail;
+	uintptr_t n, tb = b->tag_bias;	/* a local: the tag stores could alias b->tag_bias */
 	unsigned long k;
 
 	if (order > b->max_order) {
 		b->failures++;
 		return ERR_SIZE;
 	}
-	avail = b->nonempty >> order;
-	if (!avail) {
+	for (k = order; k <= b->max_order && !b->area[k].nfree; k++)
+		;
+	if (k > b->max_order) {
 		b->failures++;
 		return ERR_NOMEM;
 	}
-	k = order + ctz64(avail);
-	n = list_pop(b, k);
-	split(b, (uintptr_t)n, k, order);
-	*tag_of(b, (uintptr_t)n) = TAG_HEAD | order;
-	b->allocs++;
-	*addr = n;
-	return 0;
+	n = (uintptr_t)buddy_list_pop(b, k);
+	while (k > order) {
+		uintptr_t r = n + bit(k - 1);
+
+		if (unlikely(k > SEC_ORDER && !sec_ready(b, r)))
+			return split_init(b, n, k, order, addr);
+		split_push(b, tb, r, --k);
+	}
+	return alloc_done(b, n, order, addr);
 }
 
-/* alloc_order() - the fast path: a free block of exactly this order (order <= BUDDY_MAX_ORDER) exists. */
+/* alloc_order() - buddy_try_alloc(), else split a larger block (order <= BUDDY_MAX_ORDER). */
 static inline error_t alloc_order(struct buddy *b, unsigned long order, void **addr)
 {
-	struct buddy_node *n;
+	void *n = buddy_try_alloc(b, order);
 
-	if (unlikely(!((b->nonempty >> order) & 1)))
-		return alloc_slow(b, order, addr);
-	n = list_pop(b, order);
-	*tag_of(b, (uintptr_t)n) = TAG_HEAD | order;
-	b->allocs++;
+	if (unlikely(!n))
+		return buddy_alloc_split(b, order, addr);
 	*addr = n;
 	return 0;
 }
@@ -374,10 +368,9 @@ static __attribute__((noinline, cold)) error_t bad_free(struct buddy *b, uintptr
 	return e;
 }
 
-/* free_slow() - a valid free whose buddy is free: merge (out of line to keep buddy_free() leaf-small). */
-static __attribute__((noinline)) error_t free_slow(struct buddy *b, uintptr_t a, unsigned long order)
+error_t buddy_free_merge(struct buddy *b, uintptr_t a)
 {
-	free_insert(b, a, order);
+	free_insert(b, a, *tag_of(b, a) & TAG_ORDER);
 	b->frees++;
 	return 0;
 }
@@ -400,7 +393,7 @@ static bool geom(uintptr_t base, uintptr_t end, struct geom *g)
 		return false;
 	g->org = g->base & ~(SEC_SIZE - 1);
 	g->nsec = ((g->end - 1 - g->org) >> SEC_ORDER) + 1;
-	g->nsecw = ((g->end - 1) >> SECW_ORDER) - (g->org >> SECW_ORDER) + 1;
+	g->nsecw = (g->nsec + sizeof(uint64_t) - 1) / sizeof(uint64_t);
 	g->meta = g->nsecw * sizeof(uint64_t) + g->nsec * SEC_TAGS;
 	return true;
 }
@@ -435,7 +428,7 @@ error_t buddy_init(struct buddy *b, uintptr_t base, uintptr_t end, void *meta, s
 	b->nsec = g.nsec;
 	b->tags = (uint8_t *)meta + g.nsecw * sizeof(uint64_t);
 	b->tag_bias = (uintptr_t)b->tags - (g.org >> GRAN_ORDER);
-	b->sec_bias = (uintptr_t)b->secmap - ((g.org >> SECW_ORDER) << 3);
+	b->sec_bias = (uintptr_t)b->secmap - (g.org >> SEC_ORDER);
 	memset(b->secmap, 0, g.nsecw * sizeof(uint64_t));
 	for (k = 0; k <= BUDDY_MAX_ORDER; k++)
 		b->area[k].list.next = b->area[k].list.prev = &b->area[k].list;
@@ -478,8 +471,12 @@ static bool next_head(const struct buddy *b, uintptr_t s, uintptr_t e, uintptr_t
 		uintptr_t lim = (s | (SEC_SIZE - 1)) + 1;
 
 		if (!sec_ready(b, s)) {
-			if (!(*secw_of(b, s) >> ((s >> SEC_ORDER) & 63)))
-				lim = (s | (bit(SECW_ORDER) - 1)) + 1;
+			/* on to the next initialised section, if any */
+			size_t i = (s - b->org) >> SEC_ORDER, n = b->nsec - i, j = first_nonzero(b->secmap + i, n);
+
+			if (j == n)
+				break;
+			lim = b->org + ((i + j) << SEC_ORDER);
 		} else {
 			size_t n, i;
 
@@ -546,8 +543,8 @@ error_t buddy_add_range(struct buddy *b, uintptr_t start, uintptr_t end)
 	return 0;
 }
 
-/* order_small[(size - 1) >> 6] = order of a request of 1..4096 bytes, skipping the bit scan. */
-static const uint8_t order_small[64] = {
+/* buddy_order_small[(size - 1) >> 6] = order of a request of 1..4096 bytes (see buddy_order()). */
+const uint8_t buddy_order_small[64] = {
 	6,  7,  8,  8,  9,  9,  9,  9,  10, 10, 10, 10, 10, 10, 10, 10,
 	11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
 	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
@@ -556,15 +553,12 @@ static const uint8_t order_small[64] = {
 
 error_t buddy_alloc(struct buddy *b, size_t size, void **addr)
 {
-	uint64_t s1 = (uint64_t)size - 1;	/* size 0 wraps around and fails like a size above 2^40 */
-
-	if (likely(s1 < 4096))
-		return alloc_order(b, order_small[s1 >> GRAN_ORDER], addr);
-	if (unlikely(s1 >= bit(BUDDY_MAX_ORDER))) {
+	/* size 0 wraps around and fails like a size above 2^40 */
+	if (unlikely((uint64_t)size - 1 >= bit(BUDDY_MAX_ORDER))) {
 		b->failures++;
 		return ERR_SIZE;
 	}
-	return alloc_order(b, log2_64(s1) + 1, addr);
+	return alloc_order(b, buddy_order(size), addr);
 }
 
 error_t buddy_alloc_order(struct buddy *b, unsigned order, void **addr)
@@ -572,30 +566,25 @@ error_t buddy_alloc_order(struct buddy *b, unsigned order, void **addr)
 	if (order < GRAN_ORDER)
 		order = GRAN_ORDER;
 	if (unlikely(order > BUDDY_MAX_ORDER))
-		return alloc_slow(b, order, addr);
+		return buddy_alloc_split(b, order, addr);
 	return alloc_order(b, order, addr);
 }
 
 error_t buddy_free(struct buddy *b, void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;
-	unsigned long tag, order;
-	uint8_t *t;
 
-	/* NULL, foreign, misaligned, untagged: all slow and rare */
-	if (unlikely(!in_span(b, a) || (a & (GRAN - 1)) || !sec_ready(b, a)))
+	/* NULL and foreign addresses, like every other bad one, end in bad_free() */
+	if (unlikely(!in_span(b, a)))
 		return bad_free(b, a);
-	t = tag_of(b, a);
-	tag = *t;
-	if (unlikely((tag & TAG_FREE_HEAD) != TAG_HEAD))
+	switch (buddy_try_free(b, a)) {
+	case BUDDY_TRY_FREED:
+		return 0;
+	case BUDDY_TRY_MERGE:
+		return buddy_free_merge(b, a);
+	default:
 		return bad_free(b, a);
-	order = tag & TAG_ORDER;
-	if (unlikely(mergeable(b, a, order)))
-		return free_slow(b, a, order);
-	*t = (uint8_t)(tag | TAG_FREE);
-	list_push(b, a, order);
-	b->frees++;
-	return 0;
+	}
 }
 
 error_t buddy_getsize(const struct buddy *b, const void *addr, size_t *size)
@@ -635,7 +624,12 @@ void buddy_get_stats(const struct buddy *b, struct buddy_stats *st)
 	st->free_bytes = free;
 	st->used_bytes = b->added - free;
 	st->reserved_bytes = b->span - b->added;
-	st->largest_free = b->nonempty ? (uint64_t)1 << log2_64(b->nonempty) : 0;
+	st->largest_free = 0;
+	for (k = BUDDY_MAX_ORDER + 1; k-- > 0;)
+		if (b->area[k].nfree) {
+			st->largest_free = (uint64_t)1 << k;
+			break;
+		}
 	st->allocs = b->allocs;
 	st->frees = b->frees;
 	st->failures = b->failures;
@@ -710,7 +704,7 @@ static __attribute__((format(printf, 3, 4))) error_t corrupt(char *why, size_t l
 	return ERR_CORRUPT;
 }
 
-/* check_lists() - every free list against its tags, links, count and nonempty bit; *free = their bytes. */
+/* check_lists() - every free list against its tags, links and count; *free = their bytes. */
 static error_t check_lists(const struct buddy *b, char *why, size_t len, uint64_t *free)
 {
 	unsigned k;
@@ -754,14 +748,8 @@ static error_t check_lists(const struct buddy *b, char *why, size_t len, uint64_
 		if (count != b->area[k].nfree)
 			return corrupt(why, len, "free list %u holds %lu blocks, nfree says %lu", k,
 				       (unsigned long)count, (unsigned long)b->area[k].nfree);
-		if (!!(b->nonempty & ((uint64_t)1 << k)) != (count != 0))
-			return corrupt(why, len, "nonempty bit %u is %u with %lu free blocks", k,
-				       (unsigned)((b->nonempty >> k) & 1), (unsigned long)count);
 		*free += count << k;
 	}
-	if (b->nonempty >> (BUDDY_MAX_ORDER + 1))
-		return corrupt(why, len, "nonempty 0x%lx has bits above order %u", (unsigned long)b->nonempty,
-			       BUDDY_MAX_ORDER);
 	return 0;
 }
 

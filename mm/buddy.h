@@ -40,13 +40,12 @@ struct buddy {
 	uintptr_t raw_end;
 	uintptr_t org;			/* base rounded down to a section: tag 0 and section 0 describe org */
 	uintptr_t tag_bias;		/* (uintptr_t)tags - (org >> 6): the tag of addr a is at tag_bias + (a >> 6) */
-	uintptr_t sec_bias;		/* (uintptr_t)secmap - 8 * (org >> 22): the bitmap word of a is at
-					   sec_bias + 8 * (a >> 22), its bit is (a >> 16) & 63 */
+	uintptr_t sec_bias;		/* (uintptr_t)secmap - (org >> 16): the secmap byte of a is at
+					   sec_bias + (a >> 16) */
 	uint8_t *tags;			/* one tag per granule of the sections [org, org + nsec * 64 KiB) */
-	uint64_t *secmap;		/* 1 bit per section: its tags are valid */
+	uint8_t *secmap;		/* 1 byte per section: non-zero once its tags are valid */
 	size_t nsec;
-	size_t nsecw;			/* words in secmap */
-	uint64_t nonempty;		/* bit k set <=> area[k] has a free block */
+	size_t nsecw;			/* secmap's size in 8-byte words (the tags follow it) */
 	unsigned max_order;		/* largest order a block in [base, end) can have */
 	uint64_t added;			/* bytes made free by buddy_add_range() (free + used) */
 	uint64_t allocs, frees, failures, bad_frees;
@@ -69,7 +68,7 @@ struct buddy_stats {
  * @base: first byte of the span (any alignment)
  * @end: one past its last byte
  *
- * One tag byte per 64-byte granule of every 64 KiB section the span touches plus one bit per section
+ * One tag byte per 64-byte granule of every 64 KiB section the span touches plus one byte per section
  * (rounded to 64-bit words): about 1/64 of the span.
  *
  * Context: any; touches no memory.
@@ -86,7 +85,7 @@ size_t buddy_meta_size(uintptr_t base, uintptr_t end);
  *        caller never adds it with buddy_add_range()
  * @meta_size: size of @meta
  *
- * Only the section bitmap (1 bit per 64 KiB) is cleared: the cost does not grow with the tag array.
+ * Only the section map (1 byte per 64 KiB) is cleared: the cost does not grow with the tag array.
  *
  * Context: caller holds the heap lock (or owns the heap alone); no allocation.
  * Return: 0; ERR_INVAL if @b or @meta is NULL, @meta is misaligned or smaller than buddy_meta_size();
@@ -184,7 +183,7 @@ void buddy_get_stats(const struct buddy *b, struct buddy_stats *st);
  * @whylen: size of @why
  *
  * Checks that each free-list entry is a free head of that order, aligned, inside the span, with
- * consistent links; that list lengths match nfree and the non-empty bitmap; that no two blocks overlap;
+ * consistent links; that list lengths match nfree; that no two blocks overlap;
  * that no free block has a free buddy of its order (unmerged); that free, used and reserved bytes add up
  * to the span; and that used bytes equal the sizes of all allocated heads.
  *
@@ -214,8 +213,160 @@ static inline uint8_t *buddy_tag(uintptr_t tag_bias, uintptr_t a)
 /* buddy_section_ready() - the tags of @a's section are valid (else @a is inside a large free/reserved block). */
 static inline bool buddy_section_ready(const struct buddy *b, uintptr_t a)
 {
-	return (*(const uint64_t *)(b->sec_bias + ((a >> (BUDDY_SECTION_ORDER + 6)) << 3)) >>
-		((a >> BUDDY_SECTION_ORDER) & 63)) & 1;
+	return *(const uint8_t *)(b->sec_bias + (a >> BUDDY_SECTION_ORDER)) != 0;
 }
+
+/*
+ * Inline fast paths, for a layer that takes the heap lock around a single operation (mm/heap.c) and so
+ * can run the whole common case without a call: buddy_order() is buddy_alloc()'s rounding,
+ * buddy_try_alloc() pops a free block of exactly the order asked, buddy_try_free() pushes a block whose
+ * buddy is not free. Whatever else an operation needs (a split, a merge, every error) they leave to
+ * buddy_alloc_split(), buddy_free_merge() and buddy_free(), changing nothing first. buddy.c's own entry
+ * points are built on them too.
+ */
+
+/* buddy_list_push() - put the block at @a (its tag already says free) at the front of list @k. */
+static inline void buddy_list_push(struct buddy *b, uintptr_t a, unsigned long k)
+{
+	struct buddy_area *ar = &b->area[k];
+	struct buddy_node *n = (struct buddy_node *)a, *f = ar->list.next;
+
+	n->next = f;
+	n->prev = &ar->list;
+	f->prev = n;
+	ar->list.next = n;
+	ar->nfree++;
+}
+
+/* buddy_list_pop() - take the first block off list @k, which is not empty. */
+static inline struct buddy_node *buddy_list_pop(struct buddy *b, unsigned long k)
+{
+	struct buddy_area *ar = &b->area[k];
+	struct buddy_node *n = ar->list.next, *nx = n->next;
+
+	ar->list.next = nx;
+	nx->prev = &ar->list;
+	ar->nfree--;
+	return n;
+}
+
+/*
+ * buddy_mergeable() - the buddy of the block [a, a + 2^order) is a free head of the same order inside the
+ * span. Below order 16 the buddy lies in a's (initialised) section, whose tags outside the span are all 0,
+ * so one tag compare decides; from 16 up the buddy starts another section that must be in the span and
+ * initialised before its tag means anything.
+ */
+static inline bool buddy_mergeable(const struct buddy *b, uintptr_t a, unsigned long order)
+{
+	uintptr_t bud = a ^ ((uintptr_t)1 << order);
+	uint8_t free_head = (uint8_t)(BUDDY_TAG_HEAD | BUDDY_TAG_FREE | order);
+
+	if (order < BUDDY_SECTION_ORDER)
+		return *buddy_tag(b->tag_bias, bud) == free_head;
+	return order < BUDDY_MAX_ORDER && bud - b->base < b->span && buddy_section_ready(b, bud) &&
+	       *buddy_tag(b->tag_bias, bud) == free_head;
+}
+
+extern const uint8_t buddy_order_small[64];
+
+/**
+ * buddy_order() - the order of the block buddy_alloc() gives a request of @size bytes.
+ * @size: 1 .. 2^BUDDY_MAX_ORDER
+ *
+ * A table maps (size - 1) >> 6 below 4 KiB to the order; a larger size loses 6 bits at a time first
+ * (the order of s >> 6 is the order of s minus 6 once s >= 4096): one step below 256 KiB, written out.
+ *
+ * Return: max(BUDDY_MIN_ORDER, ceil(log2(@size))).
+ */
+static inline unsigned long buddy_order(size_t size)
+{
+	uint64_t s1 = (uint64_t)size - 1;
+	unsigned long order = 12;
+
+	if (__builtin_expect(s1 < 4096, 1))
+		return buddy_order_small[s1 >> BUDDY_MIN_ORDER];
+	if (s1 < (1ul << 18))
+		return 6 + buddy_order_small[s1 >> 12];
+	for (s1 >>= 12; s1 >= 4096; s1 >>= 6)
+		order += 6;
+	return order + buddy_order_small[s1 >> BUDDY_MIN_ORDER];
+}
+
+/**
+ * buddy_try_alloc() - the O(1) case of buddy_alloc_order(): pop a free block of exactly @order.
+ * @b: the heap
+ * @order: BUDDY_MIN_ORDER .. BUDDY_MAX_ORDER
+ *
+ * Context: caller holds the heap lock. Return: the block (counted in allocs), or NULL if none of that
+ * order is free: the heap is unchanged and buddy_alloc_split() splits a larger one or fails.
+ */
+static inline void *buddy_try_alloc(struct buddy *b, unsigned long order)
+{
+	struct buddy_node *n;
+
+	if (__builtin_expect(b->area[order].list.next == &b->area[order].list, 0))
+		return NULL;
+	n = buddy_list_pop(b, order);
+	*buddy_tag(b->tag_bias, (uintptr_t)n) = (uint8_t)(BUDDY_TAG_HEAD | order);
+	b->allocs++;
+	return n;
+}
+
+/**
+ * buddy_alloc_split() - finish an allocation buddy_try_alloc() found no block for: split the smallest
+ * larger free block (what buddy_alloc_order() does then; given a free block of exactly @order, it takes it).
+ * @b: the heap
+ * @order: BUDDY_MIN_ORDER .. BUDDY_MAX_ORDER
+ * @addr: receives the block's address (written only on success)
+ *
+ * Context: caller holds the heap lock. Return: 0; ERR_SIZE if no block of that order fits in the span;
+ * ERR_NOMEM if no larger block is free (both counted in failures).
+ */
+error_t buddy_alloc_split(struct buddy *b, unsigned long order, void **addr);
+
+#define BUDDY_TRY_FREED 0		/* buddy_try_free(): done */
+#define BUDDY_TRY_MERGE 1		/* a valid free whose buddy is free: finish with buddy_free_merge() */
+#define BUDDY_TRY_CHECK 2		/* anything else (a bad address): buddy_free() classifies and reports it */
+
+/**
+ * buddy_try_free() - the O(1) case of buddy_free() for an address already known to lie in [base, end).
+ * @b: the heap
+ * @a: the address, with b->base <= @a < b->end
+ *
+ * A 64-aligned allocated head in an initialised section whose buddy is not free goes back on its list.
+ *
+ * Context: caller holds the heap lock. Return: BUDDY_TRY_FREED (counted in frees); otherwise the heap is
+ * unchanged and the caller goes on, still under the lock, with buddy_free_merge() for BUDDY_TRY_MERGE
+ * or buddy_free() for BUDDY_TRY_CHECK.
+ */
+static inline int buddy_try_free(struct buddy *b, uintptr_t a)
+{
+	uint8_t *t, tag;
+	unsigned long order;
+
+	if (__builtin_expect((a & (BUDDY_MIN_BLOCK_SIZE - 1)) || !buddy_section_ready(b, a), 0))
+		return BUDDY_TRY_CHECK;
+	t = buddy_tag(b->tag_bias, a);
+	tag = *t;
+	if (__builtin_expect((tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) != BUDDY_TAG_HEAD, 0))
+		return BUDDY_TRY_CHECK;
+	order = tag & BUDDY_TAG_ORDER;
+	if (__builtin_expect(buddy_mergeable(b, a, order), 0))
+		return BUDDY_TRY_MERGE;
+	*t = (uint8_t)(tag | BUDDY_TAG_FREE);
+	buddy_list_push(b, a, order);
+	b->frees++;
+	return BUDDY_TRY_FREED;
+}
+
+/**
+ * buddy_free_merge() - finish a free that buddy_try_free() answered BUDDY_TRY_MERGE for: merge the block
+ * at @a with its free buddies and push the result (counted in frees).
+ * @b: the heap
+ * @a: the address buddy_try_free() was given
+ *
+ * Context: caller holds the heap lock, held since buddy_try_free(). Return: 0.
+ */
+error_t buddy_free_merge(struct buddy *b, uintptr_t a);
 
 #endif

@@ -107,14 +107,15 @@ static inline uint32_t mm_cache_count(const struct mm_cache_bin *b)
 #define MM_CPU_TP_OFFSET 16
 #if defined(MM_CPU_AT_TP)
 /*
- * tp as a global register variable rather than __builtin_thread_pointer(): GCC then addresses through tp
- * at every use instead of copying it into a callee-saved register to keep across a slow-path call.
+ * kernel_tp is tp as a global register variable (kernel/lock.h) rather than __builtin_thread_pointer():
+ * GCC then addresses through tp at every use instead of copying it into a callee-saved register to keep
+ * across a slow-path call.
  */
-register char *mm_tp __asm__("tp");
+#include "kernel/lock.h"
 
 static inline struct mm_cpu *mm_cpu_self(void)
 {
-	return (struct mm_cpu *)(mm_tp + MM_CPU_TP_OFFSET);
+	return (struct mm_cpu *)(kernel_tp + MM_CPU_TP_OFFSET);
 }
 #else
 struct mm_cpu *mm_cpu_self(void);

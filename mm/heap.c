@@ -10,7 +10,11 @@ struct heap *kernel_heap[TOPO_MESH_MAX][TOPO_MESH_MAX];
 
 /* descriptors of clusters without memory: nothing to place in their own RAM, so they live here */
 static struct heap empty_heap[TOPO_MAX_CLUSTERS];
-static struct heap *by_id[TOPO_MAX_CLUSTERS];
+/* the heap of each cluster id, and how many there are (0 before heap_init_all()): one base for heap_alloc() */
+static struct {
+	unsigned n;
+	struct heap *h[TOPO_MAX_CLUSTERS];
+} by_id;
 static const struct topo *topo;
 static uint64_t heap_limit[TOPO_MAX_CLUSTERS];
 static uint32_t heap_limited;
@@ -21,6 +25,65 @@ static struct {
 	struct heap *h;
 } spans[TOPO_MAX_CLUSTERS];
 static unsigned nspans;
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Owner map: the heap of an address in O(1), for heap_free() and heap_owner(). Addresses are cut into
+ * slots of 2^shift bytes, shift the smallest (>= 16) with which every heap's buddy span lies in a run of
+ * at most OWNER_SLOTS consecutive slots; slot[(a >> shift) % OWNER_SLOTS] names one heap whose buddy span
+ * [b.base, b.end) meets slot a >> shift, and an unused entry names owner_none, whose span is empty. As
+ * only that run is filled, slots outside it may alias an entry: no matter, since a lookup always
+ * confirms that the address lies in the named heap's buddy span, which also gives buddy_try_free() its
+ * precondition. Whatever that confirmation rejects - a slot two spans share (named for the first), the
+ * few bytes a span's 64-byte rounding leaves out, an address no heap owns, NULL - goes to the binary
+ * search over spans[], which is exact. A lookup is a shift, a mask, a load and a range test.
+ */
+#define OWNER_SLOTS 256
+static struct heap owner_none;
+static struct {
+	unsigned long shift3;		/* shift - 3: see owner_fast() */
+	struct heap *slot[OWNER_SLOTS];
+} owner_map = { .shift3 = 16 - 3, .slot = { [0 ... OWNER_SLOTS - 1] = &owner_none } };	/* no heap yet */
+
+static inline struct heap *owner_fast(uintptr_t a)
+{
+	/* (a >> shift) % OWNER_SLOTS, scaled by sizeof(pointer) = 8: one shift and one mask */
+	uintptr_t off = (a >> owner_map.shift3) & ((OWNER_SLOTS - 1) * sizeof(struct heap *));
+	struct heap *h = *(struct heap **)((char *)owner_map.slot + off);
+
+	if (unlikely(a - h->b.base >= h->b.span))
+		return NULL;
+	return h;
+}
+
+static void owner_map_build(void)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0, k;
+	unsigned long shift = 16;
+	unsigned i;
+
+	for (k = 0; k < OWNER_SLOTS; k++)
+		owner_map.slot[k] = &owner_none;
+	for (i = 0; i < nspans; i++) {
+		if (spans[i].h->b.base < lo)
+			lo = spans[i].h->b.base;
+		if (spans[i].h->b.end > hi)
+			hi = spans[i].h->b.end;
+	}
+	if (lo < hi)
+		while (((hi - 1) >> shift) - (lo >> shift) >= OWNER_SLOTS)
+			shift++;
+	owner_map.shift3 = shift - 3;
+	for (i = 0; i < nspans; i++) {
+		struct heap *h = spans[i].h;
+
+		for (k = h->b.base >> shift; k <= (h->b.end - 1) >> shift; k++)
+			if (owner_map.slot[k % OWNER_SLOTS] == &owner_none)
+				owner_map.slot[k % OWNER_SLOTS] = h;
+	}
+}
 
 static uintptr_t align_up(uintptr_t v, uintptr_t a)
 {
@@ -80,6 +143,7 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 	}
 	/* what the buddy really took: each range clipped to whole 64-byte granules (== free + used) */
 	h->size = h->b.added;
+	h->fast_max = h->size < ((uint64_t)1 << BUDDY_MAX_ORDER) ? h->size : (uint64_t)1 << BUDDY_MAX_ORDER;
 	return h;
 }
 
@@ -97,6 +161,7 @@ error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, u
 	unsigned c, i, j, with_mem = 0;
 
 	topo = t;
+	by_id.n = 0;
 	memset(kernel_heap, 0, sizeof(kernel_heap));
 	nspans = 0;
 	for (c = 0; c < t->nclusters; c++) {
@@ -124,7 +189,7 @@ error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, u
 			nspans++;
 			with_mem++;
 		}
-		by_id[c] = h;
+		by_id.h[c] = h;
 		kernel_heap[tc->x][tc->y] = h;
 	}
 	/* insertion sort by base: at most TOPO_MAX_CLUSTERS entries */
@@ -135,12 +200,14 @@ error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, u
 			spans[j] = spans[j - 1];
 			spans[j - 1] = tmp;
 		}
+	owner_map_build();
+	by_id.n = t->nclusters;
 	return with_mem ? 0 : ERR_NOMEM;
 }
 
 struct heap *heap_of(unsigned c)
 {
-	return topo && c < topo->nclusters ? by_id[c] : NULL;
+	return c < by_id.n ? by_id.h[c] : NULL;
 }
 
 unsigned heap_count(void)
@@ -153,9 +220,9 @@ const struct topo *heap_topo(void)
 	return topo;
 }
 
-struct heap *heap_owner(const void *addr)
+/* owner_search() - the exact answer: binary search over the sorted raw spans, O(log clusters) */
+static struct heap *owner_search(uintptr_t a)
 {
-	uintptr_t a = (uintptr_t)addr;
 	unsigned lo = 0, hi = nspans;
 
 	while (lo < hi) {
@@ -169,6 +236,13 @@ struct heap *heap_owner(const void *addr)
 			return spans[mid].h;
 	}
 	return NULL;
+}
+
+struct heap *heap_owner(const void *addr)
+{
+	struct heap *h = owner_fast((uintptr_t)addr);
+
+	return h ? h : owner_search((uintptr_t)addr);
 }
 
 error_t heap_alloc_locked(struct heap *h, size_t size, void **addr)
@@ -189,7 +263,8 @@ error_t heap_free_locked(struct heap *h, void *addr)
 	return e;
 }
 
-static error_t heap_alloc_in(struct heap *h, size_t size, void **addr)
+/* alloc_checked() - an allocation from @h with every case checked in order: what alloc_fast() declines */
+static __attribute__((noinline)) error_t alloc_checked(struct heap *h, size_t size, void **addr)
 {
 	error_t e;
 
@@ -207,18 +282,55 @@ static error_t heap_alloc_in(struct heap *h, size_t size, void **addr)
 	return e;
 }
 
+/* alloc_split_unlock() - alloc_fast() holds the lock but no block of @order is free: split one or fail */
+static __attribute__((noinline)) error_t alloc_split_unlock(struct heap *h, unsigned long order, void **addr)
+{
+	error_t e = buddy_alloc_split(&h->b, order, addr);
+
+	if (e == ERR_NOMEM)
+		h->failures++;
+	spin_unlock(&h->lock);
+	return e;
+}
+
+/*
+ * The common allocation and free, inline and without a stack frame: the lock's and the buddy's fast paths
+ * (kernel/lock.h, mm/buddy.h) with nothing between them. A request of 1..fast_max bytes (fast_max is
+ * the heap's size, capped at the largest order; 0 for an empty heap) needs none of alloc_checked()'s
+ * tests, and an address that owner_fast() places in a heap's buddy span none of buddy_free()'s range
+ * test. Every other case leaves through a tail call that does the full work (and, under the lock, also
+ * the unlock), so the results, counters and messages are those of the checked paths.
+ */
+static inline error_t alloc_fast(struct heap *h, size_t size, void **addr)
+{
+	unsigned long order;
+	void *p;
+
+	if (unlikely(!addr || (uint64_t)size - 1 >= h->fast_max))
+		return alloc_checked(h, size, addr);
+	order = buddy_order(size);
+	spin_lock(&h->lock);
+	p = buddy_try_alloc(&h->b, order);
+	if (unlikely(!p))
+		return alloc_split_unlock(h, order, addr);
+	spin_unlock(&h->lock);
+	*addr = p;
+	return 0;
+}
+
 error_t remote_malloc(size_t size, unsigned x, unsigned y, void **addr)
 {
 	if (!topo || x >= topo->mesh_x || y >= topo->mesh_y || !kernel_heap[x][y])
 		return ERR_RANGE;
-	return heap_alloc_in(kernel_heap[x][y], size, addr);
+	return alloc_fast(kernel_heap[x][y], size, addr);
 }
 
 error_t heap_alloc(unsigned cluster, size_t size, void **addr)
 {
-	struct heap *h = heap_of(cluster);
-
-	return h ? heap_alloc_in(h, size, addr) : ERR_RANGE;
+	if (unlikely(cluster >= by_id.n))
+		return ERR_RANGE;
+	/* (int): below by_id.n, so the sign-extended register rv64 passes an unsigned in is the index as is */
+	return alloc_fast(by_id.h[(int)cluster], size, addr);
 }
 
 error_t heap_alloc_local(size_t size, void **addr)
@@ -242,7 +354,7 @@ error_t heap_alloc_near(unsigned c, size_t size, void **addr)
 			    (best == TOPO_MAX_CLUSTERS || topo->cluster[c].dist[i] < topo->cluster[c].dist[best]))
 				best = i;
 		tried |= 1u << best;
-		e = heap_alloc_in(by_id[best], size, addr);
+		e = alloc_checked(by_id.h[best], size, addr);
 		if (!e)
 			return 0;
 	}
@@ -257,14 +369,15 @@ static void report(const char *what, const void *addr, struct heap *h, error_t e
 		mm_log("heap: %s %p (no cluster): %s", what, addr, err_str(e));
 }
 
-error_t heap_free(void *addr)
+/* free_search() - heap_free() of what owner_fast() does not place: NULL, a span's edge, no heap's address */
+static __attribute__((noinline)) error_t free_search(void *addr)
 {
 	struct heap *h;
 	error_t e;
 
 	if (!addr)
 		return 0;
-	h = heap_owner(addr);
+	h = owner_search((uintptr_t)addr);
 	if (!h) {
 		report("free", addr, NULL, ERR_NOTOWNED);
 		return ERR_NOTOWNED;
@@ -273,6 +386,34 @@ error_t heap_free(void *addr)
 	e = heap_free_locked(h, addr);
 	spin_unlock(&h->lock);
 	return e;
+}
+
+/* free_finish_unlock() - what buddy_try_free() left (@why): a merge, or a bad address to classify */
+static __attribute__((noinline)) error_t free_finish_unlock(struct heap *h, void *addr, int why)
+{
+	error_t e;
+
+	if (why == BUDDY_TRY_MERGE)
+		e = buddy_free_merge(&h->b, (uintptr_t)addr);
+	else
+		e = heap_free_locked(h, addr);
+	spin_unlock(&h->lock);
+	return e;
+}
+
+error_t heap_free(void *addr)
+{
+	struct heap *h = owner_fast((uintptr_t)addr);
+	int why;
+
+	if (unlikely(!h))
+		return free_search(addr);
+	spin_lock(&h->lock);
+	why = buddy_try_free(&h->b, (uintptr_t)addr);
+	if (unlikely(why != BUDDY_TRY_FREED))
+		return free_finish_unlock(h, addr, why);
+	spin_unlock(&h->lock);
+	return 0;
 }
 
 error_t heap_getsize(const void *addr, size_t *size)

@@ -18,7 +18,8 @@
  * gets an empty descriptor: every request aimed at it returns ERR_NOHEAP.
  *
  * Blocks are powers of two >= MIN_BLOCK_SIZE and naturally aligned; free finds the owner heap from
- * the address alone by binary search over the heaps' spans (O(log clusters)).
+ * the address alone, in O(1) through a table of address slots, else by binary search over the heaps'
+ * spans (O(log clusters)).
  */
 #define MIN_BLOCK_SIZE (1UL << BUDDY_MIN_ORDER)
 
@@ -26,6 +27,7 @@ struct heap {
 	spinlock_t lock;
 	unsigned cluster, x, y;
 	uint64_t size;			/* bytes of RAM given to the heap (0: memoryless) */
+	uint64_t fast_max;		/* min(size, 2^BUDDY_MAX_ORDER): heap_alloc() inline for 1..fast_max */
 	uint64_t boot_free;		/* free bytes right after heap_init_all() */
 	uint64_t failures;		/* allocation failures (ERR_NOMEM) */
 	uint64_t bad_frees;
@@ -83,7 +85,7 @@ error_t heap_free(void *addr);
 /* heap_getsize() - block size of the allocated block at @addr (same errors as heap_free()). */
 error_t heap_getsize(const void *addr, size_t *size);
 
-/* heap_owner() - the heap whose span holds @addr, or NULL. O(log clusters), no lock. */
+/* heap_owner() - the heap whose span holds @addr, or NULL. O(1) (O(log clusters) at a span's edge), no lock. */
 struct heap *heap_owner(const void *addr);
 
 /* heap_check() - every invariant of @h (under its lock); the first violation is written to @why. */

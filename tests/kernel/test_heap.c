@@ -721,7 +721,7 @@ static void heap_never_hands_out_reserved(struct test *t)
 					      "reserved" };
 	prot[np++] = (struct prange){ (uintptr_t)__kernel_start, (uintptr_t)(__kernel_end - __kernel_start),
 				      "kernel image" };
-	/* every heap's descriptor and buddy metadata (secmap words, then one tag byte per granule) */
+	/* every heap's descriptor and buddy metadata (secmap, whole words, then one tag byte per granule) */
 	for (c = 0; c < heap_count(); c++) {
 		struct heap *h = heap_of(c);
 
@@ -778,10 +778,63 @@ static void heap_never_hands_out_reserved(struct test *t)
 	check_all_heaps(t);
 }
 
+/* owner_expected() - what heap_owner(@a) must say: the heap of the cluster whose RAM holds @a, if it has one */
+static struct heap *owner_expected(uintptr_t a)
+{
+	int c = ram_cluster(a);
+
+	return c >= 0 && has_heap((unsigned)c) ? heap_of((unsigned)c) : NULL;
+}
+
+/*
+ * heap_owner() answers from a table of address slots, checked against the heap's span, and falls back to
+ * a binary search: probe every span's edges (the bytes the 64-byte rounding leaves out, the slot a
+ * boundary shares with the next cluster) and a grid over all of RAM with its neighbours.
+ */
+static void heap_owner_everywhere(struct test *t)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0, a, step;
+	unsigned c, bad = 0, probes = 0;
+	int d;
+
+	for (c = 0; c < boot_topo.nclusters; c++) {
+		const struct topo_range *m = &boot_topo.cluster[c].mem;
+		uintptr_t edge[] = { m->base, m->base + m->size };
+		unsigned e;
+
+		if (!m->size)
+			continue;
+		if (m->base < lo)
+			lo = m->base;
+		if (m->base + m->size > hi)
+			hi = m->base + m->size;
+		for (e = 0; e < 2; e++)
+			for (d = -130; d <= 130; d++) {
+				a = edge[e] + (uintptr_t)(intptr_t)d;
+				probes++;
+				if (heap_owner((void *)a) != owner_expected(a) && bad++ < 4)
+					test_log("heap_owner(0x%lx) is wrong", (unsigned long)a);
+			}
+	}
+	ASSERT_TRUE(t, lo < hi);
+	step = (hi - lo) / 4096 + 1;
+	for (a = lo - step; a < hi + step; a += step)
+		for (d = -1; d <= 1; d++) {
+			uintptr_t x = a + (uintptr_t)(intptr_t)d;
+
+			probes++;
+			if (heap_owner((void *)x) != owner_expected(x) && bad++ < 4)
+				test_log("heap_owner(0x%lx) is wrong", (unsigned long)x);
+		}
+	EXPECT_TRUE(t, heap_owner(NULL) == NULL);
+	test_log("%u probes over [0x%lx, 0x%lx)", probes, (unsigned long)lo, (unsigned long)hi);
+	EXPECT_EQ(t, bad, 0);
+}
+
 TEST_SUITE(heap, TEST_CASE(heap_alloc_each_cluster), TEST_CASE(heap_remote_all_harts),
 	   TEST_CASE(heap_errors_memoryless), TEST_CASE(heap_errors_arguments),
 	   TEST_CASE(heap_exhaust_smallest), TEST_CASE(heap_checked_frees),
-	   TEST_CASE(heap_never_hands_out_reserved));
+	   TEST_CASE(heap_never_hands_out_reserved), TEST_CASE(heap_owner_everywhere));
 
 /* ---- stress: every hart allocates and frees at random in every cluster ---- */
 

@@ -198,7 +198,7 @@ static void excl_run(struct test *t, unsigned k)
 	/* free again: the MCS tail is empty, the ticket counters agree, the flag is clear */
 	if (k == KIND_MCS) {
 		EXPECT_TRUE(t, the_mcs.tail == NULL);
-		EXPECT_EQ(t, cls_self()->mcs_depth, 0);
+		EXPECT_EQ(t, cls_mcs_depth(cls_self()), 0);
 	} else if (k == KIND_TICKET) {
 		EXPECT_EQ(t, the_ticket.next, the_ticket.owner);
 		EXPECT_EQ(t, the_ticket.next, (uint32_t)total);
@@ -227,15 +227,15 @@ static void locks_tas_mutual_exclusion(struct test *t)
 static void locks_mcs_trylock(struct test *t)
 {
 	struct mcs_lock l;
-	unsigned depth = cls_self()->mcs_depth;
+	unsigned depth = cls_mcs_depth(cls_self());
 
 	mcs_init(&l);
 	EXPECT_EQ(t, mcs_trylock(&l), 1);
 	EXPECT_EQ(t, mcs_trylock(&l), 0);	/* held: refused, and the node is given back */
-	EXPECT_EQ(t, cls_self()->mcs_depth, depth + 1);
+	EXPECT_EQ(t, cls_mcs_depth(cls_self()), depth + 1);
 	mcs_unlock(&l);
 	EXPECT_TRUE(t, l.tail == NULL);
-	EXPECT_EQ(t, cls_self()->mcs_depth, depth);
+	EXPECT_EQ(t, cls_mcs_depth(cls_self()), depth);
 	mcs_lock(&l);
 	EXPECT_EQ(t, mcs_trylock(&l), 0);
 	mcs_unlock(&l);
@@ -314,7 +314,7 @@ static void fifo_body(void *arg)
 	if (r == FIFO_NONE)
 		return;
 	/* the node mcs_lock() will take: this hart's next free nesting level */
-	__atomic_store_n(&fifo_node[r], &self->mcs[self->mcs_depth], __ATOMIC_RELEASE);
+	__atomic_store_n(&fifo_node[r], self->mcs_top, __ATOMIC_RELEASE);
 	if (r == 0) {
 		fifo_lock();
 		if (fifo_kind == KIND_TICKET)
