@@ -324,6 +324,22 @@ static inline void *buddy_try_alloc(struct buddy *b, unsigned long order)
  */
 error_t buddy_alloc_split(struct buddy *b, unsigned long order, void **addr);
 
+/**
+ * buddy_alloc_bulk() - allocate up to @n blocks of @order at once, for a cache refill.
+ * @b: the heap
+ * @order: BUDDY_MIN_ORDER .. max order of the heap
+ * @out: receives the blocks
+ * @n: how many are wanted
+ *
+ * The blocks are those @n single allocations would return (exact-order free blocks first, then the
+ * pieces of one larger block), but a larger block is split once and carved rather than split per block.
+ *
+ * Context: caller holds the heap lock. Return: how many blocks were written to @out (fewer than @n only
+ * when the heap has no more free block of @order or larger; the split that found none is counted in
+ * failures, as a single allocation's would be).
+ */
+unsigned buddy_alloc_bulk(struct buddy *b, unsigned long order, void **out, unsigned n);
+
 #define BUDDY_TRY_FREED 0		/* buddy_try_free(): done */
 #define BUDDY_TRY_MERGE 1		/* a valid free whose buddy is free: finish with buddy_free_merge() */
 #define BUDDY_TRY_CHECK 2		/* anything else (a bad address): buddy_free() classifies and reports it */

@@ -526,6 +526,20 @@ static unsigned bin_order(const struct mm_cpu *c, const struct mm_cache_bin *b)
 	return MM_CACHE_MIN_ORDER + (unsigned)(b - c->bin);
 }
 
+/*
+ * heap_give_back_locked() - free a block this layer validated when it took it (a cached or remote block,
+ * tagged allocated again): the buddy's O(1) free, or its merge; a refusal is a broken invariant.
+ */
+static void heap_give_back_locked(struct heap *h, void *p, const char *what)
+{
+	int why = buddy_try_free(&h->b, (uintptr_t)p);
+
+	if (why == BUDDY_TRY_MERGE)
+		buddy_free_merge(&h->b, (uintptr_t)p);
+	else if (why != BUDDY_TRY_FREED && heap_free_locked(h, p))
+		MM_PANIC("%s block %p of cluster %u refused by its heap", what, p, h->cluster);
+}
+
 /* give the top @n blocks of @b back to heap @h (tagged allocated again first, as the buddy expects) */
 static void bin_give_back(struct heap *h, struct mm_cache_bin *b, uint32_t n)
 {
@@ -537,8 +551,7 @@ static void bin_give_back(struct heap *h, struct mm_cache_bin *b, uint32_t n)
 		struct mm_cached *next = p->next;
 
 		*p->tag = (uint8_t)b->end.stat;
-		if (heap_free_locked(h, p))
-			MM_PANIC("cached block %p of cluster %u refused by its heap", (void *)p, h->cluster);
+		heap_give_back_locked(h, p, "cached");
 		p = next;
 	}
 	spin_unlock(&h->lock);
@@ -580,35 +593,40 @@ static inline void bin_push(struct mm_cache_bin *b, struct mm_cached *p, uint8_t
 	b->head = p;
 }
 
+/* the most a refill takes: max/4 of the largest bin limit */
+#define REFILL_MAX 8
+
 static __attribute__((noinline)) bool bin_refill(struct mm_cpu *c, struct mm_cache_bin *b)
 {
 	struct heap *h = c->home;
 	unsigned order = bin_order(c, b);
-	uint32_t want = (uint32_t)b->end.room / 4, got = 0;
+	uint32_t want = (uint32_t)b->end.room / 4, got, i;
+	void *blk[REFILL_MAX];
 
 	if (refill_fail_permille && refill_fault(c))
 		return false;
+	if (want > REFILL_MAX)
+		want = REFILL_MAX;
 	if (want > b->head->room - 1)
 		want = (uint32_t)b->head->room - 1;	/* never fill the bin from a refill */
 
+	/* one batch under the lock: exact-order blocks, then one larger block carved (buddy_alloc_bulk()) */
 	spin_lock(&h->lock);
-	while (got < want) {
-		void *p;
-		uint8_t *t;
+	got = buddy_alloc_bulk(&h->b, order, blk, want);
+	if (got < want)
+		h->failures++;
+	spin_unlock(&h->lock);
+	for (i = got; i-- > 0;) {
+		uint8_t *t = buddy_tag(h->b.tag_bias, (uintptr_t)blk[i]);
 
-		if (heap_alloc_locked(h, (size_t)1 << order, &p))
-			break;
-		t = buddy_tag(h->b.tag_bias, (uintptr_t)p);
 		*t = (uint8_t)(BUDDY_TAG_FREE | order);
 #if MM_DEBUG
 		/* every cached block is poisoned (see the debug allocator below) */
-		memset((char *)p + sizeof(struct mm_cached), 0x6b,
+		memset((char *)blk[i] + sizeof(struct mm_cached), 0x6b,
 		       ((size_t)1 << order) - 16 - sizeof(struct mm_cached));
 #endif
-		bin_push(b, p, t);
-		got++;
+		bin_push(b, blk[i], t);
 	}
-	spin_unlock(&h->lock);
 	return got > 0;
 }
 
@@ -630,8 +648,7 @@ static void remote_flush(struct mm_cpu *c, unsigned cl)
 		uint8_t *t = buddy_tag(h->b.tag_bias, (uintptr_t)p);
 
 		*t = (uint8_t)(BUDDY_TAG_HEAD | (*t & BUDDY_TAG_ORDER));
-		if (heap_free_locked(h, p))
-			MM_PANIC("remote block %p of cluster %u refused by its heap", p, cl);
+		heap_give_back_locked(h, p, "remote");
 		p = next;
 	}
 	spin_unlock(&h->lock);

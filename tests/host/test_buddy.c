@@ -280,16 +280,14 @@ static bool map_flip(struct model *m, uintptr_t a, uint64_t bs, bool set)
 }
 
 /* model_alloc() - allocate req bytes and check the block against the model; false on ERR_NOMEM. */
+static bool model_add(struct test *t, struct fix *f, struct model *m, void *p, uint64_t bs);
+
 static bool model_alloc(struct test *t, struct fix *f, struct model *m, size_t req)
 {
 	uint64_t bs = block_size(req);
 	struct buddy_stats st;
-	uintptr_t a;
-	bool inside = false;
-	size_t got = 0;
 	void *p = NULL;
 	error_t e;
-	int r;
 
 	e = buddy_alloc(&f->b, req, &p);
 	if (e == ERR_NOMEM) {
@@ -301,6 +299,17 @@ static bool model_alloc(struct test *t, struct fix *f, struct model *m, size_t r
 	EXPECT_OK(t, e);
 	if (e)
 		return false;
+	return model_add(t, f, m, p, bs);
+}
+
+/* model_add() - check a block the heap just allocated against the model, fill it and record it. */
+static bool model_add(struct test *t, struct fix *f, struct model *m, void *p, uint64_t bs)
+{
+	bool inside = false;
+	size_t got = 0;
+	uintptr_t a;
+	int r;
+
 	a = (uintptr_t)p;
 	EXPECT_EQ(t, a & (bs - 1), 0);
 	for (r = 0; r < f->nr; r++)
@@ -402,8 +411,25 @@ static void run_random(struct test *t, uint64_t seed, int ops)
 
 		if (m.n && (r % 100 < (m.n > 400 ? 70u : 45u)))
 			model_free(t, f, &m, (size_t)(rnd(&seed) % m.n));
-		else if (r % 100 < 95)
+		else if (r % 100 < 90)
 			model_alloc(t, f, &m, rnd_size(&seed));
+		else if (r % 100 < 95) {
+			/* a cache refill: up to 16 blocks of one small order at once */
+			unsigned order = 6 + (unsigned)(rnd(&seed) % 7), n = 1 + (unsigned)(rnd(&seed) % 16), k, got;
+			void *blk[16];
+			struct buddy_stats st;
+
+			got = buddy_alloc_bulk(&f->b, order, blk, n);
+			EXPECT_TRUE(t, got <= n);
+			for (k = 0; k < got; k++)
+				if (!model_add(t, f, &m, blk[k], 1ul << order))
+					break;
+			if (got < n) {
+				m.failures++;
+				buddy_get_stats(&f->b, &st);
+				EXPECT_LT(t, st.largest_free, 1ul << order);
+			}
+		}
 		else {
 			/* alloc_order() and getsize() of a random live block */
 			unsigned order = (unsigned)(rnd(&seed) % 14);
