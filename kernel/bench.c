@@ -288,23 +288,61 @@ static void __attribute__((noinline)) body_heap_pair(void *a)
 
 /*
  * The heap straight (lock included, no per-hart cache): "steady" holds the block's buddy so that the
- * pair pops and pushes one free-list entry, the common state of a heap in use; "splitmerge" starts from
- * a heap whose smallest free block is far larger, so each pair splits down and merges back up.
+ * pair pops and pushes one free-list entry, the common state of a heap in use; "splitmerge" first takes
+ * every free block of the request's order and the SPLIT_LEVELS - 1 orders above off the heap (held, given
+ * back after), so that each pair splits at least SPLIT_LEVELS levels down and merges back up; levels= is
+ * the number it really splits (the smallest free order above minus the request's).
  */
+#define SPLIT_LEVELS 4
+
+/* hold every free block of orders [o, o + SPLIT_LEVELS) of heap @c on list *@held; the levels left */
+static unsigned hold_small_free(unsigned c, unsigned o, void **held)
+{
+	struct heap_stats st;
+	unsigned k;
+
+	for (;;) {
+		void *x;
+
+		heap_get_stats(heap_of(c), &st);
+		for (k = o; k < o + SPLIT_LEVELS && k <= BUDDY_MAX_ORDER && !st.nfree[k]; k++)
+			;
+		if (k >= o + SPLIT_LEVELS || k > BUDDY_MAX_ORDER || heap_alloc(c, (size_t)1 << k, &x))
+			break;
+		*(void **)x = *held;
+		*held = x;
+	}
+	for (k = o; k <= BUDDY_MAX_ORDER && !st.nfree[k]; k++)
+		;
+	return k - o;
+}
+
+static void release_held(void *held)
+{
+	while (held) {
+		void *next = *(void **)held;
+
+		heap_free(held);
+		held = next;
+	}
+}
+
 static void bench_buddy_pair(void)
 {
-	unsigned c = cls_self()->cluster;
+	unsigned c = cls_self()->cluster, o;
 	size_t size;
 
 	if (!heap_of(c)->size)
 		c = 0;
-	for (size = 64; size <= (1u << 20); size <<= 2) {
+	for (size = 64, o = 6; size <= (1u << 20); size <<= 2, o += 2) {
 		struct heap_pair_arg a = { c, size };
-		void *x, *y;
+		void *x, *y, *held = NULL;
+		unsigned levels = hold_small_free(c, o, &held);
 		char p[96];
 
-		print_x100((snprintf(p, sizeof(p), "bench: name=buddy_pair size=%zu mode=splitmerge", size), p),
-			   per_iter_x100(body_heap_pair, &a), "insn_per_pair");
+		snprintf(p, sizeof(p), "bench: name=buddy_pair size=%zu mode=splitmerge levels=%u", size, levels);
+		print_x100(p, per_iter_x100(body_heap_pair, &a), "insn_per_pair");
+		release_held(held);
 		if (heap_alloc(c, size, &x) || heap_alloc(c, size, &y))
 			continue;
 		heap_free(x);
