@@ -130,7 +130,15 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 	unsigned i, up = 1, expected = t->nharts;
 	uint32_t self = cls_self()->hartid;
 	uint64_t hz = t->timebase_hz ? t->timebase_hz : 10000000;
-	uint64_t t0, kick, t_progress, limit = hz * 60, stall = hz * 3, kick_every = hz / 100;
+	/*
+	 * stall: how long without a new arrival before giving up: 3 s, or 10 s while a pending hart is
+	 * already STARTED for OpenSBI. Once (1 boot in about 15 of 2x2 on a 2-core host) such a hart had not
+	 * written "arrived" after 3 s, with no trap or panic: a vCPU thread the host did not schedule is the
+	 * likely cause. Harts stuck in START_PENDING (under -icount, see below) keep the short bound.
+	 */
+	uint64_t t0, kick, t_progress, limit = hz * 60, stall = hz * 3, stall_started = hz * 10;
+	uint64_t kick_every = hz / 100;
+	unsigned started_pending = 0;
 	unsigned kicks = 0, last_pending = ~0u;
 	int started[TOPO_MAX_HARTS] = { 0 };
 
@@ -163,17 +171,26 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 		unsigned pending = 0;
 		int do_kick = rdtime() - kick > kick_every;
 
+		if (do_kick)
+			started_pending = 0;
 		for (i = 0; i < t->nharts; i++) {
+			long st;
+
 			if (!started[i] || smp_hart_up(i))
 				continue;
 			pending++;
+			if (!do_kick)
+				continue;
 			/*
 			 * Seen under -icount: a hart left in START_PENDING, asleep in OpenSBI's HSM wait loop
 			 * after missing its wake-up. An IPI wakes it to look at its state again.
 			 */
-			if (do_kick && sbi_hart_get_status(t->hart[i].hartid) == SBI_HSM_START_PENDING) {
+			st = sbi_hart_get_status(t->hart[i].hartid);
+			if (st == SBI_HSM_START_PENDING) {
 				sbi_send_ipi(1, t->hart[i].hartid);
 				kicks++;
+			} else if (st == SBI_HSM_STARTED) {
+				started_pending++;
 			}
 		}
 		if (do_kick)
@@ -183,7 +200,8 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 			t_progress = rdtime();
 		}
 		/* give up when nothing arrived for a while (harts arrive within ms otherwise), or at the cap */
-		if (!pending || rdtime() - t_progress > stall || rdtime() - t0 > limit)
+		if (!pending || rdtime() - t_progress > (started_pending ? stall_started : stall) ||
+		    rdtime() - t0 > limit)
 			break;
 		cpu_relax();
 	}

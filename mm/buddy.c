@@ -496,6 +496,18 @@ static bool next_head(const struct buddy *b, uintptr_t s, uintptr_t e, uintptr_t
 	return false;
 }
 
+void buddy_clear_tags(struct buddy *b, uintptr_t start, uintptr_t end)
+{
+	uintptr_t lim = b->org + (b->nsec << SEC_ORDER), a;
+
+	if (start < b->org)
+		start = b->org;
+	if (end > lim)
+		end = lim;
+	for (a = start & ~(SEC_SIZE - 1); start < end && a < end; a += SEC_SIZE)
+		sec_ensure(b, a);
+}
+
 error_t buddy_add_range(struct buddy *b, uintptr_t start, uintptr_t end)
 {
 	uintptr_t s, e, pos, h;

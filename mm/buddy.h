@@ -325,6 +325,20 @@ static inline void *buddy_try_alloc(struct buddy *b, unsigned long order)
 error_t buddy_alloc_split(struct buddy *b, unsigned long order, void **addr);
 
 /**
+ * buddy_clear_tags() - make the tags of every section overlapping [@start, @end) valid (0: no head).
+ * @b: the heap
+ * @start: first byte (clipped to the span's sections)
+ * @end: one past the last
+ *
+ * For memory inside the span that is never added (reserved ranges, the heap's own metadata): a reader
+ * that trusts tags without testing the section (mm/mem.c's inline free) then finds no head there
+ * instead of whatever the memory held.
+ *
+ * Context: caller holds the heap lock (or builds the heap).
+ */
+void buddy_clear_tags(struct buddy *b, uintptr_t start, uintptr_t end);
+
+/**
  * buddy_alloc_bulk() - allocate up to @n blocks of @order at once, for a cache refill.
  * @b: the heap
  * @order: BUDDY_MIN_ORDER .. max order of the heap

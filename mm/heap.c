@@ -100,7 +100,7 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 {
 	struct topo_range use[RANGE_MAX];
 	unsigned n, i;
-	uintptr_t base = (uintptr_t)c->mem.base, end = (uintptr_t)(c->mem.base + c->mem.size);
+	uintptr_t base = (uintptr_t)c->mem.base, end = (uintptr_t)(c->mem.base + c->mem.size), prev;
 	size_t meta = buddy_meta_size(base, end);
 	size_t need = align_up(sizeof(struct heap), 64) + align_up(meta, 64);
 	struct heap *h = NULL;
@@ -141,6 +141,17 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 			MM_PANIC("cluster %u: add 0x%llx+0x%llx: %s", c->id, (unsigned long long)use[i].base,
 				 (unsigned long long)use[i].size, err_str(e));
 	}
+	/*
+	 * Memory of the span never added (reserved ranges, the metadata, a heap_limit= cut) gets valid tags
+	 * (no head): mem_free()'s inline path reads the home heap's tags without testing the section.
+	 */
+	for (i = 0, prev = base; i < n; i++) {
+		if (!use[i].size)
+			continue;
+		buddy_clear_tags(&h->b, prev, (uintptr_t)use[i].base);
+		prev = (uintptr_t)(use[i].base + use[i].size);
+	}
+	buddy_clear_tags(&h->b, prev, end);
 	/* what the buddy really took: each range clipped to whole 64-byte granules (== free + used) */
 	h->size = h->b.added;
 	h->fast_max = h->size < ((uint64_t)1 << BUDDY_MAX_ORDER) ? h->size : (uint64_t)1 << BUDDY_MAX_ORDER;

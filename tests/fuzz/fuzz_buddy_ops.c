@@ -276,6 +276,49 @@ static void do_alloc(uint64_t size, int order_req)
 	}
 }
 
+/* bulk(order, n): a cache refill; each block is checked and taken as a single allocation's would be */
+static void do_bulk(unsigned order, unsigned n)
+{
+	struct buddy_stats st;
+	void *blk[16];
+	unsigned got, i, k;
+
+	fuzz_op("alloc_bulk", order, n, 0);
+	if (n > MAX_LIVE - nlive)
+		n = (unsigned)(MAX_LIVE - nlive);
+	got = buddy_alloc_bulk(&b, order, blk, n);
+	FUZZ_CHECK(got <= n, "alloc_bulk(%u, %u) returned %u blocks", order, n, got);
+	for (i = 0; i < got; i++) {
+		uintptr_t a = (uintptr_t)blk[i], sz = 1ul << order;
+		size_t gs_ = 0;
+
+		FUZZ_CHECK(!(a & (sz - 1)) && a >= base && a + sz <= end, "bulk block 0x%lx+%lu misplaced",
+			   (unsigned long)a, (unsigned long)sz);
+		FUZZ_CHECK(all_state(a, a + sz, G_FREE), "bulk block 0x%lx+%lu overlaps memory that is not free",
+			   (unsigned long)a, (unsigned long)sz);
+		FUZZ_CHECK(!buddy_getsize(&b, blk[i], &gs_) && gs_ == sz, "bulk block 0x%lx: getsize %zu",
+			   (unsigned long)a, gs_);
+		set_range(a, a + sz, G_IN);
+		*gs(a) = G_HEAD;
+		m_free -= sz;
+		m_used += sz;
+		m_allocs++;
+		live[nlive].a = a;
+		live[nlive].order = order;
+		live[nlive].seed = ++seq;
+		fuzz_fill(blk[i], sz, seq);
+		nlive++;
+	}
+	if (got < n && order <= max_order) {
+		/* short only when nothing of this order or larger is left (that split is a failure) */
+		buddy_get_stats(&b, &st);
+		for (k = order; k <= BUDDY_MAX_ORDER; k++)
+			FUZZ_CHECK(!st.nfree[k], "alloc_bulk stopped at %u of %u with %llu free of order %u", got, n,
+				   (unsigned long long)st.nfree[k], k);
+		m_failures++;
+	}
+}
+
 /* add_range(start, end): ERR_RANGE outside the raw span, ERR_OVERLAP on any given granule, else adds */
 static bool do_add(uintptr_t s0, uintptr_t e0)
 {
@@ -431,9 +474,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0: case 1: case 2: case 3: case 4:
 			do_alloc(fin_size(&in, 22), -1);
 			break;
-		case 5: case 6:
+		case 5:
 			do_alloc(0, fin_u8(&in) % 48);
 			break;
+		case 6: {
+			uint8_t v = fin_u8(&in);
+
+			do_bulk(BUDDY_MIN_ORDER + v % 10, 1 + (v >> 4));
+			break;
+		}
 		case 7: case 8: case 9: case 10:
 			if (nlive)
 				do_free_live(fin_u16(&in) % nlive);

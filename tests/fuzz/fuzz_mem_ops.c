@@ -580,6 +580,12 @@ static bool build(struct fuzz_in *in)
 	}
 	mem_set_refill_faults((f & 2) ? fin_u8(in) * 4u : 0);
 
+	/*
+	 * Stale memory, the worst kind: every byte an "allocated 64-byte head" tag, so that a tag read in a
+	 * section the heap never initialised (reserved ranges, private regions, metadata) looks valid.
+	 */
+	memset(ram[0], BUDDY_TAG_HEAD | 6, ram_max[0]);
+	memset(ram[2], BUDDY_TAG_HEAD | 6, ram_max[2]);
 	e = heap_init_all(&T, resv, nresv, withhold);
 	for (c = 0; c < NCL; c++) {
 		struct heap_stats st;
