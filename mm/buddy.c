@@ -24,20 +24,33 @@
  * tags - (org >> 6) kept as an integer: one shift and one add. org is base rounded down to a section so
  * that sections are aligned in absolute addresses as well.
  *
- * Sections. Zeroing all tags at init would cost time proportional to RAM, so tags are valid only in
- * initialised sections: 64 KiB of memory, 1 KiB of tags, one byte each in secmap (the only thing
- * buddy_init() clears; byte (a >> 16) - (org >> 16), again through a bias: a byte rather than a bit
- * makes the test that every free needs a load and a branch). A
- * section's tags are zeroed the first time a head is created in it: by buddy_add_range() for each carved
- * block, and by split when a new right half of order >= 16 (which then starts a section) is made; a half
- * below 16 lies in its parent's section, which is already initialised, so small splits test nothing.
- * Sections are aligned, so a block of order < 16 lies in one section and a block of order >= 16 starts
- * one: a merge only tests the buddy's section for orders >= 16, and an address in an uninitialised
- * section is known to be no head at all, only inside a large free, allocated or reserved block (which
- * locate() finds from the heads of larger candidates). Once initialised a section stays so: merges
- * clear the absorbed heads' tags, keeping "0 = not a head" true. Heads are only ever made inside
- * [base, end), so the tags of an initialised section outside the span stay 0: below order 16 the buddy
- * shares the block's section and one tag compare decides a merge, with no bounds test.
+ * Sections. Zeroing all tags at init would cost time proportional to RAM, so tags are initialised
+ * lazily, a section at a time: 64 KiB of memory, 1 KiB of tags, one state byte each in secmap (the only
+ * thing buddy_init() clears; byte (a >> 16) - (org >> 16), again through a bias: a byte rather than a bit
+ * makes the test that every free needs a load and a branch). The states (BUDDY_SEC_* in buddy.h):
+ *	0 SEC_NONE  uninitialised: no tag of the section is valid
+ *	1 SEC_FULL  every tag is valid
+ *	2 SEC_HEAD  head-only: the tag of its first granule is valid; every other one is 0 by definition
+ *	            (never stored: its byte is stale, never trusted)
+ * so the tag of address a is valid iff its section is SEC_FULL, or SEC_HEAD and a is section-aligned
+ * (sec_ready(), buddy_section_ready()). Sections are aligned, so a block of order < 16 lies in one
+ * section and a block of order >= 16 starts one and covers it whole: such a section needs no tag but its
+ * head's. Making a head of order >= 16 in an uninitialised section (a right half of order >= 16 that a
+ * split gives back, a large block buddy_add_range() carves) writes that one tag and sets SEC_HEAD, with no
+ * memset (sec_head()). Making a head anywhere else in a section - a block below 16 that add_range carves,
+ * the first half below 16 that a split makes inside a block of order >= 16, buddy_clear_tags() - first
+ * makes it SEC_FULL (sec_fill(): its 1 KiB of tags zeroed, a head-only section's first one kept), so that
+ * a block of order < 16 only ever lives in a SEC_FULL section (mm/mem.h's inline mem_free() relies on it:
+ * it reads the tags of blocks of orders 6..12 without testing the section) and a SEC_HEAD section always
+ * lies in one block of order >= 16, which starts there or earlier. A small split tests nothing: its halves
+ * lie in its block's SEC_FULL section. A merge only tests the buddy's section for orders >= 16, where the
+ * buddy is section-aligned and its tag valid in either initialised state. An address whose tag is not
+ * valid is known to be no head at all, only inside a large free, allocated or reserved block (which
+ * locate() finds from the heads of larger candidates, all section-aligned). Once initialised a section
+ * stays so, and a full one full: merges clear the absorbed heads' tags, keeping "0 = not a head" true in
+ * every initialised section. Heads are only ever made inside [base, end), so the tags of a full section
+ * outside the span stay 0: below order 16 the buddy shares the block's section and one tag compare
+ * decides a merge, with no bounds test.
  *
  * Bad frees are classified by locate(): outside [base, end) ERR_NOTOWNED, not 64-aligned ERR_MISALIGNED,
  * in or at a free block ERR_DOUBLEFREE, inside an allocated block ERR_INTERIOR, and in reserved (never
@@ -45,7 +58,8 @@
  * kept for addresses a caller should have sent to another heap.
  *
  * Fast paths: buddy_order() finds the order of a request in a table (one 6-bit step first above 4 KiB),
- * buddy_try_alloc() pops an exact-order block, buddy_try_free() pushes a block whose buddy is not free.
+ * buddy_try_alloc() pops an exact-order block, buddy_try_free() pushes a block whose buddy is not free
+ * (its tag and its section's state tested in one compare).
  * They are inline in buddy.h, so that mm/heap.c runs lock, buddy and unlock in one frameless function
  * (a 4 KiB heap_alloc() + heap_free() pair is ~145 instructions on rv64gc, lock included; see
  * kernel/bench.c buddy_pair). Splitting, merging and every error leave through out-of-line calls
@@ -66,6 +80,9 @@
 #define SEC_ORDER BUDDY_SECTION_ORDER
 #define SEC_SIZE ((uintptr_t)1 << SEC_ORDER)
 #define SEC_TAGS (SEC_SIZE >> GRAN_ORDER)
+#define SEC_NONE BUDDY_SEC_NONE
+#define SEC_FULL BUDDY_SEC_FULL
+#define SEC_HEAD BUDDY_SEC_HEAD
 
 #define TAG_HEAD 0x80u
 #define TAG_FREE 0x40u
@@ -133,21 +150,67 @@ static inline uint8_t *sec_of(const struct buddy *b, uintptr_t a)
 	return (uint8_t *)(b->sec_bias + (a >> SEC_ORDER));
 }
 
-/* sec_ready() - the tags of a's section are valid. */
-static inline bool sec_ready(const struct buddy *b, uintptr_t a)
+/* sec_state() - the state of a's section: SEC_NONE, SEC_FULL or SEC_HEAD. */
+static inline unsigned sec_state(const struct buddy *b, uintptr_t a)
 {
-	return *sec_of(b, a) != 0;
+	return *sec_of(b, a);
 }
 
-/* sec_ensure() - make the tags of a's section valid (all "not a head") if they are not yet. */
-static inline void sec_ensure(struct buddy *b, uintptr_t a)
+/* sec_ready() - the tag of a is valid (its section is fully initialised, or head-only and a starts it). */
+static inline bool sec_ready(const struct buddy *b, uintptr_t a)
+{
+	return buddy_section_ready(b, a);
+}
+
+/*
+ * sec_head() - a head of order >= 16 is about to be made at a (section-aligned): an uninitialised section
+ * becomes head-only, which the tag store that follows makes valid. Nothing else is written.
+ */
+static inline void sec_head(struct buddy *b, uintptr_t a)
 {
 	uint8_t *m = sec_of(b, a);
 
-	if (!*m) {
-		memset(tag_of(b, a & ~(SEC_SIZE - 1)), 0, SEC_TAGS);
-		*m = 1;
+	if (*m == SEC_NONE)
+		*m = SEC_HEAD;
+}
+
+/*
+ * sec_fill() - make every tag of a's section valid: an uninitialised section's all 0 ("not a head"), a
+ * head-only section's all 0 but its first, which keeps its value. Needed before a head is made at any
+ * granule but a section's first. The tags are zeroed by a loop of 8-byte stores, 64 bytes a turn (half
+ * the instructions of newlib's memset, 16 bytes a turn); the asm keeps GCC from making it a memset call.
+ */
+static inline __attribute__((always_inline)) void sec_fill_now(struct buddy *b, uintptr_t a)
+{
+	uint8_t *m = sec_of(b, a), *t = tag_of(b, a & ~(SEC_SIZE - 1));
+	uint8_t first = *m == SEC_HEAD ? *t : 0;
+	uint64_t *w = __builtin_assume_aligned(t, sizeof(uint64_t)), *e = w + SEC_TAGS / sizeof(uint64_t);
+
+	for (; w < e; w += 8) {
+		__asm__("" : "+r"(w));
+		w[0] = 0;
+		w[1] = 0;
+		w[2] = 0;
+		w[3] = 0;
+		w[4] = 0;
+		w[5] = 0;
+		w[6] = 0;
+		w[7] = 0;
 	}
+	*t = first;
+	*m = SEC_FULL;
+}
+
+/* sec_fill_slow() - sec_fill_now() out of line, for sec_fill() */
+static __attribute__((noinline)) void sec_fill_slow(struct buddy *b, uintptr_t a)
+{
+	sec_fill_now(b, a);
+}
+
+static inline void sec_fill(struct buddy *b, uintptr_t a)
+{
+	if (sec_state(b, a) != SEC_FULL)
+		sec_fill_slow(b, a);
 }
 
 static inline bool in_span(const struct buddy *b, uintptr_t a)
@@ -157,9 +220,11 @@ static inline bool in_span(const struct buddy *b, uintptr_t a)
 
 /*
  * free_insert() - make the block [a, a + 2^order) free: merge it with its buddy while buddy_mergeable()
- * says so, then push the result. a's section is initialised; the caller has counted nothing yet. Inline
- * (buddy_free_merge() is the caller that matters). The loop carries the buddy offset m = 2^order and the
- * tag a free head of this order has, both stepped instead of recomputed.
+ * says so, then push the result. a's tag is valid (a's section is fully initialised if order < 16, at
+ * least head-only if not); the caller has counted nothing yet. Inline (buddy_free_merge() is the caller
+ * that matters). The loop carries the buddy offset m = 2^order and the tag a free head of this order
+ * has, both stepped instead of recomputed. Every tag it writes is a's, its buddy's, or that of the
+ * merged block's start (one of the two): below 16 in a's full section, from 16 up section-aligned.
  */
 static inline __attribute__((always_inline)) void free_insert(struct buddy *b, uintptr_t a, unsigned long order)
 {
@@ -173,8 +238,10 @@ static inline __attribute__((always_inline)) void free_insert(struct buddy *b, u
 		uint8_t *tbud = (uint8_t *)(tb + (bud >> GRAN_ORDER));
 		struct buddy_node *n = (struct buddy_node *)bud;
 
-		/* below 16 the buddy shares a's section: its tag decides (see buddy_mergeable()) */
-		if (order >= SEC_ORDER && (order >= BUDDY_MAX_ORDER || !in_span(b, bud) || !sec_ready(b, bud)))
+		/* below 16 the buddy shares a's section: its tag decides (see buddy_mergeable()); from 16 up
+		   it starts a section whose first tag is valid in either initialised state */
+		if (order >= SEC_ORDER &&
+		    (order >= BUDDY_MAX_ORDER || !in_span(b, bud) || sec_state(b, bud) == SEC_NONE))
 			break;
 		if (*tbud != want)
 			break;
@@ -217,19 +284,20 @@ static inline void split_push(struct buddy *b, uintptr_t tb, uintptr_t r, unsign
 }
 
 /*
- * split_init() - buddy_alloc_split() from a right half on whose section is not initialised yet: as there,
- * but each half of order >= 16 (which starts a section) first gets its section's tags zeroed. A memset,
- * so a call: out of line, where the frame it needs costs the common case nothing.
+ * split_fill() - buddy_alloc_split() of a block a of order >= 16 has split it down to order 16 and goes on
+ * below, inside a's section, which is not fully initialised (head-only): initialise it (its tags zeroed,
+ * a's kept), then split on. Out of line: the common case does not carry the loop.
  */
-static __attribute__((noinline)) error_t split_init(struct buddy *b, uintptr_t a, unsigned long k,
-						    unsigned long order, void **addr)
+static __attribute__((noinline)) error_t split_fill(struct buddy *b, uintptr_t a, unsigned long order, void **addr)
 {
+	uintptr_t tb = b->tag_bias;	/* a local: the tag stores could alias b->tag_bias */
+	unsigned long k = SEC_ORDER;
+
+	sec_fill_now(b, a);
 	while (k > order) {
 		uintptr_t r = a + bit(--k);
 
-		if (k >= SEC_ORDER)
-			sec_ensure(b, r);
-		split_push(b, b->tag_bias, r, k);
+		split_push(b, tb, r, k);
 	}
 	return alloc_done(b, a, order, addr);
 }
@@ -237,8 +305,10 @@ static __attribute__((noinline)) error_t split_init(struct buddy *b, uintptr_t a
 /*
  * buddy_alloc_split() - take the smallest free block of order >= order (the first non-empty list from
  * order up; normally buddy_try_alloc() has just found list order empty) and split it, giving back its
- * right halves k-1, k-2, ..., order. A half below order 16 lies in the block's own (initialised)
- * section; one of order >= 16 starts a section, which split_init() initialises if needed.
+ * right halves k-1, k-2, ..., order. A half of order >= 16 starts a section: an uninitialised one becomes
+ * head-only, its one valid tag the half's. A half below 16 lies in the block's own section: fully
+ * initialised if the block had order < 16, else initialised by split_fill() when the split first goes
+ * below 16, if it is head-only.
  */
 error_t buddy_alloc_split(struct buddy *b, unsigned long order, void **addr)
 {
@@ -256,11 +326,23 @@ error_t buddy_alloc_split(struct buddy *b, unsigned long order, void **addr)
 		return ERR_NOMEM;
 	}
 	n = (uintptr_t)buddy_list_pop(b, k);
+	if (unlikely(k >= SEC_ORDER)) {
+		uintptr_t sb = b->sec_bias;	/* a local, like tb */
+
+		for (; k > SEC_ORDER && k > order; k--) {
+			uintptr_t r = n + bit(k - 1);
+			uint8_t *m = (uint8_t *)(sb + (r >> SEC_ORDER));
+
+			if (*m == SEC_NONE)	/* sec_head() */
+				*m = SEC_HEAD;
+			split_push(b, tb, r, k - 1);
+		}
+		if (k > order && sec_state(b, n) != SEC_FULL)
+			return split_fill(b, n, order, addr);
+	}
 	while (k > order) {
 		uintptr_t r = n + bit(k - 1);
 
-		if (unlikely(k > SEC_ORDER && !sec_ready(b, r)))
-			return split_init(b, n, k, order, addr);
 		split_push(b, tb, r, --k);
 	}
 	return alloc_done(b, n, order, addr);
@@ -280,7 +362,10 @@ static inline error_t alloc_order(struct buddy *b, unsigned long order, void **a
 /*
  * locate() - the block (free or allocated) containing the granule at a (64-aligned, in the span): its head
  * and tag. False if a is in reserved memory. See the index math above: the candidates are a rounded down
- * to each order; the first head met either contains a or proves that no block does.
+ * to each order; the first head met either contains a or proves that no block does. Where a's tag is not
+ * valid (an uninitialised section, or a head-only one that a does not start) no block starts below its
+ * section's start, so the candidates begin at order 16; those are section-aligned, valid in either
+ * initialised state.
  */
 static bool locate(const struct buddy *b, uintptr_t a, uintptr_t *head, uint8_t *tag)
 {
@@ -464,19 +549,29 @@ static size_t first_nonzero(const uint8_t *p, size_t n)
 	return n;
 }
 
-/* next_head() - the lowest head in [s, e) (64-aligned, in the span), skipping uninitialised sections. */
+/*
+ * next_head() - the lowest head in [s, e) (64-aligned, in the span), skipping uninitialised sections and
+ * all of a head-only section but its first tag.
+ */
 static bool next_head(const struct buddy *b, uintptr_t s, uintptr_t e, uintptr_t *head)
 {
 	while (s < e) {
 		uintptr_t lim = (s | (SEC_SIZE - 1)) + 1;
+		unsigned st = sec_state(b, s);
 
-		if (!sec_ready(b, s)) {
+		if (st == SEC_NONE) {
 			/* on to the next initialised section, if any */
 			size_t i = (s - b->org) >> SEC_ORDER, n = b->nsec - i, j = first_nonzero(b->secmap + i, n);
 
 			if (j == n)
 				break;
 			lim = b->org + ((i + j) << SEC_ORDER);
+		} else if (st == SEC_HEAD) {
+			/* its only head, if any, is its first granule */
+			if (!(s & (SEC_SIZE - 1)) && *tag_of(b, s)) {
+				*head = s;
+				return true;
+			}
 		} else {
 			size_t n, i;
 
@@ -505,7 +600,7 @@ void buddy_clear_tags(struct buddy *b, uintptr_t start, uintptr_t end)
 	if (end > lim)
 		end = lim;
 	for (a = start & ~(SEC_SIZE - 1); start < end && a < end; a += SEC_SIZE)
-		sec_ensure(b, a);
+		sec_fill(b, a);
 }
 
 error_t buddy_add_range(struct buddy *b, uintptr_t start, uintptr_t end)
@@ -545,7 +640,11 @@ error_t buddy_add_range(struct buddy *b, uintptr_t start, uintptr_t end)
 			k = fit;
 		if (k > BUDDY_MAX_ORDER)
 			k = BUDDY_MAX_ORDER;
-		sec_ensure(b, pos);
+		/* a block of order >= 16 starts its section and needs only its first tag */
+		if (k >= SEC_ORDER)
+			sec_head(b, pos);
+		else
+			sec_fill(b, pos);
 		free_insert(b, pos, k);
 		pos += bit(k);
 		if (!pos)
@@ -589,7 +688,8 @@ error_t buddy_alloc_order(struct buddy *b, unsigned order, void **addr)
  * HEAD | order at each of its 2^(order + j - order) blocks. Its interior tags are already 0 (merges clear
  * absorbed heads), so the carved blocks are exactly what as many single allocations would have made,
  * with one list operation instead of 2^j. order + j stays below a section, so all the tags it writes lie
- * in the block's own, initialised, section.
+ * in the block's own section, which is fully initialised: a block below order 16 lives in no other kind
+ * (buddy_alloc_split() sees to it). For order >= 16, j = 0: the one tag written is a block's first.
  */
 unsigned buddy_alloc_bulk(struct buddy *b, unsigned long order, void **out, unsigned n)
 {
@@ -796,14 +896,17 @@ static error_t check_lists(const struct buddy *b, char *why, size_t len, uint64_
 			if (!sec_ready(b, a))
 				return corrupt(why, len, "free list %u: block 0x%lx in an uninitialised section", k,
 					       (unsigned long)a);
+			if (k < SEC_ORDER && sec_state(b, a) != SEC_FULL)
+				return corrupt(why, len, "free list %u: block 0x%lx in a head-only section", k,
+					       (unsigned long)a);
 			if (*tag_of(b, a) != (TAG_FREE_HEAD | k))
 				return corrupt(why, len, "free list %u: block 0x%lx has tag 0x%x, not a free head", k,
 					       (unsigned long)a, *tag_of(b, a));
 			if (n->prev != prev)
 				return corrupt(why, len, "free list %u: block 0x%lx: prev 0x%lx, expected 0x%lx", k,
 					       (unsigned long)a, (unsigned long)n->prev, (unsigned long)prev);
-			if (k < BUDDY_MAX_ORDER && in_span(b, bud) && (k < SEC_ORDER || sec_ready(b, bud)) &&
-			    *tag_of(b, bud) == (TAG_FREE_HEAD | k))
+			if (k < BUDDY_MAX_ORDER && in_span(b, bud) &&
+			    (k < SEC_ORDER || sec_state(b, bud) != SEC_NONE) && *tag_of(b, bud) == (TAG_FREE_HEAD | k))
 				return corrupt(why, len, "free blocks 0x%lx and 0x%lx are unmerged buddies (order %u)",
 					       (unsigned long)a, (unsigned long)bud, k);
 		}
@@ -819,8 +922,10 @@ static error_t check_lists(const struct buddy *b, char *why, size_t len, uint64_
 }
 
 /*
- * check_heads() - walk every head of every initialised section in address order: valid tags, aligned,
- * inside the span, no overlap; count free heads per order and sum the allocated ones.
+ * check_heads() - walk every head of every initialised section in address order (a head-only section has
+ * one tag to look at, its first): valid tags, aligned, inside the span, no overlap; count free heads per
+ * order and sum the allocated ones. A head-only section lies in one block of order >= 16: it starts
+ * there or in an earlier section.
  */
 static error_t check_heads(const struct buddy *b, char *why, size_t len, uint64_t *nfree, uint64_t *used)
 {
@@ -831,12 +936,22 @@ static error_t check_heads(const struct buddy *b, char *why, size_t len, uint64_
 	for (i = 0; i < b->nsec; i++) {
 		uintptr_t x = b->org + (i << SEC_ORDER);
 		const uint8_t *tags = tag_of(b, x);
-		size_t j;
+		unsigned st = sec_state(b, x);
+		size_t j, ntags = SEC_TAGS;
 
-		if (!sec_ready(b, x))
+		if (st == SEC_NONE)
 			continue;
-		for (j = first_nonzero(tags, SEC_TAGS); j < SEC_TAGS; j += 1 + first_nonzero(tags + j + 1,
-											      SEC_TAGS - j - 1)) {
+		if (st == SEC_HEAD) {
+			if (tags[0] && (tags[0] & TAG_ORDER) < SEC_ORDER)
+				return corrupt(why, len, "head 0x%lx (order %u) in a head-only section",
+					       (unsigned long)x, tags[0] & TAG_ORDER);
+			if (!tags[0] && x >= cursor)
+				return corrupt(why, len, "head-only section 0x%lx lies in no block", (unsigned long)x);
+			ntags = 1;
+		} else if (st != SEC_FULL) {
+			return corrupt(why, len, "section 0x%lx has state %u", (unsigned long)x, st);
+		}
+		for (j = first_nonzero(tags, ntags); j < ntags; j += 1 + first_nonzero(tags + j + 1, ntags - j - 1)) {
 			uintptr_t h = x + (j << GRAN_ORDER);
 			uint8_t t = tags[j];
 			unsigned o = t & TAG_ORDER;

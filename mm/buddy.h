@@ -14,6 +14,11 @@
 #define BUDDY_SECTION_ORDER 16		/* tags are initialised lazily, 64 KiB of memory (1 KiB of tags) at a time */
 #define BUDDY_SECTION_SIZE (1ul << BUDDY_SECTION_ORDER)
 
+/* The state of a section, its byte in the section map (see the top of mm/buddy.c). */
+#define BUDDY_SEC_NONE 0		/* uninitialised: no tag of the section is valid */
+#define BUDDY_SEC_FULL 1		/* every tag of the section is valid */
+#define BUDDY_SEC_HEAD 2		/* head-only: only its first granule's tag is valid, the rest count as 0 */
+
 /* A free block's first 16 bytes: its links on the free list of its order (circular, sentinel in struct buddy). */
 struct buddy_node {
 	struct buddy_node *next;
@@ -43,7 +48,7 @@ struct buddy {
 	uintptr_t sec_bias;		/* (uintptr_t)secmap - (org >> 16): the secmap byte of a is at
 					   sec_bias + (a >> 16) */
 	uint8_t *tags;			/* one tag per granule of the sections [org, org + nsec * 64 KiB) */
-	uint8_t *secmap;		/* 1 byte per section: non-zero once its tags are valid */
+	uint8_t *secmap;		/* 1 byte per section: its state, BUDDY_SEC_NONE, _FULL or _HEAD */
 	size_t nsec;
 	size_t nsecw;			/* secmap's size in 8-byte words (the tags follow it) */
 	unsigned max_order;		/* largest order a block in [base, end) can have */
@@ -68,8 +73,8 @@ struct buddy_stats {
  * @base: first byte of the span (any alignment)
  * @end: one past its last byte
  *
- * One tag byte per 64-byte granule of every 64 KiB section the span touches plus one byte per section
- * (rounded to 64-bit words): about 1/64 of the span.
+ * One tag byte per 64-byte granule of every 64 KiB section the span touches plus one state byte per
+ * section (rounded to 64-bit words): about 1/64 of the span.
  *
  * Context: any; touches no memory.
  * Return: the size in bytes, 0 if the span holds no whole granule.
@@ -85,7 +90,8 @@ size_t buddy_meta_size(uintptr_t base, uintptr_t end);
  *        caller never adds it with buddy_add_range()
  * @meta_size: size of @meta
  *
- * Only the section map (1 byte per 64 KiB) is cleared: the cost does not grow with the tag array.
+ * Only the section map (1 byte per 64 KiB) is cleared, every section uninitialised (BUDDY_SEC_NONE): the
+ * cost does not grow with the tag array, whose bytes are never trusted before being written.
  *
  * Context: caller holds the heap lock (or owns the heap alone); no allocation.
  * Return: 0; ERR_INVAL if @b or @meta is NULL, @meta is misaligned or smaller than buddy_meta_size();
@@ -100,7 +106,9 @@ error_t buddy_init(struct buddy *b, uintptr_t base, uintptr_t end, void *meta, s
  * @end: one past the last byte; rounded down to 64 (a range holding no whole granule adds nothing)
  *
  * The range is carved into naturally aligned power-of-two blocks, greedily (at each position the largest
- * block aligned there that fits, at most BUDDY_MAX_ORDER), each merged with its free buddies.
+ * block aligned there that fits, at most BUDDY_MAX_ORDER), each merged with its free buddies. A block of
+ * 64 KiB or more writes one tag and leaves its section head-only (BUDDY_SEC_HEAD); a smaller one fully
+ * initialises its section (BUDDY_SEC_FULL: 1 KiB of tags zeroed) if that is not done yet.
  *
  * Context: caller holds the heap lock; no allocation.
  * Return: 0; ERR_RANGE if [start, end) is not inside the span given to buddy_init(); ERR_OVERLAP if a
@@ -183,9 +191,12 @@ void buddy_get_stats(const struct buddy *b, struct buddy_stats *st);
  * @whylen: size of @why
  *
  * Checks that each free-list entry is a free head of that order, aligned, inside the span, with
- * consistent links; that list lengths match nfree; that no two blocks overlap;
- * that no free block has a free buddy of its order (unmerged); that free, used and reserved bytes add up
- * to the span; and that used bytes equal the sizes of all allocated heads.
+ * consistent links, where its tag is valid (in a fully initialised section below 64 KiB); that list
+ * lengths match nfree; that no two blocks overlap; that no free block has a free buddy of its order
+ * (unmerged); that free, used and reserved bytes add up to the span; that used bytes equal the sizes of
+ * all allocated heads; and that each section map byte is one of the three states, a head-only section's
+ * head (the only tag of it read) of 64 KiB or more, and a head-only section without one inside a block
+ * that starts earlier.
  *
  * Context: caller holds the heap lock; no allocation.
  * Return: 0 (and @why = "ok"); ERR_CORRUPT with the reason in @why.
@@ -194,12 +205,14 @@ error_t buddy_check(const struct buddy *b, char *why, size_t whylen);
 
 /*
  * Tag access for a layer above that parks allocated blocks in lock-free per-hart caches (mm/mem.c). The
- * tag of an address in an initialised section is one byte at tag_bias + (a >> 6):
+ * tag of an address is one byte at tag_bias + (a >> 6), valid where buddy_section_ready() says so:
  *	BUDDY_TAG_HEAD | order			allocated
  *	BUDDY_TAG_HEAD | BUDDY_TAG_FREE | order	free (on a free list)
  *	BUDDY_TAG_FREE | order			cached: allocated here, free in a per-hart cache
  * A cached block's tag is written only by the hart that owns the cache (no lock), which is safe because
  * nothing else touches the tag of a block that is not free: merges look only at free heads.
+ * A block below BUDDY_SECTION_SIZE (every cached block) only ever lives in a fully initialised section:
+ * its tag is valid without a look at the section map (mm/mem.h's inline mem_free() relies on it).
  */
 #define BUDDY_TAG_HEAD 0x80u
 #define BUDDY_TAG_FREE 0x40u
@@ -210,10 +223,24 @@ static inline uint8_t *buddy_tag(uintptr_t tag_bias, uintptr_t a)
 	return (uint8_t *)(tag_bias + (a >> BUDDY_MIN_ORDER));
 }
 
-/* buddy_section_ready() - the tags of @a's section are valid (else @a is inside a large free/reserved block). */
+/* buddy_section_state() - the state of @a's section: BUDDY_SEC_NONE, BUDDY_SEC_FULL or BUDDY_SEC_HEAD. */
+static inline unsigned buddy_section_state(const struct buddy *b, uintptr_t a)
+{
+	return *(const uint8_t *)(b->sec_bias + (a >> BUDDY_SECTION_ORDER));
+}
+
+/*
+ * buddy_section_ready() - the tag of @a is valid: its section is fully initialised, or head-only and @a
+ * is the section's first granule. Else @a is no head, only inside a large free, allocated or reserved
+ * block; and as a block below order 16 only ever lives in a fully initialised section, the tag of any
+ * such block is valid.
+ */
 static inline bool buddy_section_ready(const struct buddy *b, uintptr_t a)
 {
-	return *(const uint8_t *)(b->sec_bias + (a >> BUDDY_SECTION_ORDER)) != 0;
+	unsigned s = buddy_section_state(b, a);
+
+	return __builtin_expect(s == BUDDY_SEC_FULL, 1) ||
+	       (s == BUDDY_SEC_HEAD && !(a & (BUDDY_SECTION_SIZE - 1)));
 }
 
 /*
@@ -252,9 +279,10 @@ static inline struct buddy_node *buddy_list_pop(struct buddy *b, unsigned long k
 
 /*
  * buddy_mergeable() - the buddy of the block [a, a + 2^order) is a free head of the same order inside the
- * span. Below order 16 the buddy lies in a's (initialised) section, whose tags outside the span are all 0,
- * so one tag compare decides; from 16 up the buddy starts another section that must be in the span and
- * initialised before its tag means anything.
+ * span. Below order 16 the buddy lies in a's section, fully initialised (the block lives there), whose
+ * tags outside the span are all 0, so one tag compare decides; from 16 up the buddy starts another
+ * section that must be in the span and initialised (fully or head-only: its first tag is valid either
+ * way) before its tag means anything.
  */
 static inline bool buddy_mergeable(const struct buddy *b, uintptr_t a, unsigned long order)
 {
@@ -263,8 +291,8 @@ static inline bool buddy_mergeable(const struct buddy *b, uintptr_t a, unsigned 
 
 	if (order < BUDDY_SECTION_ORDER)
 		return *buddy_tag(b->tag_bias, bud) == free_head;
-	return order < BUDDY_MAX_ORDER && bud - b->base < b->span && buddy_section_ready(b, bud) &&
-	       *buddy_tag(b->tag_bias, bud) == free_head;
+	return order < BUDDY_MAX_ORDER && bud - b->base < b->span &&
+	       buddy_section_state(b, bud) != BUDDY_SEC_NONE && *buddy_tag(b->tag_bias, bud) == free_head;
 }
 
 extern const uint8_t buddy_order_small[64];
@@ -325,7 +353,8 @@ static inline void *buddy_try_alloc(struct buddy *b, unsigned long order)
 error_t buddy_alloc_split(struct buddy *b, unsigned long order, void **addr);
 
 /**
- * buddy_clear_tags() - make the tags of every section overlapping [@start, @end) valid (0: no head).
+ * buddy_clear_tags() - fully initialise every section overlapping [@start, @end) (BUDDY_SEC_FULL): all
+ * its tags valid, 0 ("no head") where not valid before (a head-only section keeps its head).
  * @b: the heap
  * @start: first byte (clipped to the span's sections)
  * @end: one past the last
@@ -363,7 +392,8 @@ unsigned buddy_alloc_bulk(struct buddy *b, unsigned long order, void **out, unsi
  * @b: the heap
  * @a: the address, with b->base <= @a < b->end
  *
- * A 64-aligned allocated head in an initialised section whose buddy is not free goes back on its list.
+ * A 64-aligned allocated head whose tag is valid (buddy_section_ready(): the common case, a fully
+ * initialised section, costs one compare) and whose buddy is not free goes back on its list.
  *
  * Context: caller holds the heap lock. Return: BUDDY_TRY_FREED (counted in frees); otherwise the heap is
  * unchanged and the caller goes on, still under the lock, with buddy_free_merge() for BUDDY_TRY_MERGE
@@ -372,13 +402,20 @@ unsigned buddy_alloc_bulk(struct buddy *b, unsigned long order, void **out, unsi
 static inline int buddy_try_free(struct buddy *b, uintptr_t a)
 {
 	uint8_t *t, tag;
-	unsigned long order;
+	unsigned long order, hs;
 
-	if (__builtin_expect((a & (BUDDY_MIN_BLOCK_SIZE - 1)) || !buddy_section_ready(b, a), 0))
+	if (__builtin_expect(a & (BUDDY_MIN_BLOCK_SIZE - 1), 0))
 		return BUDDY_TRY_CHECK;
 	t = buddy_tag(b->tag_bias, a);
-	tag = *t;
-	if (__builtin_expect((tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) != BUDDY_TAG_HEAD, 0))
+	tag = *t;	/* the tags array covers the span: a load that is safe even where the tag is not valid */
+	/*
+	 * An allocated head whose tag is valid (buddy_section_ready()): tag bits 6-7 and state bits 0-1 in one
+	 * value, so that the common case, a fully initialised section, costs one compare, and a head-only
+	 * section's first granule (where only blocks of order >= 16 start) one more and the alignment test.
+	 */
+	hs = (tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) | buddy_section_state(b, a);
+	if (__builtin_expect(hs != (BUDDY_TAG_HEAD | BUDDY_SEC_FULL), 0) &&
+	    (hs != (BUDDY_TAG_HEAD | BUDDY_SEC_HEAD) || (a & (BUDDY_SECTION_SIZE - 1))))
 		return BUDDY_TRY_CHECK;
 	order = tag & BUDDY_TAG_ORDER;
 	if (__builtin_expect(buddy_mergeable(b, a, order), 0))

@@ -820,8 +820,9 @@ void mem_free_slow(void *addr)
 }
 
 /*
- * The checked free: mem_free()'s fast path plus the test that @addr's section of the home heap was ever
- * split (its tags are written), so that no pointer the allocator never returned can enter a cache.
+ * The checked free: mem_free()'s fast path plus the test that @addr's tag in the home heap is valid
+ * (buddy_section_ready(): its section is fully initialised, or @addr starts a head-only one), so that
+ * no pointer the allocator never returned can enter a cache.
  */
 static error_t raw_free(void *addr)
 {

@@ -385,7 +385,7 @@ static size_t rnd_size(uint64_t *seed)
 
 /* ---- cases ---- */
 
-static void run_random(struct test *t, uint64_t seed, int ops)
+static void run_random(struct test *t, uint64_t seed, int ops, int poison)
 {
 	struct model m;
 	uint64_t want[NORD];
@@ -393,8 +393,8 @@ static void run_random(struct test *t, uint64_t seed, int ops)
 	uintptr_t base;
 	int i;
 
-	/* 4 MiB arena, odd span edges, three ranges with holes between them */
-	f = fix_new(t, 4 * MiB, 2 * MiB, 13, 7, 0xa5);
+	/* 4 MiB arena, odd span edges, three ranges with holes between them; stale tags are poison */
+	f = fix_new(t, 4 * MiB, 2 * MiB, 13, 7, poison);
 	if (!f)
 		return;
 	model_init(&m, f);
@@ -466,17 +466,24 @@ out:
 
 static void buddy_random_seed1(struct test *t)
 {
-	run_random(t, 0x9e3779b97f4a7c15ull, 5000);
+	run_random(t, 0x9e3779b97f4a7c15ull, 5000, 0xa5);
 }
 
 static void buddy_random_seed2(struct test *t)
 {
-	run_random(t, 0xdeadbeefcafef00dull, 5000);
+	run_random(t, 0xdeadbeefcafef00dull, 5000, 0xa5);
 }
 
 static void buddy_random_seed3(struct test *t)
 {
-	run_random(t, 12345, 5000);
+	run_random(t, 12345, 5000, 0xa5);
+}
+
+/* stale tags that look like an allocated, then a free, 64-byte head: what a head-only section must hide */
+static void buddy_random_stale_heads(struct test *t)
+{
+	run_random(t, 0x243f6a8885a308d3ull, 5000, BUDDY_TAG_HEAD | 6);
+	run_random(t, 0x13198a2e03707344ull, 5000, BUDDY_TAG_HEAD | BUDDY_TAG_FREE | 6);
 }
 
 /* bad_free() - a refused free: the expected code from free and getsize, nothing else changes. */
@@ -968,6 +975,193 @@ static void buddy_lazy_sections(struct test *t)
 	fix_free(f);
 }
 
+static uint8_t *tag_at(struct fix *f, uintptr_t a)
+{
+	return f->b.tags + ((a - f->b.org) >> BUDDY_MIN_ORDER);
+}
+
+static uint8_t *sec_at(struct fix *f, uintptr_t a)
+{
+	return f->b.secmap + ((a - f->b.org) >> BUDDY_SECTION_ORDER);
+}
+
+/* count_sec() - how many sections are in state st */
+static size_t count_sec(const struct fix *f, unsigned st)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->b.nsec; i++)
+		n += f->b.secmap[i] == st;
+	return n;
+}
+
+/*
+ * Head-only sections (BUDDY_SEC_HEAD): a block of order >= 16 gets only its first tag written, and the
+ * rest of its section keeps whatever the metadata held (poison: tags that look like 64-byte heads), which
+ * no reader may trust. A section becomes fully initialised, its head kept, only when a block below 16 is
+ * made in it.
+ */
+static void head_only_run(struct test *t, int poison)
+{
+	void *s = NULL, *l = NULL, *m16 = NULL, *p = NULL, *p2 = NULL;
+	uint64_t want[NORD];
+	size_t tags, i, touched, sz = 0;
+	unsigned k;
+	char why[200];
+	struct fix *f;
+	uintptr_t x;
+
+	/* 64 MiB span on a 64 MiB boundary: one block of order 26 */
+	f = fix_new(t, 64 * MiB, 64 * MiB, 0, 0, poison);
+	if (!f)
+		return;
+	x = (uintptr_t)f->mem;
+	tags = (size_t)(f->b.tags - f->meta);
+	fix_add(t, f, x, x + 64 * MiB);
+	ASSERT_TRUE(t, heap_ok(t, &f->b));
+	EXPECT_EQ(t, *sec_at(f, x), BUDDY_SEC_HEAD);
+	EXPECT_EQ(t, count_sec(f, BUDDY_SEC_NONE), f->b.nsec - 1);
+	EXPECT_EQ(t, *tag_at(f, x), BUDDY_TAG_HEAD | BUDDY_TAG_FREE | 26);
+	for (i = tags + 1, touched = 0; i < f->metasize; i++)
+		touched += f->meta[i] != (uint8_t)poison;
+	EXPECT_EQ(t, touched, 0);	/* boot wrote one tag: no memset */
+
+	/* a deep first split, 26 down to 6: right halves 25..16 each start a head-only section */
+	ASSERT_OK(t, buddy_alloc(&f->b, 64, &s));
+	EXPECT_EQ(t, (uintptr_t)s, x);
+	ASSERT_TRUE(t, heap_ok(t, &f->b));
+	EXPECT_EQ(t, *sec_at(f, x), BUDDY_SEC_FULL);	/* halves 15..6 live in the first section */
+	for (k = 16; k <= 25; k++) {
+		EXPECT_EQ(t, *sec_at(f, x + (1ul << k)), BUDDY_SEC_HEAD);
+		EXPECT_EQ(t, *tag_at(f, x + (1ul << k)), BUDDY_TAG_HEAD | BUDDY_TAG_FREE | k);
+		EXPECT_EQ(t, *tag_at(f, x + (1ul << k) + 64), (uint8_t)poison);	/* not zeroed */
+	}
+	EXPECT_EQ(t, count_sec(f, BUDDY_SEC_HEAD), 10);
+	EXPECT_EQ(t, count_sec(f, BUDDY_SEC_FULL), 1);
+	for (i = tags, touched = 0; i < f->metasize; i++)
+		touched += f->meta[i] != (uint8_t)poison;
+	EXPECT_LE(t, touched, 1024 + 10);
+
+	/* bad frees in and around head-only sections of free blocks: the stale tags are not believed */
+	bad_free(t, &f->b, x + 64 * KiB, ERR_DOUBLEFREE);
+	bad_free(t, &f->b, x + 64 * KiB + 64, ERR_DOUBLEFREE);
+	bad_free(t, &f->b, x + 128 * KiB - 64, ERR_DOUBLEFREE);
+	bad_free(t, &f->b, x + 32 * MiB + 4096, ERR_DOUBLEFREE);
+	bad_free(t, &f->b, x + 32 * MiB + 64 * KiB, ERR_DOUBLEFREE);	/* uninitialised, in the same block */
+	bad_free(t, &f->b, x + 64 * MiB - 64, ERR_DOUBLEFREE);
+
+	/* allocated blocks that start head-only sections: exact-order pops, their heads the only valid tags */
+	ASSERT_OK(t, buddy_alloc(&f->b, 1 * MiB, &l));
+	EXPECT_EQ(t, (uintptr_t)l, x + 1 * MiB);
+	ASSERT_OK(t, buddy_alloc(&f->b, 64 * KiB, &m16));
+	EXPECT_EQ(t, (uintptr_t)m16, x + 64 * KiB);
+	EXPECT_EQ(t, *sec_at(f, (uintptr_t)l), BUDDY_SEC_HEAD);
+	EXPECT_EQ(t, *sec_at(f, (uintptr_t)m16), BUDDY_SEC_HEAD);
+	ASSERT_TRUE(t, heap_ok(t, &f->b));
+	EXPECT_OK(t, buddy_getsize(&f->b, l, &sz));
+	EXPECT_EQ(t, sz, 1 * MiB);
+	EXPECT_OK(t, buddy_getsize(&f->b, m16, &sz));
+	EXPECT_EQ(t, sz, 64 * KiB);
+	bad_free(t, &f->b, (uintptr_t)l + 64, ERR_INTERIOR);
+	bad_free(t, &f->b, (uintptr_t)l + 4096, ERR_INTERIOR);
+	bad_free(t, &f->b, (uintptr_t)l + 64 * KiB, ERR_INTERIOR);
+	bad_free(t, &f->b, (uintptr_t)l + 1 * MiB - 64, ERR_INTERIOR);
+	bad_free(t, &f->b, (uintptr_t)m16 + 64, ERR_INTERIOR);
+	bad_free(t, &f->b, (uintptr_t)m16 + 64 * KiB - 64, ERR_INTERIOR);
+	bad_free(t, &f->b, (uintptr_t)l + 2, ERR_MISALIGNED);
+	/* a good free of one: its buddy (order 20 at x) is not free; then it is a free block like the others */
+	EXPECT_OK(t, buddy_free(&f->b, l));
+	bad_free(t, &f->b, (uintptr_t)l, ERR_DOUBLEFREE);
+	bad_free(t, &f->b, (uintptr_t)l + 64, ERR_DOUBLEFREE);
+	ASSERT_TRUE(t, heap_ok(t, &f->b));
+
+	/* a split below 16 of a block that started head-only: its section is filled, its head kept */
+	ASSERT_OK(t, buddy_alloc(&f->b, 32 * KiB, &p));	/* the free half of order 15 in the first section */
+	EXPECT_EQ(t, (uintptr_t)p, x + 32 * KiB);
+	ASSERT_OK(t, buddy_alloc(&f->b, 32 * KiB, &p2));	/* splits the free block of order 17 */
+	EXPECT_EQ(t, (uintptr_t)p2, x + 128 * KiB);
+	EXPECT_EQ(t, *sec_at(f, x + 128 * KiB), BUDDY_SEC_FULL);
+	EXPECT_EQ(t, *tag_at(f, x + 128 * KiB), BUDDY_TAG_HEAD | 15);
+	EXPECT_EQ(t, *tag_at(f, x + 128 * KiB + 64), 0);
+	EXPECT_EQ(t, *tag_at(f, x + 160 * KiB), BUDDY_TAG_HEAD | BUDDY_TAG_FREE | 15);
+	EXPECT_EQ(t, *sec_at(f, x + 192 * KiB), BUDDY_SEC_HEAD);	/* the half of order 16 */
+	EXPECT_EQ(t, *tag_at(f, x + 192 * KiB), BUDDY_TAG_HEAD | BUDDY_TAG_FREE | 16);
+	ASSERT_TRUE(t, heap_ok(t, &f->b));
+	bad_free(t, &f->b, (uintptr_t)p2 + 64, ERR_INTERIOR);
+	bad_free(t, &f->b, (uintptr_t)p2 + 32 * KiB, ERR_DOUBLEFREE);
+	bad_free(t, &f->b, (uintptr_t)p2 + 32 * KiB + 64, ERR_DOUBLEFREE);
+	bad_free(t, &f->b, x + 192 * KiB + 64, ERR_DOUBLEFREE);
+
+	/* buddy_clear_tags() leaves a section fully initialised, and a head-only one's head where it was */
+	buddy_clear_tags(&f->b, x + 256 * KiB, x + 256 * KiB + 1);
+	EXPECT_EQ(t, *sec_at(f, x + 256 * KiB), BUDDY_SEC_FULL);
+	EXPECT_EQ(t, *tag_at(f, x + 256 * KiB), BUDDY_TAG_HEAD | BUDDY_TAG_FREE | 18);
+	EXPECT_EQ(t, *tag_at(f, x + 256 * KiB + 64), 0);
+	ASSERT_TRUE(t, heap_ok(t, &f->b));
+	bad_free(t, &f->b, x + 256 * KiB + 64, ERR_DOUBLEFREE);
+
+	/* everything back: merges across head-only, uninitialised and full sections to the one block */
+	EXPECT_OK(t, buddy_free(&f->b, p2));
+	EXPECT_OK(t, buddy_free(&f->b, m16));
+	EXPECT_OK(t, buddy_free(&f->b, s));
+	EXPECT_OK(t, buddy_free(&f->b, p));
+	ASSERT_TRUE(t, heap_ok(t, &f->b));
+	ref_carve(f, want);
+	nfree_eq(t, &f->b, want);
+	EXPECT_EQ(t, *tag_at(f, x), BUDDY_TAG_HEAD | BUDDY_TAG_FREE | 26);
+	bad_free(t, &f->b, x + 64 * KiB + 64, ERR_DOUBLEFREE);
+	bad_free(t, &f->b, x + 192 * KiB, ERR_DOUBLEFREE);	/* head-only, its head merged away (0) */
+	/* buddy_check() reads a head-only section's first tag only (here 0: merged away), and knows what
+	   may be there */
+	{
+		uint8_t *sm = sec_at(f, x + 32 * MiB), *tg = tag_at(f, x + 32 * MiB);
+
+		EXPECT_EQ(t, *sm, BUDDY_SEC_HEAD);
+		EXPECT_EQ(t, *tg, 0);
+		*sm = 3;
+		EXPECT_ERR(t, buddy_check(&f->b, why, sizeof(why)), ERR_CORRUPT);
+		test_log("detected: %s", why);
+		*sm = BUDDY_SEC_HEAD;
+		*tg = BUDDY_TAG_HEAD | 6;
+		EXPECT_ERR(t, buddy_check(&f->b, why, sizeof(why)), ERR_CORRUPT);
+		test_log("detected: %s", why);
+		*tg = 0;
+		ASSERT_TRUE(t, heap_ok(t, &f->b));
+	}
+	/* the next deep split finds its sections ready: full 0, 2 (split), 4 (cleared); head-only the rest */
+	ASSERT_OK(t, buddy_alloc(&f->b, 64, &s));
+	EXPECT_EQ(t, count_sec(f, BUDDY_SEC_FULL), 3);
+	EXPECT_EQ(t, count_sec(f, BUDDY_SEC_HEAD), 9);
+	EXPECT_EQ(t, *sec_at(f, x + 192 * KiB), BUDDY_SEC_HEAD);
+	EXPECT_OK(t, buddy_free(&f->b, s));
+	heap_ok(t, &f->b);
+	fix_free(f);
+
+	/* a head-only section must lie in a block: one made up in reserved memory is caught */
+	f = fix_new(t, 1 * MiB, 1 * MiB, 0, 0, poison);
+	if (!f)
+		return;
+	x = (uintptr_t)f->mem;
+	fix_add(t, f, x, x + 64 * KiB);
+	buddy_clear_tags(&f->b, x + 64 * KiB, x + 1 * MiB);
+	ASSERT_TRUE(t, heap_ok(t, &f->b));
+	EXPECT_EQ(t, *sec_at(f, x), BUDDY_SEC_HEAD);
+	EXPECT_EQ(t, count_sec(f, BUDDY_SEC_FULL), 15);
+	*sec_at(f, x + 512 * KiB) = BUDDY_SEC_HEAD;
+	EXPECT_ERR(t, buddy_check(&f->b, why, sizeof(why)), ERR_CORRUPT);
+	test_log("detected: %s", why);
+	*sec_at(f, x + 512 * KiB) = BUDDY_SEC_FULL;
+	heap_ok(t, &f->b);
+	fix_free(f);
+}
+
+static void buddy_head_only(struct test *t)
+{
+	head_only_run(t, BUDDY_TAG_HEAD | 6);			/* stale "allocated 64-byte head" */
+	head_only_run(t, BUDDY_TAG_HEAD | BUDDY_TAG_FREE | 6);	/* stale "free 64-byte head" */
+	head_only_run(t, 0xa5);
+}
+
 static void buddy_meta_in_span(struct test *t)
 {
 	struct model m;
@@ -1099,11 +1293,13 @@ TEST_SUITE(buddy,
 	   TEST_CASE(buddy_random_seed1),
 	   TEST_CASE(buddy_random_seed2),
 	   TEST_CASE(buddy_random_seed3),
+	   TEST_CASE(buddy_random_stale_heads),
 	   TEST_CASE(buddy_bad_frees),
 	   TEST_CASE(buddy_all_sizes),
 	   TEST_CASE(buddy_odd_ranges),
 	   TEST_CASE(buddy_exhaustion),
 	   TEST_CASE(buddy_add_range_errors),
 	   TEST_CASE(buddy_lazy_sections),
+	   TEST_CASE(buddy_head_only),
 	   TEST_CASE(buddy_meta_in_span),
 	   TEST_CASE(buddy_check_detects));
