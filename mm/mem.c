@@ -78,17 +78,6 @@ static uint8_t mem_clusters[TOPO_MAX_CLUSTERS];
  */
 static const uint32_t bin_max[MM_CACHE_BINS] = { 32, 32, 32, 16, 16, 8, 8 };
 
-/*
- * Order of a cached size (1..4096) by table: rv64gc has no count-leading-zeros instruction, and
- * __builtin_clzl becomes a libgcc loop. Entry i is the order of sizes 64*i+1 .. 64*(i+1); mem_cpu_init()
- * turns it into each hart's bin_of_size[].
- */
-static const uint8_t order_of_64ths[64] = {
-	6, 7, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10,
-	11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
-	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
-	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
-};
 
 #define REMOTE_BATCH 8
 
@@ -468,9 +457,9 @@ void mem_cpu_init(struct mm_cpu *c, unsigned hart, unsigned cluster)
 					     .room = bin_max[i] };
 		c->bin_of_tag[BUDDY_TAG_HEAD | (MM_CACHE_MIN_ORDER + i)] = (uint8_t)((char *)b - mm_cpu_base(c));
 	}
-	for (i = 0; i < 64; i++)
+	for (i = 0; i < 64; i++)	/* entry i: sizes 64 * i + 1 .. 64 * (i + 1), all of one order */
 		c->bin_of_size[i] =
-			(uint8_t)((char *)&c->bin[order_of_64ths[i] - MM_CACHE_MIN_ORDER] - mm_cpu_base(c));
+			(uint8_t)((char *)&c->bin[buddy_order(64 * i + 64) - MM_CACHE_MIN_ORDER] - mm_cpu_base(c));
 	if (cprox[cluster].n) {
 		struct heap *h = heap_of(cprox[cluster].order[0]);
 
