@@ -830,7 +830,7 @@ static void host_mem_cache_bins(struct test *t)
 			break;
 	}
 	EXPECT_EQ(t, i, N);
-	EXPECT_EQ(t, peak, max - 1);	/* the push that reaches the limit gives a quarter back at once */
+	EXPECT_EQ(t, peak, max - 1);	/* the push that reaches the limit gives an eighth back at once */
 
 	/* a second free of a cached block, through the fast path: refused, the list keeps it once */
 	n = mm_cache_count(b);
