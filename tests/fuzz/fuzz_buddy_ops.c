@@ -183,6 +183,23 @@ static void do_free_live(unsigned i)
 	remember_freed(l.a);
 }
 
+/* model_take() - the model's side of an allocation of the block [a, a + 2^order): live, filled */
+static void model_take(uintptr_t a, unsigned order)
+{
+	uintptr_t sz = 1ul << order;
+
+	set_range(a, a + sz, G_IN);
+	*gs(a) = G_HEAD;
+	m_free -= sz;
+	m_used += sz;
+	m_allocs++;
+	live[nlive].a = a;
+	live[nlive].order = order;
+	live[nlive].seed = ++seq;
+	fuzz_fill((void *)a, sz, seq);
+	nlive++;
+}
+
 /* a free (or getsize) of any address: the model says what it must answer */
 static void do_free_any(uintptr_t a, bool getsize)
 {
@@ -263,16 +280,7 @@ static void do_alloc(uint64_t size, int order_req)
 			FUZZ_CHECK(after.nfree[j] == w, "alloc order %u from order %u: nfree[%u] %llu, expected %llu",
 				   order, k, j, (unsigned long long)after.nfree[j], (unsigned long long)w);
 		}
-		set_range(a, a + sz, G_IN);
-		*gs(a) = G_HEAD;
-		m_free -= sz;
-		m_used += sz;
-		m_allocs++;
-		live[nlive].a = a;
-		live[nlive].order = order;
-		live[nlive].seed = ++seq;
-		fuzz_fill(p, sz, seq);
-		nlive++;
+		model_take(a, order);
 	}
 }
 
@@ -298,16 +306,7 @@ static void do_bulk(unsigned order, unsigned n)
 			   (unsigned long)a, (unsigned long)sz);
 		FUZZ_CHECK(!buddy_getsize(&b, blk[i], &gs_) && gs_ == sz, "bulk block 0x%lx: getsize %zu",
 			   (unsigned long)a, gs_);
-		set_range(a, a + sz, G_IN);
-		*gs(a) = G_HEAD;
-		m_free -= sz;
-		m_used += sz;
-		m_allocs++;
-		live[nlive].a = a;
-		live[nlive].order = order;
-		live[nlive].seed = ++seq;
-		fuzz_fill(blk[i], sz, seq);
-		nlive++;
+		model_take(a, order);
 	}
 	if (got < n && order <= max_order) {
 		/* short only when nothing of this order or larger is left (that split is a failure) */
