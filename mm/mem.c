@@ -824,20 +824,8 @@ static error_t raw_free(void *addr)
 	struct mm_cpu *c = mm_cpu_self();
 	uintptr_t a = (uintptr_t)addr;
 
-	if (a - c->home_lo < c->home_span && !(a & 63) && buddy_section_ready(&c->home->b, a)) {
-		uint8_t *t = buddy_tag(c->home_tag_bias, a);
-		unsigned off = c->bin_of_tag[*t];
-
-		if (off) {
-			struct mm_cache_bin *b = (struct mm_cache_bin *)(mm_cpu_base(c) + off);
-
-			*t ^= BUDDY_TAG_HEAD | BUDDY_TAG_FREE;
-			bin_push(b, addr, t);
-			if (!b->head->room)
-				mem_cache_trim(b);
-			return 0;
-		}
-	}
+	if (!(a - c->home_lo < c->home_span && !buddy_section_ready(&c->home->b, a)) && mem_cache_park(c, addr))
+		return 0;
 	return free_slow(addr);
 }
 

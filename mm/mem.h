@@ -209,15 +209,16 @@ static inline __attribute__((always_inline)) error_t mem_alloc(size_t size, stru
 		return r.err;
 	}
 }
+#endif
 
 /*
- * A 64-byte-aligned address inside the home heap whose tag says "allocated head of order 6..12"
- * (bin_of_tag[] maps exactly those tags to a bin) is pushed on that bin and tagged "cached", so that a
- * second free is told apart. Anything else, and a push that fills the bin, goes out of line.
+ * mem_cache_park() - the inline free's work, also done by mem_free_checked(): a 64-byte-aligned address
+ * inside the home heap whose tag says "allocated head of order 6..12" (bin_of_tag[] maps exactly those
+ * tags to a bin) is pushed on that bin and tagged "cached", so that a second free is told apart; a push
+ * that fills the bin trims it. False, with nothing changed, for anything else.
  */
-static inline __attribute__((always_inline)) void mem_free(void *addr)
+static inline __attribute__((always_inline)) bool mem_cache_park(struct mm_cpu *c, void *addr)
 {
-	struct mm_cpu *c = mm_cpu_self();
 	uintptr_t a = (uintptr_t)addr;
 
 	if (__builtin_expect(a - c->home_lo < c->home_span && !(a & 63), 1)) {
@@ -235,10 +236,17 @@ static inline __attribute__((always_inline)) void mem_free(void *addr)
 			b->head = blk;
 			if (__builtin_expect(blk->room == 0, 0))
 				mem_cache_trim(b);
-			return;
+			return true;
 		}
 	}
-	mem_free_slow(addr);
+	return false;
+}
+
+#if !MM_DEBUG
+static inline __attribute__((always_inline)) void mem_free(void *addr)
+{
+	if (__builtin_expect(!mem_cache_park(mm_cpu_self(), addr), 0))
+		mem_free_slow(addr);
 }
 #endif
 
