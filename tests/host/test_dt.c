@@ -471,7 +471,9 @@ static void dt_too_many_harts(struct test *t)
 	ASSERT_TRUE(t, f);
 	cpus = node(t, f, "/cpus");
 	n = fdt_add_subnode(f, cpus, "cpu@200");
-	EXPECT_GE(t, n, 0);
+	if (n < 0)
+		free(f);
+	ASSERT_GE(t, n, 0);	/* the lines below write to node n */
 	EDIT_OK(t, fdt_setprop_string(f, n, "device_type", "cpu"));
 	EDIT_OK(t, fdt_setprop_u32(f, n, "reg", 200));
 	EDIT_OK(t, fdt_setprop_u32(f, n, "numa-node-id", 0));
@@ -512,7 +514,9 @@ static void dt_chosen_stdout_and_bootargs(struct test *t)
 
 	ASSERT_TRUE(t, f);
 	al = fdt_add_subnode(f, 0, "aliases");
-	EXPECT_GE(t, al, 0);
+	if (al < 0)
+		free(f);
+	ASSERT_GE(t, al, 0);	/* the line below writes to node al */
 	EDIT_OK(t, fdt_setprop_string(f, al, "serial0", "/soc/serial@10000000"));
 	EDIT_OK(t, fdt_setprop_string(f, CHOSEN, "stdout-path", "serial0:115200n8"));
 	EDIT_OK(t, fdt_setprop_u32(f, node(t, f, "/soc/serial@10000000"), "reg-shift", 2));
