@@ -12,7 +12,8 @@ extern struct topo boot_topo;
 /* options from /chosen/bootargs */
 struct kernel_opts {
 	int test;			/* run the in-kernel suites, then power off */
-	char filter[64];		/* only suites whose name contains this */
+	char filter[64];		/* only these cases (see test_run_all()) */
+	uint64_t seed;			/* seed= of the randomised cases, 0 = TEST_SEED_DEFAULT */
 	char bench[32];			/* run benchmarks ("all" or a name) */
 	char mesh[16];			/* XxY override */
 	char withhold[64];		/* clusters whose RAM the allocator never gets: "1" or "0,2" */

@@ -28,8 +28,10 @@ static struct cls boot_cls;
 
 static const struct bootarg_key bootarg_keys[] = {
 	{ "test", "run the in-kernel test suites and power off", BOOTARG_FLAG, &kopts.test, sizeof(kopts.test) },
-	{ "filter", "only suites whose name contains this", BOOTARG_STR, kopts.filter, sizeof(kopts.filter) },
+	{ "filter", "only these cases: a part of a suite or case name, or suite.case", BOOTARG_STR, kopts.filter, sizeof(kopts.filter) },
 	{ "bench", "run benchmarks: all or a name", BOOTARG_STR, kopts.bench, sizeof(kopts.bench) },
+	{ "seed", "base seed of the randomised test cases (each prints it; the same seed replays them)", BOOTARG_U64,
+	  &kopts.seed, sizeof(kopts.seed) },
 	{ "mesh", "XxY mesh for kernel_heap[x][y]", BOOTARG_STR, kopts.mesh, sizeof(kopts.mesh) },
 	{ "withhold", "clusters whose RAM the allocator never gets (0,2)", BOOTARG_STR, kopts.withhold,
 	  sizeof(kopts.withhold) },
@@ -401,7 +403,11 @@ void kmain(unsigned long hartid, void *dtb)
 	virtio_blk_probe(dtb);
 
 	if (kopts.test) {
-		int failed = test_run_all(kopts.filter);
+		int failed;
+
+		if (kopts.seed)
+			test_seed = kopts.seed;
+		failed = test_run_all(kopts.filter);
 
 		plat_poweroff(failed ? 1 : 0);
 	}

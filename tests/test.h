@@ -20,6 +20,7 @@ struct test {
 	int checks;
 	int skipped;
 	const char *skip_reason;
+	int seed_noted;
 };
 
 struct test_case {
@@ -99,7 +100,27 @@ void test_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define EXPECT_ERR(t, e, w)   TEST_ERR_(t, e, w, (void)0)
 #define ASSERT_ERR(t, e, w)   TEST_ERR_(t, e, w, return)
 
-/* Run every registered suite, print KTAP and the "N passed, N failed" line; returns the failed count. */
+/*
+ * Run the registered cases that filter selects (NULL or "" = all; "suite.case", or a part of a suite's or a
+ * case's name), print KTAP and the "N passed, N failed" line. Returns the failed count, or 1 when the
+ * filter selects nothing (a typo must not pass).
+ */
 int test_run_all(const char *filter);
+
+/*
+ * Randomised cases draw every sequence from test_seed (the seed= bootarg in the kernel, $TEST_SEED on the
+ * host; TEST_SEED_DEFAULT otherwise), so a seed and a topology replay the same requests (with all harts
+ * at once, each hart's requests; their interleaving is the host's). test_seed_for() gives the seed of one
+ * stream (@salt: a hart index, a case-local constant), never 0 (xorshift's fixed point), and prints the
+ * base seed once per case as a KTAP diagnostic "# seed=0x..." when @t is not NULL. Per-hart bodies call
+ * it with NULL, after their case has called it once with its own @t.
+ */
+#define TEST_SEED_DEFAULT 0x9e3779b97f4a7c15ULL
+extern uint64_t test_seed;
+uint64_t test_seed_for(struct test *t, uint64_t salt);
+
+/* Whether filter selects case tcase of suite suite, and how many registered cases it selects. */
+int test_filter_match(const char *filter, const char *suite, const char *tcase);
+int test_count_selected(const char *filter);
 
 #endif

@@ -394,6 +394,8 @@ static void run_random(struct test *t, uint64_t seed, int ops, int poison)
 	int i;
 
 	/* 4 MiB arena, odd span edges, three ranges with holes between them; stale tags are poison */
+	seed ^= test_seed ^ TEST_SEED_DEFAULT;	/* $TEST_SEED varies the case's fixed seed */
+	test_log("seed=0x%llx", (unsigned long long)seed);
 	f = fix_new(t, 4 * MiB, 2 * MiB, 13, 7, poison);
 	if (!f)
 		return;

@@ -927,7 +927,7 @@ static void stress_body(void *arg)
 	unsigned h = self->index, live = 0, op, i;
 	struct stress_hart *me = &stress[h];
 	struct stress_slot *slot = NULL;
-	uint64_t s = 0x9e3779b97f4a7c15ULL * (h + 1);
+	uint64_t s = test_seed_for(NULL, h);
 	uint32_t seq = 0;
 
 	me->ran++;
@@ -1003,6 +1003,7 @@ static void heap_stress_all_harts(struct test *t)
 		if (has_heap(c))
 			stress_clusters[stress_nclusters++] = c;
 	ASSERT_GE(t, stress_nclusters, 1);
+	(void)test_seed_for(t, 0);	/* each hart's sequence: test_seed_for(NULL, hart index) */
 	stress_ops = 24000 / n;
 	if (stress_ops > 3000)
 		stress_ops = 3000;

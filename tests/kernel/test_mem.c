@@ -1382,7 +1382,7 @@ static void stress_body(void *arg)
 	unsigned idx = me->index, nlive = 0, op, i;
 	struct stress_res *s = &sres[idx];
 	struct sblock live[STRESS_LIVE];
-	uint64_t seed = 0x9e3779b97f4a7c15ull * (idx + 1) ^ 0xd1b54a32d192ed03ull;
+	uint64_t seed = test_seed_for(NULL, 0x100 + idx);
 	bool dma = kopts.dma_limit && any_dma_heap();
 	uint64_t t0 = mm_clock(), t1;
 
@@ -1462,6 +1462,7 @@ static void mem_stress_all_harts(struct test *t)
 	/* the debug allocator checks every byte of every cached block it hands out: a quarter will do */
 	stress_ops /= 4;
 #endif
+	(void)test_seed_for(t, 0);	/* each hart's sequence: test_seed_for(NULL, 0x100 + hart index) */
 	memset(sres, 0, sizeof(sres));
 	memset(mbox, 0, sizeof(mbox));
 	drain_all();

@@ -215,7 +215,7 @@ static void virtio_capacity_matches_image(struct test *t)
 
 static void virtio_read_random_sectors(struct test *t)
 {
-	uint64_t cap = virtio_blk_capacity(), seed = 0x9e3779b97f4a7c15ULL;
+	uint64_t cap = virtio_blk_capacity(), seed = test_seed_for(t, 1);
 	uint8_t *buf;
 	unsigned i, bad = 0;
 
@@ -238,7 +238,7 @@ static void virtio_read_multi_sector(struct test *t)
 {
 	static const unsigned lens[] = { 2, 3, 7, 8, 33, 127, 128, 129, 256, BUF_SECTORS };
 	const unsigned per_req = VIRTIO_BLK_MAX_REQ / SECTOR;
-	uint64_t cap = virtio_blk_capacity(), seed = 0x1234567887654321ULL;
+	uint64_t cap = virtio_blk_capacity(), seed = test_seed_for(t, 2);
 	uint8_t *buf;
 	struct virtio_blk_info a, b;
 	unsigned i;
@@ -294,7 +294,7 @@ static void virtio_read_whole_disk(struct test *t)
 static void virtio_write_read_back(struct test *t)
 {
 	enum { NSINGLE = 16, RUN = 9 };
-	uint64_t cap = virtio_blk_capacity(), seed = 0xfeedface12345678ULL, sec[NSINGLE + 1];
+	uint64_t cap = virtio_blk_capacity(), seed = test_seed_for(t, 3), sec[NSINGLE + 1];
 	unsigned cnt[NSINGLE + 1], i, k;
 	struct virtio_blk_info in;
 	uint8_t *want, *got;
