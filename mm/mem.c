@@ -677,16 +677,46 @@ void mem_drain(void)
  * has room. A strict proximity never takes "default": it means that cluster or nothing. The region must
  * lie inside the DMA window (the kernel carves it there).
  */
-static error_t dma_from_cma(size_t size, void **addr, struct mem_receipt *r)
+static error_t dma_from_cma(size_t size, struct mem_proximity_s *prox, void **addr, struct mem_receipt *r)
 {
+	struct mm_cpu *self = mm_cpu_self();
+	unsigned cl = 0, rank = 0, k;
 	uintptr_t a;
 	struct cma_region *reg;
 
 	if (cma_find("default", &reg) || cma_alloc("default", size, 0, &a))
 		return ERR_NOMEM;
 	*addr = (void *)a;
-	if (r)
-		*r = (struct mem_receipt){ 0, 0, true, false, "cma:default" };
+	if (!r || (prox != &gprox && prox->alloc != cluster_prox_alloc))
+		return 0;	/* a caller-made proximity writes no receipt */
+	/* the cluster whose RAM holds the block (the region lies in one cluster: the kernel carves it so) */
+	for (k = 0; k < topo->nclusters; k++)
+		if (a - topo->cluster[k].mem.base < topo->cluster[k].mem.size)
+			cl = k;
+	/*
+	 * Its rank in the proximity's order: for a cluster proximity the number of clusters nearer than it
+	 * (equally distant ones are re-ordered per request, so the first place of its group), for the global
+	 * one its distance from where this request's round-robin started; a cluster outside the order (no heap)
+	 * ranks after all of it.
+	 */
+	if (prox == &gprox) {
+		rank = nmem_clusters;
+		for (k = 0; k < nmem_clusters; k++)
+			if (mem_clusters[(self->hart + self->rr + k) % nmem_clusters] == cl)
+				rank = k;
+	} else {
+		const struct cluster_prox *cp = prox->priv;
+
+		rank = cp->n;
+		for (k = 0; k < cp->n; k++)
+			if (cp->order[k] == cl) {
+				while (k > 0 && cp->dist[k - 1] == cp->dist[k])
+					k--;
+				rank = k;
+				break;
+			}
+	}
+	*r = (struct mem_receipt){ cl, rank, rank > 0, false, "cma:default" };
 	return 0;
 }
 
@@ -729,7 +759,7 @@ static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_prox
 	}
 	/* a strict proximity is its cluster or nothing: no CMA first (its fallback never sees ERR_NOMEM) */
 	strict = prox->alloc == cluster_prox_alloc && ((struct cluster_prox *)prox->priv)->strict;
-	if (valid == MEM_VALID_DMA && size >= MEM_DMA_CMA_MIN && !strict && !dma_from_cma(size, addr, r))
+	if (valid == MEM_VALID_DMA && size >= MEM_DMA_CMA_MIN && !strict && !dma_from_cma(size, prox, addr, r))
 		return 0;
 	if (prox == &gprox)
 		e = global_prox_run(size, valid, addr, r);
@@ -737,7 +767,7 @@ static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_prox
 		e = prox_run(prox->priv, size, valid, addr, r);
 	else	/* a caller-made proximity: the seed's interface, no receipt */
 		e = prox->alloc(size, prox->priv, valid, addr);
-	if (e == ERR_NOMEM && valid == MEM_VALID_DMA && !dma_from_cma(size, addr, r))
+	if (e == ERR_NOMEM && valid == MEM_VALID_DMA && !dma_from_cma(size, prox, addr, r))
 		return 0;
 	return e;
 }

@@ -243,8 +243,9 @@ MATRIX = [
     Topology("numa4-unequal", "512M:2 256M:2 128M:1 128M:3", DEFAULT_DIST, bootargs="private=c1:1M/h3:512K",
              notes="cluster-private scratch in cluster 1 and cpu-private scratch for hart 3 (suite mem)"),
     Topology("memoryless-last", "256M:2 256M:2 0:2", "0-1:20 0-2:20 1-2:30"),
-    Topology("withheld-first", "256M:2 256M:2 256M:2", bootargs="withhold=0",
-             notes="cluster 0's RAM withheld from the allocator: a memoryless cluster in first position"),
+    Topology("withheld-first", "256M:2 256M:2 256M:2", bootargs="withhold=0 cma=scratch:2M@1;default:8M@2",
+             notes="cluster 0's RAM withheld from the allocator: a memoryless cluster in first position; "
+                   "large DMA requests from CMA in cluster 2 (suite cma: the receipt names it)"),
     Topology("cross-4g", "2G:2 2G:2",
              bootargs="dma_limit=0x100000000 private=c0:1M/h1:256K cma=dma0:4M@0:virtio0;default:8M",
              timeout=TIMEOUT_BIG_MEM,

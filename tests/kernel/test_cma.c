@@ -1,8 +1,10 @@
 /* test_cma.c - CMA regions in the kernel: device assignment, alignment up to 1 MiB, -ENOENT, exhaustion. */
 #include <string.h>
 
+#include "kernel/cls.h"
 #include "kernel/kernel.h"
 #include "mm/cma.h"
+#include "mm/heap.h"
 #include "mm/mem.h"
 #include "tests/test.h"
 
@@ -115,6 +117,7 @@ static void cma_large_dma_mem_alloc(struct test *t)
 {
 	struct cma_region *def;
 	struct mem_receipt r;
+	unsigned c, home, held = ~0u, nearer = 0;
 	void *p;
 
 	if (cma_find("default", &def)) {
@@ -124,6 +127,18 @@ static void cma_large_dma_mem_alloc(struct test *t)
 	ASSERT_OK(t, mem_alloc_receipt(128 * 1024, NULL, MEM_VALID_DMA, &p, &r));
 	EXPECT_TRUE(t, cma_region_owns(def, (uintptr_t)p));
 	EXPECT_EQ(t, strcmp(r.region, "cma:default"), 0);
+	/* the receipt names the cluster whose RAM holds the block, ranked in the caller's order */
+	home = cls_self()->cluster;
+	for (c = 0; c < boot_topo.nclusters; c++)
+		if ((uintptr_t)p - boot_topo.cluster[c].mem.base < boot_topo.cluster[c].mem.size)
+			held = c;
+	EXPECT_EQ(t, r.cluster, held);
+	EXPECT_EQ(t, r.fallback, r.rank > 0);
+	/* its rank: the clusters with a heap nearer to the caller's than it (equally near ones share a place) */
+	for (c = 0; c < boot_topo.nclusters; c++)
+		nearer += heap_of(c) && heap_of(c)->size &&
+			  boot_topo.cluster[home].dist[c] < boot_topo.cluster[home].dist[held];
+	EXPECT_EQ(t, r.rank, nearer);
 	EXPECT_TRUE(t, mem_is_dma(p, 128 * 1024));
 	EXPECT_OK(t, mem_free_checked(p));
 }
