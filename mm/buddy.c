@@ -348,6 +348,65 @@ error_t buddy_alloc_split(struct buddy *b, unsigned long order, void **addr)
 	return alloc_done(b, n, order, addr);
 }
 
+/* push_any() - the right half r of order k of a block being split becomes a free block (list k may hold others) */
+static inline void push_any(struct buddy *b, uintptr_t tb, uintptr_t r, unsigned long k)
+{
+	*(uint8_t *)(tb + (r >> GRAN_ORDER)) = TAG_FREE_HEAD | k;
+	buddy_list_push(b, r, k);
+}
+
+/*
+ * buddy_alloc_below(): the smallest free block whose first 2^order bytes end at or below @limit, split down
+ * from its low end as buddy_alloc_split() does, except that the lists below may hold blocks (above the
+ * limit), so halves are pushed onto them, not made their only node. A walk of the free lists: O(free
+ * blocks of the orders it looks at), for the rare request that must lie below an address.
+ */
+error_t buddy_alloc_below(struct buddy *b, size_t size, uintptr_t limit, void **addr)
+{
+	uintptr_t n = 0, tb = b->tag_bias;
+	unsigned long order, k;
+	struct buddy_node *p = NULL;
+
+	if (unlikely((uint64_t)size - 1 >= bit(BUDDY_MAX_ORDER)) || (order = buddy_order(size)) > b->max_order) {
+		b->failures++;
+		return ERR_SIZE;
+	}
+	for (k = order; k <= b->max_order && !n; k++)
+		for (p = b->area[k].list.next; p != &b->area[k].list; p = p->next)
+			if ((uintptr_t)p < limit && limit - (uintptr_t)p >= bit(order)) {
+				n = (uintptr_t)p;
+				break;
+			}
+	if (!n) {
+		b->failures++;
+		return ERR_NOMEM;
+	}
+	k--;
+	p->prev->next = p->next;
+	p->next->prev = p->prev;
+	b->area[k].nfree--;
+	if (k >= SEC_ORDER) {
+		uintptr_t sb = b->sec_bias;
+
+		for (; k > SEC_ORDER && k > order; k--) {
+			uintptr_t r = n + bit(k - 1);
+			uint8_t *m = (uint8_t *)(sb + (r >> SEC_ORDER));
+
+			if (*m == SEC_NONE)	/* sec_head() */
+				*m = SEC_HEAD;
+			push_any(b, tb, r, k - 1);
+		}
+		if (k > order && sec_state(b, n) != SEC_FULL)
+			sec_fill_now(b, n);
+	}
+	while (k > order) {
+		uintptr_t r = n + bit(k - 1);
+
+		push_any(b, tb, r, --k);
+	}
+	return alloc_done(b, n, order, addr);
+}
+
 /* alloc_order() - buddy_try_alloc(), else split a larger block (order <= BUDDY_MAX_ORDER). */
 static inline error_t alloc_order(struct buddy *b, unsigned long order, void **addr)
 {

@@ -140,6 +140,18 @@ error_t buddy_alloc(struct buddy *b, size_t size, void **addr);
 error_t buddy_alloc_order(struct buddy *b, unsigned order, void **addr);
 
 /**
+ * buddy_alloc_below() - allocate like buddy_alloc(), from memory below an address only (a DMA window).
+ * @b: the heap
+ * @size: bytes, rounded up to a power of two as buddy_alloc() does
+ * @limit: the block ends at or below this address
+ * @addr: receives the block's address (written only on success)
+ *
+ * Context: caller holds the heap lock. Return: 0; ERR_SIZE as buddy_alloc(); ERR_NOMEM if no free block
+ * has room below @limit (both counted in failures). Walks the free lists: not for a fast path.
+ */
+error_t buddy_alloc_below(struct buddy *b, size_t size, uintptr_t limit, void **addr);
+
+/**
  * buddy_free() - give back a block from buddy_alloc() or buddy_alloc_order(); it merges with free buddies.
  * @b: the heap
  * @addr: the block's address; NULL is a no-op

@@ -265,6 +265,15 @@ error_t heap_alloc_locked(struct heap *h, size_t size, void **addr)
 	return e;
 }
 
+error_t heap_alloc_below_locked(struct heap *h, size_t size, uintptr_t limit, void **addr)
+{
+	error_t e = buddy_alloc_below(&h->b, size, limit, addr);
+
+	if (e == ERR_NOMEM)
+		h->failures++;
+	return e;
+}
+
 error_t heap_free_locked(struct heap *h, void *addr)
 {
 	error_t e = buddy_free(&h->b, addr);

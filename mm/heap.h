@@ -96,6 +96,8 @@ void heap_get_stats(struct heap *h, struct heap_stats *st);
 
 /* Direct, lock-held variants for the layers above that batch several operations under one lock. */
 error_t heap_alloc_locked(struct heap *h, size_t size, void **addr);
+/* heap_alloc_locked() from the heap's memory below @limit only (buddy_alloc_below(): walks free lists) */
+error_t heap_alloc_below_locked(struct heap *h, size_t size, uintptr_t limit, void **addr);
 error_t heap_free_locked(struct heap *h, void *addr);
 
 /* heap_count() - clusters in the topology; heap_topo() - the topology the heaps were built from. */

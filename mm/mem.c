@@ -23,7 +23,8 @@ enum region_kind { REGION_SYS, REGION_CLUSTER, REGION_CPU };
 struct mem_region {
 	const char *name;
 	enum region_kind kind;
-	bool dma;
+	bool dma;			/* all of it lies below the DMA limit */
+	uintptr_t dma_end;		/* REGION_SYS across the limit: DMA requests take [base, dma_end) */
 	unsigned cluster;
 	int hart;			/* REGION_CPU: the only hart that may use it */
 	uintptr_t base, end;
@@ -89,7 +90,7 @@ static bool region_fits(const struct mem_region *r, enum mem_reachability_s vali
 {
 	switch (r->kind) {
 	case REGION_SYS:
-		return valid != MEM_VALID_DMA || r->dma;
+		return valid != MEM_VALID_DMA || r->dma || r->dma_end;
 	case REGION_CLUSTER:
 		return (valid == MEM_VALID_CLUSTER || valid == MEM_VALID_CPU) && r->cluster == want_cluster;
 	case REGION_CPU:
@@ -98,7 +99,7 @@ static bool region_fits(const struct mem_region *r, enum mem_reachability_s vali
 	return false;
 }
 
-static error_t region_alloc(struct mem_region *r, size_t size, void **addr)
+static error_t region_alloc(struct mem_region *r, size_t size, enum mem_reachability_s valid, void **addr)
 {
 	error_t e;
 
@@ -108,7 +109,10 @@ static error_t region_alloc(struct mem_region *r, size_t size, void **addr)
 		if (size > r->heap->size)
 			return ERR_NOMEM;
 		spin_lock(&r->heap->lock);
-		e = heap_alloc_locked(r->heap, size, addr);
+		if (valid == MEM_VALID_DMA && !r->dma)	/* a heap across the DMA limit: its part below */
+			e = heap_alloc_below_locked(r->heap, size, r->dma_end, addr);
+		else
+			e = heap_alloc_locked(r->heap, size, addr);
 		spin_unlock(&r->heap->lock);
 		return e;
 	}
@@ -133,7 +137,7 @@ static error_t cluster_alloc(unsigned c, size_t size, enum mem_reachability_s va
 
 		if (!region_fits(r, valid, want, hart))
 			continue;
-		e = region_alloc(r, size, addr);
+		e = region_alloc(r, size, valid, addr);
 		if (!e) {
 			*name = r->name;
 			return 0;
@@ -393,9 +397,14 @@ error_t mem_init(const struct topo *t, uint64_t limit)
 		r->base = (uintptr_t)t->cluster[c].mem.base;
 		r->end = (uintptr_t)(t->cluster[c].mem.base + t->cluster[c].mem.size);
 		r->dma = h->size && (!limit || r->end <= limit);
-		if (h->size && limit && r->base < limit && r->end > limit)
-			mm_log("mem: cluster %u straddles the DMA limit 0x%llx: its heap serves no DMA request", c,
-			       (unsigned long long)limit);
+		/*
+		 * A cluster across the limit (Linux's DMA32 zone inside a node): DMA requests take its memory
+		 * below the limit, by proximity like any DMA-capable heap; the rest serves the others.
+		 */
+		r->dma_end = h->size && limit && r->base < limit && r->end > limit ? (uintptr_t)limit : 0;
+		if (r->dma_end)
+			mm_log("mem: cluster %u straddles the DMA limit 0x%llx: DMA requests take its memory below it",
+			       c, (unsigned long long)limit);
 		cluster_add_region(c, r);
 		if (h->size)
 			mem_clusters[nmem_clusters++] = (uint8_t)c;
@@ -435,6 +444,7 @@ error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t
 	r->base = base;
 	r->end = base + size;
 	r->dma = false;
+	r->dma_end = 0;
 	spin_init(&r->lock);
 	cluster_add_region(cluster, r);
 	nprivate++;

@@ -250,6 +250,10 @@ MATRIX = [
              bootargs="dma_limit=0x100000000 private=c0:1M/h1:256K cma=dma0:4M@0:virtio0;default:8M",
              timeout=TIMEOUT_BIG_MEM,
              notes="devices reach cluster 0 only (below 4G): cluster 1's DMA requests fall back (suite mem)"),
+    Topology("straddle-4g", "2560M:2 1536M:2", bootargs="dma_limit=0x100000000 cma=default:8M",
+             timeout=TIMEOUT_BIG_MEM,
+             notes="cluster 0's RAM crosses the DMA limit: its part below serves DMA requests, the CMA "
+                   "region default stays small (suites mem, virtio)"),
     Topology("faults", "256M:2 256M:2 256M:2", "0-1:20 0-2:30 1-2:25",
              bootargs="heap_limit=0:0/1:1M refill_fail=100",
              notes="cluster 0's heap starts empty, cluster 1's tiny, 10% of cache refills fail (suite faults)"),

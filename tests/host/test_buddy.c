@@ -810,6 +810,64 @@ static void buddy_exhaustion(struct test *t)
 	fix_free(f);
 }
 
+/*
+ * buddy_alloc_below(): every block ends at or below the limit, until none fits (ERR_NOMEM while memory
+ * above it is still free); the heap stays valid and comes back whole.
+ */
+static void buddy_below_limit(struct test *t)
+{
+	enum { MAXB = 4096 };
+	static void *blk[MAXB];
+	uint64_t want[NORD], seed = test_seed_for(t, 0x62), below = 0;
+	struct buddy_stats st;
+	uintptr_t limit;
+	unsigned n = 0, i;
+	struct fix *f;
+	void *p;
+
+	f = fix_new(t, 4 * MiB, 2 * MiB, 0, 0, 0);
+	if (!f)
+		return;
+	fix_add(t, f, f->lo, f->hi);
+	ref_carve(f, want);
+	limit = f->lo + MiB + 3 * 4096 + 64;	/* not a power-of-two boundary */
+	EXPECT_ERR(t, buddy_alloc_below(&f->b, 64, f->lo, &p), ERR_NOMEM);
+	EXPECT_ERR(t, buddy_alloc_below(&f->b, 0, limit, &p), ERR_SIZE);
+	/* a whole-span block is split from its low end: the first 64 bytes come from the span's start */
+	ASSERT_OK(t, buddy_alloc_below(&f->b, 64, limit, &blk[n]));
+	EXPECT_EQ(t, (uintptr_t)blk[n], f->lo);
+	n++;
+	while (n < MAXB) {
+		size_t size = (size_t)64 << (rnd(&seed) % 11);	/* 64 B .. 64 KiB */
+		error_t e = buddy_alloc_below(&f->b, size, limit, &p);
+
+		if (e) {
+			EXPECT_ERR(t, e, ERR_NOMEM);
+			if (size == 64)
+				break;
+			continue;
+		}
+		EXPECT_GE(t, (uintptr_t)p, f->lo);
+		EXPECT_LE(t, (uintptr_t)p + size, limit);
+		below += size;
+		blk[n++] = p;
+	}
+	EXPECT_LT(t, n, MAXB);
+	heap_ok(t, &f->b);
+	/* once 64 bytes fail, everything below the limit is taken and everything above it is free */
+	EXPECT_EQ(t, below + 64, limit - f->lo);
+	buddy_get_stats(&f->b, &st);
+	EXPECT_EQ(t, st.free_bytes, f->hi - limit);
+	EXPECT_OK(t, buddy_alloc(&f->b, 64, &p));	/* the unconstrained path still serves, above */
+	EXPECT_GE(t, (uintptr_t)p, limit);
+	EXPECT_OK(t, buddy_free(&f->b, p));
+	for (i = 0; i < n; i++)
+		EXPECT_OK(t, buddy_free(&f->b, blk[i]));
+	heap_ok(t, &f->b);
+	nfree_eq(t, &f->b, want);
+	fix_free(f);
+}
+
 /* add_fails() - buddy_add_range() must fail with want and change nothing. */
 static void add_fails(struct test *t, struct fix *f, uintptr_t s, uintptr_t e, error_t want)
 {
@@ -1291,6 +1349,7 @@ static void buddy_order_rounding(struct test *t)
 
 TEST_SUITE(buddy,
 	   TEST_CASE(buddy_order_rounding),
+	   TEST_CASE(buddy_below_limit),
 	   TEST_CASE(buddy_init_errors),
 	   TEST_CASE(buddy_random_seed1),
 	   TEST_CASE(buddy_random_seed2),

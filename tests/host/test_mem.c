@@ -622,6 +622,60 @@ static void host_mem_dma(struct test *t)
 	expect_heaps_back(t, before);
 }
 
+/*
+ * The DMA limit in the middle of the lowest cluster's RAM (a node across 4 GiB): DMA requests of every
+ * proximity take that cluster's memory below the limit, by proximity like any DMA-capable heap, until it
+ * is used up; its memory above the limit still serves everything else.
+ */
+static void host_mem_dma_straddle(struct test *t)
+{
+	enum { MAXB = 64 };
+	void *blk[MAXB];
+	unsigned low, c, n = 0, i;
+	uint64_t limit, before[NCL];
+	size_t below = 0;
+	void *p;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	limit = low_arena_end(&low) - ARENA_SIZE / 2;
+	ASSERT_EQ(t, sim_init(limit, false), 0);
+	snapshot(before);
+	for (c = 0; c < NMEM; c++) {
+		struct mem_receipt rc;
+
+		ASSERT_OK(t, mem_alloc_receipt(4096, mem_prox_cluster(c), MEM_VALID_DMA, &p, &rc));
+		EXPECT_EQ(t, rc.cluster, low);
+		EXPECT_EQ(t, rc.fallback, c != low);
+		EXPECT_TRUE(t, in_arena(low, p, 4096) && mem_is_dma(p, 4096));
+		EXPECT_OK(t, mem_free_checked(p));
+	}
+	/* the strict proximity of the straddling cluster: DMA from its part below, until that is gone */
+	while (n < MAXB) {
+		error_t e = mem_alloc(64 * 1024, mem_prox_strict(low), MEM_VALID_DMA, &p);
+
+		if (e) {
+			EXPECT_ERR(t, e, ERR_EXHAUSTED);
+			break;
+		}
+		EXPECT_TRUE(t, mem_is_dma(p, 64 * 1024));
+		below += 64 * 1024;
+		blk[n++] = p;
+	}
+	EXPECT_LT(t, n, MAXB);
+	EXPECT_GE(t, below, ARENA_SIZE / 2 - 256 * 1024);	/* all but the heap's metadata and split remnants */
+	/* the part above the limit serves SYS requests of the same cluster */
+	ASSERT_OK(t, mem_alloc(64 * 1024, mem_prox_strict(low), MEM_VALID_SYS, &p));
+	EXPECT_TRUE(t, in_arena(low, p, 64 * 1024));
+	EXPECT_FALSE(t, mem_is_dma(p, 64 * 1024));
+	EXPECT_OK(t, mem_free_checked(p));
+	for (i = 0; i < n; i++)
+		EXPECT_OK(t, mem_free_checked(blk[i]));
+	/* every hart: its cache must not hand out memory above the limit for a DMA request */
+	run_harts(t, "dma", 0, dma_fn);
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
 /* ---- private regions ---- */
 
 static void *priv_one(struct hart_res *r, size_t size, struct mem_proximity_s *px, enum mem_reachability_s v,
@@ -1114,6 +1168,7 @@ static void host_mem_stress(struct test *t)
 
 TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy), TEST_CASE(host_mem_placement),
 	   TEST_CASE(host_mem_fallback_order), TEST_CASE(host_mem_equal_group), TEST_CASE(host_mem_memoryless),
-	   TEST_CASE(host_mem_global), TEST_CASE(host_mem_dma), TEST_CASE(host_mem_private),
+	   TEST_CASE(host_mem_global), TEST_CASE(host_mem_dma), TEST_CASE(host_mem_dma_straddle),
+	   TEST_CASE(host_mem_private),
 	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_cache_bins),
 	   TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));
