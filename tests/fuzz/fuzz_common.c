@@ -20,7 +20,7 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-struct test fuzz_t = { "fuzz", 0, 0, 0, NULL };
+struct test fuzz_t = { "fuzz", 0, 0, 0, NULL, 0 };
 
 static struct {
 	const char *what;
