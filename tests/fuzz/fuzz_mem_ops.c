@@ -18,7 +18,8 @@
  * on a 2x2 mesh, with an asymmetric distance matrix from the input (ties possible), up to two reserved
  * ranges, optional private regions (cluster-private in cluster 0, CPU-private for hart 1 or 3, and
  * cluster-private for the memoryless cluster 1 from memory outside every heap), a withheld cluster, a
- * DMA limit (none, the end of the lower cluster, or the middle of one: a straddling heap serves no DMA),
+ * DMA limit (none, the end of the lower cluster, or the middle of one: a straddling heap serves DMA from
+ * its part below the limit),
  * an optional CMA region "default" carved from the bottom of a DMA-capable cluster, and the fault
  * injection knobs (heap_set_limit(): empty or tiny heaps; mem_set_refill_faults()).
  *
@@ -69,7 +70,8 @@ static unsigned npriv;
 
 static bool has_heap[NCL];	/* a heap with memory */
 static bool has_span[NCL];	/* a heap was built (it may be empty: heap_set_limit(c, 0)) and owns the RAM */
-static bool heap_dma[NCL];
+static bool heap_dma[NCL];	/* some of the heap's RAM lies below the DMA limit */
+static bool heap_dma_all[NCL];	/* all of it does */
 static uintptr_t cma_base, cma_end;	/* the CMA region "default" (cma_end == 0: none) */
 static void *cma_meta;
 
@@ -108,6 +110,17 @@ static int heap_cluster_of(uintptr_t a)
 
 	for (c = 0; c < NCL; c++)
 		if (has_span[c] && a >= T.cluster[c].mem.base && a - T.cluster[c].mem.base < T.cluster[c].mem.size)
+			return (int)c;
+	return -1;
+}
+
+/* the cluster whose RAM holds @a, heap or not (a CMA region may lie in a withheld cluster), or -1 */
+static int ram_cluster_of(uintptr_t a)
+{
+	unsigned c;
+
+	for (c = 0; c < NCL; c++)
+		if (a >= T.cluster[c].mem.base && a - T.cluster[c].mem.base < T.cluster[c].mem.size)
 			return (int)c;
 	return -1;
 }
@@ -176,7 +189,7 @@ static bool reachable(uintptr_t a, size_t n, enum mem_reachability_s valid, unsi
 	if (cma_end && a >= cma_base && a < cma_end) {
 		/* large DMA requests first, any DMA request when the heaps are full (mm/mem.c) */
 		*kind = "cma:default";
-		*owner = (unsigned)heap_cluster_of(a);
+		*owner = (unsigned)ram_cluster_of(a);
 		return valid == MEM_VALID_DMA && a + n <= cma_end && !(a & (PG - 1)) && mem_is_dma((void *)a, n);
 	}
 	if (p >= 0) {
@@ -202,7 +215,10 @@ static bool reachable(uintptr_t a, size_t n, enum mem_reachability_s valid, unsi
 	return valid != MEM_VALID_DMA || (heap_dma[c] && mem_is_dma((void *)a, n));
 }
 
-/* after ERR_NOMEM/ERR_EXHAUSTED: no heap the request could use has a block that large */
+/*
+ * after ERR_NOMEM/ERR_EXHAUSTED: no heap the request could use has a block that large (for DMA, a heap
+ * across the limit is left out: its largest block may lie above the limit)
+ */
 static void check_no_room(uint64_t size, enum mem_reachability_s valid, int only)
 {
 	unsigned c;
@@ -210,7 +226,7 @@ static void check_no_room(uint64_t size, enum mem_reachability_s valid, int only
 	for (c = 0; c < NCL; c++) {
 		struct heap_stats st;
 
-		if (!has_heap[c] || (only >= 0 && (unsigned)only != c) || (valid == MEM_VALID_DMA && !heap_dma[c]))
+		if (!has_heap[c] || (only >= 0 && (unsigned)only != c) || (valid == MEM_VALID_DMA && !heap_dma_all[c]))
 			continue;
 		heap_get_stats(heap_of(c), &st);
 		FUZZ_CHECK(size > st.size || (1ull << order_of(size)) > st.largest_free,
@@ -310,15 +326,13 @@ static void do_alloc(struct fuzz_in *in)
 				   "block %#lx+%zu overlaps live block %#lx+%zu", (unsigned long)a, us,
 				   (unsigned long)live[i].a, live[i].usable);
 		/* the receipt */
-		FUZZ_CHECK((rc.cluster == owner || cma) && rc.region && !strcmp(rc.region, kind),
+		FUZZ_CHECK(rc.cluster == owner && rc.region && !strcmp(rc.region, kind),
 			   "receipt says %s of cluster %u, the block is in %s of cluster %u",
 			   rc.region ? rc.region : "(null)", rc.cluster, kind, owner);
 		/* a strict proximity is "this cluster or nothing", whatever serves it */
 		FUZZ_CHECK(pk != P_STRICT || owner == pc, "strict proximity of cluster %u served by %s of cluster %u",
 			   pc, kind, owner);
-		if (cma) {
-			/* mm/mem.c's dma_from_cma() writes { 0, 0, true, false, "cma:default" } whatever the case */
-		} else if (rc.fallback != (rc.rank > 0)) {
+		if (rc.fallback != (rc.rank > 0)) {
 			FUZZ_CHECK(0, "receipt: rank %u, fallback %d", rc.rank, rc.fallback);
 		} else if (rc.cached) {
 			FUZZ_CHECK((int)owner == home_of(hart_cluster[self_hart]) && !strcmp(kind, "heap") && !rc.rank,
@@ -335,7 +349,13 @@ static void do_alloc(struct fuzz_in *in)
 					closer += T.cluster[pc].dist[m] < d;
 					same += T.cluster[pc].dist[m] == d;
 				}
-			FUZZ_CHECK(has_heap[owner] ? rc.rank >= closer && rc.rank < closer + same : rc.rank == 0,
+			/* a CMA chunk ranks first in its group; one in a cluster without a heap after the whole order */
+			if (cma && has_heap[owner])
+				same = 1;
+			else if (cma)
+				for (m = 0, closer = 0, same = 1; m < NCL; m++)
+					closer += has_heap[m];
+			FUZZ_CHECK(has_heap[owner] || cma ? rc.rank >= closer && rc.rank < closer + same : rc.rank == 0,
 				   "receipt rank %u for cluster %u at distance %u (%u closer, %u as close)", rc.rank,
 				   owner, d, closer, same);
 		}
@@ -597,8 +617,9 @@ static bool build(struct fuzz_in *in)
 			   "cluster %u got a heap it should not have", c);
 		FUZZ_CHECK(!has_heap[c] || has_span[c], "cluster %u: a heap with memory that owns no span", c);
 		FUZZ_CHECK(!has_heap[c] || st.free_bytes == heap_of(c)->boot_free, "cluster %u: boot_free", c);
-		heap_dma[c] = has_heap[c] &&
-			      (!dma_limit || T.cluster[c].mem.base + T.cluster[c].mem.size <= dma_limit);
+		heap_dma[c] = has_heap[c] && (!dma_limit || T.cluster[c].mem.base < dma_limit);
+		heap_dma_all[c] = has_heap[c] &&
+				  (!dma_limit || T.cluster[c].mem.base + T.cluster[c].mem.size <= dma_limit);
 	}
 	EXPECT_ERR(FT, e, has_span[0] || has_span[2] ? 0 : ERR_NOMEM);
 	if (!e)
