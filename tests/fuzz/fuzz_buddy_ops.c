@@ -21,10 +21,12 @@
  *
  * After every operation: the call's result is the one the model predicts (exact error codes for every
  * bad free, add_range and size), no two live blocks overlap (their granules were free in the model),
- * blocks are aligned to their size, buddy_check() passes, and the byte counters and the call counters
- * match. Allocation is checked to take the smallest free order that fits (the nfree[] change of one
- * split). Every 64 operations and at the end, nfree[] must equal the canonical decomposition of the free
- * granules (maximal aligned free blocks, which is what eager merging must give). At the end everything
+ * blocks are aligned to their size, and the byte counters and the call counters match. Allocation is
+ * checked to take the smallest free order that fits (the nfree[] change of one split). The walks of the
+ * whole heap run less often, so that a run does hundreds of thousands of inputs a minute; a broken
+ * invariant is still found, a few operations later: buddy_check() every 32 operations and at the end,
+ * and nfree[] equal to the canonical decomposition of the free granules (maximal aligned free blocks,
+ * which is what eager merging must give) every 64 operations and at the end. At the end everything
  * is freed; without adds during the run, the statistics must equal the snapshot taken after setup.
  */
 #define ARENA_SIZE (2ul << 20)
@@ -34,6 +36,7 @@
 #define MAX_LIVE 2048
 #define NFREED 16
 #define CANON_EVERY 64
+#define CHECK_EVERY 32
 
 enum { G_RSV, G_FREE, G_HEAD, G_IN };
 
@@ -104,13 +107,11 @@ static unsigned model_max_order(void)
 	return k;
 }
 
-static void check_all(void)
+/* the counters against the model's: after every operation (O(orders)) */
+static void check_counts(void)
 {
 	struct buddy_stats st;
-	char why[160];
-	error_t e = buddy_check(&b, why, sizeof(why));
 
-	FUZZ_CHECK(e == 0, "buddy_check: %s (%s)", err_str(e), why);
 	buddy_get_stats(&b, &st);
 	FUZZ_CHECK(st.free_bytes == m_free && st.used_bytes == m_used && st.reserved_bytes == (end - base) - m_added,
 		   "bytes: free %llu/%llu used %llu/%llu reserved %llu/%llu (buddy/model)",
@@ -123,6 +124,16 @@ static void check_all(void)
 		   (unsigned long long)st.allocs, (unsigned long long)m_allocs, (unsigned long long)st.frees,
 		   (unsigned long long)m_frees, (unsigned long long)st.failures, (unsigned long long)m_failures,
 		   (unsigned long long)st.bad_frees, (unsigned long long)m_bad);
+}
+
+/* check_counts() and buddy_check()'s walk of the whole heap: every CHECK_EVERY operations and at the end */
+static void check_all(void)
+{
+	char why[160];
+	error_t e = buddy_check(&b, why, sizeof(why));
+
+	FUZZ_CHECK(e == 0, "buddy_check: %s (%s)", err_str(e), why);
+	check_counts();
 }
 
 /* the free granules as maximal naturally aligned blocks, counted per order, against nfree[] */
@@ -511,17 +522,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		}
-		check_all();
+		if (ops % CHECK_EVERY == CHECK_EVERY - 1)
+			check_all();
+		else
+			check_counts();
 		if (ops % CANON_EVERY == CANON_EVERY - 1)
 			check_canonical();
 	}
+	check_all();
 	check_canonical();
 
 	/* free everything, newest first, and compare with the state after setup */
-	while (nlive) {
+	for (ops = 0; nlive; ops++) {
 		do_free_live(nlive - 1);
-		check_all();
+		if (ops % CHECK_EVERY == CHECK_EVERY - 1)
+			check_all();
+		else
+			check_counts();
 	}
+	check_all();
 	check_canonical();
 	buddy_get_stats(&b, &st1);
 	FUZZ_CHECK(st1.used_bytes == 0 && st1.free_bytes == m_added, "after freeing all: used %llu free %llu of %llu",

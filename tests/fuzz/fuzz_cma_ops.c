@@ -20,9 +20,9 @@
  * and predicts every result exactly: best fit (the smallest free range that holds an aligned chunk, the
  * lowest address on ties, the chunk at its lowest aligned address), ERR_SIZE / ERR_ALIGN / ERR_EXHAUSTED,
  * and ERR_NOENT for every free that is not a chunk start (outside, misaligned, interior, free space,
- * double). After every operation cma_region_check() must pass and cma_region_info()'s chunk count and
- * four counters must match the model; every 16th operation and at the end, a walk of the page model
- * checks the bytes, the free-range count and the largest free range as well.
+ * double). After every operation cma_region_info()'s chunk count and four counters must match the model;
+ * every 16th operation and at the end cma_region_check() must pass, and a walk of the page model checks
+ * the bytes, the free-range count and the largest free range as well.
  *
  * Registry operations (declare further regions, assign devices, exclusive, find) run against a model of
  * names: duplicates, bad names, full tables, overlaps and the "default" fallback must get their codes.
@@ -99,17 +99,19 @@ static bool overlaps(uintptr_t a, size_t alen, uintptr_t b, size_t blen)
 
 /* ---- the region model ---- */
 
-/* after every operation; the page walk (free ranges, largest) every 16th time and when @full */
+/*
+ * After every operation: the counters. The walks - cma_region_check() and the page walk (free ranges,
+ * largest) - every 16th time and when @full.
+ */
 static void check_region(bool full)
 {
 	struct cma_info in;
 	char why[200];
-	error_t e = cma_region_check(r, why, sizeof(why));
+	error_t e;
 	uint64_t freep = 0, largest = 0, run = 0;
 	unsigned nch = 0, ranges = 0;
 	uint32_t i;
 
-	FUZZ_CHECK(e == 0, "cma_region_check: %s (%s)", err_str(e), why);
 	cma_region_info(r, &in);
 	FUZZ_CHECK(in.allocs == m_allocs && in.frees == m_frees && in.failures == m_failures && in.bad_frees == m_bad &&
 			   in.chunks == nchunks,
@@ -119,6 +121,8 @@ static void check_region(bool full)
 		   (unsigned long long)in.bad_frees, (unsigned long long)m_bad, in.chunks, nchunks);
 	if (!full && (m_allocs + m_frees + m_failures + m_bad) % 16)
 		return;
+	e = cma_region_check(r, why, sizeof(why));
+	FUZZ_CHECK(e == 0, "cma_region_check: %s (%s)", err_str(e), why);
 	for (i = 0; i < npages; i++) {
 		if (pg[i] == P_FREE) {
 			freep++;

@@ -18,15 +18,17 @@
  * that was not freed since the last allocation may be called a double free (a dead header is still
  * there) or an interior address, so both are accepted there. Blocks are filled with a pattern (or
  * deliberately not, so that stale headers stay around) which must survive until they are freed; a
- * resize must keep min(old, new) bytes. Every step runs memory_pool_check() and compares the statistics.
+ * resize must keep min(old, new) bytes. Every CHECK_EVERY steps and at the end: memory_pool_check() and
+ * the statistics against the model (each step's results are checked at once).
  *
  * page_pool. The model keeps every managed page's state (free, run start, inside a run) per range and
  * predicts first fit exactly, every error code of alloc/free/extend (bitmaps in the range or in separate
  * storage, up to PAGE_POOL_MAX_RANGES ranges, overlaps with ranges, bitmaps and the descriptor, which
  * lives in the arena). Free pages and unused bitmap space are ASan-poisoned: the pool must never touch the
- * pages it manages. Every step runs page_pool_check() and compares the statistics.
+ * pages it manages. page_pool_check() and the statistics: with memory_pool's, every CHECK_EVERY steps.
  */
 #define MAX_OPS 2000
+#define CHECK_EVERY 16
 #define A16(x) (((uintptr_t)(x) + 15) & ~(uintptr_t)15)
 
 /* ======== memory_pool ======== */
@@ -1082,11 +1084,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pp_extend(&in);
 			break;
 		}
-		if ((kind & 0x7f) % 20 < 13)
+		/* the full walks: every CHECK_EVERY steps, after the last step and in the finish */
+		if (ops % CHECK_EVERY == CHECK_EVERY - 1) {
 			mp_check();
-		else
 			pp_check();
+		}
 	}
+	mp_check();
+	pp_check();
 	mp_finish();
 	pp_finish();
 	return 0;
