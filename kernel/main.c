@@ -38,7 +38,8 @@ static const struct bootarg_key bootarg_keys[] = {
 	{ "nohart", "a hart id never started", BOOTARG_U64, &kopts.nohart, sizeof(kopts.nohart) },
 	{ "dma_limit", "first address devices cannot reach by DMA (default: all RAM)", BOOTARG_U64,
 	  &kopts.dma_limit, sizeof(kopts.dma_limit) },
-	{ "private", "private scratch: c<cluster>:<size> or h<hartid>:<size>, '/'-separated", BOOTARG_STR,
+	{ "private", "private scratch: c<cluster>:<size>[:pages] or h<hartid>:<size>[:pages], '/'-separated",
+	  BOOTARG_STR,
 	  kopts.private_spec, sizeof(kopts.private_spec) },
 	{ "cma", "CMA regions name:size[@cluster][:dev1,dev2][:exclusive], ';'-separated", BOOTARG_STR, kopts.cma,
 	  sizeof(kopts.cma) },
@@ -121,13 +122,15 @@ static error_t carve_top(const struct topo *t, unsigned cl, uint64_t size, uint6
 }
 
 /*
- * Private scratch regions (bootarg private=c1:1M/h3:512K): carved, page-aligned, from the top of the
+ * Private scratch regions (bootarg private=c1:1M/h3:512K:pages): carved, page-aligned, from the top of the
  * highest usable range of the cluster's RAM, added to the reserved list so no heap gets them, and handed
- * to mem_add_private() once the heaps exist. h<hartid> is private to that hart, in its cluster.
+ * to mem_add_private() once the heaps exist. h<hartid> is private to that hart, in its cluster. ":pages"
+ * backs the region with a page_pool (whole pages) instead of a memory_pool.
  */
 struct private_plan {
 	unsigned cluster;
 	int hart_index;
+	bool pages;
 	uint64_t base, size;
 };
 
@@ -143,10 +146,17 @@ static unsigned plan_private(const struct topo *t, const char *spec, struct topo
 		const char *rest;
 		unsigned cl, i;
 		int hi = -1;
+		size_t len;
+		bool pages = false;
 
 		if ((kind != 'c' && kind != 'h') || end == spec + 1 || *end != ':')
 			goto bad;
-		rest = bootargs_parse_u64(end + 1, strcspn(end + 1, "/"), &size);
+		len = strcspn(end + 1, "/");
+		if (len > 6 && !strncmp(end + 1 + len - 6, ":pages", 6)) {
+			pages = true;
+			len -= 6;
+		}
+		rest = bootargs_parse_u64(end + 1, len, &size);
 		if (rest || !size)
 			goto bad;
 		size = (size + 4095) & ~4095ULL;
@@ -169,10 +179,12 @@ static unsigned plan_private(const struct topo *t, const char *spec, struct topo
 		plan[n].size = size;
 		plan[n].cluster = cl;
 		plan[n].hart_index = hi;
+		plan[n].pages = pages;
 		n++;
 		goto next;
 bad:
-		printk("bootargs: bad value for 'private' at '%s' (want c<cluster>:<size> or h<hartid>:<size>)\n", spec);
+		printk("bootargs: bad value for 'private' at '%s' (want c<cluster>:<size>[:pages] or "
+		       "h<hartid>:<size>[:pages])\n", spec);
 next:
 		spec += strcspn(spec, "/");
 		if (*spec == '/')
@@ -368,11 +380,11 @@ void kmain(unsigned long hartid, void *dtb)
 	if (e)
 		panic("mem_init: %s", err_str(e));
 	for (i = 0; i < nplan; i++) {
-		e = mem_add_private(plan[i].cluster, plan[i].hart_index, (uintptr_t)plan[i].base, plan[i].size);
-		printk("private: cluster=%u hart_index=%d range=0x%llx+0x%llx%s%s\n", plan[i].cluster,
-		       plan[i].hart_index,
-		       (unsigned long long)plan[i].base, (unsigned long long)plan[i].size, e ? " error: " : "",
-		       e ? err_str(e) : "");
+		e = mem_add_private(plan[i].cluster, plan[i].hart_index, (uintptr_t)plan[i].base, plan[i].size,
+				    plan[i].pages);
+		printk("private: cluster=%u hart_index=%d range=0x%llx+0x%llx %s%s%s\n", plan[i].cluster,
+		       plan[i].hart_index, (unsigned long long)plan[i].base, (unsigned long long)plan[i].size,
+		       plan[i].pages ? "page_pool" : "memory_pool", e ? " error: " : "", e ? err_str(e) : "");
 	}
 	if (kopts.refill_fail) {
 		mem_set_refill_faults((unsigned)kopts.refill_fail);

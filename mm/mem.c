@@ -8,6 +8,7 @@
 #include "mm/heap.h"
 #include "mm/mem.h"
 #include "mm/memory_pool.h"
+#include "mm/page_pool.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -29,7 +30,7 @@ struct mem_region {
 	int hart;			/* REGION_CPU: the only hart that may use it */
 	uintptr_t base, end;
 	struct heap *heap;		/* REGION_SYS */
-	struct memory_pool_s *pool;	/* private regions */
+	struct alloc_pool_s *pool;	/* private regions: a memory_pool or a page_pool */
 	spinlock_t lock;		/* private regions (the heap has its own) */
 };
 
@@ -117,7 +118,7 @@ static error_t region_alloc(struct mem_region *r, size_t size, enum mem_reachabi
 		return e;
 	}
 	spin_lock(&r->lock);
-	e = memory_allocator_pop(&r->pool->alloc, size, addr);
+	e = memory_allocator_pop(r->pool, size, addr);
 	spin_unlock(&r->lock);
 	return e == ERR_SIZE ? ERR_NOMEM : e;
 }
@@ -421,9 +422,28 @@ error_t mem_init(const struct topo *t, uint64_t limit)
 	return nmem_clusters ? 0 : ERR_NOMEM;
 }
 
-error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t size)
+/*
+ * A page-granular private region: the page_pool descriptor at the region's start, the pool over the rest
+ * (its bitmaps in its first pages). Both live in the region's own memory, as a memory_pool's do.
+ */
+static error_t pages_init(uintptr_t base, size_t size, struct alloc_pool_s **pool)
+{
+	struct page_pool_s *pp = (struct page_pool_s *)((base + 15) & ~(uintptr_t)15);
+	uintptr_t start = (uintptr_t)(pp + 1);
+	error_t e;
+
+	if (size < sizeof(*pp) || start - base > size)
+		return ERR_SIZE;
+	e = page_pool_init(pp, start, base + size);
+	if (!e)
+		*pool = &pp->alloc;
+	return e;
+}
+
+error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t size, bool pages)
 {
 	struct mem_region *r;
+	struct memory_pool_s *mp = NULL;
 	error_t e;
 
 	if (!topo || cluster >= topo->nclusters || ncluster_regions[cluster] >= REGIONS_PER_CLUSTER)
@@ -432,7 +452,13 @@ error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t
 	if (!r)
 		return ERR_NOMEM;
 	r->pool = NULL;
-	e = memory_pool_init((void *)base, (void *)(base + size), &r->pool);
+	if (pages) {
+		e = pages_init(base, size, &r->pool);
+	} else {
+		e = memory_pool_init((void *)base, (void *)(base + size), &mp);
+		if (!e)
+			r->pool = &mp->alloc;
+	}
 	if (e) {
 		nregions--;
 		return e;
@@ -815,7 +841,7 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 		return cma_free(a);
 	if (nprivate && (pr = private_owner(a))) {
 		spin_lock(&pr->lock);
-		e = memory_allocator_push(&pr->pool->alloc, addr);
+		e = memory_allocator_push(pr->pool, addr);
 		spin_unlock(&pr->lock);
 		return e;
 	}
@@ -882,7 +908,7 @@ static error_t raw_getsize(const void *addr, size_t *size)
 		return ERR_NOTOWNED;	/* CMA chunks have no size query: their owner knows the size */
 	if (nprivate && (pr = private_owner(a))) {
 		spin_lock(&pr->lock);
-		e = memory_allocator_getsize(&pr->pool->alloc, (void *)addr, size);
+		e = memory_allocator_getsize(pr->pool, (void *)addr, size);
 		spin_unlock(&pr->lock);
 		return e;
 	}

@@ -122,9 +122,13 @@ error_t mem_init(const struct topo *t, uint64_t dma_limit);
 
 /*
  * mem_add_private() - make [base, base+size) a private region: reachable by the harts of @cluster only
- * (@hart_index < 0), or by one hart only. The caller has kept the range out of every heap.
+ * (@hart_index < 0), or by one hart only. The caller has kept the range out of every heap. @pages: back it
+ * with a page_pool (page-granular blocks, page-aligned, no header in front of them: scratch buffers of
+ * whole pages) instead of a memory_pool (16-byte granules behind a header). Return: 0; ERR_RANGE (bad
+ * cluster, or the cluster has all the regions it can); ERR_NOMEM (no region slot); the pool's init error
+ * (ERR_SIZE: too small).
  */
-error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t size);
+error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t size, bool pages);
 
 /*
  * mem_cpu_init() - set up a hart's allocator state @c (in its CLS): default proximity, empty caches.

@@ -240,8 +240,9 @@ class Topology:
 MATRIX = [
     Topology("1x1", "128M:1"),
     Topology("2x2", "256M:2 256M:2"),
-    Topology("numa4-unequal", "512M:2 256M:2 128M:1 128M:3", DEFAULT_DIST, bootargs="private=c1:1M/h3:512K",
-             notes="cluster-private scratch in cluster 1 and cpu-private scratch for hart 3 (suite mem)"),
+    Topology("numa4-unequal", "512M:2 256M:2 128M:1 128M:3", DEFAULT_DIST, bootargs="private=c1:1M:pages/h3:512K",
+             notes="cluster-private scratch in cluster 1 backed by a page_pool, cpu-private scratch for hart 3 "
+                   "by a memory_pool (suite mem)"),
     Topology("memoryless-last", "256M:2 256M:2 0:2", "0-1:20 0-2:20 1-2:30"),
     Topology("withheld-first", "256M:2 256M:2 256M:2", bootargs="withhold=0 cma=scratch:2M@1;default:8M@2",
              notes="cluster 0's RAM withheld from the allocator: a memoryless cluster in first position; "

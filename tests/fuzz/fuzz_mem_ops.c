@@ -7,6 +7,7 @@
 #include "mm/heap.h"
 #include "mm/mem.h"
 #include "mm/memory_pool.h"
+#include "mm/page_pool.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/host/host.h"
 
@@ -67,6 +68,7 @@ struct priv {
 };
 static struct priv privs[3];
 static unsigned npriv;
+static bool priv_pages;
 
 static bool has_heap[NCL];	/* a heap with memory */
 static bool has_span[NCL];	/* a heap was built (it may be empty: heap_set_limit(c, 0)) and owns the RAM */
@@ -452,6 +454,14 @@ static void free_bad(struct fuzz_in *in)
 		return;
 	} else if (cma_end && a >= cma_base && a < cma_end) {
 		ok = C(ERR_NOENT);	/* cma_free(): anything but a chunk start */
+	} else if (p >= 0 && priv_pages) {
+		/* a private region's page_pool (tests/fuzz/fuzz_pools_ops.c pins its codes down exactly) */
+		if (k >= 0)
+			ok = (a & (PG - 1)) ? C(ERR_MISALIGNED) : C(ERR_INTERIOR);
+		else if (a & (PG - 1))
+			ok = C(ERR_MISALIGNED) | C(ERR_NOTOWNED);
+		else
+			ok = C(ERR_NOTOWNED) | C(ERR_DOUBLEFREE);
 	} else if (p >= 0) {
 		/* a private region's memory_pool (tests/fuzz/fuzz_pools_ops.c pins its codes down exactly) */
 		if (k >= 0)
@@ -538,6 +548,7 @@ static bool build(struct fuzz_in *in)
 	}
 	/* private regions, carved from the top of the RAM and reserved like the kernel does */
 	npriv = 0;
+	priv_pages = g & 0x80;	/* page_pool-backed (whole pages) instead of memory_pool */
 	if (g & 4) {
 		privs[npriv] = (struct priv){ T.cluster[0].mem.base + T.cluster[0].mem.size - 64 * KiB,
 					      T.cluster[0].mem.base + T.cluster[0].mem.size, 0, -1 };
@@ -652,12 +663,13 @@ static bool build(struct fuzz_in *in)
 	}
 	FUZZ_CHECK(!mem_prox_cluster(NCL) && !mem_prox_strict(NCL) && !mem_prox_xy(1, 1) && !mem_prox_xy(2, 0),
 		   "a proximity for a cluster that does not exist");
-	EXPECT_ERR(FT, mem_add_private(NCL, -1, privs[0].base, 4096), ERR_RANGE);
+	EXPECT_ERR(FT, mem_add_private(NCL, -1, privs[0].base, 4096, priv_pages), ERR_RANGE);
 	for (i = 0; i < npriv; i++) {
-		/* too small for a memory pool first (nothing must stay registered), then the real one */
-		EXPECT_ERR(FT, mem_add_private(privs[i].cluster, privs[i].hart, privs[i].base, 64), ERR_SIZE);
+		/* too small for its pool first (nothing must stay registered), then the real one */
+		EXPECT_ERR(FT, mem_add_private(privs[i].cluster, privs[i].hart, privs[i].base, 64, priv_pages),
+			   ERR_SIZE);
 		EXPECT_OK(FT, mem_add_private(privs[i].cluster, privs[i].hart, privs[i].base,
-					      privs[i].end - privs[i].base));
+					      privs[i].end - privs[i].base, priv_pages));
 	}
 	self_hart = (f >> 2) % NHARTS;
 	host_set_self(self_hart);
@@ -686,14 +698,28 @@ static void finish(void)
 			   (unsigned long long)st.used_bytes);
 	}
 	for (i = 0; i < npriv; i++) {
-		struct memory_pool_s *mp = (struct memory_pool_s *)((privs[i].base + 15) & ~(uintptr_t)15);
-		struct memory_pool_stats ms;
+		/* either pool's descriptor sits at the region's first 16-byte boundary (mm/mem.c) */
+		void *d = (void *)((privs[i].base + 15) & ~(uintptr_t)15);
 		char why[160];
-		error_t e = memory_pool_check(mp, why, sizeof(why));
+		error_t e;
 
+		if (priv_pages) {
+			struct page_pool_stats ps;
+
+			e = page_pool_check(d, why, sizeof(why));
+			page_pool_get_stats(d, &ps);
+			FUZZ_CHECK(ps.nruns == 0 && ps.free_pages == ps.total_pages,
+				   "private region %u: %zu pages in %zu runs still used", i,
+				   ps.total_pages - ps.free_pages, ps.nruns);
+		} else {
+			struct memory_pool_stats ms;
+
+			e = memory_pool_check(d, why, sizeof(why));
+			memory_pool_get_stats(d, &ms);
+			FUZZ_CHECK(ms.used == 0 && ms.nused_blocks == 0, "private region %u: %zu bytes still used", i,
+				   ms.used);
+		}
 		FUZZ_CHECK(e == 0, "private region %u: %s (%s)", i, err_str(e), why);
-		memory_pool_get_stats(mp, &ms);
-		FUZZ_CHECK(ms.used == 0 && ms.nused_blocks == 0, "private region %u: %zu bytes still used", i, ms.used);
 	}
 	if (cma_end) {
 		struct cma_region *r = NULL;

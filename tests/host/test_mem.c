@@ -113,6 +113,8 @@ static void become(unsigned h)
 	mem_cpu_init(mm_cpu_self(), h, hart_cluster(h));
 }
 
+static bool sim_priv_pages;	/* sim_init()'s private regions: page_pool-backed */
+
 static int sim_init(uint64_t dma_limit, bool with_private)
 {
 	unsigned c, i;
@@ -153,8 +155,8 @@ static int sim_init(uint64_t dma_limit, bool with_private)
 	if (with_private) {
 		uintptr_t b = (uintptr_t)priv_arena;
 
-		if (mem_add_private(PRIV_CLUSTER, -1, b, PRIV_SIZE / 2) ||
-		    mem_add_private(PRIV_CLUSTER, PRIV_HART, b + PRIV_SIZE / 2, PRIV_SIZE / 2))
+		if (mem_add_private(PRIV_CLUSTER, -1, b, PRIV_SIZE / 2, sim_priv_pages) ||
+		    mem_add_private(PRIV_CLUSTER, PRIV_HART, b + PRIV_SIZE / 2, PRIV_SIZE / 2, sim_priv_pages))
 			return -1;
 	}
 	become(0);
@@ -774,6 +776,57 @@ static void host_mem_private(struct test *t)
 	expect_heaps_back(t, before);
 }
 
+/*
+ * Private regions backed by page pools (private=c1:1M:pages): whole, page-aligned pages for CLUSTER/CPU
+ * requests, the page pool's own refusals, and the heap once the region is used up.
+ */
+static void host_mem_private_pages(struct test *t)
+{
+	enum { MAXP = 64 };
+	void *pg[MAXP], *a, *b;
+	struct mem_receipt rc;
+	uint64_t before[NCL];
+	size_t sz = 0;
+	unsigned n = 0, i;
+
+	sim_priv_pages = true;
+	i = (unsigned)sim_init(0, true);
+	sim_priv_pages = false;
+	ASSERT_EQ(t, i, 0);
+	snapshot(before);
+	ASSERT_OK(t, mem_alloc_receipt(100, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &a, &rc));
+	EXPECT_TRUE(t, is_region(&rc, "cluster-private") && in_priv(a));
+	EXPECT_EQ(t, (uintptr_t)a & 4095, 0);
+	EXPECT_OK(t, mem_getsize(a, &sz));
+	EXPECT_EQ(t, sz, 4096);
+	ASSERT_OK(t, mem_alloc_receipt(3 * 4096 + 1, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &b, &rc));
+	EXPECT_TRUE(t, is_region(&rc, "cluster-private") && in_priv(b));
+	EXPECT_OK(t, mem_getsize(b, &sz));
+	EXPECT_EQ(t, sz, 4 * 4096);
+	/* the page pool's checks: not a page start, inside a run, already free */
+	EXPECT_ERR(t, mem_free_checked((char *)b + 64), ERR_MISALIGNED);
+	EXPECT_ERR(t, mem_free_checked((char *)b + 4096), ERR_INTERIOR);
+	EXPECT_OK(t, mem_free_checked(a));
+	EXPECT_ERR(t, mem_free_checked(a), ERR_DOUBLEFREE);
+	EXPECT_OK(t, mem_free_checked(b));
+	/* pages until the region is used up (its descriptor and bitmaps take some), then the cluster's heap */
+	while (n < MAXP) {
+		ASSERT_OK(t, mem_alloc_receipt(4096, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &pg[n], &rc));
+		if (!is_region(&rc, "cluster-private")) {
+			EXPECT_TRUE(t, is_region(&rc, "heap") && rc.cluster == PRIV_CLUSTER && !in_priv(pg[n]));
+			n++;
+			break;
+		}
+		n++;
+	}
+	EXPECT_LT(t, n, MAXP);
+	EXPECT_GE(t, n, PRIV_SIZE / 2 / 4096 - 2);
+	for (i = 0; i < n; i++)
+		EXPECT_OK(t, mem_free_checked(pg[i]));
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
 /* ---- checked frees ---- */
 
 static void host_mem_checked_frees(struct test *t)
@@ -1169,6 +1222,6 @@ static void host_mem_stress(struct test *t)
 TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy), TEST_CASE(host_mem_placement),
 	   TEST_CASE(host_mem_fallback_order), TEST_CASE(host_mem_equal_group), TEST_CASE(host_mem_memoryless),
 	   TEST_CASE(host_mem_global), TEST_CASE(host_mem_dma), TEST_CASE(host_mem_dma_straddle),
-	   TEST_CASE(host_mem_private),
+	   TEST_CASE(host_mem_private), TEST_CASE(host_mem_private_pages),
 	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_cache_bins),
 	   TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));

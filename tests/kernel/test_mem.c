@@ -902,13 +902,15 @@ static void mem_dma_window(struct test *t)
 
 static uint32_t priv_clusters;			/* clusters with a cluster-private region */
 static uint8_t priv_hart[TOPO_MAX_HARTS];	/* hart indexes with a cpu-private region */
+static uint32_t priv_paged;			/* clusters whose cluster-private region has ":pages" */
 
-/* the regions main.c's plan_private() made from kopts.private_spec ("c1:1M/h3:512K") */
+/* the regions main.c's plan_private() made from kopts.private_spec ("c1:1M:pages/h3:512K") */
 static void parse_private(void)
 {
 	const char *s = kopts.private_spec;
 
 	priv_clusters = 0;
+	priv_paged = 0;
 	memset(priv_hart, 0, sizeof(priv_hart));
 	while (*s) {
 		char kind = *s, *end;
@@ -916,8 +918,13 @@ static void parse_private(void)
 		unsigned i;
 
 		if (end != s + 1 && *end == ':') {
-			if (kind == 'c' && id < nclusters())
+			size_t len = strcspn(s, "/");
+
+			if (kind == 'c' && id < nclusters()) {
 				priv_clusters |= 1u << id;
+				if (len > 6 && !strncmp(s + len - 6, ":pages", 6))
+					priv_paged |= 1u << id;
+			}
 			for (i = 0; kind == 'h' && i < boot_topo.nharts; i++)
 				if (boot_topo.hart[i].hartid == id)
 					priv_hart[i] = 1;
@@ -1032,7 +1039,7 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 	struct blk *list = NULL;
 	struct mem_receipt rc;
 	void *p = sentinel, *a, *b;
-	size_t got;
+	size_t got, gran;
 	error_t e;
 
 	drain_all();
@@ -1061,12 +1068,24 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 	EXPECT_NE(t, heap_getsize(a, &got), 0);
 	e = mem_alloc_receipt(64, mem_prox_strict(c), MEM_VALID_CLUSTER, &b, &rc);
 	EXPECT_OK(t, e);
-	/* checked frees of private blocks: a, then a again */
+	/*
+	 * Checked frees of private blocks: a, then a again; an address off the pool's granule, and one a
+	 * granule into a live block (a memory_pool's is 16 bytes, a page_pool's a page, and its blocks are
+	 * whole pages: b + 4096 is inside b only when b has two).
+	 */
+	gran = (priv_paged >> c) & 1 ? 4096 : 16;
 	EXPECT_OK(t, mem_free_checked(a));
 	EXPECT_ERR(t, mem_free_checked(a), ERR_DOUBLEFREE);
 	EXPECT_ERR(t, mem_free_checked((char *)a + 8), ERR_MISALIGNED);
 	if (!e) {
-		EXPECT_ERR(t, mem_free_checked((char *)b + 16), ERR_INTERIOR);
+		EXPECT_OK(t, mem_free_checked(b));
+		e = mem_alloc_receipt(gran + 1, mem_prox_strict(c), MEM_VALID_CLUSTER, &b, &rc);
+		EXPECT_OK(t, e);
+	}
+	if (!e) {
+		EXPECT_TRUE(t, is_region(&rc, "cluster-private"));
+		EXPECT_EQ(t, (uintptr_t)b & (gran - 1), 0);
+		EXPECT_ERR(t, mem_free_checked((char *)b + gran), ERR_INTERIOR);
 		EXPECT_OK(t, mem_free_checked(b));
 	}
 out:
