@@ -324,8 +324,8 @@ static void run_line(char *line)
 	int argc = console_tokenize(line, argv, CONSOLE_ARGS_MAX);
 	unsigned i;
 
-	if (argc == 0)
-		return;
+	if (argc == 0 || argv[0][0] == '#')
+		return;		/* an empty line, or a comment (scripts may carry them) */
 	for (i = 0; i < ncmds; i++)
 		if (!strcmp(argv[0], cmds[i].name))
 			break;
