@@ -28,9 +28,26 @@ struct console_cmd {
 	void (*fn)(int argc, char **argv);
 };
 
-static const struct console_cmd cmds[];
-static const unsigned ncmds;
+/*
+ * The blocks `alloc` handed out and `free` has not taken back. `free` of any other address that is a live
+ * block (the kernel's own: a CLS, a stack, a test's buffer) is refused before it reaches the allocator;
+ * every other address goes to mem_free_checked(), which refuses what it never handed out.
+ */
+#define CONSOLE_BLOCKS 64
+static uintptr_t blocks[CONSOLE_BLOCKS];
 static void *last_alloc;	/* what `free last` frees: the address `alloc` printed last */
+
+static int block_find(uintptr_t a)
+{
+	int i;
+
+	for (i = 0; i < CONSOLE_BLOCKS; i++)
+		if (blocks[i] == a)
+			return i;
+	return -1;
+}
+
+static void cmd_help(int argc, char **argv);
 
 static void echo(const char *s)
 {
@@ -64,20 +81,6 @@ static bool parse_cluster(const char *cmd, const char *s, unsigned *c)
 	}
 	*c = (unsigned)v;
 	return true;
-}
-
-static void cmd_help(int argc, char **argv)
-{
-	unsigned i;
-
-	for (i = 0; i < ncmds; i++) {
-		char head[48];
-
-		snprintf(head, sizeof(head), "%s%s%s", cmds[i].name, cmds[i].args[0] ? " " : "", cmds[i].args);
-		printk("  %-30s %s\n", head, cmds[i].help);
-	}
-	printk("  prox: local (default), global, <c> (cluster c, then by distance), strict<c>, <x>,<y>\n");
-	printk("  reach: sys (default), dma, cluster, cpu; numbers: 4096, 0x1000, 4K, 1M\n");
 }
 
 static void cmd_topo(int argc, char **argv)
@@ -215,6 +218,7 @@ static void cmd_alloc(int argc, char **argv)
 	uint64_t size;
 	void *addr;
 	error_t e;
+	int slot;
 
 	if (!parse_u64(argv[0], "size", argv[1], &size))
 		return;
@@ -233,11 +237,17 @@ static void cmd_alloc(int argc, char **argv)
 	}
 	if (size > SIZE_MAX)
 		size = SIZE_MAX;
+	slot = block_find(0);
+	if (slot < 0) {
+		printk("alloc: %u blocks from the console are live: free some first\n", CONSOLE_BLOCKS);
+		return;
+	}
 	e = mem_alloc_receipt((size_t)size, prox, valid, &addr, &r);
 	if (e) {
 		printk("alloc: %s\n", err_str(e));
 		return;
 	}
+	blocks[slot] = (uintptr_t)addr;
 	last_alloc = addr;
 	printk("alloc: addr=%p size=0x%llx reach=%s cluster=%u rank=%u fallback=%s cached=%s region=%s\n", addr,
 	       (unsigned long long)size, reach_names[valid], r.cluster, r.rank, r.fallback ? "yes" : "no",
@@ -248,6 +258,7 @@ static void cmd_free(int argc, char **argv)
 {
 	uint64_t a;
 	error_t e;
+	int slot;
 
 	if (!strcmp(argv[1], "last")) {
 		if (!last_alloc) {
@@ -262,8 +273,26 @@ static void cmd_free(int argc, char **argv)
 		printk("free: %s: not an address a block can have\n", argv[1]);
 		return;
 	}
+	slot = block_find((uintptr_t)a);
+	if (slot < 0) {
+		size_t size;
+
+		/* CMA chunks have no size query: their owner (a driver) keeps the size */
+		if (cma_owns((uintptr_t)a)) {
+			printk("free: 0x%llx: not freed: CMA memory the console did not allocate\n",
+			       (unsigned long long)a);
+			return;
+		}
+		if (!mem_getsize((void *)(uintptr_t)a, &size)) {
+			printk("free: 0x%llx: not freed: a live block of 0x%zx bytes the console did not allocate\n",
+			       (unsigned long long)a, size);
+			return;
+		}
+	}
 	/* the checked free: it refuses (with a log line) what the allocator never handed out, and says why */
 	e = mem_free_checked((void *)(uintptr_t)a);
+	if (!e && slot >= 0)
+		blocks[slot] = 0;
 	printk("free: 0x%llx: %s\n", (unsigned long long)a, e ? err_str(e) : "ok");
 }
 
@@ -317,6 +346,20 @@ static const struct console_cmd cmds[] = {
 	{ "halt", "", "power off (exit status 0); ^D on an empty line too", 0, 0, cmd_halt },
 };
 static const unsigned ncmds = sizeof(cmds) / sizeof(cmds[0]);
+
+static void cmd_help(int argc, char **argv)
+{
+	unsigned i;
+
+	for (i = 0; i < ncmds; i++) {
+		char head[48];
+
+		snprintf(head, sizeof(head), "%s%s%s", cmds[i].name, cmds[i].args[0] ? " " : "", cmds[i].args);
+		printk("  %-30s %s\n", head, cmds[i].help);
+	}
+	printk("  prox: local (default), global, <c> (cluster c, then by distance), strict<c>, <x>,<y>\n");
+	printk("  reach: sys (default), dma, cluster, cpu; numbers: 4096, 0x1000, 4K, 1M\n");
+}
 
 static void run_line(char *line)
 {
