@@ -40,7 +40,7 @@ BENCH_REPORT = ROOT / "tools/bench_report.py"
 KUNIT = Path(os.environ.get("PROXIMA_KUNIT", ROOT / "build/kunit/kunit.py"))
 QEMU = os.environ.get("PROXIMA_QEMU", "qemu-system-riscv64")   # tests point this at a fake
 
-RUN_TIMEOUT = 120        # seconds for `run` (0 = none; --gdb has none unless given)
+RUN_TIMEOUT = 120        # seconds for `run` (0 = none; --gdb and a terminal's console have none unless given)
 BENCH_TIMEOUT = 900      # seconds for each bench boot (icount runs every hart on one host thread)
 DUMPDTB_TIMEOUT = 60     # seconds: QEMU exits right after building the machine
 KUNIT_TIMEOUT = 120      # seconds for kunit.py parse
@@ -337,7 +337,9 @@ def cmd_run(args, parser):
     if args.timeout is not None and args.timeout < 0:
         parser.error("--timeout must be >= 0")
     _need_files(parser, args.kernel)
-    timeout = args.timeout if args.timeout is not None else (0 if args.gdb else RUN_TIMEOUT)
+    interactive, script = _stdin_kind()
+    # someone at the console prompt, or at gdb, is not held to a timeout unless they ask for one
+    timeout = args.timeout if args.timeout is not None else (0 if args.gdb or interactive else RUN_TIMEOUT)
     cmd = qemu_command(m, args.kernel, args.bootargs, icount, args.gdb, args.disk, args.extra, qemu=args.qemu)
     say(shlex.join(cmd))
     if args.gdb:
@@ -346,7 +348,6 @@ def cmd_run(args, parser):
             f"-ex 'target remote :1234'")
     if args.log:
         Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-    interactive, script = _stdin_kind()
     b = boot(cmd, timeout, log=args.log, echo=_echo_raw, interactive=interactive, script=script)
     return _exit_of(b, timeout)
 
@@ -633,7 +634,8 @@ def build_parser():
     r = sub.add_parser("run", parents=[common, spec], help="boot one topology")
     r.add_argument("--icount", default="", metavar="0|1", help="1 = deterministic -icount shift=0,sleep=off")
     r.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help=f"kill QEMU after S seconds, exit 124 (default {RUN_TIMEOUT}; none with --gdb; 0 = none)")
+                   help=f"kill QEMU after S seconds, exit 124 (default {RUN_TIMEOUT}; none with --gdb or when "
+                        "stdin is a terminal; 0 = none)")
     r.add_argument("--gdb", action="store_true", help="-s -S: halt at reset, gdb stub on :1234")
     r.add_argument("--disk", metavar="FILE", help="a raw disk image as virtio-blk on virtio-mmio")
     r.add_argument("--log", metavar="FILE", help="tee the console to FILE")
