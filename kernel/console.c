@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "kernel/bootargs.h"
-#include "kernel/cls.h"
 #include "kernel/console.h"
 #include "kernel/console_line.h"
 #include "kernel/kernel.h"
