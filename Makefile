@@ -1,7 +1,8 @@
 # Proxima - one Makefile: the RISC-V kernel, host tests, QEMU runs, benchmarks.
 #   make            build build/kernel.elf (+ .map, .asm)
 #   make run        boot the default topology (NUMA, DIST, BOOTARGS, ICOUNT: see README)
-#   make test       host tests + the in-kernel suites on the topology matrix
+#   make test       host tests + the in-kernel suites on the topology matrix + a console session
+#   make console-test  replay tests/console/session.txt at the console prompt and check the answers
 #   make host-test  host tests only (mm/ under ASan + UBSan)
 #   make bench      benchmarks on the serial console + report under build/bench/
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS (default 10) each; make fuzz-build builds only
@@ -35,7 +36,7 @@ KLDFLAGS := -nostdlib -nostartfiles -static -T ldscripts/kernel.ld -Wl,--gc-sect
             -Wl,-Map,$(BUILD)/kernel.map -L$(NEWLIB)/lib
 
 LIBFDT_SRCS := fdt.c fdt_ro.c fdt_wip.c fdt_sw.c fdt_rw.c fdt_strerror.c fdt_empty_tree.c fdt_addresses.c
-PORTABLE := $(wildcard mm/*.c) kernel/lock.c kernel/bootargs.c platform/dt.c tests/ktap.c
+PORTABLE := $(wildcard mm/*.c) kernel/lock.c kernel/bootargs.c kernel/console_line.c platform/dt.c tests/ktap.c
 KSRCS    := $(wildcard boot/*.S) $(filter-out $(PORTABLE),$(wildcard kernel/*.c platform/*.c)) \
             $(PORTABLE) $(wildcard tests/kernel/*.c)
 KOBJS    := $(patsubst %,$(BUILD)/k/%.o,$(KSRCS)) $(patsubst %,$(BUILD)/k/libfdt/%.o,$(LIBFDT_SRCS))
@@ -46,7 +47,7 @@ HCFLAGS  := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize
 HSRCS    := $(PORTABLE) $(wildcard tests/host/*.c)
 HOBJS    := $(patsubst %,$(BUILD)/h/%.o,$(HSRCS)) $(patsubst %,$(BUILD)/h/libfdt/%.o,$(LIBFDT_SRCS))
 
-.PHONY: all run test host-test kernel-test bench soak gdb help setup clean
+.PHONY: all run test host-test kernel-test console-test bench soak gdb help setup clean
 all: $(BUILD)/kernel.elf
 
 # The toolchain, newlib, libfdt and kunit.py come from tools/setup.sh. Its stamp is an included makefile:
@@ -110,7 +111,12 @@ run: $(BUILD)/kernel.elf
 kernel-test: $(BUILD)/kernel.elf $(BUILD)/kernel-debug.elf
 	$(PYTHON) tools/run.py matrix
 
+# one boot of a 2-cluster machine: the session's commands at the prompt, each answer checked
+console-test: $(BUILD)/kernel.elf
+	$(PYTHON) tools/console_check.py
+
 test: host-test fuzz kernel-test
+	$(PYTHON) tools/console_check.py
 
 bench: $(BUILD)/kernel.elf
 	$(PYTHON) tools/run.py bench
@@ -124,7 +130,7 @@ gdb: $(BUILD)/kernel.elf
 	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --bootargs "$(BOOTARGS)" --gdb
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
 	rm -rf $(BUILD)/fuzz/obj $(BUILD)/fuzz/libfuzzcode.a

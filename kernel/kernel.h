@@ -35,6 +35,10 @@ extern const void *boot_dtb;
 /* cma_print_info() - one line per CMA region: total, free, largest free chunk, chunks, failures. */
 void cma_print_info(void);
 
+/* topo_print_machine() - the "machine:" line; topo_print_clusters() - one "cluster=" line per cluster. */
+void topo_print_machine(void);
+void topo_print_clusters(void);
+
 /* trap_init() - install the fatal trap vector on the calling hart. */
 void trap_init(void);
 void trap_fatal(uint64_t scause, uint64_t sepc, uint64_t stval) __attribute__((noreturn));

@@ -5,6 +5,7 @@
 
 #include "kernel/bootargs.h"
 #include "kernel/cls.h"
+#include "kernel/console.h"
 #include "kernel/kernel.h"
 #include "kernel/printk.h"
 #include "kernel/smp.h"
@@ -54,6 +55,8 @@ static const struct bootarg_key bootarg_keys[] = {
 	  sizeof(kopts.expect_dist) },
 };
 
+static uint64_t boot_withhold;	/* clusters whose RAM was withheld (bootarg withhold=) */
+
 static void bootarg_warn(const char *line)
 {
 	printk("%s\n", line);
@@ -93,6 +96,38 @@ static void print_size(char *buf, size_t len, uint64_t b)
 		snprintf(buf, len, "%lluM", (unsigned long long)(b >> 20));
 	else
 		snprintf(buf, len, "%lluK", (unsigned long long)(b >> 10));
+}
+
+void topo_print_machine(void)
+{
+	const struct topo *t = &boot_topo;
+	uint64_t total = 0;
+	char sz[16];
+	unsigned i;
+
+	for (i = 0; i < t->nclusters; i++)
+		total += t->cluster[i].mem.size;
+	print_size(sz, sizeof(sz), total);
+	printk("machine: %u clusters on a %ux%u mesh, %u harts, %s RAM (0x%llx bytes), distance-map %s, "
+	       "lock %s\n", t->nclusters, t->mesh_x, t->mesh_y, t->nharts, sz, (unsigned long long)total,
+	       t->has_distance_map ? "from DT" : "absent (10 local / 20 remote)", LOCK_KIND_NAME);
+}
+
+void topo_print_clusters(void)
+{
+	const struct topo *t = &boot_topo;
+	unsigned i;
+
+	for (i = 0; i < t->nclusters; i++) {
+		char line[200];
+		struct heap_stats st;
+
+		topo_describe_cluster(t, i, line, sizeof(line));
+		heap_get_stats(heap_of(i), &st);
+		printk("%s heap=0x%llx free=0x%llx%s\n", line, (unsigned long long)st.size,
+		       (unsigned long long)st.free_bytes,
+		       (boot_withhold >> i) & 1 ? " withheld" : !t->cluster[i].mem.size ? " memoryless" : "");
+	}
 }
 
 /*
@@ -311,10 +346,10 @@ void kmain(unsigned long hartid, void *dtb)
 	static struct private_plan plan[8];
 	static struct cma_plan cplan[CMA_MAX_REGIONS];
 	unsigned nplan, ncma;
-	char err[160], sz[16];
+	char err[160];
 	struct topo *t = &boot_topo;
 	unsigned i, nres, boot_index = 0;
-	uint64_t total = 0, withhold = 0;
+	uint64_t withhold = 0;
 	error_t e;
 
 	/* a static CLS until the heaps exist, so that locks and printk work */
@@ -344,7 +379,7 @@ void kmain(unsigned long hartid, void *dtb)
 			       t->nclusters, t->mesh_x, t->mesh_y);
 	}
 	if (kopts.withhold[0])
-		withhold = parse_withhold(kopts.withhold, t->nclusters);
+		withhold = boot_withhold = parse_withhold(kopts.withhold, t->nclusters);
 
 	/* everything never to hand out: firmware (from the DT), this image, the DTB */
 	nres = 0;
@@ -353,12 +388,7 @@ void kmain(unsigned long hartid, void *dtb)
 	reserved[nres++] = (struct topo_range){ (uintptr_t)__kernel_start,
 						 (uintptr_t)__kernel_end - (uintptr_t)__kernel_start };
 	reserved[nres++] = (struct topo_range){ (uintptr_t)dtb, fdt_totalsize(dtb) };
-	for (i = 0; i < t->nclusters; i++)
-		total += t->cluster[i].mem.size;
-	print_size(sz, sizeof(sz), total);
-	printk("machine: %u clusters on a %ux%u mesh, %u harts, %s RAM (0x%llx bytes), distance-map %s, "
-	       "lock %s\n", t->nclusters, t->mesh_x, t->mesh_y, t->nharts, sz, (unsigned long long)total,
-	       t->has_distance_map ? "from DT" : "absent (10 local / 20 remote)", LOCK_KIND_NAME);
+	topo_print_machine();
 	for (i = 0; i < nres; i++)
 		printk("reserved: 0x%llx+0x%llx%s\n", (unsigned long long)reserved[i].base,
 		       (unsigned long long)reserved[i].size,
@@ -394,16 +424,7 @@ void kmain(unsigned long hartid, void *dtb)
 	cma_print_info();
 	if (kopts.dma_limit)
 		printk("dma: devices reach RAM below 0x%llx\n", (unsigned long long)kopts.dma_limit);
-	for (i = 0; i < t->nclusters; i++) {
-		char line[200];
-		struct heap_stats st;
-
-		topo_describe_cluster(t, i, line, sizeof(line));
-		heap_get_stats(heap_of(i), &st);
-		printk("%s heap=0x%llx free=0x%llx%s\n", line, (unsigned long long)st.size,
-		       (unsigned long long)st.free_bytes,
-		       (withhold >> i) & 1 ? " withheld" : !t->cluster[i].mem.size ? " memoryless" : "");
-	}
+	topo_print_clusters();
 
 	/* the boot hart's own CLS, then the other harts */
 	for (i = 0; i < t->nharts; i++)
@@ -427,6 +448,5 @@ void kmain(unsigned long hartid, void *dtb)
 		plat_poweroff(soak_main(kopts.soak) ? 1 : 0);
 	if (kopts.bench[0])
 		plat_poweroff(bench_main(kopts.bench) ? 1 : 0);
-	printk("Proxima: up; nothing to run (bootargs: test, bench=all). Halting.\n");
-	plat_poweroff(0);
+	console_run();
 }

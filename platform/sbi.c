@@ -38,6 +38,12 @@ long sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base)
 	return sbi_ecall(SBI_EXT_IPI, 0, (long)hart_mask, (long)hart_mask_base, 0).error;
 }
 
+/* Program the next timer event at @stime_value (time CSR units); clears a pending supervisor timer. */
+long sbi_set_timer(uint64_t stime_value)
+{
+	return sbi_ecall(SBI_EXT_TIME, 0, (long)stime_value, 0, 0).error;
+}
+
 void sbi_legacy_putchar(int c)
 {
 	sbi_ecall(SBI_EXT_LEGACY_PUTCHAR, 0, c, 0, 0);

@@ -11,6 +11,7 @@ struct sbiret {
 
 #define SBI_EXT_LEGACY_PUTCHAR 0x01
 #define SBI_EXT_BASE 0x10
+#define SBI_EXT_TIME 0x54494D45
 #define SBI_EXT_IPI 0x735049
 #define SBI_EXT_HSM 0x48534D
 #define SBI_EXT_SRST 0x53525354
@@ -26,6 +27,7 @@ long sbi_hart_start(unsigned long hartid, unsigned long start_addr, unsigned lon
 long sbi_hart_get_status(unsigned long hartid);
 long sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base);
 void sbi_legacy_putchar(int c);
+long sbi_set_timer(uint64_t stime_value);
 long sbi_system_reset(unsigned long type, unsigned long reason);
 
 #endif

@@ -1,4 +1,5 @@
-/* uart.c - polled ns16550 console (the UART /chosen/stdout-path names), SBI legacy putchar before it. */
+/* uart.c - polled ns16550 console (the UART /chosen/stdout-path names): output (SBI legacy putchar before
+ * the UART is known) and non-blocking input. */
 #include <stdint.h>
 
 #include "platform/platform.h"
@@ -8,10 +9,12 @@ static volatile uint8_t *uart;
 static unsigned shift;
 
 #define UART_THR 0
+#define UART_RBR 0
 #define UART_IER 1
 #define UART_FCR 2
 #define UART_LCR 3
 #define UART_LSR 5
+#define LSR_DR 0x01
 #define LSR_THRE 0x20
 
 static inline void reg_w(unsigned r, uint8_t v) { uart[r << shift] = v; }
@@ -37,4 +40,11 @@ void plat_putc(char c)
 	while (!(reg_r(UART_LSR) & LSR_THRE))
 		;
 	reg_w(UART_THR, (uint8_t)c);
+}
+
+int plat_getc(void)
+{
+	if (!uart || !(reg_r(UART_LSR) & LSR_DR))
+		return -1;
+	return reg_r(UART_RBR);
 }

@@ -17,6 +17,7 @@ import re
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,7 @@ BENCH_REPORT = ROOT / "tools/bench_report.py"
 KUNIT = Path(os.environ.get("PROXIMA_KUNIT", ROOT / "build/kunit/kunit.py"))
 QEMU = os.environ.get("PROXIMA_QEMU", "qemu-system-riscv64")   # tests point this at a fake
 
-RUN_TIMEOUT = 120        # seconds for `run` (0 = none; --gdb has none unless given)
+RUN_TIMEOUT = 120        # seconds for `run` (0 = none; --gdb and a terminal's console have none unless given)
 BENCH_TIMEOUT = 900      # seconds for each bench boot (icount runs every hart on one host thread)
 DUMPDTB_TIMEOUT = 60     # seconds: QEMU exits right after building the machine
 KUNIT_TIMEOUT = 120      # seconds for kunit.py parse
@@ -49,6 +50,9 @@ EXIT_NO_QEMU = 127
 
 GDB = "riscv64-unknown-elf-gdb"
 BENCH_BOOTS = (("icount", True, "bench=all"), ("mttcg", False, "bench=contention"))
+
+PROMPT = b"proxima> "     # kernel/console.h CONSOLE_PROMPT: the console waits for a line
+EOT = b"\x04"             # ^D on an empty line: the console powers off as with `halt`
 
 _SMP_RE = re.compile(r"smp: harts up=(\d+) expected=(\d+)")
 _SUMMARY_RE = re.compile(r"^\s*(?:\w+:\s*)?(\d+) passed, (\d+) failed\b", re.MULTILINE)
@@ -144,16 +148,59 @@ class _LineEnds:
         return held
 
 
-def boot(cmd, timeout, log=None, echo=None, interactive=False, header=""):
+class _Prompt:
+    """Watches the console bytes for the kernel's prompt at their end (across read boundaries)."""
+
+    def __init__(self):
+        self.tail = b""
+        self.seen = threading.Event()    # set when the console stops at a prompt; the feeder clears it
+
+    def __call__(self, data):
+        self.tail = (self.tail + data)[-len(PROMPT):]
+        if self.tail == PROMPT:
+            self.seen.set()
+
+
+def _feed(proc, script, prompt):
+    """Send script's lines to QEMU's stdin one at a time, each once the console shows its prompt, then ^D.
+
+    Waiting for the prompt keeps the lines in order and whole: the UART's receive FIFO is cleared when the
+    kernel sets it up, and a command's output is not mixed with the next line's echo. QEMU's stdin stays
+    open until QEMU exits: QEMU's stdio backend would stop reading at EOF, before the console has read
+    everything. A kernel that never prompts (bootargs test or bench=) just never gets the script.
+    """
+    def wait_prompt():
+        while not prompt.seen.wait(0.2):
+            if proc.poll() is not None:
+                return False
+        prompt.seen.clear()
+        return True
+
+    try:
+        for line in iter(script.readline, b""):
+            if not wait_prompt():
+                return
+            proc.stdin.write(line.rstrip(b"\r\n") + b"\n")
+            proc.stdin.flush()
+        if wait_prompt():
+            proc.stdin.write(EOT)
+            proc.stdin.flush()
+    except (OSError, ValueError):
+        pass                             # QEMU exited (broken pipe) or the script closed
+
+
+def boot(cmd, timeout, log=None, echo=None, interactive=False, header="", script=None):
     """Run cmd with its console (stdout and stderr) captured, tee'd to log and passed to echo(bytes).
 
     timeout: seconds, 0 or None for none. interactive: QEMU reads the terminal (else stdin is /dev/null).
+    script: a binary file whose lines go to the kernel's console prompt one by one (see _feed), then ^D.
     header: text written to the log before the console. The log and the returned output have LF line ends;
     echo gets the console's bytes as they are.
     """
     result = Boot()
     chunks = []
     ends = _LineEnds()
+    prompt = _Prompt()
     logf = open(log, "wb") if log else None
     if logf and header:
         logf.write(header.encode())
@@ -162,10 +209,13 @@ def boot(cmd, timeout, log=None, echo=None, interactive=False, header=""):
     try:
         try:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    stdin=None if interactive else subprocess.DEVNULL)
+                                    stdin=subprocess.PIPE if script else None if interactive else
+                                    subprocess.DEVNULL)
         except OSError as e:
             result.error = f"cannot start {cmd[0]}: {e.strerror}"
             return result
+        if script:
+            threading.Thread(target=_feed, args=(proc, script, prompt), daemon=True).start()
 
         def pump():
             fd = proc.stdout.fileno()
@@ -175,6 +225,8 @@ def boot(cmd, timeout, log=None, echo=None, interactive=False, header=""):
                     break
                 if echo:
                     echo(data)
+                if script:
+                    prompt(data)
                 data = ends(data)
                 chunks.append(data)
                 if logf:
@@ -196,6 +248,11 @@ def boot(cmd, timeout, log=None, echo=None, interactive=False, header=""):
             raise
         reader.join(KILL_GRACE)
         proc.stdout.close()
+        if script:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
         rc = proc.returncode
         result.status = 128 - rc if rc < 0 else rc
     finally:
@@ -280,7 +337,9 @@ def cmd_run(args, parser):
     if args.timeout is not None and args.timeout < 0:
         parser.error("--timeout must be >= 0")
     _need_files(parser, args.kernel)
-    timeout = args.timeout if args.timeout is not None else (0 if args.gdb else RUN_TIMEOUT)
+    interactive, script = _stdin_kind()
+    # someone at the console prompt, or at gdb, is not held to a timeout unless they ask for one
+    timeout = args.timeout if args.timeout is not None else (0 if args.gdb or interactive else RUN_TIMEOUT)
     cmd = qemu_command(m, args.kernel, args.bootargs, icount, args.gdb, args.disk, args.extra, qemu=args.qemu)
     say(shlex.join(cmd))
     if args.gdb:
@@ -289,8 +348,20 @@ def cmd_run(args, parser):
             f"-ex 'target remote :1234'")
     if args.log:
         Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-    b = boot(cmd, timeout, log=args.log, echo=_echo_raw, interactive=sys.stdin.isatty())
+    b = boot(cmd, timeout, log=args.log, echo=_echo_raw, interactive=interactive, script=script)
     return _exit_of(b, timeout)
+
+
+def _stdin_kind():
+    """(interactive, script): a terminal is QEMU's own stdin (Ctrl-A X quits); anything else (a pipe, a
+    file, /dev/null) is a script of console lines fed at the prompt, ended by ^D (= halt)."""
+    try:
+        if sys.stdin is None or sys.stdin.isatty():
+            return sys.stdin is not None, None
+        os.fstat(sys.stdin.fileno())
+    except (OSError, ValueError):
+        return False, None
+    return False, sys.stdin.buffer
 
 
 # -- dumpdtb -------------------------------------------------------------------------------------------
@@ -563,7 +634,8 @@ def build_parser():
     r = sub.add_parser("run", parents=[common, spec], help="boot one topology")
     r.add_argument("--icount", default="", metavar="0|1", help="1 = deterministic -icount shift=0,sleep=off")
     r.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help=f"kill QEMU after S seconds, exit 124 (default {RUN_TIMEOUT}; none with --gdb; 0 = none)")
+                   help=f"kill QEMU after S seconds, exit 124 (default {RUN_TIMEOUT}; none with --gdb or when "
+                        "stdin is a terminal; 0 = none)")
     r.add_argument("--gdb", action="store_true", help="-s -S: halt at reset, gdb stub on :1234")
     r.add_argument("--disk", metavar="FILE", help="a raw disk image as virtio-blk on virtio-mmio")
     r.add_argument("--log", metavar="FILE", help="tee the console to FILE")

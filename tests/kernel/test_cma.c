@@ -105,7 +105,13 @@ static void cma_exhaustion_and_recovery(struct test *t)
 	while (n < 1024 && !(e = cma_alloc(first_region->name, in.total / 16, 0, &a)))
 		chunks[n++] = a;
 	EXPECT_ERR(t, e, ERR_EXHAUSTED);
-	EXPECT_EQ(t, n, 16);
+	/* the region may hold live chunks already (the console's `alloc ... dma`): then fewer fit */
+	if (!in.chunks)
+		EXPECT_EQ(t, n, 16);
+	else if (in.free_ranges == 1)
+		EXPECT_EQ(t, n, in.largest_free / (in.total / 16));
+	else
+		EXPECT_LE(t, n, in.free / (in.total / 16));
 	cma_region_info(first_region, &full);
 	EXPECT_LT(t, full.largest_free, in.total / 16);
 	EXPECT_GT(t, full.failures, in.failures);

@@ -12,6 +12,8 @@ line. The console text comes from the harts in -smp and the -append bootargs, li
     badktap   a result numbered out of order, summary, exit 0
     exit:N    no output, exit N
     bench     two bench: lines among other console lines, exit 0
+    console   a prompt ("proxima> "); echoes each line read from stdin and answers "ran: <line>"; exits 0
+              at "halt" or ^D (saying "halt" or "eot"), 5 at EOF of stdin (the runner must not close it)
 """
 import os
 import sys
@@ -32,6 +34,31 @@ KTAP = """KTAP version 1
     ok 1 beta_one
 ok 2 beta
 """
+
+
+def console(out):
+    line = b""
+    out.write("proxima> ")
+    out.flush()
+    while True:
+        c = os.read(0, 1)
+        if not c:
+            out.write("\r\nstdin closed\r\n")
+            return 5
+        if c == b"\x04" and not line:
+            out.write("eot\r\n")
+            return 0
+        if c != b"\n":
+            line += c
+            continue
+        text = line.decode()
+        line = b""
+        out.write(f"{text}\r\nran: {text}\r\n")
+        if text == "halt":
+            out.write("halt\r\n")
+            return 0
+        out.write("proxima> ")
+        out.flush()
 
 
 def main():
@@ -58,6 +85,8 @@ def main():
     if mode == "panic":
         out.write("panic: hart 0: heap_free: double free\r\n")
         return 3
+    if mode == "console":
+        return console(out)
     if mode == "bench":
         out.write("bench: name=alloc_local ns=120 ops=1000\r\nnoise\r\nbench: name=alloc_remote ns=300\r\n")
         return 0

@@ -424,6 +424,50 @@ class TestRunProcess(FakeQemuCase):
         self.assertIn("cannot start", r.stderr)
 
 
+class TestConsoleScript(FakeQemuCase):
+    """A stdin that is not a terminal is fed to the console prompt a line at a time, then ^D."""
+
+    def run_script(self, mode, data, *args):
+        full = dict(os.environ)
+        full.update(self.env(mode))
+        return subprocess.run([sys.executable, str(ROOT / "tools/run.py"), "run", "--kernel", str(FAKE_QEMU), *args],
+                              cwd=ROOT, env=full, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=60)
+
+    def test_lines_in_order_then_halt(self):
+        r = self.run_script("console", b"help\r\nheaps 1\n\nhalt\nnever sent\n")
+        out = r.stdout.decode()
+        self.assertEqual(r.returncode, 0, out + r.stderr.decode())
+        ran = [ln for ln in out.splitlines() if ln.startswith("ran: ")]
+        self.assertEqual(ran, ["ran: help", "ran: heaps 1", "ran: ", "ran: halt"])
+        self.assertNotIn("stdin closed", out)
+
+    def test_end_of_script_is_eot(self):
+        r = self.run_script("console", b"topo\n")
+        out = r.stdout.decode()
+        self.assertEqual(r.returncode, 0, out)
+        self.assertIn("ran: topo", out)
+        self.assertIn("eot", out)
+
+    def test_empty_stdin_halts_at_the_first_prompt(self):
+        r = self.run_script("console", b"")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("eot", r.stdout.decode())
+
+    def test_no_prompt_no_hang(self):
+        """test/bench= bootargs: the kernel never prompts, the script is never sent, the run ends as today."""
+        r = self.run_script("pass", b"help\nhalt\n", "--bootargs", "test")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("3 passed, 0 failed", r.stdout.decode())
+
+    def test_prompt_detected_across_reads(self):
+        p = run._Prompt()
+        for piece in (b"boot\r\nprox", b"ima", b"> "):
+            self.assertFalse(p.seen.is_set())
+            p(piece)
+        self.assertTrue(p.seen.is_set())
+
+
 class TestMatrixProcess(FakeQemuCase):
     def matrix(self, mode, only="1x1,2x2", *args):
         return run_py("matrix", "--only", only, "--kernel", str(FAKE_QEMU), "--log-dir", str(self.dir / "logs"),
