@@ -340,7 +340,7 @@ static const struct console_cmd cmds[] = {
 	{ "alloc", "<size> [prox] [reach]", "mem_alloc(): the address and the receipt", 1, 3, cmd_alloc },
 	{ "free", "<addr>|last", "mem_free_checked(): ok or why the free is refused", 1, 1, cmd_free },
 	{ "cma", "", "every CMA region", 0, 0, cmd_cma },
-	{ "test", "[filter]", "the in-kernel KTAP suites (names containing filter)", 0, 1, cmd_test },
+	{ "test", "[filter]", "the in-kernel KTAP cases: all, or a suite/case name part, or suite.case", 0, 1, cmd_test },
 	{ "bench", "[name]", "benchmarks: all (default), contention, fast_pair, trace, ...", 0, 1, cmd_bench },
 	{ "halt", "", "power off (exit status 0); ^D on an empty line too", 0, 0, cmd_halt },
 };
