@@ -298,6 +298,7 @@ static void build_prox(struct cluster_prox *cp, unsigned c)
 
 	cp->prox.alloc = cluster_prox_alloc;
 	cp->prox.priv = cp;
+	cp->prox.kind = MEM_PROX_CLUSTER;
 	cp->cluster = c;
 	cp->n = 0;
 	/* selection by (distance, id): the order is fixed at boot; groups are re-ordered per request */
@@ -414,11 +415,13 @@ error_t mem_init(const struct topo *t, uint64_t limit)
 		build_prox(&cprox[c], c);
 		sprox[c] = cprox[c];
 		sprox[c].prox.priv = &sprox[c];
+		sprox[c].prox.kind = MEM_PROX_STRICT;
 		sprox[c].strict = true;
 		cprox[c].strict = false;
 	}
 	gprox.alloc = global_prox_alloc;
 	gprox.priv = NULL;
+	gprox.kind = MEM_PROX_GLOBAL;
 	return nmem_clusters ? 0 : ERR_NOMEM;
 }
 
@@ -723,7 +726,7 @@ static error_t dma_from_cma(size_t size, struct mem_proximity_s *prox, void **ad
 	if (cma_find("default", &reg) || cma_alloc("default", size, 0, &a))
 		return ERR_NOMEM;
 	*addr = (void *)a;
-	if (!r || (prox != &gprox && prox->alloc != cluster_prox_alloc))
+	if (!r || prox->kind == MEM_PROX_CALLER)
 		return 0;	/* a caller-made proximity writes no receipt */
 	/* the cluster whose RAM holds the block (the region lies in one cluster: the kernel carves it so) */
 	for (k = 0; k < topo->nclusters; k++)
@@ -735,7 +738,7 @@ static error_t dma_from_cma(size_t size, struct mem_proximity_s *prox, void **ad
 	 * one its distance from where this request's round-robin started; a cluster outside the order (no heap)
 	 * ranks after all of it.
 	 */
-	if (prox == &gprox) {
+	if (prox->kind == MEM_PROX_GLOBAL) {
 		rank = nmem_clusters;
 		for (k = 0; k < nmem_clusters; k++)
 			if (mem_clusters[(self->hart + self->rr + k) % nmem_clusters] == cl)
@@ -794,12 +797,12 @@ static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_prox
 		}
 	}
 	/* a strict proximity is its cluster or nothing: no CMA first (its fallback never sees ERR_NOMEM) */
-	strict = prox->alloc == cluster_prox_alloc && ((struct cluster_prox *)prox->priv)->strict;
+	strict = prox->kind == MEM_PROX_STRICT;
 	if (valid == MEM_VALID_DMA && size >= MEM_DMA_CMA_MIN && !strict && !dma_from_cma(size, prox, addr, r))
 		return 0;
-	if (prox == &gprox)
+	if (prox->kind == MEM_PROX_GLOBAL)
 		e = global_prox_run(size, valid, addr, r);
-	else if (prox->alloc == cluster_prox_alloc)
+	else if (prox->kind != MEM_PROX_CALLER)
 		e = prox_run(prox->priv, size, valid, addr, r);
 	else	/* a caller-made proximity: the seed's interface, no receipt */
 		e = prox->alloc(size, prox->priv, valid, addr);

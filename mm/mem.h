@@ -36,9 +36,23 @@ enum mem_reachability_s {
 	MEM_VALID_COUNT_
 };
 
+/*
+ * A proximity: the seed's alloc/priv pair, and what kind it is. A caller-made proximity leaves kind at
+ * MEM_PROX_CALLER (0, what a zero-initialised struct holds): mem_alloc() then calls its alloc() and writes
+ * no receipt. The kernel's own proximities (mem_prox_cluster(), _strict(), _global()) carry their kind,
+ * which mem_alloc() reads instead of telling them apart by their functions.
+ */
+enum mem_prox_kind {
+	MEM_PROX_CALLER,	/* made by the caller: its alloc() decides */
+	MEM_PROX_CLUSTER,	/* a cluster, then the others by distance (priv: the order) */
+	MEM_PROX_STRICT,	/* that cluster or nothing */
+	MEM_PROX_GLOBAL,	/* round-robin over every cluster with memory */
+};
+
 struct mem_proximity_s {
 	error_t (*alloc)(size_t size, void *priv, enum mem_reachability_s valid, void **addr);
 	void *priv;
+	enum mem_prox_kind kind;
 };
 
 /* What served a request (optional out-struct of mem_alloc_receipt()). */

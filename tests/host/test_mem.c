@@ -827,6 +827,40 @@ static void host_mem_private_pages(struct test *t)
 	expect_heaps_back(t, before);
 }
 
+/* a caller-made proximity (the seed's interface): cluster 2's strict proximity behind a counting alloc() */
+static unsigned caller_calls;
+
+static error_t caller_alloc(size_t size, void *priv, enum mem_reachability_s valid, void **addr)
+{
+	caller_calls++;
+	return mem_alloc(size, priv, valid, addr);
+}
+
+static void host_mem_caller_prox(struct test *t)
+{
+	struct mem_proximity_s mine = { caller_alloc, NULL, MEM_PROX_CALLER };
+	struct mem_receipt rc;
+	uint64_t before[NCL];
+	void *p;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mine.priv = mem_prox_strict(2);
+	snapshot(before);
+	caller_calls = 0;
+	memset(&rc, 0xee, sizeof(rc));
+	ASSERT_OK(t, mem_alloc_receipt(100, &mine, MEM_VALID_SYS, &p, &rc));
+	EXPECT_EQ(t, caller_calls, 1);
+	EXPECT_TRUE(t, in_arena(2, p, 100));
+	EXPECT_EQ(t, rc.cluster, 0xeeeeeeeeu);	/* no receipt: the proximity is the caller's */
+	EXPECT_OK(t, mem_free_checked(p));
+	/* its errors are its own */
+	EXPECT_ERR(t, mem_alloc(0, &mine, MEM_VALID_SYS, &p), ERR_SIZE);
+	EXPECT_ERR(t, mem_alloc((size_t)2 * ARENA_SIZE, &mine, MEM_VALID_SYS, &p), ERR_EXHAUSTED);
+	EXPECT_EQ(t, caller_calls, 2);	/* ERR_SIZE is decided before any proximity runs */
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
 /* ---- checked frees ---- */
 
 static void host_mem_checked_frees(struct test *t)
@@ -1223,5 +1257,6 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_fallback_order), TEST_CASE(host_mem_equal_group), TEST_CASE(host_mem_memoryless),
 	   TEST_CASE(host_mem_global), TEST_CASE(host_mem_dma), TEST_CASE(host_mem_dma_straddle),
 	   TEST_CASE(host_mem_private), TEST_CASE(host_mem_private_pages),
+	   TEST_CASE(host_mem_caller_prox),
 	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_cache_bins),
 	   TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));
