@@ -1,8 +1,10 @@
 /* bootargs.c - the kernel command line: split into words, match each against a key table, store values. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kernel/bootargs.h"
+#include "mm/topo.h"
 
 #define BOOTARGS_MSG_MAX 512
 #define BOOTARGS_SHOW_MAX 40	/* longest key or value quoted in a message */
@@ -232,4 +234,103 @@ void bootargs_help(const struct bootarg_key *keys, unsigned nkeys, void (*out)(c
 		snprintf(line, sizeof(line), "  %-22s %s", name, keys[i].help ? keys[i].help : "");
 		out(line);
 	}
+}
+
+/* ---- cma= values ---- */
+
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+	       c == '-' || c == '.';
+}
+
+/* Copy the name at *@p (ending at any non-name character) into @dst; false if empty or too long. */
+static bool take_name(const char **p, char dst[CMA_NAME_MAX])
+{
+	size_t n = 0;
+
+	while (name_char((*p)[n]))
+		n++;
+	if (n == 0 || n >= CMA_NAME_MAX)
+		return false;
+	memcpy(dst, *p, n);
+	dst[n] = 0;
+	*p += n;
+	return true;
+}
+
+/* Parse a decimal number at *@p, at least one digit, <= @max (the cluster of "@<cluster>"). */
+static bool take_decimal(const char **p, uint64_t max, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	int n = 0;
+
+	while (*s >= '0' && *s <= '9') {
+		uint64_t d = (uint64_t)(*s - '0');
+
+		if (v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+		s++;
+		n++;
+	}
+	if (!n)
+		return false;
+	*p = s;
+	*out = v;
+	return true;
+}
+
+error_t bootargs_parse_cma(const char *spec, struct cma_spec *out)
+{
+	struct cma_spec s;
+	const char *p = spec;
+	uint64_t v, c;
+	size_t len;
+	unsigned i;
+
+	if (!spec || !out)
+		return ERR_INVAL;
+	memset(&s, 0, sizeof(s));
+	s.cluster = -1;
+	if (!take_name(&p, s.name) || *p++ != ':')
+		return ERR_INVAL;
+	len = strcspn(p, "@:");	/* the size: what BOOTARG_U64 takes (0x hex, K/M/G) */
+	if (bootargs_parse_u64(p, len, &v) || v == 0 || (v & (CMA_PAGE_SIZE - 1)))
+		return ERR_INVAL;
+	p += len;
+	s.size = v;
+	if (*p == '@') {
+		p++;
+		if (!take_decimal(&p, TOPO_MAX_CLUSTERS - 1, &c))
+			return ERR_INVAL;
+		s.cluster = (int)c;
+	}
+	if (*p == ':' && !strcmp(p + 1, "exclusive")) {
+		s.exclusive = true;
+		p += 1 + strlen("exclusive");
+	} else if (*p == ':') {
+		do {
+			p++;
+			if (s.ndevs == CMA_MAX_DEVS || !take_name(&p, s.devs[s.ndevs]))
+				return ERR_INVAL;
+			if (!strcmp(s.devs[s.ndevs], s.name))
+				return ERR_INVAL;
+			for (i = 0; i < s.ndevs; i++)
+				if (!strcmp(s.devs[i], s.devs[s.ndevs]))
+					return ERR_INVAL;
+			s.ndevs++;
+		} while (*p == ',');
+		if (*p == ':') {
+			if (strcmp(p + 1, "exclusive"))
+				return ERR_INVAL;
+			s.exclusive = true;
+			p += 1 + strlen("exclusive");
+		}
+	}
+	if (*p)
+		return ERR_INVAL;
+	*out = s;
+	return 0;
 }

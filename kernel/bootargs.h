@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mm/cma.h"
+
 enum bootarg_type {
 	BOOTARG_FLAG,	/* dst: int; "key" or "key=1|on|yes|true" sets 1, "key=0|off|no|false" sets 0 */
 	BOOTARG_U64,	/* dst: uint64_t; "key=N": decimal or 0x hex, optional K/M/G suffix (x 2^10/20/30) */
@@ -58,5 +60,19 @@ const char *bootargs_parse_u64(const char *s, size_t len, uint64_t *out);
  * Context: any.
  */
 void bootargs_help(const struct bootarg_key *keys, unsigned nkeys, void (*out)(const char *line));
+
+/**
+ * bootargs_parse_cma() - parse one bootarg value "name:size[@cluster][:dev1,dev2,...][:exclusive]".
+ * @spec: e.g. "dma0:4M@1:virtio0", "fb:16M:gpu0,dsi0:exclusive", "default:8M"
+ * @out: the result, written only on success
+ *
+ * name: 1 .. CMA_NAME_MAX - 1 of [A-Za-z0-9_.-]. size: a number as BOOTARG_U64 takes it (decimal or 0x
+ * hex, an optional K/M/G suffix), non-zero, a multiple of CMA_PAGE_SIZE. cluster: decimal below
+ * TOPO_MAX_CLUSTERS. devices: 1 .. CMA_MAX_DEVS distinct names, comma-separated. A last field that is
+ * exactly "exclusive" is the flag, not a device.
+ * Context: any.
+ * Return: 0; ERR_INVAL for NULL or malformed input.
+ */
+error_t bootargs_parse_cma(const char *spec, struct cma_spec *out);
 
 #endif

@@ -144,7 +144,7 @@ static unsigned plan_cma(const struct topo *t, const char *all, struct topo_rang
 
 		snprintf(one, sizeof(one), "%.*s", (int)len, all);
 		all += len + (all[len] == ';');
-		if (cma_parse_spec(one, &p->spec)) {
+		if (bootargs_parse_cma(one, &p->spec)) {
 			printk("cma: bad region spec '%s' (want name:size[@cluster][:dev1,dev2][:exclusive])\n", one);
 			continue;
 		}

@@ -42,7 +42,7 @@ struct cma_info {
 	uint64_t allocs, frees, failures, bad_frees; /* successful calls; refused allocs; refused frees */
 };
 
-/* One "cma=" bootarg value, parsed by cma_parse_spec(). */
+/* One "cma=" bootarg value, parsed by bootargs_parse_cma() (kernel/bootargs.h). */
 struct cma_spec {
 	char name[CMA_NAME_MAX];
 	uint64_t size;			/* bytes, a non-zero multiple of CMA_PAGE_SIZE */
@@ -243,18 +243,5 @@ void cma_for_each(void (*fn)(struct cma_region *r, void *arg), void *arg);
  */
 void cma_reset(void);
 
-/**
- * cma_parse_spec() - parse one bootarg value "name:size[@cluster][:dev1,dev2,...][:exclusive]".
- * @spec: e.g. "dma0:4M@1:virtio0", "fb:16M:gpu0,dsi0:exclusive", "default:8M"
- * @out: the result, written only on success
- *
- * name: 1 .. CMA_NAME_MAX - 1 of [A-Za-z0-9_.-]. size: decimal (or 0x hex) with an optional K/M/G suffix
- * (x 2^10/20/30, either case), non-zero, a multiple of CMA_PAGE_SIZE. cluster: decimal below
- * TOPO_MAX_CLUSTERS. devices: 1 .. CMA_MAX_DEVS distinct names, comma-separated. A last field that is
- * exactly "exclusive" is the flag, not a device.
- * Context: any.
- * Return: 0; ERR_INVAL for NULL or malformed input.
- */
-error_t cma_parse_spec(const char *spec, struct cma_spec *out);
 
 #endif

@@ -1,4 +1,4 @@
-/* fuzz_bootargs.c - libFuzzer target: bootargs_parse(), cma_parse_spec() and topo_parse_mesh() against reference parsers. */
+/* fuzz_bootargs.c - libFuzzer target: bootargs_parse(), bootargs_parse_cma() and topo_parse_mesh() against reference parsers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,7 @@
  * with a reference written from kernel/bootargs.h: the same problem count, one warning per problem (each
  * a "bootargs: " line shorter than the message buffer), and the same destination bytes, including the
  * guard bytes after each (a bad value leaves a destination alone; the last good value wins).
- * Every word (and every "mesh=" / "cma=" value) also goes through topo_parse_mesh() and cma_parse_spec(),
+ * Every word (and every "mesh=" / "cma=" value) also goes through topo_parse_mesh() and bootargs_parse_cma(),
  * compared with reference parsers of their documented grammars, a successful cma spec is printed back in
  * canonical form and must parse to the same result, and bootargs_parse_u64() reads each word from an
  * exactly sized buffer without a NUL (ASan catches a read past its length).
@@ -250,25 +250,25 @@ static void check_value_parsers(const char *w, size_t len)
 	FUZZ_CHECK(e == re && (e || (x == rx && y == ry)), "topo_parse_mesh(\"%s\") = %d %ux%u, reference %d %ux%u",
 		   s, e, x, y, re, rx, ry);
 
-	fuzz_op("cma_parse_spec", len, 0, 0);
+	fuzz_op("bootargs_parse_cma", len, 0, 0);
 	memset(&got, 0x5a, sizeof(got));
-	e = cma_parse_spec(s, &got);
+	e = bootargs_parse_cma(s, &got);
 	re = ref_cma(s, &ref);
-	FUZZ_CHECK(e == re, "cma_parse_spec(\"%s\") = %d, reference %d", s, e, re);
+	FUZZ_CHECK(e == re, "bootargs_parse_cma(\"%s\") = %d, reference %d", s, e, re);
 	if (!e) {
 		char canon[160];
 		struct cma_spec again;
 		int k = snprintf(canon, sizeof(canon), "%s:%llu", got.name, (unsigned long long)got.size);
 		unsigned i;
 
-		FUZZ_CHECK(spec_eq(&got, &ref), "cma_parse_spec(\"%s\"): fields differ from the reference", s);
+		FUZZ_CHECK(spec_eq(&got, &ref), "bootargs_parse_cma(\"%s\"): fields differ from the reference", s);
 		if (got.cluster >= 0)
 			k += snprintf(canon + k, sizeof(canon) - (size_t)k, "@%d", got.cluster);
 		for (i = 0; i < got.ndevs; i++)
 			k += snprintf(canon + k, sizeof(canon) - (size_t)k, "%c%s", i ? ',' : ':', got.devs[i]);
 		if (got.exclusive)
 			snprintf(canon + k, sizeof(canon) - (size_t)k, ":exclusive");
-		EXPECT_OK(FT, cma_parse_spec(canon, &again));
+		EXPECT_OK(FT, bootargs_parse_cma(canon, &again));
 		FUZZ_CHECK(spec_eq(&got, &again), "\"%s\" printed as \"%s\" parses differently", s, canon);
 	} else {
 		FUZZ_CHECK(got.size == 0x5a5a5a5a5a5a5a5aull, "a refused cma spec wrote its result");

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/bootargs.h"
 #include "mm/cma.h"
 #include "mm/env.h"
 #include "tests/test.h"
@@ -878,7 +879,7 @@ static void parse_good(struct test *t)
 {
 	struct cma_spec s;
 
-	EXPECT_OK(t, cma_parse_spec("dma0:4M@1:virtio0", &s));
+	EXPECT_OK(t, bootargs_parse_cma("dma0:4M@1:virtio0", &s));
 	EXPECT_TRUE(t, !strcmp(s.name, "dma0"));
 	EXPECT_EQ(t, s.size, 4 * MiB);
 	EXPECT_EQ(t, s.cluster, 1);
@@ -886,34 +887,34 @@ static void parse_good(struct test *t)
 	EXPECT_TRUE(t, !strcmp(s.devs[0], "virtio0"));
 	EXPECT_FALSE(t, s.exclusive);
 
-	EXPECT_OK(t, cma_parse_spec("default:8M", &s));
+	EXPECT_OK(t, bootargs_parse_cma("default:8M", &s));
 	EXPECT_TRUE(t, !strcmp(s.name, "default"));
 	EXPECT_EQ(t, s.size, 8 * MiB);
 	EXPECT_EQ(t, s.cluster, -1);
 	EXPECT_EQ(t, s.ndevs, 0);
 	EXPECT_FALSE(t, s.exclusive);
 
-	EXPECT_OK(t, cma_parse_spec("fb:16m:gpu0,dsi.0,cam_1,x-y:exclusive", &s));
+	EXPECT_OK(t, bootargs_parse_cma("fb:16m:gpu0,dsi.0,cam_1,x-y:exclusive", &s));
 	EXPECT_EQ(t, s.size, 16 * MiB);
 	EXPECT_EQ(t, s.ndevs, 4);
 	EXPECT_TRUE(t, !strcmp(s.devs[3], "x-y"));
 	EXPECT_TRUE(t, s.exclusive);
 
-	EXPECT_OK(t, cma_parse_spec("big:1G@15:exclusive", &s));
+	EXPECT_OK(t, bootargs_parse_cma("big:1G@15:exclusive", &s));
 	EXPECT_EQ(t, s.size, (uint64_t)1 << 30);
 	EXPECT_EQ(t, s.cluster, 15);
 	EXPECT_EQ(t, s.ndevs, 0);
 	EXPECT_TRUE(t, s.exclusive);
 
-	EXPECT_OK(t, cma_parse_spec("k:256K@0", &s));		/* no devices */
+	EXPECT_OK(t, bootargs_parse_cma("k:256K@0", &s));		/* no devices */
 	EXPECT_EQ(t, s.size, 256 * KiB);
 	EXPECT_EQ(t, s.cluster, 0);
 
-	EXPECT_OK(t, cma_parse_spec("raw:65536", &s));		/* no suffix: bytes */
+	EXPECT_OK(t, bootargs_parse_cma("raw:65536", &s));		/* no suffix: bytes */
 	EXPECT_EQ(t, s.size, 65536);
-	EXPECT_OK(t, cma_parse_spec("hex:0x100000", &s));
+	EXPECT_OK(t, bootargs_parse_cma("hex:0x100000", &s));
 	EXPECT_EQ(t, s.size, MiB);
-	EXPECT_OK(t, cma_parse_spec("abcdefghijklmno:4k", &s));	/* 15 characters */
+	EXPECT_OK(t, bootargs_parse_cma("abcdefghijklmno:4k", &s));	/* 15 characters */
 	EXPECT_EQ(t, s.size, 4096);
 }
 
@@ -961,11 +962,11 @@ static void parse_bad(struct test *t)
 	memset(&keep, 0x5a, sizeof(keep));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		s = keep;
-		TEST_CHECK_(t, cma_parse_spec(bad[i], &s) == ERR_INVAL, (void)0, "\"%s\" accepted", bad[i]);
+		TEST_CHECK_(t, bootargs_parse_cma(bad[i], &s) == ERR_INVAL, (void)0, "\"%s\" accepted", bad[i]);
 		TEST_CHECK_(t, !memcmp(&s, &keep, sizeof(s)), (void)0, "\"%s\" wrote the output", bad[i]);
 	}
-	EXPECT_ERR(t, cma_parse_spec(NULL, &s), ERR_INVAL);
-	EXPECT_ERR(t, cma_parse_spec("dma0:4M", NULL), ERR_INVAL);
+	EXPECT_ERR(t, bootargs_parse_cma(NULL, &s), ERR_INVAL);
+	EXPECT_ERR(t, bootargs_parse_cma("dma0:4M", NULL), ERR_INVAL);
 }
 
 TEST_SUITE(cma_registry, TEST_CASE(declare_rules), TEST_CASE(assign_rules), TEST_CASE(alloc_free_by_name),

@@ -1,6 +1,7 @@
 /* test_cma.c - CMA regions in the kernel: device assignment, alignment up to 1 MiB, -ENOENT, exhaustion. */
 #include <string.h>
 
+#include "kernel/bootargs.h"
 #include "kernel/cls.h"
 #include "kernel/kernel.h"
 #include "mm/cma.h"
@@ -161,11 +162,11 @@ static void cma_bad_declarations(struct test *t)
 	struct cma_info in;
 	static char meta[4096] __attribute__((aligned(16)));
 
-	EXPECT_ERR(t, cma_parse_spec("dma0", &spec), ERR_INVAL);		/* no size */
-	EXPECT_ERR(t, cma_parse_spec("dma0:12Q", &spec), ERR_INVAL);		/* bad suffix */
-	EXPECT_ERR(t, cma_parse_spec(":4M", &spec), ERR_INVAL);		/* no name */
-	EXPECT_ERR(t, cma_parse_spec("x:4M@99", &spec), ERR_INVAL);		/* no such cluster */
-	EXPECT_OK(t, cma_parse_spec("x:4M@1:virtio0,eth0:exclusive", &spec));
+	EXPECT_ERR(t, bootargs_parse_cma("dma0", &spec), ERR_INVAL);		/* no size */
+	EXPECT_ERR(t, bootargs_parse_cma("dma0:12Q", &spec), ERR_INVAL);		/* bad suffix */
+	EXPECT_ERR(t, bootargs_parse_cma(":4M", &spec), ERR_INVAL);		/* no name */
+	EXPECT_ERR(t, bootargs_parse_cma("x:4M@99", &spec), ERR_INVAL);		/* no such cluster */
+	EXPECT_OK(t, bootargs_parse_cma("x:4M@1:virtio0,eth0:exclusive", &spec));
 	EXPECT_EQ(t, spec.size, 4 << 20);
 	EXPECT_EQ(t, spec.cluster, 1);
 	EXPECT_EQ(t, spec.ndevs, 2);
