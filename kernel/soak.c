@@ -9,6 +9,7 @@
 #include "mm/cma.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
+#include "tests/test.h"
 
 #define SOAK_SLOTS 128
 
@@ -21,14 +22,6 @@ struct soak_slot {
 static uint64_t soak_ops_per_hart;
 static uint64_t soak_done;
 static uint32_t soak_errors;
-
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 /* every word of the block names its owner hart and the allocation's sequence number */
 static void fill(uint64_t *p, size_t size, uint64_t tag)
@@ -73,7 +66,7 @@ static void soak_body(void *arg)
 	}
 	memset(slot, 0, sizeof(*slot) * SOAK_SLOTS);
 	for (n = 0; n < soak_ops_per_hart; n++) {
-		uint64_t r = rng_next(&seed);
+		uint64_t r = test_rand(&seed);
 		struct soak_slot *s = &slot[r % SOAK_SLOTS];
 
 		if (c->index == 0 && n && n % (soak_ops_per_hart / 10 ? soak_ops_per_hart / 10 : 1) == 0)

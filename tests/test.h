@@ -116,6 +116,18 @@ int test_run_all(const char *filter);
  * it with NULL, after their case has called it once with its own @t.
  */
 #define TEST_SEED_DEFAULT 0x9e3779b97f4a7c15ULL
+
+/* test_rand() - the suites' one generator: xorshift64* over *@s (not 0), the next 64 random bits */
+static inline uint64_t test_rand(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
 extern uint64_t test_seed;
 uint64_t test_seed_for(struct test *t, uint64_t salt);
 

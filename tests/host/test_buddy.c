@@ -12,17 +12,6 @@
 #define MiB (1ul << 20)
 #define NORD (BUDDY_MAX_ORDER + 1)
 
-/* xorshift64: a fixed seed gives the same sequence everywhere */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 struct range {
 	uintptr_t s, e;
 };
@@ -371,13 +360,13 @@ static bool model_ok(struct test *t, struct fix *f, const struct model *m)
 static void model_release(struct test *t, struct fix *f, struct model *m, uint64_t *seed)
 {
 	while (m->n)
-		model_free(t, f, m, seed ? rnd(seed) % m->n : m->n - 1);
+		model_free(t, f, m, seed ? test_rand(seed) % m->n : m->n - 1);
 }
 
 /* A request size: mostly small, sometimes up to 64 KiB, rarely up to 1 MiB. */
 static size_t rnd_size(uint64_t *seed)
 {
-	uint64_t r = rnd(seed);
+	uint64_t r = test_rand(seed);
 	unsigned bits = (r & 63) == 0 ? 20 : (unsigned)((r >> 6) % 17);
 
 	return 1 + (size_t)((r >> 16) & ((1ul << bits) - 1));
@@ -409,15 +398,15 @@ static void run_random(struct test *t, uint64_t seed, int ops, int poison)
 	if (!model_ok(t, f, &m))
 		goto out;
 	for (i = 0; i < ops; i++) {
-		uint64_t r = rnd(&seed);
+		uint64_t r = test_rand(&seed);
 
 		if (m.n && (r % 100 < (m.n > 400 ? 70u : 45u)))
-			model_free(t, f, &m, (size_t)(rnd(&seed) % m.n));
+			model_free(t, f, &m, (size_t)(test_rand(&seed) % m.n));
 		else if (r % 100 < 90)
 			model_alloc(t, f, &m, rnd_size(&seed));
 		else if (r % 100 < 95) {
 			/* a cache refill: up to 16 blocks of one small order at once */
-			unsigned order = 6 + (unsigned)(rnd(&seed) % 7), n = 1 + (unsigned)(rnd(&seed) % 16), k, got;
+			unsigned order = 6 + (unsigned)(test_rand(&seed) % 7), n = 1 + (unsigned)(test_rand(&seed) % 16), k, got;
 			void *blk[16];
 			struct buddy_stats st;
 
@@ -434,7 +423,7 @@ static void run_random(struct test *t, uint64_t seed, int ops, int poison)
 		}
 		else {
 			/* alloc_order() and getsize() of a random live block */
-			unsigned order = (unsigned)(rnd(&seed) % 14);
+			unsigned order = (unsigned)(test_rand(&seed) % 14);
 			void *p = NULL;
 			error_t e = buddy_alloc_order(&f->b, order, &p);
 
@@ -752,7 +741,7 @@ static void buddy_odd_ranges(struct test *t)
 		/* even rounds: random sizes until 64 requests failed; then 64 B until even that fails */
 		while (!(round & 1) && m.failures - fails < 64 && !t->failures)
 			model_alloc(t, f, &m, rnd_size(&seed));
-		while (!t->failures && model_alloc(t, f, &m, 1 + rnd(&seed) % 64))
+		while (!t->failures && model_alloc(t, f, &m, 1 + test_rand(&seed) % 64))
 			;
 		buddy_get_stats(&f->b, &st);
 		EXPECT_EQ(t, st.free_bytes, 0);
@@ -782,7 +771,7 @@ static void buddy_exhaustion(struct test *t)
 	ref_carve(f, want);
 	buddy_get_stats(&f->b, &st);
 	n64 = st.free_bytes / 64;
-	while (model_alloc(t, f, &m, 1 + rnd(&seed) % 64))
+	while (model_alloc(t, f, &m, 1 + test_rand(&seed) % 64))
 		if (m.n > n64)
 			break;
 	EXPECT_EQ(t, m.n, n64);
@@ -838,7 +827,7 @@ static void buddy_below_limit(struct test *t)
 	EXPECT_EQ(t, (uintptr_t)blk[n], f->lo);
 	n++;
 	while (n < MAXB) {
-		size_t size = (size_t)64 << (rnd(&seed) % 11);	/* 64 B .. 64 KiB */
+		size_t size = (size_t)64 << (test_rand(&seed) % 11);	/* 64 B .. 64 KiB */
 		error_t e = buddy_alloc_below(&f->b, size, limit, &p);
 
 		if (e) {
@@ -1245,8 +1234,8 @@ static void buddy_meta_in_span(struct test *t)
 	ASSERT_TRUE(t, nfree_eq(t, &f->b, want));
 	ASSERT_TRUE(t, model_ok(t, f, &m));
 	for (i = 0; i < 2000; i++) {
-		if (m.n && rnd(&seed) % 2)
-			model_free(t, f, &m, (size_t)(rnd(&seed) % m.n));
+		if (m.n && test_rand(&seed) % 2)
+			model_free(t, f, &m, (size_t)(test_rand(&seed) % m.n));
 		else
 			model_alloc(t, f, &m, rnd_size(&seed));
 		if (!model_ok(t, f, &m))

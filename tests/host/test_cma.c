@@ -22,10 +22,7 @@ static void rng_seed(uint64_t s)
 
 static uint64_t rnd(void)
 {
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
+	return test_rand(&rng);
 }
 
 static size_t rnd_below(size_t n)

@@ -877,16 +877,6 @@ static inline uint64_t pattern(unsigned h, uint32_t seq, uint32_t i)
 	return (0xa5ULL << 56) | ((uint64_t)(h & 0xff) << 48) | ((uint64_t)seq << 16) | (i & 0xffff);
 }
 
-static inline uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 static unsigned ctz_small(uint64_t x, unsigned max)
 {
 	unsigned n = 0;
@@ -937,7 +927,7 @@ static void stress_body(void *arg)
 		return;
 	}
 	for (op = 0; op < stress_ops; op++) {
-		uint64_t r = xorshift64(&s);
+		uint64_t r = test_rand(&s);
 
 		if (mm_clock() > stress_deadline) {
 			me->cut = 1;

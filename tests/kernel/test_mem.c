@@ -1359,17 +1359,6 @@ static void *mbox[TOPO_MAX_HARTS][MBOX_SLOTS];
 static struct stress_res sres[TOPO_MAX_HARTS];
 static unsigned stress_ops;
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 static uint8_t fill_byte(unsigned owner, uint32_t seq)
 {
 	return (uint8_t)(seq * 31u + owner * 7u + 1u);
@@ -1451,7 +1440,7 @@ static bool hand_over(unsigned me, uint64_t *seed, void *p)
 	unsigned members = (boot_topo.nharts - wave_cur + wave_n - 1) / wave_n, tries, i;
 
 	for (tries = 0; tries < 4; tries++) {
-		unsigned to = wave_cur + (unsigned)(rnd(seed) % members) * wave_n;
+		unsigned to = wave_cur + (unsigned)(test_rand(seed) % members) * wave_n;
 
 		if (to == me || to >= boot_topo.nharts || !smp_hart_up(to))
 			continue;
@@ -1470,7 +1459,7 @@ static bool hand_over(unsigned me, uint64_t *seed, void *p)
 /* mostly small: 85% 16..511 B, 10% up to 4 KiB (still cached), 5% up to 16 KiB (always the heap lock) */
 static size_t stress_size(uint64_t *seed)
 {
-	uint64_t r = rnd(seed), k = r % 100;
+	uint64_t r = test_rand(seed), k = r % 100;
 
 	if (k < 85)
 		return 16 + (r >> 8) % (512 - 16);
@@ -1492,7 +1481,7 @@ static void stress_body(void *arg)
 	(void)arg;
 	s->ran++;
 	for (op = 0; op < stress_ops; op++) {
-		uint64_t r = rnd(&seed);
+		uint64_t r = test_rand(&seed);
 
 		poll_mbox(s, idx);
 		if (nlive && (nlive == STRESS_LIVE || r % 100 < 45)) {

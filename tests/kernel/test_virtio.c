@@ -108,15 +108,6 @@ static unsigned check_image(const uint8_t *buf, uint64_t first, unsigned n)
 	return bad;
 }
 
-/* xorshift64: the fixed-seed sequence of sector numbers */
-static uint64_t rnd_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static void drain_one(void *arg)
 {
 	(void)arg;
@@ -236,7 +227,7 @@ static void virtio_read_random_sectors(struct test *t)
 	if (!buf)
 		return;	/* failed or skipped in buf_alloc() */
 	for (i = 0; i < NRANDOM; i++) {
-		uint64_t s = rnd_next(&seed) % cap;
+		uint64_t s = test_rand(&seed) % cap;
 		error_t e = virtio_blk_read(s, buf, 1);
 
 		EXPECT_OK(t, e);
@@ -262,7 +253,7 @@ static void virtio_read_multi_sector(struct test *t)
 		return;	/* failed or skipped in buf_alloc() */
 	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		unsigned n = lens[i] < cap ? lens[i] : (unsigned)cap;
-		uint64_t s = rnd_next(&seed) % (cap - n + 1);
+		uint64_t s = test_rand(&seed) % (cap - n + 1);
 		error_t e;
 
 		memset(buf, 0xee, (size_t)n * SECTOR);
@@ -332,10 +323,10 @@ static void virtio_write_read_back(struct test *t)
 	}
 	ASSERT_GE(t, cap, 2 * RUN);
 	for (i = 0; i < NSINGLE; i++) {
-		sec[i] = rnd_next(&seed) % cap;
+		sec[i] = test_rand(&seed) % cap;
 		cnt[i] = 1;
 	}
-	sec[NSINGLE] = rnd_next(&seed) % (cap - RUN + 1);
+	sec[NSINGLE] = test_rand(&seed) % (cap - RUN + 1);
 	cnt[NSINGLE] = RUN;
 
 	for (i = 0; i <= NSINGLE; i++) {
