@@ -283,6 +283,39 @@ static inline void split_push(struct buddy *b, uintptr_t tb, uintptr_t r, unsign
 	ar->nfree = 1;
 }
 
+/* push_any() - the right half r of order k of a block being split becomes a free block (list k may hold others) */
+static inline void push_any(struct buddy *b, uintptr_t tb, uintptr_t r, unsigned long k)
+{
+	*(uint8_t *)(tb + (r >> GRAN_ORDER)) = TAG_FREE_HEAD | k;
+	buddy_list_push(b, r, k);
+}
+
+/*
+ * split_sections() - split block n of order k down to order 16 (or @order, if larger) from its low end: each
+ * right half starts a section, and an uninitialised one becomes head-only, its one valid tag the half's.
+ * @any: the lists may hold other blocks (push_any()), else they are empty (split_push()). Returns the
+ * order reached.
+ */
+static inline __attribute__((always_inline)) unsigned long split_sections(struct buddy *b, uintptr_t tb, uintptr_t n,
+									  unsigned long k, unsigned long order,
+									  bool any)
+{
+	uintptr_t sb = b->sec_bias;	/* a local, like tb */
+
+	for (; k > SEC_ORDER && k > order; k--) {
+		uintptr_t r = n + bit(k - 1);
+		uint8_t *m = (uint8_t *)(sb + (r >> SEC_ORDER));
+
+		if (*m == SEC_NONE)	/* sec_head() */
+			*m = SEC_HEAD;
+		if (any)
+			push_any(b, tb, r, k - 1);
+		else
+			split_push(b, tb, r, k - 1);
+	}
+	return k;
+}
+
 /*
  * split_fill() - buddy_alloc_split() of a block a of order >= 16 has split it down to order 16 and goes on
  * below, inside a's section, which is not fully initialised (head-only): initialise it (its tags zeroed,
@@ -327,16 +360,7 @@ error_t buddy_alloc_split(struct buddy *b, unsigned long order, void **addr)
 	}
 	n = (uintptr_t)buddy_list_pop(b, k);
 	if (unlikely(k >= SEC_ORDER)) {
-		uintptr_t sb = b->sec_bias;	/* a local, like tb */
-
-		for (; k > SEC_ORDER && k > order; k--) {
-			uintptr_t r = n + bit(k - 1);
-			uint8_t *m = (uint8_t *)(sb + (r >> SEC_ORDER));
-
-			if (*m == SEC_NONE)	/* sec_head() */
-				*m = SEC_HEAD;
-			split_push(b, tb, r, k - 1);
-		}
+		k = split_sections(b, tb, n, k, order, false);
 		if (k > order && sec_state(b, n) != SEC_FULL)
 			return split_fill(b, n, order, addr);
 	}
@@ -348,12 +372,6 @@ error_t buddy_alloc_split(struct buddy *b, unsigned long order, void **addr)
 	return alloc_done(b, n, order, addr);
 }
 
-/* push_any() - the right half r of order k of a block being split becomes a free block (list k may hold others) */
-static inline void push_any(struct buddy *b, uintptr_t tb, uintptr_t r, unsigned long k)
-{
-	*(uint8_t *)(tb + (r >> GRAN_ORDER)) = TAG_FREE_HEAD | k;
-	buddy_list_push(b, r, k);
-}
 
 /*
  * buddy_alloc_below(): the smallest free block whose first 2^order bytes end at or below @limit, split down
@@ -386,16 +404,7 @@ error_t buddy_alloc_below(struct buddy *b, size_t size, uintptr_t limit, void **
 	p->next->prev = p->prev;
 	b->area[k].nfree--;
 	if (k >= SEC_ORDER) {
-		uintptr_t sb = b->sec_bias;
-
-		for (; k > SEC_ORDER && k > order; k--) {
-			uintptr_t r = n + bit(k - 1);
-			uint8_t *m = (uint8_t *)(sb + (r >> SEC_ORDER));
-
-			if (*m == SEC_NONE)	/* sec_head() */
-				*m = SEC_HEAD;
-			push_any(b, tb, r, k - 1);
-		}
+		k = split_sections(b, tb, n, k, order, true);
 		if (k > order && sec_state(b, n) != SEC_FULL)
 			sec_fill_now(b, n);
 	}
