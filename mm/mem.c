@@ -7,6 +7,7 @@
 #include "mm/env.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
+#include "mm/mem_internal.h"
 #include "mm/memory_pool.h"
 #include "mm/page_pool.h"
 
@@ -651,8 +652,8 @@ static __attribute__((noinline)) bool bin_refill(struct mm_cpu *c, struct mm_cac
 		*t = (uint8_t)(BUDDY_TAG_FREE | order);
 #if MM_DEBUG
 		/* every cached block is poisoned (see the debug allocator below) */
-		memset((char *)blk[i] + sizeof(struct mm_cached), 0x6b,
-		       ((size_t)1 << order) - 16 - sizeof(struct mm_cached));
+		memset((char *)blk[i] + sizeof(struct mm_cached), MEM_DBG_POISON,
+		       ((size_t)1 << order) - MEM_DBG_TRAILER - sizeof(struct mm_cached));
 #endif
 		bin_push(b, blk[i], t);
 	}
@@ -769,7 +770,7 @@ static inline void *bin_pop(struct mm_cache_bin *b)
 	return p;
 }
 
-static __attribute__((noinline)) error_t alloc_slow(size_t size, struct mem_proximity_s *prox,
+__attribute__((noinline)) error_t mem_raw_alloc(size_t size, struct mem_proximity_s *prox,
 						    enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
 {
 	struct mm_cpu *c = mm_cpu_self();
@@ -816,7 +817,7 @@ struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, e
 {
 	struct mem_alloc_ret r = { 0, NULL };
 
-	r.err = alloc_slow(size, prox, valid, want ? &r.addr : NULL, NULL);
+	r.err = mem_raw_alloc(size, prox, valid, want ? &r.addr : NULL, NULL);
 	return r;
 }
 
@@ -828,6 +829,11 @@ static struct mem_region *private_owner(uintptr_t a)
 		if (regions[i].kind != REGION_SYS && a >= regions[i].base && a < regions[i].end)
 			return &regions[i];
 	return NULL;
+}
+
+bool mem_private_owns(uintptr_t a)
+{
+	return nprivate && private_owner(a);
 }
 
 static __attribute__((noinline)) error_t free_slow(void *addr)
@@ -888,7 +894,7 @@ void mem_free_slow(void *addr)
  * (buddy_section_ready(): its section is fully initialised, or @addr starts a head-only one), so that
  * no pointer the allocator never returned can enter a cache.
  */
-static error_t raw_free(void *addr)
+error_t mem_raw_free(void *addr)
 {
 	struct mm_cpu *c = mm_cpu_self();
 	uintptr_t a = (uintptr_t)addr;
@@ -898,7 +904,7 @@ static error_t raw_free(void *addr)
 	return free_slow(addr);
 }
 
-static error_t raw_getsize(const void *addr, size_t *size)
+error_t mem_raw_getsize(const void *addr, size_t *size)
 {
 	uintptr_t a = (uintptr_t)addr;
 	struct mem_region *pr;
@@ -947,156 +953,17 @@ void mem_cluster_get_stats(unsigned cl, struct mem_cluster_stats *st)
 error_t mem_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
 			  void **addr, struct mem_receipt *r)
 {
-	return alloc_slow(size, prox, valid, addr, r);
+	return mem_raw_alloc(size, prox, valid, addr, r);
 }
 
 error_t mem_free_checked(void *addr)
 {
-	return raw_free(addr);
+	return mem_raw_free(addr);
 }
 
 error_t mem_getsize(const void *addr, size_t *size)
 {
-	return raw_getsize(addr, size);
+	return mem_raw_getsize(addr, size);
 }
 
-#else /* MM_DEBUG */
-
-/*
- * The debug allocator (make DEBUG=1). Every block gets a trailer in its last 16 bytes recording the
- * requested size, the allocating hart and the call site, and MEM_DBG_GUARD guard bytes right after the
- * requested size: a write past the end is reported at free with where the block came from. A block
- * parked in a per-hart cache is poisoned (all but its link word and trailer); the poison is checked when
- * the cache hands it out again, so a write after free is reported with the block's last owner. A block
- * whose check fails is reported and kept out of circulation (leaked on purpose): a free then returns
- * ERR_CORRUPT, an allocation takes another block.
- */
-#define MEM_DBG_GUARD 8
-#define MEM_DBG_TRAILER 16
-#define MEM_DBG_GUARD_BYTE 0xfd
-#define MEM_DBG_POISON 0x6b
-
-struct dbg_trailer {
-	uintptr_t site;
-	uint32_t hart;
-	uint32_t size;
-};
-
-static struct dbg_trailer *dbg_trailer_of(void *p, size_t bsize)
-{
-	return (struct dbg_trailer *)((char *)p + bsize - MEM_DBG_TRAILER);
-}
-
-/* whether the block is a small heap block that went through a per-hart cache (and so was poisoned) */
-static bool dbg_cacheable(const void *p, size_t bsize)
-{
-	return bsize <= ((size_t)1 << MM_CACHE_MAX_ORDER) && heap_owner(p) && !cma_owns((uintptr_t)p) &&
-	       !(nprivate && private_owner((uintptr_t)p));
-}
-
-static error_t dbg_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr,
-			 struct mem_receipt *r, uintptr_t site)
-{
-	struct mem_receipt rc;
-	size_t bsize, i;
-	void *p;
-	error_t e;
-
-	if (!addr)
-		return ERR_INVAL;	/* as alloc_slow() would: the block goes through &p below */
-	if (!size || size > MEM_MAX_SIZE || size > UINT32_MAX)
-		return alloc_slow(size ? MEM_MAX_SIZE + 1 : 0, prox, valid, addr, r);
-again:
-	rc.cached = false;	/* a caller-made proximity writes no receipt */
-	e = alloc_slow(size + MEM_DBG_GUARD + MEM_DBG_TRAILER, prox, valid, &p, &rc);
-	if (e)
-		return e;
-	if (r)
-		*r = rc;
-	if (raw_getsize(p, &bsize))
-		bsize = size + MEM_DBG_GUARD + MEM_DBG_TRAILER;	/* CMA: the chunk is at least this */
-	/*
-	 * Only a block served by the cache was poisoned (by bin_refill() or dbg_free()); a small block that
-	 * the proximity walk took straight from a heap carries the buddy's free-list links.
-	 */
-	if (rc.cached && dbg_cacheable(p, bsize)) {
-		const unsigned char *c = p;
-
-		for (i = sizeof(struct mm_cached); i < bsize - MEM_DBG_TRAILER; i++)
-			if (c[i] != MEM_DBG_POISON) {
-				struct dbg_trailer *t = dbg_trailer_of(p, bsize);
-
-				/* someone else's bug: report it, keep the block out of use, and try another */
-				mm_log("mem: use after free: block %p (%zu bytes, last allocated by hart %u at 0x%lx) "
-				       "modified at offset %zu", p, (size_t)t->size, t->hart, (unsigned long)t->site, i);
-				goto again;
-			}
-	}
-	memset((char *)p + size, MEM_DBG_GUARD_BYTE, MEM_DBG_GUARD);
-	*dbg_trailer_of(p, bsize) = (struct dbg_trailer){ site, mm_self(), (uint32_t)size };
-	*addr = p;
-	return 0;
-}
-
-static error_t dbg_free(void *addr)
-{
-	struct dbg_trailer *t;
-	size_t bsize, i;
-	error_t e;
-
-	if (!addr)
-		return 0;
-	e = raw_getsize(addr, &bsize);
-	if (e == ERR_NOTOWNED && cma_owns((uintptr_t)addr))
-		return raw_free(addr);
-	if (e)
-		return raw_free(addr);	/* the normal checks report it */
-	t = dbg_trailer_of(addr, bsize);
-	for (i = 0; i < MEM_DBG_GUARD; i++)
-		if (t->size + i >= bsize - MEM_DBG_TRAILER ||
-		    ((unsigned char *)addr)[t->size + i] != MEM_DBG_GUARD_BYTE) {
-			mm_log("mem: overflow past the %u bytes of block %p allocated by hart %u at 0x%lx",
-			       t->size, addr, t->hart, (unsigned long)t->site);
-			return ERR_CORRUPT;
-		}
-	if (dbg_cacheable(addr, bsize))
-		memset((char *)addr + sizeof(struct mm_cached), MEM_DBG_POISON,
-		       bsize - MEM_DBG_TRAILER - sizeof(struct mm_cached));
-	return raw_free(addr);
-}
-
-error_t mem_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr)
-{
-	return dbg_alloc(size, prox, valid, addr, NULL, (uintptr_t)__builtin_return_address(0));
-}
-
-error_t mem_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
-			  void **addr, struct mem_receipt *r)
-{
-	return dbg_alloc(size, prox, valid, addr, r, (uintptr_t)__builtin_return_address(0));
-}
-
-error_t mem_free_checked(void *addr)
-{
-	return dbg_free(addr);
-}
-
-error_t mem_getsize(const void *addr, size_t *size)
-{
-	size_t bsize;
-	error_t e;
-
-	if (!size)
-		return ERR_INVAL;	/* as raw_getsize() would: the size goes through &bsize below */
-	e = raw_getsize(addr, &bsize);
-	if (!e)
-		*size = dbg_trailer_of((void *)addr, bsize)->size;
-	return e;
-}
-
-void mem_free(void *addr)
-{
-	(void)dbg_free(addr);
-}
-
-#endif /* MM_DEBUG */
+#endif /* !MM_DEBUG: the debug allocator's are in mm/mem_debug.c */
