@@ -29,6 +29,41 @@ static uint32_t bar_count;
 static uint32_t bar_sense;
 static uint32_t local_sense[TOPO_MAX_HARTS];
 
+/*
+ * Halting waits. Every lock waiter (kernel/lock.c) spins lock_spin_budget iterations, then sleeps in wfi
+ * until another hart sends it an IPI. sstatus.SIE stays clear on every hart, so no trap is ever taken:
+ * with SIE.SSIE set, a pending supervisor software interrupt only makes wfi return (or not sleep at
+ * all), and the sleeper clears SIP.SSIP itself before it looks at its condition again.
+ */
+
+/* lock_halt() - kernel/lock.h's hook: sleep until an IPI (or spuriously), then forget the IPI. */
+void lock_halt(void)
+{
+	wfi();
+	/*
+	 * Clear after waking, then the caller re-loads its condition: a kick that set SSIP before this
+	 * clear was sent after its sender's store of the condition, which that load then sees; a kick
+	 * after the clear leaves SSIP set and the next wfi returns at once.
+	 */
+	csr_clear(sip, SIP_SSIP);
+}
+
+/* lock_kick() - kernel/lock.h's hook: an SBI IPI to hart index @hart. */
+void lock_kick(unsigned hart)
+{
+	struct cls *c = cls_of(hart);
+
+	if (!c)
+		return;
+	/*
+	 * fence iorw,iorw: the store the kicked hart will look for (a hand-off, an owner, a count) is
+	 * visible before OpenSBI's write to the target's MSIP, so a hart woken by this IPI cannot re-load
+	 * the old value and go back to sleep for good.
+	 */
+	__asm__ volatile("fence iorw, iorw" ::: "memory");
+	sbi_send_ipi(1, c->hartid);
+}
+
 struct cls *cls_of(unsigned i)
 {
 	return i < TOPO_MAX_HARTS ? cls_table[i] : NULL;
