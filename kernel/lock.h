@@ -28,10 +28,10 @@
  * Halting waiters (paravirt-style, as Linux's pv qspinlock). QEMU runs every hart as a host thread, and
  * with more harts than host cores a FIFO lock collapses when the next waiter in line is descheduled.
  * So a waiter spins at most lock_spin_budget iterations (bootarg lock_spin=, 0 = sleep at once), then
- * publishes that it sleeps and waits in lock_halt() (wfi: the host thread sleeps too); whoever hands it
- * the lock, or makes it next in line (ticket), sends it lock_kick() (an SBI IPI). Every wait re-checks
- * its condition after waking, so a spurious or late wake-up only costs a loop. The ordering arguments
- * that rule out a lost wake-up are next to the atomics and fences in lock.c.
+ * publishes that it sleeps and waits in lock_halt() (wfi: the host thread sleeps too); the unlock that
+ * hands it the lock sends it lock_kick() (an SBI IPI). Every wait re-checks its condition after waking,
+ * so a spurious or late wake-up only costs a loop. The ordering arguments that rule out a lost wake-up
+ * are next to the atomics and fences in lock.c.
  */
 struct lock_stats {
 	uint64_t acquired;
@@ -381,9 +381,9 @@ static inline void ticket_lock_inline(struct ticket_lock *l)
 }
 
 /*
- * Ticket waiters that sleep (far from the head of the line) publish a per-hart slot and count
- * themselves in ticket_halted (lock.c); an unlock that sees the count non-zero looks for the waiter
- * its new owner value makes next in line and kicks it (ticket_unlock_slow()).
+ * Ticket waiters that sleep publish a per-hart slot and count themselves in ticket_halted (lock.c); an
+ * unlock that sees the count non-zero looks for the waiter whose turn it is now and kicks it
+ * (ticket_unlock_slow()).
  */
 extern uint32_t ticket_halted;
 
