@@ -252,6 +252,9 @@ MATRIX = [
     Topology("faults", "256M:2 256M:2 256M:2", "0-1:20 0-2:30 1-2:25",
              bootargs="heap_limit=0:0/1:1M refill_fail=100",
              notes="cluster 0's heap starts empty, cluster 1's tiny, 10% of cache refills fail (suite faults)"),
+    Topology("sleep-at-once", "", bootargs="lock_spin=0",
+             notes="the default machine with lock_spin=0: every lock and SMP waiter sleeps in wfi at once, "
+                   "woken only by IPIs (a lost wake-up hangs the boot)"),
     Topology("128-harts", "256M:32 256M:32 256M:32 256M:32", DEFAULT_DIST, timeout=TIMEOUT_128),
     Topology("debug-build", "", kernel="build/kernel-debug.elf", optional=True,
              notes="the DEBUG=1 kernel on the default machine; skipped until build/kernel-debug.elf exists"),
