@@ -212,8 +212,9 @@ void ticket_init(struct ticket_lock *l)
  *
  * The unlocker compares slot.lock with its lock's address but never dereferences the lock after
  * releasing it. Kicks are counted in the kicked hart's slot and moved into the lock's statistics by that
- * hart once it holds the lock. A kick whose scan raced with the waiter leaving its slot (it saw the new
- * owner without sleeping) is counted all the same: it was sent.
+ * hart once it holds the lock, whether it slept or not (it may see its turn come right after publishing
+ * the slot, and still be kicked: the kick was sent). A kick whose scan saw the slot just before the
+ * waiter left it may be added after that exchange, and so to the hart's next sleeping acquisition.
  */
 struct ticket_slot {
 	struct ticket_lock *lock;	/* NULL: this hart does not sleep on a ticket lock */
@@ -265,12 +266,11 @@ void ticket_lock_slow(struct ticket_lock *l, unsigned long me)
 		if (spins >= budget) {
 			/* returns once owner == me (its acquire load orders our critical section) */
 			halts = ticket_halt(l, (uint32_t)me);
+			kicks = __atomic_exchange_n(&ticket_slots[mm_self()].kicks, 0, __ATOMIC_RELAXED);
 			break;
 		}
 		spins++, cpu_relax();
 	}
-	if (halts)
-		kicks = __atomic_exchange_n(&ticket_slots[mm_self()].kicks, 0, __ATOMIC_RELAXED);
 	wait_done(&l->st, t0, spins, halts, kicks);
 }
 
