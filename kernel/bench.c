@@ -636,8 +636,8 @@ static void bench_placement(void)
  *                        (its kind is chosen at build time, LOCK=).
  *   alloc=newlib         newlib's malloc/free, each call behind one global lock, once per lock kind
  *                        (mcs, ticket, tas): the same critical section under each.
- * spins, contended, acquired and max_wait_us come from the lock statistics of the locks involved (all
- * heaps for proxima) over the window.
+ * spins, contended, halts, kicks, acquired and max_wait_us come from the lock statistics of the locks
+ * involved (all heaps for proxima) over the window.
  *
  * Caveat: these figures come from QEMU's MTTCG, each hart a host thread, on however many host cores there
  * are. With fewer cores than harts the host deschedules vCPUs at random; a FIFO lock (MCS, ticket) whose
@@ -762,6 +762,8 @@ static void lock_stats_add(struct lock_stats *sum, const struct lock_stats *s)
 	sum->acquired += s->acquired;
 	sum->contended += s->contended;
 	sum->spins += s->spins;
+	sum->halts += s->halts;
+	sum->kicks += s->kicks;
 	sum->wait_total += s->wait_total;
 	if (s->wait_max > sum->wait_max)
 		sum->wait_max = s->wait_max;
@@ -812,6 +814,8 @@ static void cont_one(struct cont_run *r, unsigned n)
 		d.acquired = after.acquired - before.acquired;
 		d.contended = after.contended - before.contended;
 		d.spins = after.spins - before.spins;
+		d.halts = after.halts - before.halts;
+		d.kicks = after.kicks - before.kicks;
 		d.wait_max = after.wait_max;
 	} else {
 		d = r->lock == LK_MCS ? c_mcs.st : r->lock == LK_TICKET ? c_ticket.st : c_tas.st;
@@ -827,9 +831,10 @@ static void cont_one(struct cont_run *r, unsigned n)
 	}
 	bench_fmt_ratio(fair, sizeof(fair), "fairness", most, fewest ? fewest : 1);
 	printk("bench: name=contention alloc=%s lock=%s harts=%u ops=%llu ops_per_sec=%llu%s spins=%llu "
-	       "contended=%llu acquired=%llu max_wait_us=%llu window_ms=%d fails=%u\n", alloc, lock, harts,
-	       (unsigned long long)total, (unsigned long long)(total * hz / r->window), fair,
-	       (unsigned long long)d.spins, (unsigned long long)d.contended, (unsigned long long)d.acquired,
+	       "contended=%llu halts=%llu kicks=%llu acquired=%llu max_wait_us=%llu window_ms=%d fails=%u\n",
+	       alloc, lock, harts, (unsigned long long)total, (unsigned long long)(total * hz / r->window), fair,
+	       (unsigned long long)d.spins, (unsigned long long)d.contended, (unsigned long long)d.halts,
+	       (unsigned long long)d.kicks, (unsigned long long)d.acquired,
 	       (unsigned long long)(d.wait_max * 1000000 / hz), CONT_WINDOW_MS, fails);
 }
 

@@ -20,8 +20,18 @@
  * an argument list, is not a macro call.
  *
  * Statistics are updated by the holder, inside the critical section, so they need no atomics:
- * acquisitions, contended acquisitions (had to wait), spin iterations, and total/longest wait in
- * mm_clock() ticks (the time CSR in the kernel). The clock is read only on the contended path.
+ * acquisitions, contended acquisitions (had to wait), spin iterations, total/longest wait in mm_clock()
+ * ticks (the time CSR in the kernel), and for halting waiters (below) halts (acquisitions whose waiter
+ * stopped spinning and slept) and kicks (wake-up IPIs sent to this lock's sleeping waiters, counted by
+ * the woken waiter once it holds the lock). The clock is read only on the contended path.
+ *
+ * Halting waiters (paravirt-style, as Linux's pv qspinlock). QEMU runs every hart as a host thread, and
+ * with more harts than host cores a FIFO lock collapses when the next waiter in line is descheduled.
+ * So a waiter spins at most lock_spin_budget iterations (bootarg lock_spin=, 0 = sleep at once), then
+ * publishes that it sleeps and waits in lock_halt() (wfi: the host thread sleeps too); the unlock that
+ * hands it the lock sends it lock_kick() (an SBI IPI). Every wait re-checks its condition after waking,
+ * so a spurious or late wake-up only costs a loop. The ordering arguments that rule out a lost wake-up
+ * are next to the atomics and fences in lock.c.
  */
 struct lock_stats {
 	uint64_t acquired;
@@ -29,7 +39,26 @@ struct lock_stats {
 	uint64_t spins;
 	uint64_t wait_total;
 	uint64_t wait_max;
+	uint64_t halts;
+	uint64_t kicks;
 };
+
+/* the spin budget of every waiting lock and smp.c wait, in cpu_relax() iterations (lock.c) */
+#define LOCK_SPIN_DEFAULT 1024
+extern uint32_t lock_spin_budget;
+
+/*
+ * Platform hooks of the halting waiters, implemented by kernel/smp.c (wfi, SBI IPI) and by the host
+ * shim (a per-thread condition variable whose timeout is a test failure, never a silent recovery).
+ * A hart is named by its index, mm_self().
+ *
+ * lock_halt() - sleep until a kick arrives (or spuriously), then forget the kick: wfi, then clear
+ *               SIP.SSIP. A kick sent before the call makes it return at once. Callers loop on their
+ *               condition. Context: the caller has published, then fenced, that it sleeps.
+ * lock_kick() - wake hart @hart out of lock_halt() (or make its next lock_halt() return at once).
+ */
+void lock_halt(void);
+void lock_kick(unsigned hart);
 
 /*
  * One MCS queue node per hart and nesting level (see mcs_node_take()). A node that is not in a queue
@@ -38,8 +67,14 @@ struct lock_stats {
  */
 struct mcs_node {
 	struct mcs_node *next;
-	uint32_t locked;
+	uint32_t locked;		/* MCS_GRANTED, MCS_WAITING or MCS_HALTED (lock.c) */
+	uint32_t hart;			/* the owning hart's index: whom the hand-off kicks */
 } __attribute__((aligned(64)));
+
+/* a queued node's locked word: the hand-off swaps in GRANTED and kicks if it took HALTED out */
+#define MCS_GRANTED 0
+#define MCS_WAITING 1
+#define MCS_HALTED 2
 
 struct mcs_lock {
 	struct mcs_node *tail;		/* last waiter, NULL when free */
@@ -86,6 +121,7 @@ void mcs_nest_overflow(void) __attribute__((noreturn, cold));
 void mcs_lock_slow(struct mcs_lock *l, struct mcs_node *n, struct mcs_node *prev);
 void mcs_unlock_slow(struct mcs_lock *l, struct mcs_node *n);
 void ticket_lock_slow(struct ticket_lock *l, unsigned long me);	/* me: a ticket, zero-extended */
+void ticket_unlock_slow(struct ticket_lock *l, unsigned long owner);	/* owner: the ticket now served */
 void tas_lock_slow(struct tas_lock *l);
 
 /*
@@ -120,6 +156,7 @@ void tas_lock_slow(struct tas_lock *l);
 #define LOCK_SLOW_ARGS_mcs_lock_slow(a, b, c) (a, b, c)
 #define LOCK_SLOW_ARGS_mcs_unlock_slow(a, b, c) (a, b)
 #define LOCK_SLOW_ARGS_ticket_lock_slow(a, b, c) (a, b)
+#define LOCK_SLOW_ARGS_ticket_unlock_slow(a, b, c) (a, b)
 #define LOCK_SLOW_ARGS_tas_lock_slow(a, b, c) (a)
 #define LOCK_SLOW(fn, a, b, c) fn LOCK_SLOW_ARGS_##fn(a, b, c)
 #endif
@@ -343,10 +380,27 @@ static inline void ticket_lock_inline(struct ticket_lock *l)
 	l->st.acquired++;
 }
 
+/*
+ * Ticket waiters that sleep publish a per-hart slot and count themselves in ticket_halted (lock.c); an
+ * unlock that sees the count non-zero looks for the waiter whose turn it is now and kicks it
+ * (ticket_unlock_slow()).
+ */
+extern uint32_t ticket_halted;
+
 static inline void ticket_unlock_inline(struct ticket_lock *l)
 {
 	/* only the holder writes owner, so a plain read is exact; release publishes the critical section. */
-	lock_store32_release(&l->owner, l->owner + 1);
+	uint32_t owner = l->owner + 1;
+
+	lock_store32_release(&l->owner, owner);
+	/*
+	 * fence rw,rw (Dekker, with the one in ticket_halt()): our store of owner is ordered before our
+	 * load of ticket_halted; a sleeping waiter stores its slot and the count, fences, then loads
+	 * owner. Either it sees our owner (and does not sleep) or we see its count (and kick it).
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(__atomic_load_n(&ticket_halted, __ATOMIC_RELAXED) != 0, 0))
+		LOCK_SLOW(ticket_unlock_slow, l, owner, 0);
 }
 
 /* Test-and-test-and-set: swap 1 in; while it was held, spin on plain loads (no bus writes) and retry. */

@@ -20,7 +20,7 @@ extern char __kernel_start[], __kernel_end[], boot_stack_top[];
 
 struct topo boot_topo;
 const void *boot_dtb;
-struct kernel_opts kopts = { .nohart = ~0ULL };
+struct kernel_opts kopts = { .nohart = ~0ULL, .lock_spin = LOCK_SPIN_DEFAULT };
 static struct cls boot_cls;
 
 static const struct bootarg_key bootarg_keys[] = {
@@ -45,6 +45,8 @@ static const struct bootarg_key bootarg_keys[] = {
 	{ "refill_fail", "fault injection: per mille of cache refills that fail", BOOTARG_U64, &kopts.refill_fail,
 	  sizeof(kopts.refill_fail) },
 	{ "soak", "run the all-hart soak with this many operations", BOOTARG_U64, &kopts.soak, sizeof(kopts.soak) },
+	{ "lock_spin", "spin iterations before a lock or SMP waiter sleeps in wfi (0 = at once)", BOOTARG_U64,
+	  &kopts.lock_spin, sizeof(kopts.lock_spin) },
 	{ "expect", "topology the runner asked QEMU for (checked by tests)", BOOTARG_STR, kopts.expect,
 	  sizeof(kopts.expect) },
 	{ "expect_dist", "distances the runner asked QEMU for", BOOTARG_STR, kopts.expect_dist,
@@ -146,6 +148,8 @@ static void boot_cls_init(unsigned long hartid)
 	cls_mcs_init(&boot_cls);
 	__asm__ volatile("mv tp, %0" ::"r"(&boot_cls) : "memory");
 	trap_init();
+	/* software interrupts wake wfi (halting lock waiters, kernel/smp.c); sstatus.SIE stays clear */
+	csr_set(sie, SIE_SSIE);
 }
 
 /* the topology from the DT, then the UART and the power-off device it names (errors go out through SBI) */
@@ -168,6 +172,9 @@ static void options_init(struct topo *t, unsigned long hartid, const void *dtb)
 	printk("\nProxima: RISC-V SMP kernel, boot hart %lu, DTB at %p\n", hartid, dtb);
 	bootargs_parse(t->bootargs, bootarg_keys, sizeof(bootarg_keys) / sizeof(bootarg_keys[0]),
 		       bootarg_warn);
+	lock_spin_budget = kopts.lock_spin > UINT32_MAX ? UINT32_MAX : (uint32_t)kopts.lock_spin;
+	if (lock_spin_budget != LOCK_SPIN_DEFAULT)
+		printk("locks: waiters spin %u iterations before they sleep\n", lock_spin_budget);
 	if (kopts.mesh[0]) {
 		unsigned mx = 0, my = 0;
 

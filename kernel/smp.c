@@ -29,6 +29,84 @@ static uint32_t bar_count;
 static uint32_t bar_sense;
 static uint32_t local_sense[TOPO_MAX_HARTS];
 
+/*
+ * Halting waits. Every wait of this file (a barrier, a call's completion) and every lock waiter
+ * (kernel/lock.c) spins lock_spin_budget iterations, then sleeps in wfi until another hart sends it an
+ * IPI. sstatus.SIE stays clear on every hart, so no trap is ever taken: with SIE.SSIE set, a pending
+ * supervisor software interrupt only makes wfi return (or not sleep at all), and the sleeper clears
+ * SIP.SSIP itself before it looks at its condition again.
+ */
+
+/* lock_halt() - kernel/lock.h's hook: sleep until an IPI (or spuriously), then forget the IPI. */
+void lock_halt(void)
+{
+	wfi();
+	/*
+	 * Clear after waking, then the caller re-loads its condition: a kick that set SSIP before this
+	 * clear was sent after its sender's store of the condition, which that load then sees; a kick
+	 * after the clear leaves SSIP set and the next wfi returns at once.
+	 */
+	csr_clear(sip, SIP_SSIP);
+}
+
+/* lock_kick() - kernel/lock.h's hook: an SBI IPI to hart index @hart. */
+void lock_kick(unsigned hart)
+{
+	struct cls *c = cls_of(hart);
+
+	if (!c)
+		return;
+	/*
+	 * fence iorw,iorw: the store the kicked hart will look for (a hand-off, an owner, a count) is
+	 * visible before OpenSBI's write to the target's MSIP, so a hart woken by this IPI cannot re-load
+	 * the old value and go back to sleep for good.
+	 */
+	__asm__ volatile("fence iorw, iorw" ::: "memory");
+	sbi_send_ipi(1, c->hartid);
+}
+
+/* smp_sleeping[i]: hart index i sleeps (or is about to) in smp_wait_eq() */
+static uint32_t smp_sleeping[TOPO_MAX_HARTS];
+
+/*
+ * smp_wait_eq() - wait until *@p == @v (acquire): spin lock_spin_budget iterations, then sleep until
+ * smp_wake_sleepers(). Dekker with smp_wake_sleepers(): the sleeper stores its flag, fences, re-loads
+ * *@p; the waker stores *@p, fences, loads the flags. At least one sees the other's store, so either
+ * the sleeper does not sleep or the waker kicks it.
+ */
+static void smp_wait_eq(const uint32_t *p, uint32_t v)
+{
+	unsigned me = cls_self()->index;
+	uint32_t spins = 0, budget = __atomic_load_n(&lock_spin_budget, __ATOMIC_RELAXED);
+
+	/* acquire: pairs with the waker's release store or increment of *p */
+	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) != v) {
+		if (spins++ < budget) {
+			cpu_relax();
+			continue;
+		}
+		__atomic_store_n(&smp_sleeping[me], 1, __ATOMIC_RELAXED);
+		/* fence rw,rw (Dekker, see above): the flag is visible before we re-load *p */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		while (__atomic_load_n(p, __ATOMIC_ACQUIRE) != v)
+			lock_halt();
+		__atomic_store_n(&smp_sleeping[me], 0, __ATOMIC_RELAXED);
+		return;
+	}
+}
+
+/* smp_wake_sleepers() - after storing what smp_wait_eq() waits for: kick every hart that sleeps there. */
+static void smp_wake_sleepers(void)
+{
+	unsigned i;
+
+	/* fence rw,rw (Dekker with smp_wait_eq()): our store is visible before we load the flags */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (i = 0; i < TOPO_MAX_HARTS; i++)
+		if (__atomic_load_n(&smp_sleeping[i], __ATOMIC_RELAXED))
+			lock_kick(i);
+}
+
 struct cls *cls_of(unsigned i)
 {
 	return i < TOPO_MAX_HARTS ? cls_table[i] : NULL;
@@ -62,10 +140,14 @@ static void __attribute__((noreturn)) secondary_loop(struct cls *c)
 		/* acquire: pairs with the release in smp_call_n(); call_fn/call_arg are visible */
 		req = __atomic_load_n(&c->call_req, __ATOMIC_ACQUIRE);
 		if (req != c->call_seen) {
+			unsigned last = call_n - 1;
+
 			c->call_seen = req;
 			call_fn(call_arg);
-			/* release: everything fn did is visible to the caller that sees the count */
-			__atomic_fetch_add(&call_done, 1, __ATOMIC_RELEASE);
+			/* release: everything fn did is visible to the caller that sees the count; the last
+			 * participant to finish wakes the caller if it sleeps */
+			if (__atomic_add_fetch(&call_done, 1, __ATOMIC_RELEASE) == last)
+				smp_wake_sleepers();
 			continue;
 		}
 		wfi();
@@ -255,10 +337,12 @@ void smp_call_n(unsigned n, void (*fn)(void *arg), void *arg)
 		sbi_send_ipi(1, c->hartid);
 		sent++;
 	}
+	/* the participants' "last one" test above compares with call_n - 1: every hart up took part */
+	if (sent + 1 != n)
+		panic("smp_call_n: %u of %u harts asked", sent + 1, n);
 	fn(arg);
-	/* acquire: pairs with the participants' release increments */
-	while (__atomic_load_n(&call_done, __ATOMIC_ACQUIRE) != sent)
-		cpu_relax();
+	/* acquire (in smp_wait_eq()): pairs with the participants' release increments */
+	smp_wait_eq(&call_done, sent);
 }
 
 void smp_call_all(void (*fn)(void *arg), void *arg)
@@ -280,9 +364,9 @@ void smp_barrier(void)
 		__atomic_store_n(&bar_count, 0, __ATOMIC_RELAXED);
 		/* release: the count reset and all prior work is visible to released harts */
 		__atomic_store_n(&bar_sense, sense, __ATOMIC_RELEASE);
+		smp_wake_sleepers();
 	} else {
-		while (__atomic_load_n(&bar_sense, __ATOMIC_ACQUIRE) != sense)
-			cpu_relax();
+		smp_wait_eq(&bar_sense, sense);
 	}
 	local_sense[me] = sense;
 }

@@ -261,6 +261,9 @@ MATRIX = [
     Topology("tiny-heaps", "256M:2 256M:2", bootargs="heap_limit=0:64K/1:64K",
              notes="both heaps start at 64 KiB: cases that need more memory skip and say why (suites mem, "
                    "virtio)"),
+    Topology("sleep-at-once", "", bootargs="lock_spin=0",
+             notes="the default machine with lock_spin=0: every lock and SMP waiter sleeps in wfi at once, "
+                   "woken only by IPIs (a lost wake-up hangs the boot)"),
     Topology("128-harts", "256M:32 256M:32 256M:32 256M:32", DEFAULT_DIST, timeout=TIMEOUT_128),
     Topology("debug-build", "", kernel="build/kernel-debug.elf", optional=True,
              notes="the DEBUG=1 kernel on the default machine; skipped until build/kernel-debug.elf exists"),

@@ -1,4 +1,5 @@
 /* shim.c - the host side of mm/env.h and tests/ktap.c: stdio output, a mutex for whole lines, thread ids. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,4 +96,73 @@ struct mm_cpu *mm_cpu_self(void)
 {
 	host_cls.mm.hart = mm_self();
 	return &host_cls.mm;
+}
+
+/*
+ * lock_halt()/lock_kick(), kernel/lock.h's hooks, for threads: a per-thread "kick pending" flag (SIP.SSIP)
+ * under a mutex, and a condition variable to sleep on (wfi). A sleep that lasts HOST_HALT_TIMEOUT_S
+ * without a kick is counted in host_lost_wakeups and logged: the lock tests fail on any such timeout,
+ * so a lost wake-up cannot hide behind the timeout. (No waiter here legitimately waits that long: a
+ * few critical sections of microseconds at most.)
+ */
+#define HOST_HALT_TIMEOUT_S 10
+
+static struct host_sleeper {
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int pending;
+} host_sleepers[MM_MAX_HARTS];
+static pthread_once_t host_sleepers_once = PTHREAD_ONCE_INIT;
+uint32_t host_lost_wakeups;
+uint64_t host_halts, host_kicks;
+
+static void host_sleepers_init(void)
+{
+	pthread_condattr_t ca;
+	unsigned i;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	for (i = 0; i < MM_MAX_HARTS; i++) {
+		pthread_mutex_init(&host_sleepers[i].m, NULL);
+		pthread_cond_init(&host_sleepers[i].cv, &ca);
+	}
+	pthread_condattr_destroy(&ca);
+}
+
+void lock_halt(void)
+{
+	struct host_sleeper *h;
+	struct timespec until;
+	int r = 0;
+
+	pthread_once(&host_sleepers_once, host_sleepers_init);
+	h = &host_sleepers[mm_self()];
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += HOST_HALT_TIMEOUT_S;
+	__atomic_fetch_add(&host_halts, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&h->m);
+	while (!h->pending && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&h->cv, &h->m, &until);
+	/* like clearing SIP.SSIP after wfi: a kick from now on makes the next lock_halt() return at once */
+	h->pending = 0;
+	pthread_mutex_unlock(&h->m);
+	if (r == ETIMEDOUT) {
+		__atomic_fetch_add(&host_lost_wakeups, 1, __ATOMIC_RELAXED);
+		mm_log("lock_halt: thread %u slept %d s without a kick (a lost wake-up?)", mm_self(),
+		       HOST_HALT_TIMEOUT_S);
+	}
+}
+
+void lock_kick(unsigned hart)
+{
+	struct host_sleeper *h;
+
+	pthread_once(&host_sleepers_once, host_sleepers_init);
+	h = &host_sleepers[hart % MM_MAX_HARTS];
+	__atomic_fetch_add(&host_kicks, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&h->m);
+	h->pending = 1;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->m);
 }

@@ -1,4 +1,4 @@
-/* test_lock.c - the three spinlocks under pthreads: mutual exclusion, FIFO hand-off, statistics. */
+/* test_lock.c - the three spinlocks under pthreads: mutual exclusion, FIFO hand-off, halting waiters, statistics. */
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -40,6 +40,8 @@ static void drop(enum kind k)
 		tas_unlock(&l_tas);
 }
 
+static unsigned hammer_iters = ITERS;
+
 struct worker {
 	enum kind k;
 	unsigned id;
@@ -51,7 +53,7 @@ static void *hammer(void *p)
 	int i;
 
 	host_set_self(w->id);
-	for (i = 0; i < ITERS; i++) {
+	for (i = 0; i < (int)hammer_iters; i++) {
 		take(w->k);
 		if (inside++)
 			overlap_seen = 1;
@@ -71,6 +73,7 @@ static void run_hammer(struct test *t, enum kind k)
 	struct worker w[THREADS];
 	const struct lock_stats *st = k == K_MCS ? &l_mcs.st : k == K_TICKET ? &l_ticket.st : &l_tas.st;
 	unsigned i;
+	uint32_t lost = __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED);
 
 	mcs_init(&l_mcs);
 	ticket_init(&l_ticket);
@@ -83,13 +86,17 @@ static void run_hammer(struct test *t, enum kind k)
 	}
 	for (i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
-	EXPECT_EQ(t, shared_counter, (uint64_t)THREADS * ITERS);
+	EXPECT_EQ(t, shared_counter, (uint64_t)THREADS * hammer_iters);
 	EXPECT_FALSE(t, overlap_seen);
-	EXPECT_EQ(t, st->acquired, (uint64_t)THREADS * ITERS);
+	EXPECT_EQ(t, st->acquired, (uint64_t)THREADS * hammer_iters);
 	EXPECT_LE(t, st->contended, st->acquired);
 	EXPECT_GE(t, st->wait_total, st->wait_max);
-	test_log("acquired=%llu contended=%llu max_wait_ns=%llu", (unsigned long long)st->acquired,
-		 (unsigned long long)st->contended, (unsigned long long)st->wait_max);
+	EXPECT_LE(t, st->halts, st->contended);
+	/* a sleep that timed out in the shim is a lost wake-up */
+	EXPECT_EQ(t, __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED), lost);
+	test_log("budget=%u acquired=%llu contended=%llu halts=%llu kicks=%llu max_wait_ns=%llu", lock_spin_budget,
+		 (unsigned long long)st->acquired, (unsigned long long)st->contended,
+		 (unsigned long long)st->halts, (unsigned long long)st->kicks, (unsigned long long)st->wait_max);
 }
 
 static void lock_mcs_mutual_exclusion(struct test *t) { run_hammer(t, K_MCS); }
@@ -152,6 +159,72 @@ static void run_fifo(struct test *t, enum kind k)
 static void lock_mcs_fifo(struct test *t) { run_fifo(t, K_MCS); }
 static void lock_ticket_fifo(struct test *t) { run_fifo(t, K_TICKET); }
 
+/*
+ * Halting waiters (lock_spin_budget 0: sleep at once; 4: a few spins first). Mutual exclusion with the
+ * statistics of halting, FIFO order with every waiter asleep, and a lost-wake-up stress: many short
+ * critical sections with waiters going to sleep just as the holder hands over, where any lost wake-up
+ * leaves a thread asleep until the shim's timeout, which the checks count as a failure.
+ */
+static void run_halting(struct test *t, enum kind k, uint32_t budget, unsigned iters)
+{
+	const struct lock_stats *st = k == K_MCS ? &l_mcs.st : &l_ticket.st;
+	uint32_t saved = lock_spin_budget;
+
+	lock_spin_budget = budget;
+	hammer_iters = iters;
+	run_hammer(t, k);
+	hammer_iters = ITERS;
+	lock_spin_budget = saved;
+	/* with no spinning at all, contention means sleeping */
+	if (budget == 0)
+		EXPECT_GT(t, st->halts, 0);
+	/*
+	 * MCS: a successful halt is kicked exactly once. Ticket: a waiter that published its slot may see
+	 * the owner move and not sleep, yet be kicked by the unlocker that saw the slot, so no such bound.
+	 */
+	if (k == K_MCS)
+		EXPECT_EQ(t, st->kicks, st->halts);
+	if (st->halts)
+		EXPECT_GT(t, st->kicks, 0);
+}
+
+static void lock_mcs_halt_at_once(struct test *t) { run_halting(t, K_MCS, 0, ITERS); }
+static void lock_mcs_halt_after_spins(struct test *t) { run_halting(t, K_MCS, 4, ITERS); }
+static void lock_ticket_halt_at_once(struct test *t) { run_halting(t, K_TICKET, 0, ITERS); }
+static void lock_ticket_halt_after_spins(struct test *t) { run_halting(t, K_TICKET, 4, ITERS); }
+
+static void run_fifo_halting(struct test *t, enum kind k)
+{
+	const struct lock_stats *st = k == K_MCS ? &l_mcs.st : &l_ticket.st;
+	uint32_t saved = lock_spin_budget, lost = __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED);
+
+	lock_spin_budget = 0;
+	run_fifo(t, k);
+	lock_spin_budget = saved;
+	EXPECT_EQ(t, __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED), lost);
+	/* every waiter slept (a ticket waiter may find its turn come just before it sleeps) */
+	if (k == K_MCS)
+		EXPECT_EQ(t, st->halts, THREADS);
+	else
+		EXPECT_GE(t, st->halts, THREADS - 1);
+	EXPECT_GT(t, st->kicks, 0);
+	test_log("halts=%llu kicks=%llu", (unsigned long long)st->halts, (unsigned long long)st->kicks);
+}
+
+static void lock_mcs_fifo_halting(struct test *t) { run_fifo_halting(t, K_MCS); }
+static void lock_ticket_fifo_halting(struct test *t) { run_fifo_halting(t, K_TICKET); }
+
+static void lock_lost_wakeup_stress(struct test *t)
+{
+	static const uint32_t budgets[] = { 0, 2 };
+	unsigned b;
+
+	for (b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
+		run_halting(t, K_MCS, budgets[b], 2 * ITERS);
+		run_halting(t, K_TICKET, budgets[b], 2 * ITERS);
+	}
+}
+
 static void lock_mcs_trylock(struct test *t)
 {
 	mcs_init(&l_mcs);
@@ -163,4 +236,7 @@ static void lock_mcs_trylock(struct test *t)
 
 TEST_SUITE(host_locks, TEST_CASE(lock_mcs_mutual_exclusion), TEST_CASE(lock_ticket_mutual_exclusion),
 	   TEST_CASE(lock_tas_mutual_exclusion), TEST_CASE(lock_mcs_fifo), TEST_CASE(lock_ticket_fifo),
-	   TEST_CASE(lock_mcs_trylock));
+	   TEST_CASE(lock_mcs_trylock), TEST_CASE(lock_mcs_halt_at_once), TEST_CASE(lock_mcs_halt_after_spins),
+	   TEST_CASE(lock_ticket_halt_at_once), TEST_CASE(lock_ticket_halt_after_spins),
+	   TEST_CASE(lock_mcs_fifo_halting), TEST_CASE(lock_ticket_fifo_halting),
+	   TEST_CASE(lock_lost_wakeup_stress));

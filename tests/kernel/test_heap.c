@@ -1061,11 +1061,13 @@ static void heap_stress_all_harts(struct test *t)
 		if (!has_heap(c))
 			continue;
 		heap_get_stats(heap_of(c), &after);
-		test_log("cluster %u: %s lock acquired %llu, contended %llu, wait max %llu ticks; "
-			 "free 0x%llx -> 0x%llx",
+		test_log("cluster %u: %s lock acquired %llu, contended %llu, halts %llu, kicks %llu, wait max %llu "
+			 "ticks; free 0x%llx -> 0x%llx",
 			 c, LOCK_KIND_NAME,
 			 (unsigned long long)(after.lock.acquired - before[c].lock.acquired),
 			 (unsigned long long)(after.lock.contended - before[c].lock.contended),
+			 (unsigned long long)(after.lock.halts - before[c].lock.halts),
+			 (unsigned long long)(after.lock.kicks - before[c].lock.kicks),
 			 (unsigned long long)after.lock.wait_max, (unsigned long long)before[c].free_bytes,
 			 (unsigned long long)after.free_bytes);
 		EXPECT_EQ(t, after.free_bytes, before[c].free_bytes);	/* not a byte lost */

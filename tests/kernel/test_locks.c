@@ -1,4 +1,4 @@
-/* test_locks.c - in-kernel suite for the MCS, ticket and test-and-set locks: exclusion, FIFO, statistics. */
+/* test_locks.c - in-kernel suite for the MCS, ticket and test-and-set locks: exclusion, FIFO, halting, statistics. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -90,6 +90,8 @@ static uint32_t excl_ran[TOPO_MAX_HARTS];
 static uint32_t excl_count[TOPO_MAX_HARTS];	/* iterations each hart completed */
 static int excl_done[NKINDS];
 static unsigned excl_harts[NKINDS];
+/* the halting cases: every hart at once (no rounds), no work outside the lock, start at a barrier */
+static int excl_halting;
 
 /*
  * A FIFO lock whose queue holds a descheduled vCPU stalls until the host runs that thread again, and
@@ -122,7 +124,7 @@ static void excl_body(void *arg)
 	if (me % excl_nwin != excl_window)
 		return;
 	excl_ran[me]++;
-	if (excl_nwin == 1 && smp_participants() <= EXCL_BARRIER_MAX)
+	if (excl_nwin == 1 && (excl_halting || smp_participants() <= EXCL_BARRIER_MAX))
 		smp_barrier();		/* start together */
 	for (i = 0; i < excl_iters; i++) {
 		uint64_t v;
@@ -159,10 +161,11 @@ static void excl_run(struct test *t, unsigned k)
 		ticket_init(&the_ticket);
 	else
 		tas_init(&the_tas);
-	excl_iters = 2000 / n;		/* about 2000 hand-overs whatever the hart count */
+	/* about 2000 hand-overs whatever the hart count; 20000 when halting, so that the harts overlap */
+	excl_iters = (excl_halting ? 20000 : 2000) / n;
 	if (excl_iters < 16)
 		excl_iters = 16;
-	excl_gap = EXCL_GAP_LOOPS / excl_iters;
+	excl_gap = excl_halting ? 0 : EXCL_GAP_LOOPS / excl_iters;
 	excl_kind = k;
 	shared_counter = 0;
 	inside = 0;
@@ -170,7 +173,7 @@ static void excl_run(struct test *t, unsigned k)
 	memset(excl_ran, 0, sizeof(excl_ran));
 	memset(excl_count, 0, sizeof(excl_count));
 	excl_deadline = mm_clock() + seconds(EXCL_BUDGET_S);
-	excl_nwin = (n + EXCL_WINDOW - 1) / EXCL_WINDOW;
+	excl_nwin = excl_halting ? 1 : (n + EXCL_WINDOW - 1) / EXCL_WINDOW;
 	for (excl_window = 0; excl_window < excl_nwin; excl_window++)
 		smp_call_all(excl_body, NULL);
 	for (i = 0; i < TOPO_MAX_HARTS; i++)
@@ -415,6 +418,52 @@ static void locks_ticket_fifo(struct test *t)
 	fifo_run(t, KIND_TICKET);
 }
 
+/*
+ * ---- halting waiters ----
+ * With lock_spin_budget 0 every waiter sleeps in wfi at once and is woken by an IPI: mutual exclusion
+ * with all harts at once, then FIFO hand-off, whose queue makes contention (and so sleeping) certain.
+ * The budget is restored afterwards. smp_call_all() and the barrier sleep with the same budget too.
+ */
+static void halting_run(struct test *t, unsigned k)
+{
+	uint32_t saved = lock_spin_budget;
+	const struct lock_stats *st = kind_stats(k), *fst = k == KIND_MCS ? &fifo_mcs.st : &fifo_ticket.st;
+
+	lock_spin_budget = 0;
+	excl_halting = 1;
+	excl_run(t, k);
+	excl_halting = 0;
+	test_log("%s, sleeping at once: contended %llu halts %llu kicks %llu", kind_name[k],
+		 (unsigned long long)st->contended, (unsigned long long)st->halts, (unsigned long long)st->kicks);
+	EXPECT_LE(t, st->halts, st->contended);
+	if (k == KIND_MCS)
+		EXPECT_EQ(t, st->kicks, st->halts);	/* a successful halt is kicked exactly once */
+	if (smp_nharts() < 2) {
+		lock_spin_budget = saved;
+		return;
+	}
+	fifo_run(t, k);
+	lock_spin_budget = saved;
+	test_log("%s FIFO, sleeping at once: %u queued, contended %llu halts %llu kicks %llu", kind_name[k],
+		 fifo_n, (unsigned long long)fst->contended, (unsigned long long)fst->halts,
+		 (unsigned long long)fst->kicks);
+	/* every waiter queued behind a held lock, so (nearly) all of them slept */
+	EXPECT_GT(t, fst->halts, 0);
+	EXPECT_GT(t, fst->kicks, 0);
+	if (k == KIND_MCS)
+		EXPECT_EQ(t, fst->kicks, fst->halts);
+}
+
+static void locks_mcs_halting(struct test *t)
+{
+	halting_run(t, KIND_MCS);
+}
+
+static void locks_ticket_halting(struct test *t)
+{
+	halting_run(t, KIND_TICKET);
+}
+
 /* ---- statistics of the exclusion runs ---- */
 
 static void locks_stats_consistent(struct test *t)
@@ -427,12 +476,13 @@ static void locks_stats_consistent(struct test *t)
 		if (!excl_done[k])
 			continue;
 		ran++;
-		test_log("%s: acquired %llu contended %llu spins %llu wait total %llu max %llu", kind_name[k],
-			 (unsigned long long)st->acquired, (unsigned long long)st->contended,
-			 (unsigned long long)st->spins, (unsigned long long)st->wait_total,
-			 (unsigned long long)st->wait_max);
+		test_log("%s: acquired %llu contended %llu spins %llu halts %llu kicks %llu wait total %llu max %llu",
+			 kind_name[k], (unsigned long long)st->acquired, (unsigned long long)st->contended,
+			 (unsigned long long)st->spins, (unsigned long long)st->halts, (unsigned long long)st->kicks,
+			 (unsigned long long)st->wait_total, (unsigned long long)st->wait_max);
 		EXPECT_LE(t, st->contended, st->acquired);
 		EXPECT_LE(t, st->wait_max, st->wait_total);
+		EXPECT_LE(t, st->halts, st->contended);
 		/* only a contended acquisition spins or waits */
 		if (!st->contended) {
 			EXPECT_EQ(t, st->spins, 0);
@@ -448,4 +498,5 @@ static void locks_stats_consistent(struct test *t)
 
 TEST_SUITE(locks, TEST_CASE(locks_mcs_mutual_exclusion), TEST_CASE(locks_ticket_mutual_exclusion),
 	   TEST_CASE(locks_tas_mutual_exclusion), TEST_CASE(locks_mcs_trylock), TEST_CASE(locks_mcs_fifo),
-	   TEST_CASE(locks_ticket_fifo), TEST_CASE(locks_stats_consistent));
+	   TEST_CASE(locks_ticket_fifo), TEST_CASE(locks_mcs_halting), TEST_CASE(locks_ticket_halting),
+	   TEST_CASE(locks_stats_consistent));

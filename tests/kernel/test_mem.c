@@ -1635,9 +1635,12 @@ static void mem_stress_all_harts(struct test *t)
 
 		heap_get_stats(heap_of(i), &st);
 		if (st.size)
-			test_log("stress: heap %u lock: %llu acquisitions, %llu contended, %llu ms waited in all", i,
+			test_log("stress: heap %u lock: %llu acquisitions, %llu contended, %llu halts, %llu kicks, "
+				 "%llu ms waited in all", i,
 				 (unsigned long long)(st.lock.acquired - lk0[i].acquired),
 				 (unsigned long long)(st.lock.contended - lk0[i].contended),
+				 (unsigned long long)(st.lock.halts - lk0[i].halts),
+				 (unsigned long long)(st.lock.kicks - lk0[i].kicks),
 				 (unsigned long long)((st.lock.wait_total - lk0[i].wait_total) / (tb_hz() / 1000)));
 	}
 	EXPECT_EQ(t, allocs, frees + late.frees);

@@ -100,7 +100,7 @@ class TestSpec(unittest.TestCase):
     def test_matrix_specs_are_valid(self):
         names = [t.name for t in topo.MATRIX]
         self.assertEqual(names, ["1x1", "2x2", "numa4-unequal", "memoryless-last", "withheld-first",
-                                 "cross-4g", "128-harts", "debug-build"])
+                                 "cross-4g", "faults", "sleep-at-once", "128-harts", "debug-build"])
         harts = {t.name: topo.machine(t.numa, t.dist).harts for t in topo.MATRIX}
         self.assertEqual(harts["128-harts"], 128)
         self.assertEqual(harts["numa4-unequal"], 8)
