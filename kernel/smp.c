@@ -21,7 +21,8 @@ static unsigned nharts_up;
 /* the current call: fn and arg are written before any participant's request word (release) */
 static void (*call_fn)(void *);
 static void *call_arg;
-static unsigned call_n;
+static unsigned call_n;		/* participants, the caller included if it takes part */
+static unsigned call_others;	/* participants other than the caller: call_done counts up to this */
 static uint32_t call_gen;
 static uint32_t call_done;
 
@@ -140,7 +141,7 @@ static void __attribute__((noreturn)) secondary_loop(struct cls *c)
 		/* acquire: pairs with the release in smp_call_n(); call_fn/call_arg are visible */
 		req = __atomic_load_n(&c->call_req, __ATOMIC_ACQUIRE);
 		if (req != c->call_seen) {
-			unsigned last = call_n - 1;
+			unsigned last = call_others;	/* the count after the last finisher's increment */
 
 			c->call_seen = req;
 			call_fn(call_arg);
@@ -310,39 +311,98 @@ unsigned smp_participants(void)
 	return call_n;
 }
 
-void smp_call_n(unsigned n, void (*fn)(void *arg), void *arg)
+void smp_set_clear(struct hart_set *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void smp_set_add(struct hart_set *s, unsigned index)
+{
+	if (index < TOPO_MAX_HARTS)
+		s->bits[index / 64] |= 1ULL << (index % 64);
+}
+
+bool smp_set_has(const struct hart_set *s, unsigned index)
+{
+	return index < TOPO_MAX_HARTS && (s->bits[index / 64] >> (index % 64)) & 1;
+}
+
+unsigned smp_set_count(const struct hart_set *s)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < HART_SET_WORDS; i++)
+		n += (unsigned)__builtin_popcountll(s->bits[i]);
+	return n;
+}
+
+unsigned smp_set_per_cluster(struct hart_set *s, const struct topo *t, unsigned per_cluster)
+{
+	unsigned c, i, n = 0;
+
+	smp_set_clear(s);
+	for (c = 0; c < t->nclusters; c++) {
+		unsigned taken = 0;
+
+		for (i = 0; i < t->nharts && taken < per_cluster; i++)
+			if (t->hart[i].cluster == c && smp_hart_up(i)) {
+				smp_set_add(s, i);
+				taken++;
+			}
+		n += taken;
+	}
+	return n;
+}
+
+void smp_call_set(const struct hart_set *set, void (*fn)(void *arg), void *arg)
 {
 	struct cls *self = cls_self();
-	unsigned i, sent = 0;
+	bool me = smp_set_has(set, self->index);
+	unsigned i, sent = 0, others = 0;
 	uint32_t gen;
 
-	if (n > nharts_up)
-		n = nharts_up;
-	if (n == 0)
-		n = 1;
+	for (i = 0; i < TOPO_MAX_HARTS; i++)
+		others += i != self->index && smp_set_has(set, i) && cls_table[i] && smp_hart_up(i);
+	if (!others && !me)
+		return;
 	call_fn = fn;
 	call_arg = arg;
-	call_n = n;
+	call_n = others + me;
+	call_others = others;
 	__atomic_store_n(&call_done, 0, __ATOMIC_RELAXED);
 	gen = ++call_gen;
-	/* the caller is always a participant; then the lowest-index other harts that are up */
-	for (i = 0; i < TOPO_MAX_HARTS && sent + 1 < n; i++) {
+	for (i = 0; i < TOPO_MAX_HARTS && sent < others; i++) {
 		struct cls *c = cls_table[i];
 
-		if (!c || c == self || !smp_hart_up(i))
+		if (!c || c == self || !smp_set_has(set, i) || !smp_hart_up(i))
 			continue;
-		/* release: call_fn, call_arg and call_n are visible to the hart that sees its request */
+		/* release: call_fn, call_arg, call_n and call_others are visible to the hart that sees its request */
 		__atomic_store_n(&c->call_req, gen, __ATOMIC_RELEASE);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* the store is out before the IPI ecall */
 		sbi_send_ipi(1, c->hartid);
 		sent++;
 	}
-	/* the participants' "last one" test above compares with call_n - 1: every hart up took part */
-	if (sent + 1 != n)
-		panic("smp_call_n: %u of %u harts asked", sent + 1, n);
-	fn(arg);
+	if (me)
+		fn(arg);
 	/* acquire (in smp_wait_eq()): pairs with the participants' release increments */
 	smp_wait_eq(&call_done, sent);
+}
+
+void smp_call_n(unsigned n, void (*fn)(void *arg), void *arg)
+{
+	struct cls *self = cls_self();
+	struct hart_set s;
+	unsigned i, k = 1;
+
+	/* the caller, then the lowest-index other harts that are up */
+	smp_set_clear(&s);
+	smp_set_add(&s, self->index);
+	for (i = 0; i < TOPO_MAX_HARTS && k < n; i++)
+		if (i != self->index && cls_table[i] && smp_hart_up(i)) {
+			smp_set_add(&s, i);
+			k++;
+		}
+	smp_call_set(&s, fn, arg);
 }
 
 void smp_call_all(void (*fn)(void *arg), void *arg)

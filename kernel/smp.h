@@ -2,6 +2,7 @@
 #ifndef KERNEL_SMP_H
 #define KERNEL_SMP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mm/topo.h"
@@ -25,8 +26,32 @@ int smp_hart_up(unsigned index);
  */
 void smp_call_all(void (*fn)(void *arg), void *arg);
 
-/* smp_call_n() - the same on the first @n harts up only (by index); the others stay in wfi. */
+/* smp_call_n() - the same on the caller and the n - 1 lowest-index other harts up; the others stay in wfi. */
 void smp_call_n(unsigned n, void (*fn)(void *arg), void *arg);
+
+/*
+ * A set of hart indexes (CLS index = position in the topology), for running a call on chosen harts: one
+ * per cluster, n per cluster, any list. smp_set_per_cluster() fills @s with the @per_cluster lowest-index
+ * harts up of each cluster (fewer where a cluster has fewer) and returns how many it took.
+ */
+#define HART_SET_WORDS ((TOPO_MAX_HARTS + 63) / 64)
+struct hart_set {
+	uint64_t bits[HART_SET_WORDS];
+};
+
+void smp_set_clear(struct hart_set *s);
+void smp_set_add(struct hart_set *s, unsigned index);
+bool smp_set_has(const struct hart_set *s, unsigned index);
+unsigned smp_set_count(const struct hart_set *s);
+unsigned smp_set_per_cluster(struct hart_set *s, const struct topo *t, unsigned per_cluster);
+
+/*
+ * smp_call_set() - run fn(arg) on the harts of @set that are up, the caller too if it is in @set, and wait
+ * until all have returned. smp_barrier() and smp_participants() then count exactly those harts. A set
+ * with no hart up returns at once.
+ * Context: as smp_call_all().
+ */
+void smp_call_set(const struct hart_set *set, void (*fn)(void *arg), void *arg);
 
 /* smp_barrier() - wait until every hart taking part in the current smp_call_* reaches it. */
 void smp_barrier(void);

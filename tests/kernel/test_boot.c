@@ -258,7 +258,93 @@ static void smp_barrier_phases(struct test *t)
 	EXPECT_EQ(t, counter, PHASES * smp_nharts());
 }
 
-TEST_SUITE(smp, TEST_CASE(smp_call_all_runs_everywhere), TEST_CASE(smp_barrier_phases));
+/* ---- SMP: a call on a chosen set of harts ---- */
+
+static uint32_t ran_on[TOPO_MAX_HARTS];		/* times each hart index ran the call */
+static uint32_t set_bad;			/* a participant that saw the wrong participant count */
+
+static void set_body(void *arg)
+{
+	const unsigned *want = arg;
+	unsigned k;
+
+	__atomic_fetch_add(&ran_on[cls_self()->index], 1, __ATOMIC_RELAXED);
+	if (smp_participants() != *want)
+		__atomic_fetch_add(&set_bad, 1, __ATOMIC_RELAXED);
+	/* the barrier counts exactly the set: it must release, and after it everyone has added */
+	for (k = 0; k < 4; k++) {
+		__atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+		smp_barrier();
+		if (__atomic_load_n(&counter, __ATOMIC_RELAXED) != (k + 1) * *want)
+			__atomic_fetch_add(&set_bad, 1, __ATOMIC_RELAXED);
+		smp_barrier();
+	}
+}
+
+/* run set_body on @s; every hart of it (and no other) ran once, with the right count and barrier */
+static void expect_set_ran(struct test *t, const struct hart_set *s)
+{
+	unsigned want = 0, i;
+
+	for (i = 0; i < boot_topo.nharts; i++)
+		want += smp_set_has(s, i) && smp_hart_up(i);
+	memset(ran_on, 0, sizeof(ran_on));
+	counter = 0;
+	set_bad = 0;
+	smp_call_set(s, set_body, &want);
+	EXPECT_EQ(t, set_bad, 0);
+	EXPECT_EQ(t, counter, 4 * want);
+	for (i = 0; i < boot_topo.nharts; i++)
+		TEST_CHECK_(t, ran_on[i] == (smp_set_has(s, i) && smp_hart_up(i)), (void)0,
+			    "hart index %u ran the call %u times", i, ran_on[i]);
+}
+
+static void smp_call_set_per_cluster(struct test *t)
+{
+	struct hart_set s;
+	unsigned c, n, with_harts = 0, i, per[TOPO_MAX_CLUSTERS] = { 0 };
+
+	for (c = 0; c < boot_topo.nclusters; c++)
+		with_harts += boot_topo.cluster[c].nharts > 0;
+	/* one per cluster: the call reaches every cluster, not the lowest indexes (all in cluster 0) */
+	n = smp_set_per_cluster(&s, &boot_topo, 1);
+	EXPECT_EQ(t, n, with_harts);
+	EXPECT_EQ(t, smp_set_count(&s), n);
+	for (i = 0; i < boot_topo.nharts; i++)
+		if (smp_set_has(&s, i))
+			per[boot_topo.hart[i].cluster]++;
+	for (c = 0; c < boot_topo.nclusters; c++)
+		EXPECT_EQ(t, per[c], boot_topo.cluster[c].nharts > 0);
+	expect_set_ran(t, &s);
+	/* two per cluster (or all a cluster has) */
+	n = smp_set_per_cluster(&s, &boot_topo, 2);
+	EXPECT_EQ(t, smp_set_count(&s), n);
+	expect_set_ran(t, &s);
+}
+
+static void smp_call_set_without_caller(struct test *t)
+{
+	unsigned me = cls_self()->index, i;
+	struct hart_set s;
+
+	if (smp_nharts() < 2) {
+		test_skip(t, "one hart: no set without the caller");
+		return;
+	}
+	/* every hart but the caller: the caller waits without running it */
+	smp_set_clear(&s);
+	for (i = 0; i < boot_topo.nharts; i++)
+		if (i != me)
+			smp_set_add(&s, i);
+	expect_set_ran(t, &s);
+	EXPECT_EQ(t, ran_on[me], 0);
+	/* an empty set returns at once, running nothing */
+	smp_set_clear(&s);
+	expect_set_ran(t, &s);
+}
+
+TEST_SUITE(smp, TEST_CASE(smp_call_all_runs_everywhere), TEST_CASE(smp_barrier_phases),
+	   TEST_CASE(smp_call_set_per_cluster), TEST_CASE(smp_call_set_without_caller));
 
 /* ---- printk from every hart at once: whole lines, nothing lost ---- */
 
