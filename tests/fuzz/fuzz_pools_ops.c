@@ -62,6 +62,7 @@ static struct memory_pool_s *mp;
 static struct mp_range mr[MP_SLOTS];
 static unsigned nmr;
 static bool mp_slot_used[MP_SLOTS];
+static bool mp_slot_dirty[MP_SLOTS];	/* slots the pool may have written since their last 0xee fill */
 static struct mp_ext mx[MP_MAX_EXT];
 static unsigned nmx, mp_nlive, mp_nresv;
 static uintptr_t mp_recent[MP_RECENT];
@@ -577,6 +578,9 @@ static void mp_extend(struct fuzz_in *in)
 			want = ERR_SIZE;
 	}
 	fuzz_op("mp_extend", s, e, (uint64_t)(int64_t)want);
+	for (k = 0; k < MP_SLOTS; k++)
+		if ((s < e ? s : e) < mp_slot(k) + MP_SLOT && (s < e ? e : s + 1) > mp_slot(k))
+			mp_slot_dirty[k] = true;	/* even a refused extend: 0xee again next input */
 	memory_pool_get_stats(mp, &a);
 	got = memory_pool_extend(mp, (void *)s, (void *)e);
 	EXPECT_ERR(FT, got, want);
@@ -610,8 +614,16 @@ static void mp_setup(struct fuzz_in *in)
 	uintptr_t s = mp_slot(0) + fin_u8(in), e = mp_slot(0) + MP_SLOT - fin_u8(in);
 	struct memory_pool_stats st;
 	struct memory_pool_s *p = NULL;
+	unsigned k;
 
-	memset(mp_arena, 0xee, MP_DESC_AREA + MP_SLOTS * MP_SLOT);
+	/* stale memory: 0xee over the descriptor's area and every slot the last input handed the pool */
+	memset(mp_arena, 0xee, MP_DESC_AREA);
+	for (k = 0; k < MP_SLOTS; k++)
+		if (mp_slot_dirty[k] || !mp) {
+			memset((void *)mp_slot(k), 0xee, MP_SLOT);
+			mp_slot_dirty[k] = false;
+		}
+	mp_slot_dirty[0] = true;
 	nmr = nmx = mp_nlive = mp_nresv = mp_nrecent = mp_nfreed = 0;
 	memset(mp_slot_used, 0, sizeof(mp_slot_used));
 	if (v & 1) {
@@ -973,7 +985,7 @@ static void pp_setup(struct fuzz_in *in)
 	uintptr_t s, e;
 	uint8_t v = fin_u8(in);
 
-	fuzz_poison(pp_arena, PP_PAGE + PP_SLOTS * PP_SLOT);
+	/* between inputs the arena is poisoned but for page 0 (pp_finish()) */
 	fuzz_unpoison(pp_arena, PP_PAGE);
 	pp = (struct page_pool_s *)(pp_arena + (v & 7) * 64);
 	pp_nfreed = 0;
@@ -996,10 +1008,16 @@ static void pp_finish(void)
 				pp_free_at(&pr[i], j);
 	}
 	pp_check();
-	for (i = 0; i < npr; i++)
+	/*
+	 * Poison again what the ranges unpoisoned (only they were: pp_add(), pp_alloc()), not the whole arena:
+	 * unpoisoning it all each input made ASan release its shadow pages (above 64 KiB), and poisoning it
+	 * fault them in again.
+	 */
+	for (i = 0; i < npr; i++) {
+		fuzz_poison((void *)pr[i].start, pr[i].end - pr[i].start);
 		free(pr[i].storage);
+	}
 	npr = 0;
-	fuzz_unpoison(pp_arena, PP_PAGE + PP_SLOTS * PP_SLOT);
 }
 
 /* ======== the driver ======== */
@@ -1014,6 +1032,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!mp_arena) {
 		mp_arena = fuzz_arena(MP_DESC_AREA + MP_SLOTS * MP_SLOT, 4096, 0);
 		pp_arena = fuzz_arena(PP_PAGE + PP_SLOTS * PP_SLOT, PP_PAGE, 0);
+		fuzz_poison(pp_arena, PP_PAGE + PP_SLOTS * PP_SLOT);
 	}
 	fuzz_begin();
 	mp_setup(&in);
