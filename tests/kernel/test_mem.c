@@ -17,7 +17,8 @@
 /*
  * Every case runs on whatever topology the runner booted and skips only what that topology cannot show
  * (one cluster with memory, no memoryless cluster, no dma_limit=, no private=). Cases that allocate from
- * every hart (smp_call_all(), in waves: see call_waves()) keep per-hart verdicts in hres[], indexed by CLS
+ * every hart (smp_call_all(), all at once: the heap locks' waiters sleep instead of convoying, see
+ * kernel/lock.c) keep per-hart verdicts in hres[], indexed by CLS
  * index, and the boot hart turns them into checks afterwards: harts other than the caller never print.
  *
  * Byte accounting: a freed small block may sit in a per-hart cache or in a remote-free batch, both of which
@@ -96,37 +97,6 @@ static size_t req_for_order(unsigned k)
 	return ((size_t)1 << (k - 1)) + 1;
 }
 
-/*
- * Running a function on every hart, at most WAVE_HARTS at once. Wave w is the harts whose index is w
- * modulo the number of waves (so that each wave spans every cluster); each wave is one smp_call_all() in
- * which the other harts return at once. The reason is QEMU TCG: harts are host threads on a few host
- * cores, and a heap's MCS queue hands the lock to one particular waiter. When that waiter's thread is
- * descheduled every later acquirer queues behind it, each hand-off then costs a host scheduling round,
- * and the queue does not drain while harts keep arriving. Measured on 2 host cores: the stress below with
- * all 128 harts at once took 450-730 s (one heap with 95% of its acquisitions contended, waits up to a
- * minute), the placement case once 43 s; in waves of 8 the stress takes about 3 s.
- */
-#define WAVE_HARTS 8
-
-static unsigned wave_n = 1, wave_cur;
-static void (*wave_fn)(void *arg);
-
-static void wave_entry(void *arg)
-{
-	if (cls_self()->index % wave_n == wave_cur)
-		wave_fn(arg);
-}
-
-static void call_waves(void (*fn)(void *arg), void *arg)
-{
-	unsigned n = smp_nharts();
-
-	wave_n = n > WAVE_HARTS ? (n + WAVE_HARTS - 1) / WAVE_HARTS : 1;
-	wave_fn = fn;
-	for (wave_cur = 0; wave_cur < wave_n; wave_cur++)
-		smp_call_all(wave_entry, arg);
-}
-
 /* ticks of mm_clock() (the time CSR) per second, for the informational timings in the logs */
 static uint64_t tb_hz(void)
 {
@@ -142,7 +112,7 @@ static void drain_one(void *arg)
 /* give every hart's cached and remote-batched blocks back to their heaps */
 static void drain_all(void)
 {
-	call_waves(drain_one, NULL);
+	smp_call_all(drain_one, NULL);
 }
 
 /*
@@ -449,13 +419,13 @@ static void mem_placement_default(struct test *t)
 			EXPECT_EQ(t, order[0], c);
 		EXPECT_EQ(t, dist(c, order[0]), nearest_mem_dist(c));
 	}
-	/* every hart of a wave holds two blocks of each size; the caches of the others hold some more */
+	/* every hart holds two blocks of each size at a time, its cache some more */
 	if (!need_mem(t, 0, 256 * 1024))
 		return;
 	hres_reset();
 	t0 = mm_clock();
-	call_waves(place_body, NULL);
-	test_log("placement on %u harts (%u at a time): %llu ms", smp_nharts(), WAVE_HARTS,
+	smp_call_all(place_body, NULL);
+	test_log("placement on %u harts at once: %llu ms", smp_nharts(),
 		 (unsigned long long)((mm_clock() - t0) / (tb_hz() / 1000)));
 	expect_harts_ok(t, "placement");
 }
@@ -829,7 +799,7 @@ static void mem_dma_window(struct test *t)
 	drain_all();
 	free_snapshot(before);
 	hres_reset();
-	call_waves(dma_body, NULL);
+	smp_call_all(dma_body, NULL);
 	expect_harts_ok(t, "dma");
 
 	/*
@@ -1108,7 +1078,7 @@ static void mem_private_regions(struct test *t)
 	test_log("private: clusters 0x%x, %u cpu-private harts (spec '%s')", (unsigned)priv_clusters, nh,
 		 kopts.private_spec);
 	hres_reset();
-	call_waves(priv_body, NULL);
+	smp_call_all(priv_body, NULL);
 	expect_harts_ok(t, "private");
 	for (c = 0; c < nclusters(); c++)
 		if (((priv_clusters >> c) & 1) && has_mem(c))
@@ -1335,7 +1305,7 @@ TEST_SUITE(mem, TEST_CASE(mem_args_errors), TEST_CASE(mem_placement_default), TE
  * error. SYS and DMA blocks are sometimes handed to another hart through its mailbox (one slot array per
  * hart, compare-and-swap in, exchange out): the receiver checks and frees them, which sends small blocks
  * of other clusters down the batched remote-free path. Ops per hart: max(200, 24000 / harts). Every hart
- * runs it, WAVE_HARTS at a time (see call_waves()); hand-overs go to harts of the same wave.
+ * runs it, all at once; a hand-over goes to any other hart that is up.
  */
 #define STRESS_LIVE 48
 #define MBOX_SLOTS 8
@@ -1434,13 +1404,13 @@ static void poll_mbox(struct stress_res *s, unsigned me)
 	}
 }
 
-/* give @p to another hart of this wave (the indexes wave_cur + k * wave_n) */
+/* give @p to another hart (its mailbox) */
 static bool hand_over(unsigned me, uint64_t *seed, void *p)
 {
-	unsigned members = (boot_topo.nharts - wave_cur + wave_n - 1) / wave_n, tries, i;
+	unsigned tries, i;
 
 	for (tries = 0; tries < 4; tries++) {
-		unsigned to = wave_cur + (unsigned)(test_rand(seed) % members) * wave_n;
+		unsigned to = (unsigned)(test_rand(seed) % boot_topo.nharts);
 
 		if (to == me || to >= boot_topo.nharts || !smp_hart_up(to))
 			continue;
@@ -1582,7 +1552,7 @@ static void mem_stress_all_harts(struct test *t)
 		lk0[i] = st.lock;
 	}
 	t0 = mm_clock();
-	call_waves(stress_body, NULL);
+	smp_call_all(stress_body, NULL);
 	t1 = mm_clock();
 	/* hand-overs nobody took before finishing: checked and freed here, then back to their heaps */
 	for (i = 0; i < boot_topo.nharts; i++) {
@@ -1624,8 +1594,8 @@ static void mem_stress_all_harts(struct test *t)
 		handed += s->handed;
 		received += s->received;
 	}
-	test_log("stress: %u harts x %u ops in %u wave(s): %llu allocs, %llu frees, %llu handed to other harts "
-		 "(%llu ms)", n, stress_ops, wave_n, (unsigned long long)allocs, (unsigned long long)frees,
+	test_log("stress: %u harts x %u ops at once: %llu allocs, %llu frees, %llu handed to other harts "
+		 "(%llu ms)", n, stress_ops, (unsigned long long)allocs, (unsigned long long)frees,
 		 (unsigned long long)handed, (unsigned long long)((t1 - t0) / (tb_hz() / 1000)));
 	/* where the time went (informational: under TCG a descheduled lock holder or waiter stalls a queue) */
 	test_log("stress: slowest hart: %llu ms of operations, %llu ms to free and drain",
