@@ -51,6 +51,8 @@
 
 static uint8_t *ram[NCL];
 static const size_t ram_max[NCL] = { 2 * MiB, 0, 1 * MiB };
+/* how much of ram[c] may differ from the stale tag: up to the end of the last input's cluster memory */
+static size_t ram_dirty[NCL] = { 2 * MiB, 0, 1 * MiB };
 static uint8_t *ext_arena;		/* memory outside every cluster, for cluster 1's private region */
 #define EXT_SIZE (64 * KiB)
 
@@ -614,9 +616,13 @@ static bool build(struct fuzz_in *in)
 	/*
 	 * Stale memory, the worst kind: every byte an "allocated 64-byte head" tag, so that a tag read in a
 	 * section the heap never initialised (reserved ranges, private regions, metadata) looks valid.
+	 * Nothing writes past the end of a cluster's memory (the heaps, regions and fills all lie inside it),
+	 * so only the part the last input gave its cluster needs the tag again: 1.5..3 MiB instead of 3 MiB.
 	 */
-	memset(ram[0], BUDDY_TAG_HEAD | 6, ram_max[0]);
-	memset(ram[2], BUDDY_TAG_HEAD | 6, ram_max[2]);
+	for (c = 0; c < NCL; c += 2) {
+		memset(ram[c], BUDDY_TAG_HEAD | 6, ram_dirty[c]);
+		ram_dirty[c] = T.cluster[c].mem.base + T.cluster[c].mem.size - (uintptr_t)ram[c];
+	}
 	e = heap_init_all(&T, resv, nresv, withhold);
 	for (c = 0; c < NCL; c++) {
 		struct heap_stats st;
