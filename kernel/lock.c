@@ -2,7 +2,6 @@
 #include <stddef.h>
 
 #include "kernel/lock.h"
-#include "mm/env.h"
 
 #if !defined(HOST_TEST)
 #include "kernel/printk.h"
@@ -52,7 +51,7 @@ uint32_t lock_spin_budget = LOCK_SPIN_DEFAULT;
 static inline void wait_done(struct lock_stats *st, uint64_t t0, uint64_t spins, uint64_t halts,
 			     uint64_t kicks)
 {
-	uint64_t w = mm_clock() - t0;
+	uint64_t w = lock_clock() - t0;
 
 	st->contended++;
 	st->spins += spins;
@@ -110,12 +109,12 @@ static bool __attribute__((noinline)) mcs_halt(struct mcs_node *n)
 /* the contended half of mcs_lock(): @prev held or was queued for the lock when our swap made @n the tail */
 void mcs_lock_slow(struct mcs_lock *l, struct mcs_node *n, struct mcs_node *prev)
 {
-	uint64_t t0 = mm_clock(), spins = 0, budget = __atomic_load_n(&lock_spin_budget, __ATOMIC_RELAXED);
+	uint64_t t0 = lock_clock(), spins = 0, budget = __atomic_load_n(&lock_spin_budget, __ATOMIC_RELAXED);
 	bool halted = false;
 
 	/* plain: nobody reads our flag or hart before it finds the node through prev->next, published below */
 	n->locked = MCS_WAITING;
-	n->hart = mm_self();
+	n->hart = lock_self();
 	/* release: publishes n->locked and n->hart before the predecessor can read them. */
 	__atomic_store_n(&prev->next, n, __ATOMIC_RELEASE);
 	/* acquire: pairs with the release hand-off in mcs_unlock_slow(); the previous holder's critical
@@ -222,13 +221,13 @@ struct ticket_slot {
 	uint32_t kicks;			/* kicks sent to this hart, not yet counted in a lock's statistics */
 } __attribute__((aligned(64)));
 
-static struct ticket_slot ticket_slots[MM_MAX_HARTS];
+static struct ticket_slot ticket_slots[LOCK_MAX_HARTS];
 uint32_t ticket_halted;			/* harts with a published slot: non-zero sends unlocks to the scan */
 static uint32_t ticket_slots_used;	/* 1 + the highest slot index ever published */
 
 static bool __attribute__((noinline)) ticket_halt(struct ticket_lock *l, uint32_t me)
 {
-	unsigned self = mm_self();
+	unsigned self = lock_self();
 	struct ticket_slot *s = &ticket_slots[self];
 	uint32_t used = __atomic_load_n(&ticket_slots_used, __ATOMIC_RELAXED);
 	bool slept = false;
@@ -258,7 +257,7 @@ static bool __attribute__((noinline)) ticket_halt(struct ticket_lock *l, uint32_
 
 void ticket_lock_slow(struct ticket_lock *l, unsigned long me)
 {
-	uint64_t t0 = mm_clock(), spins = 0, halts = 0, kicks = 0;
+	uint64_t t0 = lock_clock(), spins = 0, halts = 0, kicks = 0;
 	uint64_t budget = __atomic_load_n(&lock_spin_budget, __ATOMIC_RELAXED);
 
 	/* acquire: pairs with the release store in ticket_unlock(). */
@@ -266,7 +265,7 @@ void ticket_lock_slow(struct ticket_lock *l, unsigned long me)
 		if (spins >= budget) {
 			/* returns once owner == me (its acquire load orders our critical section) */
 			halts = ticket_halt(l, (uint32_t)me);
-			kicks = __atomic_exchange_n(&ticket_slots[mm_self()].kicks, 0, __ATOMIC_RELAXED);
+			kicks = __atomic_exchange_n(&ticket_slots[lock_self()].kicks, 0, __ATOMIC_RELAXED);
 			break;
 		}
 		spins++, cpu_relax();
@@ -311,7 +310,7 @@ void tas_init(struct tas_lock *l)
 
 void tas_lock_slow(struct tas_lock *l)
 {
-	uint64_t t0 = mm_clock(), spins = 0;
+	uint64_t t0 = lock_clock(), spins = 0;
 
 	do {
 		/* relaxed: only a hint that the swap may now succeed; the swap orders. */

@@ -20,7 +20,7 @@
  * an argument list, is not a macro call.
  *
  * Statistics are updated by the holder, inside the critical section, so they need no atomics:
- * acquisitions, contended acquisitions (had to wait), spin iterations, total/longest wait in mm_clock()
+ * acquisitions, contended acquisitions (had to wait), spin iterations, total/longest wait in lock_clock()
  * ticks (the time CSR in the kernel), and for halting waiters (below) halts (acquisitions whose waiter
  * stopped spinning and slept) and kicks (wake-up IPIs sent to this lock's sleeping waiters, counted by
  * the woken waiter once it holds the lock). The clock is read only on the contended path.
@@ -50,7 +50,7 @@ extern uint32_t lock_spin_budget;
 /*
  * Platform hooks of the halting waiters, implemented by kernel/smp.c (wfi, SBI IPI) and by the host
  * shim (a per-thread condition variable whose timeout is a test failure, never a silent recovery).
- * A hart is named by its index, mm_self().
+ * A hart is named by its index, lock_self().
  *
  * lock_halt() - sleep until a kick arrives (or spuriously), then forget the kick: wfi, then clear
  *               SIP.SSIP. A kick sent before the call makes it return at once. Callers loop on their
@@ -59,6 +59,15 @@ extern uint32_t lock_spin_budget;
  */
 void lock_halt(void);
 void lock_kick(unsigned hart);
+
+/*
+ * The embedding's other two services, so that the lock needs nothing from mm/ (mm/ uses the lock, not the
+ * reverse): lock_self() - the calling hart's index, below LOCK_MAX_HARTS; lock_clock() - monotonic ticks
+ * for the wait statistics (the time CSR in the kernel, ns on the host).
+ */
+#define LOCK_MAX_HARTS 128
+unsigned lock_self(void);
+uint64_t lock_clock(void);
 
 /*
  * One MCS queue node per hart and nesting level (see mcs_node_take()). A node that is not in a queue

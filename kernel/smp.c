@@ -51,6 +51,16 @@ void lock_halt(void)
 }
 
 /* lock_kick() - kernel/lock.h's hook: an SBI IPI to hart index @hart. */
+unsigned lock_self(void)
+{
+	return cls_self()->index;
+}
+
+uint64_t lock_clock(void)
+{
+	return rdtime();
+}
+
 void lock_kick(unsigned hart)
 {
 	struct cls *c = cls_of(hart);

@@ -1,4 +1,9 @@
-/* env.h - the few services mm/ needs from whoever embeds it: the kernel (kernel/mm_env.c) or the host shim. */
+/*
+ * env.h - the few services mm/ needs from whoever embeds it: the kernel (kernel/mm_env.c) or the host shim.
+ * The dependency points one way: mm/ reaches the kernel only through kernel/lock.h (its spinlocks) and
+ * this header, which the kernel implements; kernel/lock.c itself needs nothing from mm/ (its own hooks:
+ * lock_halt(), lock_kick(), lock_self(), lock_clock()).
+ */
 #ifndef MM_ENV_H
 #define MM_ENV_H
 

@@ -53,6 +53,16 @@ uint64_t mm_clock(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+unsigned lock_self(void)
+{
+	return mm_self();
+}
+
+uint64_t lock_clock(void)
+{
+	return mm_clock();
+}
+
 /* host_set_self() - give the calling thread hart index @id (tests that start threads call it first). */
 void host_set_self(unsigned id)
 {
