@@ -417,6 +417,28 @@ static void setup_adds(struct fuzz_in *in, unsigned mode)
 	}
 }
 
+/*
+ * The metadata: the first msize + 8 bytes after a 64-byte guard of a static buffer, everything around them
+ * ASan-poisoned, exactly like a malloc(msize + 8) with its redzones; a malloc/free per input got fresh
+ * memory (ASan's quarantine) and its page faults every time.
+ */
+#define META_MAX (128ul << 10)
+static uint8_t meta_buf[64 + META_MAX + 64] __attribute__((aligned(64)));
+
+static void *meta_get(size_t n)
+{
+	static bool poisoned;
+
+	if (!poisoned) {
+		fuzz_poison(meta_buf, sizeof(meta_buf));
+		poisoned = true;
+	}
+	FUZZ_CHECK(n <= META_MAX, "buddy metadata of %zu bytes, the harness has %lu", n, META_MAX);
+	fuzz_unpoison(meta_buf + 64, n);
+	fuzz_poison(meta_buf + 64 + n, META_MAX + 64 - n);
+	return meta_buf + 64;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -455,9 +477,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FUZZ_CHECK(msize >= ((end - base) >> BUDDY_MIN_ORDER), "meta size %zu below one tag per granule", msize);
-	meta = malloc(msize + 8);
-	if (!meta)
-		abort();
+	meta = meta_get(msize + 8);
 	memset(meta, meta_fill, msize + 8);
 	if (probes & 1)
 		EXPECT_ERR(FT, buddy_init(&b, raw_base, raw_end, meta, msize - 1), ERR_INVAL);
@@ -560,6 +580,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	EXPECT_OK(FT, e);
 	fuzz_poison((void *)base, end - base);
 	set_range(base, end, G_RSV);
-	free(meta);
 	return 0;
 }
