@@ -386,7 +386,7 @@ void console_run(void)
 {
 	static struct console_line line;
 	/* 10 ms between polls: an idle prompt costs the host almost nothing, typing feels immediate */
-	uint64_t idle = boot_topo.timebase_hz ? boot_topo.timebase_hz / 100 : 100000;
+	uint64_t idle = boot_topo.timebase_hz / 100;
 
 	printk("Proxima: up; console on the serial port ('help' lists the commands, 'halt' powers off)\n");
 	console_line_reset(&line);

@@ -222,7 +222,7 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 {
 	unsigned i, up = 1, expected = t->nharts;
 	uint32_t self = cls_self()->hartid;
-	uint64_t hz = t->timebase_hz ? t->timebase_hz : 10000000;
+	uint64_t hz = t->timebase_hz;
 	/*
 	 * stall: how long without a new arrival before giving up: 3 s, or 10 s while a pending hart is
 	 * already STARTED for OpenSBI. Once (1 boot in about 15 of 2x2 on a 2-core host) such a hart had not

@@ -401,6 +401,10 @@ static error_t dt_parse_cpus(struct dt_ctx *c, int *first_with, int *first_witho
 	if (len != 4 && len != 8)
 		return dt_fail(c, ERR_CORRUPT, "/cpus: timebase-frequency has %d bytes, expected 4 or 8", len);
 	t->timebase_hz = dt_cells(p, len / 4);
+	/* every timing in the kernel divides by it: a DT that says 0 (or less than 1 kHz) is refused here */
+	if (t->timebase_hz < 1000)
+		return dt_fail(c, ERR_CORRUPT, "/cpus: timebase-frequency %llu Hz (want >= 1000)",
+			       (unsigned long long)t->timebase_hz);
 	return 0;
 }
 

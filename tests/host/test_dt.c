@@ -453,6 +453,10 @@ static void dt_cpu_errors(struct test *t)
 	cpus = node(t, f, "/cpus");
 	EDIT_OK(t, fdt_delprop(f, cpus, "timebase-frequency"));
 	expect_fail(t, f, ERR_CORRUPT, "/cpus: missing timebase-frequency", NULL);
+	EDIT_OK(t, fdt_setprop_u32(f, cpus, "timebase-frequency", 0));
+	expect_fail(t, f, ERR_CORRUPT, "/cpus: timebase-frequency 0 Hz", NULL);
+	EDIT_OK(t, fdt_setprop_u32(f, cpus, "timebase-frequency", 999));
+	expect_fail(t, f, ERR_CORRUPT, "/cpus: timebase-frequency 999 Hz", NULL);
 	EDIT_OK(t, fdt_setprop_u64(f, cpus, "timebase-frequency", 1000000000000ull));
 	EXPECT_OK(t, parse(f));
 	EXPECT_EQ(t, topo.timebase_hz, 1000000000000ull);

@@ -53,7 +53,7 @@ static const struct lock_stats *kind_stats(unsigned k)
 /* seconds() - @s seconds in mm_clock() ticks (the time CSR: timebase-frequency). */
 static uint64_t seconds(unsigned s)
 {
-	return (boot_topo.timebase_hz ? boot_topo.timebase_hz : 10000000) * s;
+	return boot_topo.timebase_hz * s;
 }
 
 struct bounded {
