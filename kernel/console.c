@@ -12,6 +12,7 @@
 #include "mm/heap.h"
 #include "mm/mem.h"
 #include "platform/platform.h"
+#include "tests/programs/programs.h"
 #include "tests/test.h"
 
 /*
@@ -323,7 +324,7 @@ static void cmd_test(int argc, char **argv)
 
 static void cmd_bench(int argc, char **argv)
 {
-	bench_main(argc > 1 ? argv[1] : "all");
+	test_program_run("bench", argc > 1 ? argv[1] : "all");
 }
 
 static void cmd_halt(int argc, char **argv)

@@ -47,10 +47,6 @@ void trap_fatal(uint64_t scause, uint64_t sepc, uint64_t stval) __attribute__((n
 /* smp_boot_hart_cls() - move the boot hart to a CLS in its own cluster. */
 void smp_boot_hart_cls(const struct topo *t, unsigned boot_index);
 
-/* soak_main() - kernel/soak.c: all-hart mixed traffic; returns non-zero on any loss or corruption. */
-int soak_main(uint64_t ops);
 
-/* bench_main() - the benchmarks (kernel/bench.c), selected by bootarg bench=. */
-int bench_main(const char *which);
 
 #endif

@@ -14,6 +14,7 @@
 #include "platform/dt.h"
 #include "platform/platform.h"
 #include "platform/virtio.h"
+#include "tests/programs/programs.h"
 #include "tests/test.h"
 
 extern char __kernel_start[], __kernel_end[], boot_stack_top[];
@@ -212,10 +213,14 @@ static void run_program(void)
 			test_seed = kopts.seed;
 		plat_poweroff(test_run_all(kopts.filter) ? 1 : 0);
 	}
-	if (kopts.soak)
-		plat_poweroff(soak_main(kopts.soak) ? 1 : 0);
+	if (kopts.soak) {
+		char ops[24];
+
+		snprintf(ops, sizeof(ops), "%llu", (unsigned long long)kopts.soak);
+		plat_poweroff(test_program_run("soak", ops) ? 1 : 0);
+	}
 	if (kopts.bench[0])
-		plat_poweroff(bench_main(kopts.bench) ? 1 : 0);
+		plat_poweroff(test_program_run("bench", kopts.bench) ? 1 : 0);
 	console_run();
 }
 

@@ -62,7 +62,7 @@
  * (its tag and its section's state tested in one compare).
  * They are inline in buddy.h, so that mm/heap.c runs lock, buddy and unlock in one frameless function
  * (a 4 KiB heap_alloc() + heap_free() pair is ~145 instructions on rv64gc, lock included; see
- * kernel/bench.c buddy_pair). Splitting, merging and every error leave through out-of-line calls
+ * tests/programs/bench.c buddy_pair). Splitting, merging and every error leave through out-of-line calls
  * (buddy_alloc_split(), buddy_free_merge(), bad_free()).
  *
  * Metadata (buddy_meta_size()): secmap first (nsec bytes, padded to whole 8-byte words), then nsec * 1 KiB

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/bench.h"
+#include "tests/programs/bench.h"
 #include "kernel/cls.h"
 #include "kernel/kernel.h"
 #include "kernel/lock.h"

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/bench.h"
+#include "tests/programs/bench.h"
+#include "tests/programs/programs.h"
 #include "kernel/cls.h"
 #include "kernel/kernel.h"
 #include "kernel/lock.h"
@@ -908,7 +909,7 @@ static bool wanted(const char *which, const char *name)
 	return false;
 }
 
-int bench_main(const char *which)
+static int bench_main(const char *which)
 {
 	bool exact = instret_exact();
 	const char *flags = !strcmp(which, "all") ? "ICOUNT" : !strcmp(which, "contention") ? "MTTCG" :
@@ -932,3 +933,5 @@ int bench_main(const char *which)
 	}
 	return 0;
 }
+
+TEST_PROGRAM(bench, bench_main);

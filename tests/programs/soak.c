@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernel/bootargs.h"
 #include "kernel/cls.h"
 #include "kernel/kernel.h"
 #include "kernel/printk.h"
@@ -9,6 +10,7 @@
 #include "mm/cma.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
+#include "tests/programs/programs.h"
 #include "tests/test.h"
 
 #define SOAK_SLOTS 128
@@ -128,7 +130,7 @@ static void cma_free_total(struct cma_region *r, void *arg)
 	}
 }
 
-int soak_main(uint64_t ops)
+static int soak_run(uint64_t ops)
 {
 	uint64_t before[TOPO_MAX_CLUSTERS];
 	struct heap_stats st;
@@ -162,3 +164,17 @@ int soak_main(uint64_t ops)
 	       soak_errors || bad || cma_bad ? "FAIL" : "PASS");
 	return soak_errors || bad || cma_bad;
 }
+
+/* soak=<ops>: the argument is the operation count, as BOOTARG_U64 reads it */
+static int soak_main(const char *arg)
+{
+	uint64_t ops = 0;
+
+	if (bootargs_parse_u64(arg, strlen(arg), &ops) || !ops) {
+		printk("soak: bad operation count '%s'\n", arg);
+		return 1;
+	}
+	return soak_run(ops);
+}
+
+TEST_PROGRAM(soak, soak_main);

@@ -7,7 +7,7 @@
 
 /*
  * bench_insn() - instret with a compiler barrier, so that no access moves across a timing bracket.
- * Under -icount shift=0 it counts guest instructions of every hart together (kernel/bench.c).
+ * Under -icount shift=0 it counts guest instructions of every hart together (tests/programs/bench.c).
  */
 static inline uint64_t bench_insn(void)
 {
@@ -55,6 +55,6 @@ int bench_newlib_init(void);
 uint64_t bench_newlib_extent(void);
 
 /* The sections, each printing its own "bench: name=..." lines. */
-void bench_traces(void);		/* kernel/bench_traces.c: name=trace and name=frag */
+void bench_traces(void);		/* tests/programs/bench_traces.c: name=trace and name=frag */
 
 #endif
