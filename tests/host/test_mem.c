@@ -611,7 +611,7 @@ static void host_mem_dma(struct test *t)
 		EXPECT_OK(t, mem_free_checked(p));
 		p = sentinel;
 		if (c != low) {
-			EXPECT_NE(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), 0);
+			EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), ERR_EXHAUSTED);
 			EXPECT_TRUE(t, p == sentinel);
 		} else {
 			EXPECT_OK(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p));

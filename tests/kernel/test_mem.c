@@ -835,7 +835,7 @@ static void mem_dma_window(struct test *t)
 		if (!has_mem(c) || m->base < limit)
 			continue;
 		above++;
-		EXPECT_NE(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), 0);
+		EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), ERR_EXHAUSTED);
 		EXPECT_TRUE(t, p == sentinel);
 		e = mem_alloc_receipt(4096, mem_prox_cluster(c), MEM_VALID_DMA, &p, &rc);
 		if (!any_dma_heap()) {
@@ -1016,7 +1016,7 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 	free_snapshot(before);
 	EXPECT_ERR(t, exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
-	EXPECT_NE(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), 0);
+	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), ERR_EXHAUSTED);
 	EXPECT_TRUE(t, p == sentinel);
 	e = mem_alloc_receipt(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc);
 	if (nmem_clusters() < 2) {
