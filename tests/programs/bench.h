@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "tests/test.h"
 
 /*
  * bench_insn() - instret with a compiler barrier, so that no access moves across a timing bracket.
@@ -17,20 +18,14 @@ static inline uint64_t bench_insn(void)
 	return v;
 }
 
-/* xorshift64* (Vigna): deterministic streams from fixed seeds; never seed with 0. */
+/* a deterministic stream from a fixed seed (never 0): tests/test.h's test_rand(), xorshift64* */
 struct bench_rng {
 	uint64_t s;
 };
 
 static inline uint64_t bench_rand(struct bench_rng *r)
 {
-	uint64_t x = r->s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	r->s = x;
-	return x * 0x2545f4914f6cdd1dULL;
+	return test_rand(&r->s);
 }
 
 /* bench_pareto() - a Pareto(alpha = 1) size in [lo, hi]: P(size >= s) = lo / s, integer arithmetic only. */
