@@ -25,8 +25,7 @@ enum region_kind { REGION_SYS, REGION_CLUSTER, REGION_CPU };
 struct mem_region {
 	const char *name;
 	enum region_kind kind;
-	bool dma;			/* all of it lies below the DMA limit */
-	uintptr_t dma_end;		/* REGION_SYS across the limit: DMA requests take [base, dma_end) */
+	uintptr_t dma_end;		/* DMA requests may take [base, dma_end): end (all), the limit, or base */
 	unsigned cluster;
 	int hart;			/* REGION_CPU: the only hart that may use it */
 	uintptr_t base, end;
@@ -92,7 +91,7 @@ static bool region_fits(const struct mem_region *r, enum mem_reachability_s vali
 {
 	switch (r->kind) {
 	case REGION_SYS:
-		return valid != MEM_VALID_DMA || r->dma || r->dma_end;
+		return valid != MEM_VALID_DMA || r->dma_end > r->base;
 	case REGION_CLUSTER:
 		return (valid == MEM_VALID_CLUSTER || valid == MEM_VALID_CPU) && r->cluster == want_cluster;
 	case REGION_CPU:
@@ -111,7 +110,7 @@ static error_t region_alloc(struct mem_region *r, size_t size, enum mem_reachabi
 		if (size > r->heap->size)
 			return ERR_NOMEM;
 		spin_lock(&r->heap->lock);
-		if (valid == MEM_VALID_DMA && !r->dma)	/* a heap across the DMA limit: its part below */
+		if (valid == MEM_VALID_DMA && r->dma_end < r->end)	/* across the DMA limit: its part below */
 			e = heap_alloc_below_locked(r->heap, size, r->dma_end, addr);
 		else
 			e = heap_alloc_locked(r->heap, size, addr);
@@ -399,13 +398,14 @@ error_t mem_init(const struct topo *t, uint64_t limit)
 		r->heap = h;
 		r->base = (uintptr_t)t->cluster[c].mem.base;
 		r->end = (uintptr_t)(t->cluster[c].mem.base + t->cluster[c].mem.size);
-		r->dma = h->size && (!limit || r->end <= limit);
 		/*
 		 * A cluster across the limit (Linux's DMA32 zone inside a node): DMA requests take its memory
 		 * below the limit, by proximity like any DMA-capable heap; the rest serves the others.
 		 */
-		r->dma_end = h->size && limit && r->base < limit && r->end > limit ? (uintptr_t)limit : 0;
-		if (r->dma_end)
+		r->dma_end = !h->size || (limit && r->base >= limit) ? r->base : r->end;
+		if (limit && r->dma_end > limit)
+			r->dma_end = (uintptr_t)limit;
+		if (r->dma_end > r->base && r->dma_end < r->end)
 			mm_log("mem: cluster %u straddles the DMA limit 0x%llx: DMA requests take its memory below it",
 			       c, (unsigned long long)limit);
 		cluster_add_region(c, r);
@@ -473,8 +473,7 @@ error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t
 	r->hart = hart_index;
 	r->base = base;
 	r->end = base + size;
-	r->dma = false;
-	r->dma_end = 0;
+	r->dma_end = base;	/* private memory serves no DMA request */
 	spin_init(&r->lock);
 	cluster_add_region(cluster, r);
 	nprivate++;
@@ -508,7 +507,9 @@ void mem_cpu_init(struct mm_cpu *c, unsigned hart, unsigned cluster)
 		c->home_lo = h->b.base;
 		c->home_span = h->b.end - h->b.base;
 		c->home_tag_bias = h->b.tag_bias;
-		c->cache_dma = cluster_regions[h->cluster][ncluster_regions[h->cluster] - 1]->dma;
+		const struct mem_region *sys = cluster_regions[h->cluster][ncluster_regions[h->cluster] - 1];
+
+		c->cache_dma = sys->dma_end == sys->end;	/* all of the home heap is DMA-capable */
 	}
 	/* private regions the cache would bypass: CLUSTER/CPU requests then take the slow path */
 	c->cache_valid = 1u << MEM_VALID_SYS;
