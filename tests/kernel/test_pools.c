@@ -15,8 +15,8 @@
 #define CHUNK ((size_t)256 << 10)	/* each pool starts on one chunk and is extended by a second */
 #define NBLK 64
 
-/* two chunks of cluster c's own memory (strict proximity), or skip the case saying why */
-static bool two_chunks(struct test *t, unsigned c, void **a, void **b)
+/* two chunks of cluster c's own memory (strict proximity); false (nothing held) if it has no room */
+static bool two_chunks(unsigned c, void **a, void **b)
 {
 	*a = *b = NULL;
 	if (mem_alloc(CHUNK, mem_prox_strict(c), MEM_VALID_SYS, a) ||
@@ -25,7 +25,6 @@ static bool two_chunks(struct test *t, unsigned c, void **a, void **b)
 		*a = NULL;
 		return false;
 	}
-	(void)t;
 	return true;
 }
 
@@ -124,7 +123,7 @@ static void run_on_clusters(struct test *t, void (*one)(struct test *, unsigned,
 	for (c = 0; c < boot_topo.nclusters; c++) {
 		void *a, *b;
 
-		if (!heap_of(c) || !heap_of(c)->size || !two_chunks(t, c, &a, &b))
+		if (!heap_of(c) || !heap_of(c)->size || !two_chunks(c, &a, &b))
 			continue;
 		one(t, c, a, b);
 		mem_free(a);
