@@ -25,6 +25,7 @@ struct kernel_opts {
 	uint64_t refill_fail;		/* fault injection: per mille of cache refills that fail */
 	uint64_t soak;			/* run the soak with this many operations, then power off */
 	uint64_t lock_spin;		/* spin budget of lock and SMP waiters before they sleep (lock_spin_budget) */
+	uint64_t lock_steal;		/* a qspin head's patience with steals (lock_steal_budget) */
 	char expect[128];		/* what the runner asked QEMU for: "256M:2/0:2" (tests compare the DT) */
 	char expect_dist[128];		/* "0-1:20/0-2:30" */
 };

@@ -42,10 +42,13 @@ __asm__(".macro lock_thunk fn\n"
 	"lock_thunk ticket_lock_slow\n"
 	"lock_thunk ticket_unlock_slow\n"
 	"lock_thunk tas_lock_slow\n"
+	"lock_thunk qspin_lock_slow\n"
+	"lock_thunk qspin_unlock_slow\n"
 	".purgem lock_thunk\n");
 #endif
 
 uint32_t lock_spin_budget = LOCK_SPIN_DEFAULT;
+uint32_t lock_steal_budget = LOCK_STEAL_DEFAULT;
 
 /* wait_done() - the statistics of one contended acquisition; the caller now holds the lock. */
 static inline void wait_done(struct lock_stats *st, uint64_t t0, uint64_t spins, uint64_t halts,
@@ -329,4 +332,199 @@ void (tas_lock)(struct tas_lock *l)
 void (tas_unlock)(struct tas_lock *l)
 {
 	tas_unlock_inline(l);
+}
+
+/*
+ * Queued spinlock (see lock.h for the word). A waiter's way through qspin_lock_slow():
+ *   1. steal: while the head has not claimed the lock (no HANDOFF), spin up to lock_spin_budget
+ *      iterations taking the lock the moment it is free, tail or no tail (never with budget 0);
+ *   2. queue: put its hart in the tail (CAS on the word); with a predecessor, link behind it and wait on
+ *      its own node until the predecessor makes it the head: spin, then sleep (mcs_halt(), as MCS);
+ *   3. head: take the lock once it is free; after lock_steal_budget iterations set HANDOFF (no more
+ *      steals), after lock_spin_budget more set SLEEPS and sleep until the unlock kicks it;
+ *   4. owner: if others queued behind it, make the next one the head (an MCS hand-off of the node).
+ * Statistics: halts counts acquisitions that slept (on the node, as the head, or both), kicks the
+ * wake-ups they got (each sleep is kicked exactly once: one or two per halted acquisition), steals the
+ * acquisitions that passed a queue.
+ * One node per hart: a hart is in at most one queue (it waits for one lock at a time, and no lock is
+ * taken in a trap), and it leaves the queue in step 3, before its critical section.
+ */
+static struct mcs_node qspin_nodes[LOCK_MAX_HARTS];
+
+static inline struct mcs_node *qspin_node(uint32_t w)
+{
+	return &qspin_nodes[(w >> QSPIN_TAIL_SHIFT) - 1];
+}
+
+void qspin_init(struct qspin_lock *l)
+{
+	l->word = 0;
+	l->head_hart = 0;
+	l->st = (struct lock_stats){ 0 };
+}
+
+int qspin_trylock(struct qspin_lock *l)
+{
+	/* acquire on success, as the fast path; a queue (tail bits) or a holder makes it fail */
+	if (!lock_cas32_acquire(&l->word, 0, QSPIN_LOCKED))
+		return 0;
+	l->st.acquired++;
+	return 1;
+}
+
+/*
+ * qspin_steal() - step 1: take the lock while it is free and unclaimed, ahead of any queue. Acquire on
+ * success (pairs with the releasing unlock). True if we hold it.
+ */
+static bool qspin_steal(struct qspin_lock *l, uint64_t budget, uint64_t *spins)
+{
+	uint32_t w;
+
+	while (*spins < budget) {
+		w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+		if (w & QSPIN_HANDOFF)
+			return false;
+		if (!(w & QSPIN_LOCKED)) {
+			if (__atomic_compare_exchange_n(&l->word, &w, w | QSPIN_LOCKED, 0, __ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED)) {
+				if (w >> QSPIN_TAIL_SHIFT)
+					l->st.steals++;	/* we hold it: the statistics are ours */
+				return true;
+			}
+			continue;
+		}
+		(*spins)++, cpu_relax();
+	}
+	return false;
+}
+
+void qspin_lock_slow(struct qspin_lock *l)
+{
+	uint64_t t0 = lock_clock(), spins = 0, halts = 0, kicks = 0, waited;
+	uint64_t budget = __atomic_load_n(&lock_spin_budget, __ATOMIC_RELAXED);
+	uint64_t patience = __atomic_load_n(&lock_steal_budget, __ATOMIC_RELAXED);
+	unsigned self = lock_self();
+	uint32_t code = (uint32_t)(self + 1) << QSPIN_TAIL_SHIFT, w, nw;
+	struct mcs_node *n = &qspin_nodes[self], *next;
+
+	if (patience && qspin_steal(l, budget, &spins))
+		goto done;
+
+	/* plain: nobody reads them before our tail or our link (both published below, release) is seen */
+	n->locked = MCS_WAITING;
+	n->hart = self;
+	w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+	/*
+	 * acq_rel, as MCS's swap of the tail. Release: our node's fields (and its next == NULL, from its
+	 * last use) are visible before a successor can find the node through the tail and link itself in.
+	 * Acquire: so is our predecessor's, whose tail we take: our link into its next comes after its own
+	 * reset of that next, made before it queued.
+	 */
+	while (!__atomic_compare_exchange_n(&l->word, &w, (w & ((1u << QSPIN_TAIL_SHIFT) - 1)) | code, 1,
+					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		;
+	if (w >> QSPIN_TAIL_SHIFT) {
+		bool halted = false;
+		uint64_t s = 0;
+
+		/* release: publishes n->locked and n->hart before the predecessor reads them (as MCS) */
+		__atomic_store_n(&qspin_node(w)->next, n, __ATOMIC_RELEASE);
+		/* acquire: pairs with the hand-off of headship below, by our predecessor */
+		while (__atomic_load_n(&n->locked, __ATOMIC_ACQUIRE) != MCS_GRANTED) {
+			if (s >= budget) {
+				halted = mcs_halt(n);
+				break;
+			}
+			s++, cpu_relax();
+		}
+		spins += s;
+		halts = halted;
+		kicks += halted;	/* a node's successful halt is kicked exactly once, as MCS */
+	}
+
+	/* head of the queue: only we watch the word now */
+	for (waited = 0;;) {
+		/* acquire: when the lock is free, pairs with the release of the unlock that freed it */
+		w = __atomic_load_n(&l->word, __ATOMIC_ACQUIRE);
+		if (!(w & QSPIN_LOCKED)) {
+			/* take it, drop HANDOFF and SLEEPS, and leave the queue: empty it if we are its tail */
+			nw = (w & ~((1u << QSPIN_TAIL_SHIFT) - 1)) == code ? QSPIN_LOCKED
+									  : (w & ~(QSPIN_HANDOFF | QSPIN_SLEEPS)) |
+										    QSPIN_LOCKED;
+			if (__atomic_compare_exchange_n(&l->word, &w, nw, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				break;
+			continue;
+		}
+		if (!(w & QSPIN_HANDOFF) && waited >= patience) {
+			/* relaxed: claims the next release; whether it or a steal comes first, we re-read */
+			__atomic_compare_exchange_n(&l->word, &w, w | QSPIN_HANDOFF, 0, __ATOMIC_RELAXED,
+						    __ATOMIC_RELAXED);
+			continue;
+		}
+		if (!(w & QSPIN_HANDOFF) || waited < patience + budget) {
+			waited++, cpu_relax();
+			continue;
+		}
+		/*
+		 * Sleep. head_hart first, then SLEEPS with a CAS (release: the unlocker that reads SLEEPS
+		 * with acquire also reads our hart). Both this CAS and the unlock's CAS that clears LOCKED
+		 * and SLEEPS act on the one word, so in its coherence order either the unlock comes first
+		 * (our CAS fails: the word changed, and we re-read a free lock) or ours does (the unlock
+		 * replaces a word with SLEEPS and kicks us). No lost wake-up; with HANDOFF set nobody but
+		 * us can take the free lock, so after a kick we find it free or it is still held and a
+		 * later unlock kicks again (SLEEPS stays set until an unlock clears it).
+		 */
+		__atomic_store_n(&l->head_hart, self, __ATOMIC_RELAXED);
+		if (!__atomic_compare_exchange_n(&l->word, &w, w | QSPIN_SLEEPS, 0, __ATOMIC_RELEASE,
+						 __ATOMIC_RELAXED))
+			continue;
+		halts = 1;
+		/* acquire: pairs with the unlock's release, as above; spurious wake-ups sleep again */
+		while (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE) & QSPIN_LOCKED)
+			lock_halt();
+		kicks++;	/* the unlock that cleared SLEEPS kicked us, exactly once */
+	}
+	spins += waited;
+	if ((w & ~((1u << QSPIN_TAIL_SHIFT) - 1)) != code) {
+		/* others queued behind us: wait until the next has linked itself, then make it the head */
+		while (!(next = __atomic_load_n(&n->next, __ATOMIC_ACQUIRE)))
+			cpu_relax();
+		uint32_t hart = next->hart;	/* before the hand-off, as mcs_unlock_slow() */
+
+		n->next = NULL;		/* plain: as in mcs_unlock_slow() */
+		/* release: as MCS's hand-off; the old state says whether it sleeps (see mcs_halt()) */
+		if (__atomic_exchange_n(&next->locked, MCS_GRANTED, __ATOMIC_RELEASE) == MCS_HALTED)
+			lock_kick(hart);
+	}
+done:
+	wait_done(&l->st, t0, spins, halts, kicks);
+}
+
+/* the unlock with more than LOCKED in the word: waiters queued, or a sleeping head to kick */
+void qspin_unlock_slow(struct qspin_lock *l)
+{
+	uint32_t w = __atomic_load_n(&l->word, __ATOMIC_ACQUIRE), hart;
+
+	/*
+	 * Read head_hart before the release (we still hold the lock, so the lock is still there), after a
+	 * load that saw the word it goes with (acquire: pairs with the head's release CAS that set
+	 * SLEEPS). Release: the critical section is visible before the lock looks free. After the CAS
+	 * we touch only the hart we kick.
+	 */
+	do
+		hart = __atomic_load_n(&l->head_hart, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&l->word, &w, w & ~(QSPIN_LOCKED | QSPIN_SLEEPS), 0,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	if (w & QSPIN_SLEEPS)
+		lock_kick(hart);
+}
+
+void (qspin_lock)(struct qspin_lock *l)
+{
+	qspin_lock_inline(l);
+}
+
+void (qspin_unlock)(struct qspin_lock *l)
+{
+	qspin_unlock_inline(l);
 }

@@ -1,4 +1,4 @@
-/* lock.h - spinlocks: MCS (queuing, FIFO), ticket and test-and-set, behind one interface, with statistics. */
+/* lock.h - spinlocks: MCS (queuing, FIFO), queued (qspin: MCS queue + lock word), ticket and test-and-set. */
 #ifndef KERNEL_LOCK_H
 #define KERNEL_LOCK_H
 
@@ -6,10 +6,10 @@
 #include <stdint.h>
 
 /*
- * All three locks use only 32- and 64-bit atomics (RISC-V has no sub-word AMOs here): on RISC-V the few
+ * All four locks use only 32- and 64-bit atomics (RISC-V has no sub-word AMOs here): on RISC-V the few
  * that the fast paths need are written out as single instructions (inline asm below, each ordering bit
  * explained), elsewhere they are GCC's __atomic builtins, so this file builds in the kernel and, unchanged,
- * in host tests. The heaps use spinlock_t, which LOCK=mcs|ticket|tas (make) selects at build time; the
+ * in host tests. The heaps use spinlock_t, which LOCK=mcs|qspin|ticket|tas (make) selects at build time; the
  * benchmarks and tests also call each kind directly.
  *
  * Fast paths. Each lock and unlock is an inline function here that handles the free lock (and, for MCS,
@@ -23,7 +23,8 @@
  * acquisitions, contended acquisitions (had to wait), spin iterations, total/longest wait in lock_clock()
  * ticks (the time CSR in the kernel), and for halting waiters (below) halts (acquisitions whose waiter
  * stopped spinning and slept) and kicks (wake-up IPIs sent to this lock's sleeping waiters, counted by
- * the woken waiter once it holds the lock). The clock is read only on the contended path.
+ * the woken waiter once it holds the lock), and for qspin steals (acquisitions that took the free lock
+ * ahead of a queued head). The clock is read only on the contended path.
  *
  * Halting waiters (paravirt-style, as Linux's pv qspinlock). QEMU runs every hart as a host thread, and
  * with more harts than host cores a FIFO lock collapses when the next waiter in line is descheduled.
@@ -41,11 +42,19 @@ struct lock_stats {
 	uint64_t wait_max;
 	uint64_t halts;
 	uint64_t kicks;
+	uint64_t steals;
 };
 
 /* the spin budget of every waiting lock and smp.c wait, in cpu_relax() iterations (lock.c) */
 #define LOCK_SPIN_DEFAULT 1024
 extern uint32_t lock_spin_budget;
+
+/*
+ * The queued spinlock's patience (bootarg lock_steal=): how many iterations its queue head lets running
+ * harts take the free lock ahead of it before it claims the next release for itself. 0 = strict FIFO.
+ */
+#define LOCK_STEAL_DEFAULT 4096
+extern uint32_t lock_steal_budget;
 
 /*
  * Platform hooks of the halting waiters, implemented by kernel/smp.c (wfi, SBI IPI) and by the host
@@ -103,6 +112,34 @@ struct tas_lock {
 };
 
 /*
+ * Queued spinlock (qspin): Linux's qspinlock with its paravirt hybrid mode, in one 32-bit word. The
+ * word holds the lock bit, the queue's tail (a hart index + 1) and two bits of the queue head's state;
+ * the waiters queue as in MCS, each spinning (then sleeping) on its own node, but only the head of the
+ * queue watches the word, and the lock itself is a bit, not a hand-off. So:
+ *   - a free, uncontended lock is one compare-and-swap 0 -> LOCKED, and the unlock one LOCKED -> 0;
+ *   - a running hart that finds the lock free may take it ahead of the queue ("steal": no sleeping or
+ *     descheduled hart sits on the critical path), until the head has waited lock_steal_budget
+ *     iterations: it then sets HANDOFF, after which the next release is the head's alone. That bounds
+ *     the unfairness: the head is overtaken for at most its patience, then gets the lock within one
+ *     critical section. With lock_steal_budget 0 the lock is strictly FIFO, as MCS;
+ *   - a head that has waited lock_spin_budget more iterations sets SLEEPS and halts; the unlock that
+ *     sees SLEEPS clears it and kicks the head (head_hart). Only the head ever sleeps on the word; the
+ *     others sleep on their nodes, as MCS waiters do.
+ * Waiting needs one node per hart (a hart waits for one lock at a time), in lock.c, so qspin locks nest
+ * without limit and the fast paths touch no node at all.
+ */
+#define QSPIN_LOCKED 1u		/* held */
+#define QSPIN_HANDOFF 2u	/* the head's patience ran out: a free lock is the head's only */
+#define QSPIN_SLEEPS 4u		/* the head sleeps: the unlock kicks head_hart */
+#define QSPIN_TAIL_SHIFT 8	/* bits 8..31: the last queued hart's index + 1, 0 = nobody queued */
+
+struct qspin_lock {
+	uint32_t word;
+	uint32_t head_hart;		/* the sleeping head's hart: written before it sets SLEEPS */
+	struct lock_stats st;
+};
+
+/*
  * MCS node stack. A hart takes one node per MCS lock it holds and gives them back in reverse order (locks
  * nest; every caller releases the last lock it took first). Nesting depth is bounded by MCS_NEST_MAX.
  *
@@ -132,6 +169,8 @@ void mcs_unlock_slow(struct mcs_lock *l, struct mcs_node *n);
 void ticket_lock_slow(struct ticket_lock *l, unsigned long me);	/* me: a ticket, zero-extended */
 void ticket_unlock_slow(struct ticket_lock *l, unsigned long owner);	/* owner: the ticket now served */
 void tas_lock_slow(struct tas_lock *l);
+void qspin_lock_slow(struct qspin_lock *l);
+void qspin_unlock_slow(struct qspin_lock *l);
 
 /*
  * LOCK_SLOW() - call one of the slow halves above from a fast path: fn(a, b, c), extra arguments ignored.
@@ -167,6 +206,8 @@ void tas_lock_slow(struct tas_lock *l);
 #define LOCK_SLOW_ARGS_ticket_lock_slow(a, b, c) (a, b)
 #define LOCK_SLOW_ARGS_ticket_unlock_slow(a, b, c) (a, b)
 #define LOCK_SLOW_ARGS_tas_lock_slow(a, b, c) (a)
+#define LOCK_SLOW_ARGS_qspin_lock_slow(a, b, c) (a)
+#define LOCK_SLOW_ARGS_qspin_unlock_slow(a, b, c) (a)
 #define LOCK_SLOW(fn, a, b, c) fn LOCK_SLOW_ARGS_##fn(a, b, c)
 #endif
 
@@ -212,6 +253,12 @@ void tas_init(struct tas_lock *l);
 void tas_lock(struct tas_lock *l);
 void tas_unlock(struct tas_lock *l);
 
+/* qspin_*(): the same contract too; waiters are served in FIFO order apart from the bounded steals above. */
+void qspin_init(struct qspin_lock *l);
+void qspin_lock(struct qspin_lock *l);
+void qspin_unlock(struct qspin_lock *l);
+int qspin_trylock(struct qspin_lock *l);
+
 /* ---- atomics of the fast paths ---- */
 
 #if defined(__riscv)
@@ -254,6 +301,48 @@ differs:
 	return false;
 }
 
+/*
+ * lock_cas32_acquire() - *@p = @v if it is @old; true if it was. C11's compare-exchange(acquire,
+ * relaxed) as RVWMO maps it: lr.w.aq (nothing later is performed before the load that saw @old), compare,
+ * sc.w, retry only on a lost reservation.
+ */
+static inline bool lock_cas32_acquire(uint32_t *p, uint32_t old, uint32_t v)
+{
+	uint32_t cur;
+	unsigned long fail;
+
+	__asm__ goto("1:	lr.w.aq	%0, %2\n"
+		     "	bne	%0, %z3, %l[differs]\n"
+		     "	sc.w	%1, %z4, %2\n"
+		     "	bnez	%1, 1b"
+		     : "=&r"(cur), "=&r"(fail), "+A"(*p)
+		     : "rJ"(old), "rJ"(v)
+		     : "memory"
+		     : differs);
+	return true;
+differs:
+	return false;
+}
+
+/* lock_cas32_release() - the same as compare-exchange(release, relaxed): lr.w, compare, sc.w.rl. */
+static inline bool lock_cas32_release(uint32_t *p, uint32_t old, uint32_t v)
+{
+	uint32_t cur;
+	unsigned long fail;
+
+	__asm__ goto("1:	lr.w	%0, %2\n"
+		     "	bne	%0, %z3, %l[differs]\n"
+		     "	sc.w.rl	%1, %z4, %2\n"
+		     "	bnez	%1, 1b"
+		     : "=&r"(cur), "=&r"(fail), "+A"(*p)
+		     : "rJ"(old), "rJ"(v)
+		     : "memory"
+		     : differs);
+	return true;
+differs:
+	return false;
+}
+
 /* lock_swap32_aq() - *@p = @v, returning the old value: amoswap.w.aq. */
 static inline uint32_t lock_swap32_aq(uint32_t *p, uint32_t v)
 {
@@ -277,6 +366,16 @@ static inline struct mcs_node *mcs_swap_tail(struct mcs_lock *l, struct mcs_node
 static inline bool mcs_cas_tail_release(struct mcs_lock *l, struct mcs_node *n)
 {
 	return __atomic_compare_exchange_n(&l->tail, &n, NULL, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+static inline bool lock_cas32_acquire(uint32_t *p, uint32_t old, uint32_t v)
+{
+	return __atomic_compare_exchange_n(p, &old, v, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static inline bool lock_cas32_release(uint32_t *p, uint32_t old, uint32_t v)
+{
+	return __atomic_compare_exchange_n(p, &old, v, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 static inline uint32_t lock_swap32_aq(uint32_t *p, uint32_t v)
@@ -427,6 +526,25 @@ static inline void tas_unlock_inline(struct tas_lock *l)
 	lock_store32_release(&l->held, 0);
 }
 
+/*
+ * Queued spinlock: the free lock is taken by one CAS 0 -> LOCKED (acquire: pairs with the release of
+ * the unlock that freed it), which fails whenever anybody is queued (the tail bits), so a newcomer
+ * never passes a queue on the fast path; the slow path decides whether it may (lock_steal_budget).
+ */
+static inline void qspin_lock_inline(struct qspin_lock *l)
+{
+	if (__builtin_expect(!lock_cas32_acquire(&l->word, 0, QSPIN_LOCKED), 0))
+		LOCK_SLOW(qspin_lock_slow, l, 0, 0);
+	l->st.acquired++;
+}
+
+/* release (sc.w.rl): the critical section is visible before the lock looks free; any other bit -> slow */
+static inline void qspin_unlock_inline(struct qspin_lock *l)
+{
+	if (__builtin_expect(!lock_cas32_release(&l->word, QSPIN_LOCKED, 0), 0))
+		LOCK_SLOW(qspin_unlock_slow, l, 0, 0);
+}
+
 #if !defined(HOST_TEST)
 #define mcs_lock(l) mcs_lock_inline(l)
 #define mcs_unlock(l) mcs_unlock_inline(l)
@@ -434,6 +552,8 @@ static inline void tas_unlock_inline(struct tas_lock *l)
 #define ticket_unlock(l) ticket_unlock_inline(l)
 #define tas_lock(l) tas_lock_inline(l)
 #define tas_unlock(l) tas_unlock_inline(l)
+#define qspin_lock(l) qspin_lock_inline(l)
+#define qspin_unlock(l) qspin_unlock_inline(l)
 #endif
 
 #if defined(LOCK_KIND_ticket)
@@ -442,6 +562,12 @@ typedef struct ticket_lock spinlock_t;
 #define spin_init ticket_init
 #define spin_lock ticket_lock
 #define spin_unlock ticket_unlock
+#elif defined(LOCK_KIND_qspin)
+typedef struct qspin_lock spinlock_t;
+#define LOCK_KIND_NAME "qspin"
+#define spin_init qspin_init
+#define spin_lock qspin_lock
+#define spin_unlock qspin_unlock
 #elif defined(LOCK_KIND_tas)
 typedef struct tas_lock spinlock_t;
 #define LOCK_KIND_NAME "tas"
@@ -456,7 +582,7 @@ typedef struct mcs_lock spinlock_t;
 #define spin_unlock mcs_unlock
 #endif
 
-/* spin_stats() - the statistics of any of the three lock kinds (read them under the lock for exact values). */
+/* spin_stats() - the statistics of any of the four lock kinds (read them under the lock for exact values). */
 #define spin_stats(l) (&(l)->st)
 
 /*

@@ -21,7 +21,7 @@ extern char __kernel_start[], __kernel_end[], boot_stack_top[];
 
 struct topo boot_topo;
 const void *boot_dtb;
-struct kernel_opts kopts = { .nohart = ~0ULL, .lock_spin = LOCK_SPIN_DEFAULT };
+struct kernel_opts kopts = { .nohart = ~0ULL, .lock_spin = LOCK_SPIN_DEFAULT, .lock_steal = LOCK_STEAL_DEFAULT };
 static struct cls boot_cls;
 
 static const struct bootarg_key bootarg_keys[] = {
@@ -48,6 +48,8 @@ static const struct bootarg_key bootarg_keys[] = {
 	{ "soak", "run the all-hart soak with this many operations", BOOTARG_U64, &kopts.soak, sizeof(kopts.soak) },
 	{ "lock_spin", "spin iterations before a lock or SMP waiter sleeps in wfi (0 = at once)", BOOTARG_U64,
 	  &kopts.lock_spin, sizeof(kopts.lock_spin) },
+	{ "lock_steal", "iterations a qspin lock's queue head lets running harts take the lock first (0 = FIFO)",
+	  BOOTARG_U64, &kopts.lock_steal, sizeof(kopts.lock_steal) },
 	{ "expect", "topology the runner asked QEMU for (checked by tests)", BOOTARG_STR, kopts.expect,
 	  sizeof(kopts.expect) },
 	{ "expect_dist", "distances the runner asked QEMU for", BOOTARG_STR, kopts.expect_dist,
@@ -176,6 +178,9 @@ static void options_init(struct topo *t, unsigned long hartid, const void *dtb)
 	lock_spin_budget = kopts.lock_spin > UINT32_MAX ? UINT32_MAX : (uint32_t)kopts.lock_spin;
 	if (lock_spin_budget != LOCK_SPIN_DEFAULT)
 		printk("locks: waiters spin %u iterations before they sleep\n", lock_spin_budget);
+	lock_steal_budget = kopts.lock_steal > UINT32_MAX ? UINT32_MAX : (uint32_t)kopts.lock_steal;
+	if (lock_steal_budget != LOCK_STEAL_DEFAULT)
+		printk("locks: a qspin queue head lets others steal for %u iterations\n", lock_steal_budget);
 	if (kopts.mesh[0]) {
 		unsigned mx = 0, my = 0;
 

@@ -1,4 +1,4 @@
-/* test_lock.c - the three spinlocks under pthreads: mutual exclusion, FIFO hand-off, halting waiters, statistics. */
+/* test_lock.c - the four spinlocks under pthreads: mutual exclusion, FIFO hand-off, halting waiters, statistics. */
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -11,11 +11,12 @@
 #define THREADS 8
 #define ITERS 5000
 
-enum kind { K_MCS, K_TICKET, K_TAS };
+enum kind { K_MCS, K_TICKET, K_TAS, K_QSPIN };
 
 static struct mcs_lock l_mcs;
 static struct ticket_lock l_ticket;
 static struct tas_lock l_tas;
+static struct qspin_lock l_qspin;
 static volatile uint64_t shared_counter;
 static volatile int inside;
 static int overlap_seen;
@@ -26,6 +27,8 @@ static void take(enum kind k)
 		mcs_lock(&l_mcs);
 	else if (k == K_TICKET)
 		ticket_lock(&l_ticket);
+	else if (k == K_QSPIN)
+		qspin_lock(&l_qspin);
 	else
 		tas_lock(&l_tas);
 }
@@ -36,11 +39,18 @@ static void drop(enum kind k)
 		mcs_unlock(&l_mcs);
 	else if (k == K_TICKET)
 		ticket_unlock(&l_ticket);
+	else if (k == K_QSPIN)
+		qspin_unlock(&l_qspin);
 	else
 		tas_unlock(&l_tas);
 }
 
 static unsigned hammer_iters = ITERS;
+
+static const struct lock_stats *stats_of(enum kind k)
+{
+	return k == K_MCS ? &l_mcs.st : k == K_TICKET ? &l_ticket.st : k == K_QSPIN ? &l_qspin.st : &l_tas.st;
+}
 
 struct worker {
 	enum kind k;
@@ -71,13 +81,14 @@ static void run_hammer(struct test *t, enum kind k)
 {
 	pthread_t th[THREADS];
 	struct worker w[THREADS];
-	const struct lock_stats *st = k == K_MCS ? &l_mcs.st : k == K_TICKET ? &l_ticket.st : &l_tas.st;
+	const struct lock_stats *st = stats_of(k);
 	unsigned i;
 	uint32_t lost = __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED);
 
 	mcs_init(&l_mcs);
 	ticket_init(&l_ticket);
 	tas_init(&l_tas);
+	qspin_init(&l_qspin);
 	shared_counter = 0;
 	overlap_seen = 0;
 	for (i = 0; i < THREADS; i++) {
@@ -92,16 +103,37 @@ static void run_hammer(struct test *t, enum kind k)
 	EXPECT_LE(t, st->contended, st->acquired);
 	EXPECT_GE(t, st->wait_total, st->wait_max);
 	EXPECT_LE(t, st->halts, st->contended);
+	EXPECT_LE(t, st->steals, st->contended);
+	if (k == K_QSPIN) {
+		/* free again, nobody queued, no claim or sleeper left behind */
+		EXPECT_EQ(t, l_qspin.word, 0);
+		/* each sleep is kicked once: one or two sleeps (node, head) per halted acquisition */
+		EXPECT_GE(t, st->kicks, st->halts);
+		EXPECT_LE(t, st->kicks, 2 * st->halts);
+	}
 	/* a sleep that timed out in the shim is a lost wake-up */
 	EXPECT_EQ(t, __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED), lost);
-	test_log("budget=%u acquired=%llu contended=%llu halts=%llu kicks=%llu max_wait_ns=%llu", lock_spin_budget,
-		 (unsigned long long)st->acquired, (unsigned long long)st->contended,
-		 (unsigned long long)st->halts, (unsigned long long)st->kicks, (unsigned long long)st->wait_max);
+	test_log("budget=%u steal=%u acquired=%llu contended=%llu halts=%llu kicks=%llu steals=%llu max_wait_ns=%llu",
+		 lock_spin_budget, lock_steal_budget, (unsigned long long)st->acquired,
+		 (unsigned long long)st->contended, (unsigned long long)st->halts, (unsigned long long)st->kicks,
+		 (unsigned long long)st->steals, (unsigned long long)st->wait_max);
 }
 
 static void lock_mcs_mutual_exclusion(struct test *t) { run_hammer(t, K_MCS); }
 static void lock_ticket_mutual_exclusion(struct test *t) { run_hammer(t, K_TICKET); }
 static void lock_tas_mutual_exclusion(struct test *t) { run_hammer(t, K_TAS); }
+static void lock_qspin_mutual_exclusion(struct test *t) { run_hammer(t, K_QSPIN); }
+
+/* strict FIFO (no steals): the same, and no acquisition passed the queue */
+static void lock_qspin_mutual_exclusion_fifo(struct test *t)
+{
+	uint32_t saved = lock_steal_budget;
+
+	lock_steal_budget = 0;
+	run_hammer(t, K_QSPIN);
+	lock_steal_budget = saved;
+	EXPECT_EQ(t, l_qspin.st.steals, 0);
+}
 
 /*
  * FIFO: the main thread holds the lock; threads enqueue one at a time (each waits until the previous
@@ -126,6 +158,9 @@ static int queued(enum kind k, unsigned n)
 {
 	if (k == K_TICKET)
 		return __atomic_load_n(&l_ticket.next, __ATOMIC_ACQUIRE) == n + 1;
+	/* qspin: the tail names the hart (thread id + 1) that queued last */
+	if (k == K_QSPIN)
+		return __atomic_load_n(&l_qspin.word, __ATOMIC_ACQUIRE) >> QSPIN_TAIL_SHIFT == n;
 	return __atomic_load_n(&l_mcs.tail, __ATOMIC_ACQUIRE) != queued_tail;
 }
 
@@ -137,6 +172,7 @@ static void run_fifo(struct test *t, enum kind k)
 
 	mcs_init(&l_mcs);
 	ticket_init(&l_ticket);
+	qspin_init(&l_qspin);
 	host_set_self(THREADS);
 	norder = 0;
 	take(k);
@@ -159,6 +195,18 @@ static void run_fifo(struct test *t, enum kind k)
 static void lock_mcs_fifo(struct test *t) { run_fifo(t, K_MCS); }
 static void lock_ticket_fifo(struct test *t) { run_fifo(t, K_TICKET); }
 
+/* qspin with lock_steal 0 serves its queue in order; the head claims each release (HANDOFF) */
+static void lock_qspin_fifo(struct test *t)
+{
+	uint32_t saved = lock_steal_budget;
+
+	lock_steal_budget = 0;
+	run_fifo(t, K_QSPIN);
+	lock_steal_budget = saved;
+	EXPECT_EQ(t, l_qspin.st.steals, 0);
+	EXPECT_EQ(t, l_qspin.word, 0);
+}
+
 /*
  * Halting waiters (lock_spin_budget 0: sleep at once; 4: a few spins first). Mutual exclusion with the
  * statistics of halting, FIFO order with every waiter asleep, and a lost-wake-up stress: many short
@@ -167,7 +215,7 @@ static void lock_ticket_fifo(struct test *t) { run_fifo(t, K_TICKET); }
  */
 static void run_halting(struct test *t, enum kind k, uint32_t budget, unsigned iters)
 {
-	const struct lock_stats *st = k == K_MCS ? &l_mcs.st : &l_ticket.st;
+	const struct lock_stats *st = stats_of(k);
 	uint32_t saved = lock_spin_budget;
 
 	lock_spin_budget = budget;
@@ -192,10 +240,23 @@ static void lock_mcs_halt_at_once(struct test *t) { run_halting(t, K_MCS, 0, ITE
 static void lock_mcs_halt_after_spins(struct test *t) { run_halting(t, K_MCS, 4, ITERS); }
 static void lock_ticket_halt_at_once(struct test *t) { run_halting(t, K_TICKET, 0, ITERS); }
 static void lock_ticket_halt_after_spins(struct test *t) { run_halting(t, K_TICKET, 4, ITERS); }
+static void lock_qspin_halt_at_once(struct test *t) { run_halting(t, K_QSPIN, 0, ITERS); }
+static void lock_qspin_halt_after_spins(struct test *t) { run_halting(t, K_QSPIN, 4, ITERS); }
+
+/* sleeping at once and strictly FIFO: every wait is a sleep, the head's on the word */
+static void lock_qspin_halt_fifo(struct test *t)
+{
+	uint32_t saved = lock_steal_budget;
+
+	lock_steal_budget = 0;
+	run_halting(t, K_QSPIN, 0, ITERS);
+	lock_steal_budget = saved;
+	EXPECT_EQ(t, l_qspin.st.steals, 0);
+}
 
 static void run_fifo_halting(struct test *t, enum kind k)
 {
-	const struct lock_stats *st = k == K_MCS ? &l_mcs.st : &l_ticket.st;
+	const struct lock_stats *st = stats_of(k);
 	uint32_t saved = lock_spin_budget, lost = __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED);
 
 	lock_spin_budget = 0;
@@ -203,7 +264,7 @@ static void run_fifo_halting(struct test *t, enum kind k)
 	lock_spin_budget = saved;
 	EXPECT_EQ(t, __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED), lost);
 	/* every waiter slept (a ticket waiter may find its turn come just before it sleeps) */
-	if (k == K_MCS)
+	if (k == K_MCS || k == K_QSPIN)
 		EXPECT_EQ(t, st->halts, THREADS);
 	else
 		EXPECT_GE(t, st->halts, THREADS - 1);
@@ -214,6 +275,18 @@ static void run_fifo_halting(struct test *t, enum kind k)
 static void lock_mcs_fifo_halting(struct test *t) { run_fifo_halting(t, K_MCS); }
 static void lock_ticket_fifo_halting(struct test *t) { run_fifo_halting(t, K_TICKET); }
 
+static void lock_qspin_fifo_halting(struct test *t)
+{
+	uint32_t saved = lock_steal_budget;
+
+	lock_steal_budget = 0;
+	run_fifo_halting(t, K_QSPIN);
+	lock_steal_budget = saved;
+	/* each waiter slept on its node, as the head, or both: one kick per sleep */
+	EXPECT_GE(t, l_qspin.st.kicks, l_qspin.st.halts);
+	EXPECT_LE(t, l_qspin.st.kicks, 2 * l_qspin.st.halts);
+}
+
 static void lock_lost_wakeup_stress(struct test *t)
 {
 	static const uint32_t budgets[] = { 0, 2 };
@@ -222,6 +295,7 @@ static void lock_lost_wakeup_stress(struct test *t)
 	for (b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++) {
 		run_halting(t, K_MCS, budgets[b], 2 * ITERS);
 		run_halting(t, K_TICKET, budgets[b], 2 * ITERS);
+		run_halting(t, K_QSPIN, budgets[b], 2 * ITERS);
 	}
 }
 
@@ -234,9 +308,26 @@ static void lock_mcs_trylock(struct test *t)
 	EXPECT_TRUE(t, l_mcs.tail == NULL);
 }
 
+static void lock_qspin_trylock(struct test *t)
+{
+	qspin_init(&l_qspin);
+	EXPECT_TRUE(t, qspin_trylock(&l_qspin));
+	EXPECT_FALSE(t, qspin_trylock(&l_qspin));
+	EXPECT_EQ(t, l_qspin.word, QSPIN_LOCKED);
+	qspin_unlock(&l_qspin);
+	EXPECT_EQ(t, l_qspin.word, 0);
+	qspin_lock(&l_qspin);
+	qspin_unlock(&l_qspin);
+	EXPECT_EQ(t, l_qspin.st.acquired, 2);
+	EXPECT_EQ(t, l_qspin.st.contended, 0);
+}
+
 TEST_SUITE(host_locks, TEST_CASE(lock_mcs_mutual_exclusion), TEST_CASE(lock_ticket_mutual_exclusion),
 	   TEST_CASE(lock_tas_mutual_exclusion), TEST_CASE(lock_mcs_fifo), TEST_CASE(lock_ticket_fifo),
 	   TEST_CASE(lock_mcs_trylock), TEST_CASE(lock_mcs_halt_at_once), TEST_CASE(lock_mcs_halt_after_spins),
 	   TEST_CASE(lock_ticket_halt_at_once), TEST_CASE(lock_ticket_halt_after_spins),
 	   TEST_CASE(lock_mcs_fifo_halting), TEST_CASE(lock_ticket_fifo_halting),
-	   TEST_CASE(lock_lost_wakeup_stress));
+	   TEST_CASE(lock_lost_wakeup_stress), TEST_CASE(lock_qspin_mutual_exclusion),
+	   TEST_CASE(lock_qspin_mutual_exclusion_fifo), TEST_CASE(lock_qspin_fifo), TEST_CASE(lock_qspin_trylock),
+	   TEST_CASE(lock_qspin_halt_at_once), TEST_CASE(lock_qspin_halt_after_spins),
+	   TEST_CASE(lock_qspin_halt_fifo), TEST_CASE(lock_qspin_fifo_halting));

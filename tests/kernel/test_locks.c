@@ -1,4 +1,4 @@
-/* test_locks.c - in-kernel suite for the MCS, ticket and test-and-set locks: exclusion, FIFO, halting, statistics. */
+/* test_locks.c - in-kernel suite for the MCS, queued, ticket and test-and-set locks: exclusion, FIFO, halting, statistics. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -11,13 +11,14 @@
 #include "mm/err.h"
 #include "tests/test.h"
 
-enum { KIND_MCS, KIND_TICKET, KIND_TAS, NKINDS };
-static const char *const kind_name[NKINDS] = { "mcs", "ticket", "tas" };
+enum { KIND_MCS, KIND_TICKET, KIND_TAS, KIND_QSPIN, NKINDS };
+static const char *const kind_name[NKINDS] = { "mcs", "ticket", "tas", "qspin" };
 
 /* one of each kind, kept after the exclusion runs for the statistics case */
 static struct mcs_lock the_mcs;
 static struct ticket_lock the_ticket;
 static struct tas_lock the_tas;
+static struct qspin_lock the_qspin;
 
 static void kind_lock(unsigned k)
 {
@@ -25,6 +26,8 @@ static void kind_lock(unsigned k)
 		mcs_lock(&the_mcs);
 	else if (k == KIND_TICKET)
 		ticket_lock(&the_ticket);
+	else if (k == KIND_QSPIN)
+		qspin_lock(&the_qspin);
 	else
 		tas_lock(&the_tas);
 }
@@ -35,13 +38,16 @@ static void kind_unlock(unsigned k)
 		mcs_unlock(&the_mcs);
 	else if (k == KIND_TICKET)
 		ticket_unlock(&the_ticket);
+	else if (k == KIND_QSPIN)
+		qspin_unlock(&the_qspin);
 	else
 		tas_unlock(&the_tas);
 }
 
 static const struct lock_stats *kind_stats(unsigned k)
 {
-	return k == KIND_MCS ? &the_mcs.st : k == KIND_TICKET ? &the_ticket.st : &the_tas.st;
+	return k == KIND_MCS ? &the_mcs.st : k == KIND_TICKET ? &the_ticket.st : k == KIND_QSPIN ? &the_qspin.st
+											  : &the_tas.st;
 }
 
 /*
@@ -159,6 +165,8 @@ static void excl_run(struct test *t, unsigned k)
 		mcs_init(&the_mcs);
 	else if (k == KIND_TICKET)
 		ticket_init(&the_ticket);
+	else if (k == KIND_QSPIN)
+		qspin_init(&the_qspin);
 	else
 		tas_init(&the_tas);
 	/* about 2000 hand-overs whatever the hart count; 20000 when halting, so that the harts overlap */
@@ -205,6 +213,13 @@ static void excl_run(struct test *t, unsigned k)
 	} else if (k == KIND_TICKET) {
 		EXPECT_EQ(t, the_ticket.next, the_ticket.owner);
 		EXPECT_EQ(t, the_ticket.next, (uint32_t)total);
+	} else if (k == KIND_QSPIN) {
+		EXPECT_EQ(t, the_qspin.word, 0);	/* free, nobody queued, no claim or sleeper left */
+		EXPECT_LE(t, st->steals, st->contended);
+		test_log("qspin: steals %llu halts %llu kicks %llu (lock_steal=%u)", (unsigned long long)st->steals,
+			 (unsigned long long)st->halts, (unsigned long long)st->kicks, lock_steal_budget);
+		if (!lock_steal_budget)
+			EXPECT_EQ(t, st->steals, 0);
 	} else {
 		EXPECT_EQ(t, the_tas.held, 0);
 	}
@@ -225,6 +240,39 @@ static void locks_ticket_mutual_exclusion(struct test *t)
 static void locks_tas_mutual_exclusion(struct test *t)
 {
 	excl_run(t, KIND_TAS);
+}
+
+static void locks_qspin_mutual_exclusion(struct test *t)
+{
+	excl_run(t, KIND_QSPIN);
+}
+
+static void locks_qspin_trylock(struct test *t)
+{
+	struct qspin_lock l;
+
+	qspin_init(&l);
+	EXPECT_EQ(t, qspin_trylock(&l), 1);
+	EXPECT_EQ(t, qspin_trylock(&l), 0);
+	EXPECT_EQ(t, l.word, QSPIN_LOCKED);
+	/* qspin locks take no node: they nest beyond MCS_NEST_MAX */
+	{
+		struct qspin_lock deep[MCS_NEST_MAX + 2];
+		unsigned i;
+
+		for (i = 0; i < MCS_NEST_MAX + 2; i++) {
+			qspin_init(&deep[i]);
+			qspin_lock(&deep[i]);
+		}
+		for (i = MCS_NEST_MAX + 2; i-- > 0;) {
+			EXPECT_EQ(t, deep[i].word, QSPIN_LOCKED);
+			qspin_unlock(&deep[i]);
+		}
+	}
+	qspin_unlock(&l);
+	EXPECT_EQ(t, l.word, 0);
+	EXPECT_EQ(t, l.st.acquired, 1);
+	EXPECT_EQ(t, l.st.contended, 0);
 }
 
 static void locks_mcs_trylock(struct test *t)
@@ -251,6 +299,7 @@ static void locks_mcs_trylock(struct test *t)
 /* locks of their own: the statistics case reads those of the exclusion runs */
 static struct mcs_lock fifo_mcs;
 static struct ticket_lock fifo_ticket;
+static struct qspin_lock fifo_qspin;
 static unsigned fifo_kind, fifo_n;
 static unsigned fifo_rank[TOPO_MAX_HARTS];		/* by hart index; the caller has rank 0 */
 #define FIFO_NONE (~0u)					/* a hart that sits this run out */
@@ -278,6 +327,8 @@ static void fifo_lock(void)
 {
 	if (fifo_kind == KIND_MCS)
 		mcs_lock(&fifo_mcs);
+	else if (fifo_kind == KIND_QSPIN)
+		qspin_lock(&fifo_qspin);
 	else
 		ticket_lock(&fifo_ticket);
 }
@@ -286,20 +337,33 @@ static void fifo_unlock(void)
 {
 	if (fifo_kind == KIND_MCS)
 		mcs_unlock(&fifo_mcs);
+	else if (fifo_kind == KIND_QSPIN)
+		qspin_unlock(&fifo_qspin);
 	else
 		ticket_unlock(&fifo_ticket);
 }
 
-/* fifo_tail_word() - what moves when a hart enqueues: the MCS tail or the next ticket. */
+/* fifo_tail_word() - what moves when a hart enqueues: the MCS tail, the qspin word or the next ticket. */
 static uint64_t fifo_tail_word(void)
 {
+	if (fifo_kind == KIND_QSPIN)
+		return __atomic_load_n(&fifo_qspin.word, __ATOMIC_ACQUIRE);
 	return fifo_kind == KIND_MCS ? (uint64_t)(uintptr_t)__atomic_load_n(&fifo_mcs.tail, __ATOMIC_ACQUIRE)
 				     : __atomic_load_n(&fifo_ticket.next, __ATOMIC_ACQUIRE);
 }
 
-/* fifo_queued() - rank @r has enqueued: the MCS tail is its node, or the ticket dispenser passed it. */
+/* fifo_rank_hart[] - by rank: its hart index (the qspin tail names a hart) */
+static unsigned fifo_rank_hart[TOPO_MAX_HARTS];
+
+/*
+ * fifo_queued() - rank @r has enqueued: the MCS tail is its node, the qspin tail its hart, or the ticket
+ * dispenser passed it.
+ */
 static int fifo_queued(unsigned r)
 {
+	if (fifo_kind == KIND_QSPIN)
+		return __atomic_load_n(&fifo_qspin.word, __ATOMIC_ACQUIRE) >> QSPIN_TAIL_SHIFT ==
+		       fifo_rank_hart[r] + 1;
 	if (fifo_kind == KIND_MCS) {
 		struct mcs_node *n = __atomic_load_n(&fifo_node[r], __ATOMIC_ACQUIRE);
 
@@ -364,6 +428,8 @@ static void fifo_run(struct test *t, unsigned k)
 	}
 	if (k == KIND_MCS)
 		mcs_init(&fifo_mcs);
+	else if (k == KIND_QSPIN)
+		qspin_init(&fifo_qspin);
 	else
 		ticket_init(&fifo_ticket);
 	fifo_kind = k;
@@ -373,12 +439,15 @@ static void fifo_run(struct test *t, unsigned k)
 	for (i = 0; i < TOPO_MAX_HARTS; i++)
 		fifo_rank[i] = FIFO_NONE;
 	fifo_rank[self] = 0;
+	fifo_rank_hart[0] = self;
 	others = smp_nharts() - 1;
 	stride = (others + FIFO_MAX - 2) / (FIFO_MAX - 1);
 	fifo_n = 1 + (others + stride - 1) / stride;
 	for (i = 0, seen = 0; i < TOPO_MAX_HARTS; i++)
-		if (smp_hart_up(i) && i != self && seen++ % stride == 0)
+		if (smp_hart_up(i) && i != self && seen++ % stride == 0) {
+			fifo_rank_hart[r] = i;
 			fifo_rank[i] = r++;
+		}
 	ASSERT_EQ(t, r, fifo_n);
 	fifo_started = 0;
 	fifo_count = 0;
@@ -395,10 +464,12 @@ static void fifo_run(struct test *t, unsigned k)
 	EXPECT_EQ(t, bad, 0);
 	if (k == KIND_MCS)
 		EXPECT_TRUE(t, fifo_mcs.tail == NULL);
+	else if (k == KIND_QSPIN)
+		EXPECT_EQ(t, fifo_qspin.word, 0);
 	else
 		EXPECT_EQ(t, fifo_ticket.next, fifo_ticket.owner);
 	/* here contention is certain: everyone but the caller queued while the caller held the lock */
-	st = k == KIND_MCS ? &fifo_mcs.st : &fifo_ticket.st;
+	st = k == KIND_MCS ? &fifo_mcs.st : k == KIND_QSPIN ? &fifo_qspin.st : &fifo_ticket.st;
 	EXPECT_EQ(t, st->acquired, fifo_n);
 	if (!fifo_timeouts)
 		EXPECT_EQ(t, st->contended, fifo_n - 1);
@@ -418,6 +489,17 @@ static void locks_ticket_fifo(struct test *t)
 	fifo_run(t, KIND_TICKET);
 }
 
+/* qspin is FIFO when it lets nobody steal (lock_steal=0): its head claims every release */
+static void locks_qspin_fifo(struct test *t)
+{
+	uint32_t saved = lock_steal_budget;
+
+	lock_steal_budget = 0;
+	fifo_run(t, KIND_QSPIN);
+	lock_steal_budget = saved;
+	EXPECT_EQ(t, fifo_qspin.st.steals, 0);
+}
+
 /*
  * ---- halting waiters ----
  * With lock_spin_budget 0 every waiter sleeps in wfi at once and is woken by an IPI: mutual exclusion
@@ -427,7 +509,9 @@ static void locks_ticket_fifo(struct test *t)
 static void halting_run(struct test *t, unsigned k)
 {
 	uint32_t saved = lock_spin_budget;
-	const struct lock_stats *st = kind_stats(k), *fst = k == KIND_MCS ? &fifo_mcs.st : &fifo_ticket.st;
+	const struct lock_stats *st = kind_stats(k);
+	const struct lock_stats *fst = k == KIND_MCS ? &fifo_mcs.st : k == KIND_QSPIN ? &fifo_qspin.st : &fifo_ticket.st;
+	uint32_t saved_steal = lock_steal_budget;
 
 	lock_spin_budget = 0;
 	excl_halting = 1;
@@ -438,12 +522,20 @@ static void halting_run(struct test *t, unsigned k)
 	EXPECT_LE(t, st->halts, st->contended);
 	if (k == KIND_MCS)
 		EXPECT_EQ(t, st->kicks, st->halts);	/* a successful halt is kicked exactly once */
+	if (k == KIND_QSPIN) {
+		/* each sleep (on the node, as the head) is kicked once: one or two per halted acquisition */
+		EXPECT_GE(t, st->kicks, st->halts);
+		EXPECT_LE(t, st->kicks, 2 * st->halts);
+	}
 	if (smp_nharts() < 2) {
 		lock_spin_budget = saved;
 		return;
 	}
+	if (k == KIND_QSPIN)
+		lock_steal_budget = 0;		/* FIFO order is checked only without steals */
 	fifo_run(t, k);
 	lock_spin_budget = saved;
+	lock_steal_budget = saved_steal;
 	test_log("%s FIFO, sleeping at once: %u queued, contended %llu halts %llu kicks %llu", kind_name[k],
 		 fifo_n, (unsigned long long)fst->contended, (unsigned long long)fst->halts,
 		 (unsigned long long)fst->kicks);
@@ -452,6 +544,10 @@ static void halting_run(struct test *t, unsigned k)
 	EXPECT_GT(t, fst->kicks, 0);
 	if (k == KIND_MCS)
 		EXPECT_EQ(t, fst->kicks, fst->halts);
+	if (k == KIND_QSPIN) {
+		EXPECT_GE(t, fst->kicks, fst->halts);
+		EXPECT_LE(t, fst->kicks, 2 * fst->halts);
+	}
 }
 
 static void locks_mcs_halting(struct test *t)
@@ -462,6 +558,11 @@ static void locks_mcs_halting(struct test *t)
 static void locks_ticket_halting(struct test *t)
 {
 	halting_run(t, KIND_TICKET);
+}
+
+static void locks_qspin_halting(struct test *t)
+{
+	halting_run(t, KIND_QSPIN);
 }
 
 /* ---- statistics of the exclusion runs ---- */
@@ -483,6 +584,7 @@ static void locks_stats_consistent(struct test *t)
 		EXPECT_LE(t, st->contended, st->acquired);
 		EXPECT_LE(t, st->wait_max, st->wait_total);
 		EXPECT_LE(t, st->halts, st->contended);
+		EXPECT_LE(t, st->steals, st->contended);
 		/* only a contended acquisition spins or waits */
 		if (!st->contended) {
 			EXPECT_EQ(t, st->spins, 0);
@@ -499,4 +601,5 @@ static void locks_stats_consistent(struct test *t)
 TEST_SUITE(locks, TEST_CASE(locks_mcs_mutual_exclusion), TEST_CASE(locks_ticket_mutual_exclusion),
 	   TEST_CASE(locks_tas_mutual_exclusion), TEST_CASE(locks_mcs_trylock), TEST_CASE(locks_mcs_fifo),
 	   TEST_CASE(locks_ticket_fifo), TEST_CASE(locks_mcs_halting), TEST_CASE(locks_ticket_halting),
-	   TEST_CASE(locks_stats_consistent));
+	   TEST_CASE(locks_qspin_mutual_exclusion), TEST_CASE(locks_qspin_trylock), TEST_CASE(locks_qspin_fifo),
+	   TEST_CASE(locks_qspin_halting), TEST_CASE(locks_stats_consistent));

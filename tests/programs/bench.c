@@ -251,7 +251,9 @@ static void bench_fast_pair(void)
 static struct mcs_lock b_mcs;
 static struct ticket_lock b_ticket;
 static struct tas_lock b_tas;
+static struct qspin_lock b_qspin;
 
+static void __attribute__((noinline)) body_qspin(void *a) { qspin_lock(&b_qspin); qspin_unlock(&b_qspin); }
 static void __attribute__((noinline)) body_mcs(void *a) { mcs_lock(&b_mcs); mcs_unlock(&b_mcs); }
 static void __attribute__((noinline)) body_ticket(void *a) { ticket_lock(&b_ticket); ticket_unlock(&b_ticket); }
 static void __attribute__((noinline)) body_tas(void *a) { tas_lock(&b_tas); tas_unlock(&b_tas); }
@@ -263,12 +265,15 @@ static void bench_lock_pair(void)
 	mcs_init(&b_mcs);
 	ticket_init(&b_ticket);
 	tas_init(&b_tas);
+	qspin_init(&b_qspin);
 	snprintf(p, sizeof(p), "bench: name=lock_pair lock=mcs");
 	print_x100(p, per_iter_x100(body_mcs, NULL), "insn_per_pair");
 	snprintf(p, sizeof(p), "bench: name=lock_pair lock=ticket");
 	print_x100(p, per_iter_x100(body_ticket, NULL), "insn_per_pair");
 	snprintf(p, sizeof(p), "bench: name=lock_pair lock=tas");
 	print_x100(p, per_iter_x100(body_tas, NULL), "insn_per_pair");
+	snprintf(p, sizeof(p), "bench: name=lock_pair lock=qspin");
+	print_x100(p, per_iter_x100(body_qspin, NULL), "insn_per_pair");
 }
 
 /* ---- buddy_pair: the heap straight ---- */
@@ -636,8 +641,8 @@ static void bench_placement(void)
  *   alloc=proxima-heap   heap_alloc/heap_free on one shared heap (cluster 0): the heap lock under test
  *                        (its kind is chosen at build time, LOCK=).
  *   alloc=newlib         newlib's malloc/free, each call behind one global lock, once per lock kind
- *                        (mcs, ticket, tas): the same critical section under each.
- * spins, contended, halts, kicks, acquired and max_wait_us come from the lock statistics of the locks
+ *                        (mcs, ticket, tas, qspin): the same critical section under each.
+ * spins, contended, halts, kicks, steals, acquired and max_wait_us come from the lock statistics of the locks
  * involved (all heaps for proxima) over the window.
  *
  * Caveat: these figures come from QEMU's MTTCG, each hart a host thread, on however many host cores there
@@ -650,8 +655,8 @@ static void bench_placement(void)
 #define CONT_WINDOW_MS 400
 
 enum cont_kind { CONT_PROXIMA, CONT_HEAP, CONT_NEWLIB };
-enum { LK_MCS, LK_TICKET, LK_TAS };
-static const char *const lock_names[] = { "mcs", "ticket", "tas" };
+enum { LK_MCS, LK_TICKET, LK_TAS, LK_QSPIN };
+static const char *const lock_names[] = { "mcs", "ticket", "tas", "qspin" };
 
 struct cont_run {
 	enum cont_kind kind;
@@ -666,11 +671,14 @@ struct cont_run {
 static struct mcs_lock c_mcs;
 static struct ticket_lock c_ticket;
 static struct tas_lock c_tas;
+static struct qspin_lock c_qspin;
 
 static inline void c_lock(int k)
 {
 	if (k == LK_MCS)
 		mcs_lock(&c_mcs);
+	else if (k == LK_QSPIN)
+		qspin_lock(&c_qspin);
 	else if (k == LK_TICKET)
 		ticket_lock(&c_ticket);
 	else
@@ -681,6 +689,8 @@ static inline void c_unlock(int k)
 {
 	if (k == LK_MCS)
 		mcs_unlock(&c_mcs);
+	else if (k == LK_QSPIN)
+		qspin_unlock(&c_qspin);
 	else if (k == LK_TICKET)
 		ticket_unlock(&c_ticket);
 	else
@@ -765,6 +775,7 @@ static void lock_stats_add(struct lock_stats *sum, const struct lock_stats *s)
 	sum->spins += s->spins;
 	sum->halts += s->halts;
 	sum->kicks += s->kicks;
+	sum->steals += s->steals;
 	sum->wait_total += s->wait_total;
 	if (s->wait_max > sum->wait_max)
 		sum->wait_max = s->wait_max;
@@ -807,6 +818,7 @@ static void cont_one(struct cont_run *r, unsigned n)
 	mcs_init(&c_mcs);
 	ticket_init(&c_ticket);
 	tas_init(&c_tas);
+	qspin_init(&c_qspin);
 	if (r->kind != CONT_NEWLIB)
 		heap_lock_stats(r, &before, true);
 	smp_call_n(n, cont_fn, r);
@@ -817,9 +829,11 @@ static void cont_one(struct cont_run *r, unsigned n)
 		d.spins = after.spins - before.spins;
 		d.halts = after.halts - before.halts;
 		d.kicks = after.kicks - before.kicks;
+		d.steals = after.steals - before.steals;
 		d.wait_max = after.wait_max;
 	} else {
-		d = r->lock == LK_MCS ? c_mcs.st : r->lock == LK_TICKET ? c_ticket.st : c_tas.st;
+		d = r->lock == LK_MCS ? c_mcs.st : r->lock == LK_TICKET ? c_ticket.st : r->lock == LK_QSPIN ? c_qspin.st
+													  : c_tas.st;
 	}
 	for (i = 0; i < TOPO_MAX_HARTS; i++) {
 		if (!r->ran[i])
@@ -832,10 +846,10 @@ static void cont_one(struct cont_run *r, unsigned n)
 	}
 	bench_fmt_ratio(fair, sizeof(fair), "fairness", most, fewest ? fewest : 1);
 	printk("bench: name=contention alloc=%s lock=%s harts=%u ops=%llu ops_per_sec=%llu%s spins=%llu "
-	       "contended=%llu halts=%llu kicks=%llu acquired=%llu max_wait_us=%llu window_ms=%d fails=%u\n",
+	       "contended=%llu halts=%llu kicks=%llu steals=%llu acquired=%llu max_wait_us=%llu window_ms=%d fails=%u\n",
 	       alloc, lock, harts, (unsigned long long)total, (unsigned long long)(total * hz / r->window), fair,
 	       (unsigned long long)d.spins, (unsigned long long)d.contended, (unsigned long long)d.halts,
-	       (unsigned long long)d.kicks, (unsigned long long)d.acquired,
+	       (unsigned long long)d.kicks, (unsigned long long)d.steals, (unsigned long long)d.acquired,
 	       (unsigned long long)(d.wait_max * 1000000 / hz), CONT_WINDOW_MS, fails);
 }
 
@@ -870,7 +884,7 @@ static void bench_contention(void)
 		r->kind = CONT_HEAP;
 		cont_one(r, counts[i]);
 		r->kind = CONT_NEWLIB;
-		for (r->lock = LK_MCS; r->lock <= LK_TAS; r->lock++)
+		for (r->lock = LK_MCS; r->lock <= LK_QSPIN; r->lock++)
 			cont_one(r, counts[i]);
 	}
 	heap_free(r);
