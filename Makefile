@@ -19,10 +19,10 @@ LIBFDT   := $(BUILD)/libfdt
 SETUP    := $(BUILD)/.setup-done
 PYTHON   ?= python3
 
-# Build-time choices: LOCK=mcs|ticket|tas selects the heaps' spinlock, DEBUG=1 the debug allocator.
+# Build-time choices: LOCK=qspin|mcs|ticket|tas selects the heaps' spinlock, DEBUG=1 the debug allocator.
 Q        := $(if $(V),,@)
 COMMA    := ,
-LOCK     ?= mcs
+LOCK     ?= qspin
 DEBUG    ?= 0
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -47,7 +47,7 @@ HCFLAGS  := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize
 HSRCS    := $(PORTABLE) $(wildcard tests/host/*.c)
 HOBJS    := $(patsubst %,$(BUILD)/h/%.o,$(HSRCS)) $(patsubst %,$(BUILD)/h/libfdt/%.o,$(LIBFDT_SRCS))
 
-.PHONY: all run test host-test tsan-test kernel-test console-test bench soak gdb help setup clean
+.PHONY: all run test host-test tsan-test tools-test kernel-test console-test bench soak gdb help setup clean
 all: $(BUILD)/kernel.elf
 
 # The toolchain, newlib, libfdt and kunit.py come from tools/setup.sh. Its stamp is an included makefile:
@@ -129,7 +129,11 @@ kernel-test: $(BUILD)/kernel.elf $(BUILD)/kernel-debug.elf
 console-test: $(BUILD)/kernel.elf
 	$(PYTHON) tools/console_check.py
 
-test: host-test tsan-test fuzz kernel-test
+# the runner's and the bench report's own tests (a fake QEMU, saved logs; no kernel needed)
+tools-test:
+	$(PYTHON) -m unittest tests.tools.test_run tests.tools.test_bench_report
+
+test: host-test tsan-test tools-test fuzz kernel-test
 	$(PYTHON) tools/console_check.py
 
 bench: $(BUILD)/kernel.elf

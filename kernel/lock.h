@@ -53,7 +53,7 @@ extern uint32_t lock_spin_budget;
  * The queued spinlock's patience (bootarg lock_steal=): how many iterations its queue head lets running
  * harts take the free lock ahead of it before it claims the next release for itself. 0 = strict FIFO.
  */
-#define LOCK_STEAL_DEFAULT 4096
+#define LOCK_STEAL_DEFAULT 1024
 extern uint32_t lock_steal_budget;
 
 /*

@@ -49,7 +49,10 @@ EXIT_TIMEOUT = 124
 EXIT_NO_QEMU = 127
 
 GDB = "riscv64-unknown-elf-gdb"
-BENCH_BOOTS = (("icount", True, "bench=all"), ("mttcg", False, "bench=contention"))
+# (log name, icount, bootargs, NUMA spec: "" = the default machine). The last boot measures one cluster
+# with 16 and 32 harts behind one heap lock.
+BENCH_BOOTS = (("icount", True, "bench=all", ""), ("mttcg", False, "bench=contention", ""),
+               ("mttcg-1cluster", False, "bench=contention", "512M:32"))
 
 PROMPT = b"proxima> "     # kernel/console.h CONSOLE_PROMPT: the console waits for a line
 EOT = b"\x04"             # ^D on an empty line: the console powers off as with `halt`
@@ -578,12 +581,12 @@ def expect_bootargs(m):
 # -- bench ---------------------------------------------------------------------------------------------
 
 def cmd_bench(args, parser):
-    m = topo.machine("", "")
     _need_files(parser, args.kernel)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     status = 0
-    for name, icount, bootargs in BENCH_BOOTS:
+    for name, icount, bootargs, numa in BENCH_BOOTS:
+        m = topo.machine(numa, "")
         cmd = qemu_command(m, args.kernel, bootargs, icount=icount, qemu=args.qemu)
         say(shlex.join(cmd))
         log = out / f"{name}.log"

@@ -361,9 +361,12 @@ static unsigned fifo_rank_hart[TOPO_MAX_HARTS];
  */
 static int fifo_queued(unsigned r)
 {
-	if (fifo_kind == KIND_QSPIN)
-		return __atomic_load_n(&fifo_qspin.word, __ATOMIC_ACQUIRE) >> QSPIN_TAIL_SHIFT ==
-		       fifo_rank_hart[r] + 1;
+	if (fifo_kind == KIND_QSPIN) {
+		uint32_t w = __atomic_load_n(&fifo_qspin.word, __ATOMIC_ACQUIRE);
+
+		/* rank 0 took the free lock without queueing: it is "queued" once it holds it */
+		return r ? w >> QSPIN_TAIL_SHIFT == fifo_rank_hart[r] + 1 : (w & QSPIN_LOCKED) != 0;
+	}
 	if (fifo_kind == KIND_MCS) {
 		struct mcs_node *n = __atomic_load_n(&fifo_node[r], __ATOMIC_ACQUIRE);
 

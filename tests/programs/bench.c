@@ -636,7 +636,7 @@ static void bench_placement(void)
  * Each of the first n harts runs alloc/free pairs of random sizes (16..512 B) for a fixed window of the
  * time CSR: a ring of CONT_RING live blocks per hart, each step frees the oldest and allocates a new one;
  * ops counts those pairs. ops_per_sec = all harts' pairs / window; fairness = most / fewest pairs of one
- * hart. Variants:
+ * hart; each variant runs CONT_REPEATS windows and reports the medians. Variants:
  *   alloc=proxima        mem_alloc/mem_free: the per-hart caches, the heaps' locks only on refill/trim.
  *   alloc=proxima-heap   heap_alloc/heap_free on one shared heap (cluster 0): the heap lock under test
  *                        (its kind is chosen at build time, LOCK=).
@@ -803,14 +803,21 @@ static void heap_lock_stats(const struct cont_run *r, struct lock_stats *sum, bo
 	}
 }
 
-static void cont_one(struct cont_run *r, unsigned n)
+/* one window's outcome; cont_median() prints the median of CONT_REPEATS of them */
+struct cont_result {
+	uint64_t total, ops_per_sec, fair_x100;
+	unsigned harts, fails;
+	struct lock_stats d;
+};
+
+/* Each variant runs CONT_REPEATS windows; the line reports their medians (host noise is large). */
+#define CONT_REPEATS 3
+
+static void cont_one(struct cont_run *r, unsigned n, struct cont_result *res)
 {
-	const char *alloc = r->kind == CONT_PROXIMA ? "proxima" : r->kind == CONT_HEAP ? "proxima-heap" : "newlib";
-	const char *lock = r->kind == CONT_NEWLIB ? lock_names[r->lock] : LOCK_KIND_NAME;
 	struct lock_stats before, after, d = { 0 };
-	uint64_t total = 0, most = 0, fewest = ~0ULL, hz = timebase_hz();
+	uint64_t total = 0, most = 0, fewest = ~0ULL;
 	unsigned i, harts = 0, fails = 0;
-	char fair[48];
 
 	memset(r->ops, 0, sizeof(r->ops));
 	memset(r->ran, 0, sizeof(r->ran));
@@ -844,19 +851,64 @@ static void cont_one(struct cont_run *r, unsigned n)
 		most = r->ops[i] > most ? r->ops[i] : most;
 		fewest = r->ops[i] < fewest ? r->ops[i] : fewest;
 	}
-	bench_fmt_ratio(fair, sizeof(fair), "fairness", most, fewest ? fewest : 1);
-	printk("bench: name=contention alloc=%s lock=%s harts=%u ops=%llu ops_per_sec=%llu%s spins=%llu "
-	       "contended=%llu halts=%llu kicks=%llu steals=%llu acquired=%llu max_wait_us=%llu window_ms=%d fails=%u\n",
-	       alloc, lock, harts, (unsigned long long)total, (unsigned long long)(total * hz / r->window), fair,
-	       (unsigned long long)d.spins, (unsigned long long)d.contended, (unsigned long long)d.halts,
-	       (unsigned long long)d.kicks, (unsigned long long)d.steals, (unsigned long long)d.acquired,
-	       (unsigned long long)(d.wait_max * 1000000 / hz), CONT_WINDOW_MS, fails);
+	if (!fewest)
+		fewest = 1;
+	*res = (struct cont_result){ total, total * timebase_hz() / r->window, (most * 100 + fewest / 2) / fewest,
+				     harts, fails, d };
+}
+
+static void sort_u64(uint64_t *v, unsigned n)
+{
+	unsigned i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j && v[j - 1] > v[j]; j--) {
+			uint64_t x = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = x;
+		}
+}
+
+/*
+ * cont_median() - CONT_REPEATS windows of one variant: ops_per_sec and fairness are the medians (each on
+ * its own), the lock statistics those of the median-throughput window; ops_per_sec_min/max show the spread.
+ */
+static void cont_median(struct cont_run *r, unsigned n)
+{
+	const char *alloc = r->kind == CONT_PROXIMA ? "proxima" : r->kind == CONT_HEAP ? "proxima-heap" : "newlib";
+	const char *lock = r->kind == CONT_NEWLIB ? lock_names[r->lock] : LOCK_KIND_NAME;
+	struct cont_result res[CONT_REPEATS], *m = &res[0];
+	uint64_t ops[CONT_REPEATS], fair[CONT_REPEATS];
+	unsigned i, fails = 0;
+
+	for (i = 0; i < CONT_REPEATS; i++) {
+		cont_one(r, n, &res[i]);
+		ops[i] = res[i].ops_per_sec;
+		fair[i] = res[i].fair_x100;
+		fails += res[i].fails;
+	}
+	sort_u64(ops, CONT_REPEATS);
+	sort_u64(fair, CONT_REPEATS);
+	for (i = 0; i < CONT_REPEATS; i++)
+		if (res[i].ops_per_sec == ops[CONT_REPEATS / 2])
+			m = &res[i];
+	printk("bench: name=contention alloc=%s lock=%s harts=%u clusters=%u ops=%llu ops_per_sec=%llu "
+	       "fairness=%llu.%02llu spins=%llu contended=%llu halts=%llu kicks=%llu steals=%llu acquired=%llu "
+	       "max_wait_us=%llu window_ms=%d repeats=%d ops_per_sec_min=%llu ops_per_sec_max=%llu fails=%u\n",
+	       alloc, lock, m->harts, boot_topo.nclusters, (unsigned long long)m->total,
+	       (unsigned long long)ops[CONT_REPEATS / 2], (unsigned long long)(fair[CONT_REPEATS / 2] / 100),
+	       (unsigned long long)(fair[CONT_REPEATS / 2] % 100), (unsigned long long)m->d.spins,
+	       (unsigned long long)m->d.contended, (unsigned long long)m->d.halts, (unsigned long long)m->d.kicks,
+	       (unsigned long long)m->d.steals, (unsigned long long)m->d.acquired,
+	       (unsigned long long)(m->d.wait_max * 1000000 / timebase_hz()), CONT_WINDOW_MS, CONT_REPEATS,
+	       (unsigned long long)ops[0], (unsigned long long)ops[CONT_REPEATS - 1], fails);
 }
 
 static void bench_contention(void)
 {
-	static const unsigned want[] = { 1, 2, 4, 8, TOPO_MAX_HARTS };
-	unsigned counts[5], ncounts = 0, i, j, up = smp_nharts();
+	static const unsigned want[] = { 1, 2, 4, 8, 16, 32, TOPO_MAX_HARTS };
+	unsigned counts[sizeof(want) / sizeof(want[0])], ncounts = 0, i, j, up = smp_nharts();
 	struct cont_run *r;
 	void *m;
 
@@ -869,7 +921,7 @@ static void bench_contention(void)
 	r->window = timebase_hz() * CONT_WINDOW_MS / 1000;
 	for (r->heap = 0; r->heap < boot_topo.nclusters && !heap_of(r->heap)->size; r->heap++)
 		;
-	/* 1, 2, 4, 8 and all harts, each clamped to the harts up, without repeats */
+	/* 1, 2, 4, 8, 16, 32 and all harts, each clamped to the harts up, without repeats */
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		unsigned n = want[i] < up ? want[i] : up;
 
@@ -880,12 +932,12 @@ static void bench_contention(void)
 	}
 	for (i = 0; i < ncounts; i++) {
 		r->kind = CONT_PROXIMA;
-		cont_one(r, counts[i]);
+		cont_median(r, counts[i]);
 		r->kind = CONT_HEAP;
-		cont_one(r, counts[i]);
+		cont_median(r, counts[i]);
 		r->kind = CONT_NEWLIB;
 		for (r->lock = LK_MCS; r->lock <= LK_QSPIN; r->lock++)
-			cont_one(r, counts[i]);
+			cont_median(r, counts[i]);
 	}
 	heap_free(r);
 }

@@ -99,8 +99,10 @@ class TestSpec(unittest.TestCase):
 
     def test_matrix_specs_are_valid(self):
         names = [t.name for t in topo.MATRIX]
-        self.assertEqual(names, ["1x1", "2x2", "numa4-unequal", "memoryless-last", "withheld-first",
-                                 "cross-4g", "faults", "sleep-at-once", "128-harts", "debug-build"])
+        for name in ("1x1", "2x2", "numa4-unequal", "memoryless-last", "withheld-first", "cross-4g",
+                     "straddle-4g", "faults", "tiny-heaps", "sleep-at-once", "128-harts", "debug-build"):
+            self.assertIn(name, names)
+        self.assertEqual(len(names), len(set(names)))
         harts = {t.name: topo.machine(t.numa, t.dist).harts for t in topo.MATRIX}
         self.assertEqual(harts["128-harts"], 128)
         self.assertEqual(harts["numa4-unequal"], 8)
