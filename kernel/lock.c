@@ -336,15 +336,19 @@ void (tas_unlock)(struct tas_lock *l)
 
 /*
  * Queued spinlock (see lock.h for the word). A waiter's way through qspin_lock_slow():
- *   1. steal: while the head has not claimed the lock (no HANDOFF), spin up to lock_spin_budget
+ *   1. steal: while the head does not claim the lock (no HANDOFF), spin up to lock_steal_budget
  *      iterations taking the lock the moment it is free, tail or no tail (never with budget 0);
  *   2. queue: put its hart in the tail (CAS on the word); with a predecessor, link behind it and wait on
  *      its own node until the predecessor makes it the head: spin, then sleep (mcs_halt(), as MCS);
- *   3. head: take the lock once it is free; after lock_steal_budget iterations set HANDOFF (no more
- *      steals), after lock_spin_budget more set SLEEPS and sleep until the unlock kicks it;
+ *   3. head: set HANDOFF (the next release is ours) and spin until the lock is free; after
+ *      lock_spin_budget iterations set SLEEPS, drop HANDOFF (unless lock_steal_budget is 0: strict
+ *      FIFO), and sleep until the unlock kicks it; then claim and spin again;
  *   4. owner: if others queued behind it, make the next one the head (an MCS hand-off of the node).
+ * This is Linux's pv qspinlock hybrid: steals happen only while the head is not running (asleep, or
+ * being woken, or not yet woken as the new head), which is exactly when a FIFO hand-off would stall.
+ * Bound: a head that runs when the lock is released is served by that release.
  * Statistics: halts counts acquisitions that slept (on the node, as the head, or both), kicks the
- * wake-ups they got (each sleep is kicked exactly once: one or two per halted acquisition), steals the
+ * wake-ups they got (each sleep is kicked exactly once; a head may sleep more than once), steals the
  * acquisitions that passed a queue.
  * One node per hart: a hart is in at most one queue (it waits for one lock at a time, and no lock is
  * taken in a trap), and it leaves the queue in step 3, before its critical section.
@@ -373,14 +377,15 @@ int qspin_trylock(struct qspin_lock *l)
 }
 
 /*
- * qspin_steal() - step 1: take the lock while it is free and unclaimed, ahead of any queue. Acquire on
- * success (pairs with the releasing unlock). True if we hold it.
+ * qspin_steal() - step 1: take the lock while it is free and unclaimed, ahead of any queue, looking
+ * once and then for up to @budget spins. Acquire on success (pairs with the releasing unlock). True if
+ * we hold it.
  */
 static bool qspin_steal(struct qspin_lock *l, uint64_t budget, uint64_t *spins)
 {
 	uint32_t w;
 
-	while (*spins < budget) {
+	for (;;) {
 		w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
 		if (w & QSPIN_HANDOFF)
 			return false;
@@ -393,21 +398,23 @@ static bool qspin_steal(struct qspin_lock *l, uint64_t budget, uint64_t *spins)
 			}
 			continue;
 		}
+		if (*spins >= budget)
+			return false;
 		(*spins)++, cpu_relax();
 	}
-	return false;
 }
 
 void qspin_lock_slow(struct qspin_lock *l)
 {
 	uint64_t t0 = lock_clock(), spins = 0, halts = 0, kicks = 0, waited;
 	uint64_t budget = __atomic_load_n(&lock_spin_budget, __ATOMIC_RELAXED);
-	uint64_t patience = __atomic_load_n(&lock_steal_budget, __ATOMIC_RELAXED);
+	uint64_t steal = __atomic_load_n(&lock_steal_budget, __ATOMIC_RELAXED);
 	unsigned self = lock_self();
 	uint32_t code = (uint32_t)(self + 1) << QSPIN_TAIL_SHIFT, w, nw;
 	struct mcs_node *n = &qspin_nodes[self], *next;
 
-	if (patience && qspin_steal(l, budget, &spins))
+	/* at least one look; spinning for a steal obeys lock_spin too (lock_spin=0: no spinning at all) */
+	if (steal && qspin_steal(l, steal < budget ? steal : budget, &spins))
 		goto done;
 
 	/* plain: nobody reads them before our tail or our link (both published below, release) is seen */
@@ -442,7 +449,12 @@ void qspin_lock_slow(struct qspin_lock *l)
 		kicks += halted;	/* a node's successful halt is kicked exactly once, as MCS */
 	}
 
-	/* head of the queue: only we watch the word now */
+	/*
+	 * Head of the queue: only we watch the word now. While we run we claim the next release (HANDOFF:
+	 * no steals), so a running head is served next. Once we have spun our budget we sleep, and then
+	 * (unless strict) give the claim up: running harts may take the lock while we are not running,
+	 * and the unlock that finds SLEEPS kicks us to claim it again.
+	 */
 	for (waited = 0;;) {
 		/* acquire: when the lock is free, pairs with the release of the unlock that freed it */
 		w = __atomic_load_n(&l->word, __ATOMIC_ACQUIRE);
@@ -455,13 +467,13 @@ void qspin_lock_slow(struct qspin_lock *l)
 				break;
 			continue;
 		}
-		if (!(w & QSPIN_HANDOFF) && waited >= patience) {
+		if (!(w & QSPIN_HANDOFF)) {
 			/* relaxed: claims the next release; whether it or a steal comes first, we re-read */
 			__atomic_compare_exchange_n(&l->word, &w, w | QSPIN_HANDOFF, 0, __ATOMIC_RELAXED,
 						    __ATOMIC_RELAXED);
 			continue;
 		}
-		if (!(w & QSPIN_HANDOFF) || waited < patience + budget) {
+		if (waited < budget) {
 			waited++, cpu_relax();
 			continue;
 		}
@@ -470,19 +482,21 @@ void qspin_lock_slow(struct qspin_lock *l)
 		 * with acquire also reads our hart). Both this CAS and the unlock's CAS that clears LOCKED
 		 * and SLEEPS act on the one word, so in its coherence order either the unlock comes first
 		 * (our CAS fails: the word changed, and we re-read a free lock) or ours does (the unlock
-		 * replaces a word with SLEEPS and kicks us). No lost wake-up; with HANDOFF set nobody but
-		 * us can take the free lock, so after a kick we find it free or it is still held and a
-		 * later unlock kicks again (SLEEPS stays set until an unlock clears it).
+		 * replaces a word with SLEEPS, clears it, and kicks us). No lost wake-up: we sleep while
+		 * SLEEPS is set, and only that unlock clears it (a free lock never has SLEEPS, so a steal,
+		 * which sets LOCKED on a free word, cannot take it away).
 		 */
 		__atomic_store_n(&l->head_hart, self, __ATOMIC_RELAXED);
-		if (!__atomic_compare_exchange_n(&l->word, &w, w | QSPIN_SLEEPS, 0, __ATOMIC_RELEASE,
-						 __ATOMIC_RELAXED))
+		nw = (w | QSPIN_SLEEPS) & (steal ? ~QSPIN_HANDOFF : ~0u);
+		if (!__atomic_compare_exchange_n(&l->word, &w, nw, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			continue;
 		halts = 1;
 		/* acquire: pairs with the unlock's release, as above; spurious wake-ups sleep again */
-		while (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE) & QSPIN_LOCKED)
+		while (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE) & QSPIN_SLEEPS)
 			lock_halt();
 		kicks++;	/* the unlock that cleared SLEEPS kicked us, exactly once */
+		spins += waited;
+		waited = 0;	/* awake and running again: claim, spin, perhaps sleep again */
 	}
 	spins += waited;
 	if ((w & ~((1u << QSPIN_TAIL_SHIFT) - 1)) != code) {

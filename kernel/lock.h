@@ -50,8 +50,8 @@ struct lock_stats {
 extern uint32_t lock_spin_budget;
 
 /*
- * The queued spinlock's patience (bootarg lock_steal=): how many iterations its queue head lets running
- * harts take the free lock ahead of it before it claims the next release for itself. 0 = strict FIFO.
+ * The queued spinlock's steal budget (bootarg lock_steal=): how many iterations a newcomer tries to take
+ * an unclaimed free lock ahead of the queue before it queues. 0 = strict FIFO.
  */
 #define LOCK_STEAL_DEFAULT 1024
 extern uint32_t lock_steal_budget;
@@ -117,19 +117,20 @@ struct tas_lock {
  * the waiters queue as in MCS, each spinning (then sleeping) on its own node, but only the head of the
  * queue watches the word, and the lock itself is a bit, not a hand-off. So:
  *   - a free, uncontended lock is one compare-and-swap 0 -> LOCKED, and the unlock one LOCKED -> 0;
- *   - a running hart that finds the lock free may take it ahead of the queue ("steal": no sleeping or
- *     descheduled hart sits on the critical path), until the head has waited lock_steal_budget
- *     iterations: it then sets HANDOFF, after which the next release is the head's alone. That bounds
- *     the unfairness: the head is overtaken for at most its patience, then gets the lock within one
- *     critical section. With lock_steal_budget 0 the lock is strictly FIFO, as MCS;
- *   - a head that has waited lock_spin_budget more iterations sets SLEEPS and halts; the unlock that
- *     sees SLEEPS clears it and kicks the head (head_hart). Only the head ever sleeps on the word; the
- *     others sleep on their nodes, as MCS waiters do.
+ *   - the queue head claims the next release (HANDOFF) while it spins, so a running head is served
+ *     next; once it has spun lock_spin_budget iterations it sets SLEEPS, gives the claim up and
+ *     halts, and the unlock that sees SLEEPS clears it and kicks the head (head_hart), which then
+ *     claims again. Only the head ever sleeps on the word; the others sleep on their nodes, as MCS;
+ *   - while no head claims the lock (it sleeps, or the next head is still waking up), a running hart
+ *     that finds the lock free may take it ahead of the queue ("steal", up to lock_steal_budget
+ *     iterations before it queues): no sleeping or descheduled hart sits on the critical path. The
+ *     unfairness is bounded: a head that runs when the lock is released is served by that release.
+ *     With lock_steal_budget 0 nobody steals and the head keeps its claim while asleep: strict FIFO.
  * Waiting needs one node per hart (a hart waits for one lock at a time), in lock.c, so qspin locks nest
  * without limit and the fast paths touch no node at all.
  */
 #define QSPIN_LOCKED 1u		/* held */
-#define QSPIN_HANDOFF 2u	/* the head's patience ran out: a free lock is the head's only */
+#define QSPIN_HANDOFF 2u	/* the head claims the next release: no steals */
 #define QSPIN_SLEEPS 4u		/* the head sleeps: the unlock kicks head_hart */
 #define QSPIN_TAIL_SHIFT 8	/* bits 8..31: the last queued hart's index + 1, 0 = nobody queued */
 

@@ -48,7 +48,7 @@ static const struct bootarg_key bootarg_keys[] = {
 	{ "soak", "run the all-hart soak with this many operations", BOOTARG_U64, &kopts.soak, sizeof(kopts.soak) },
 	{ "lock_spin", "spin iterations before a lock or SMP waiter sleeps in wfi (0 = at once)", BOOTARG_U64,
 	  &kopts.lock_spin, sizeof(kopts.lock_spin) },
-	{ "lock_steal", "iterations a qspin lock's queue head lets running harts take the lock first (0 = FIFO)",
+	{ "lock_steal", "iterations a hart tries to take an unclaimed free qspin lock before it queues (0 = FIFO)",
 	  BOOTARG_U64, &kopts.lock_steal, sizeof(kopts.lock_steal) },
 	{ "expect", "topology the runner asked QEMU for (checked by tests)", BOOTARG_STR, kopts.expect,
 	  sizeof(kopts.expect) },
@@ -180,7 +180,8 @@ static void options_init(struct topo *t, unsigned long hartid, const void *dtb)
 		printk("locks: waiters spin %u iterations before they sleep\n", lock_spin_budget);
 	lock_steal_budget = kopts.lock_steal > UINT32_MAX ? UINT32_MAX : (uint32_t)kopts.lock_steal;
 	if (lock_steal_budget != LOCK_STEAL_DEFAULT)
-		printk("locks: a qspin queue head lets others steal for %u iterations\n", lock_steal_budget);
+		printk("locks: qspin newcomers try to steal for %u iterations%s\n", lock_steal_budget,
+		       lock_steal_budget ? "" : " (strict FIFO)");
 	if (kopts.mesh[0]) {
 		unsigned mx = 0, my = 0;
 

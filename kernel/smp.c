@@ -9,6 +9,7 @@
 #include "mm/heap.h"
 #include "mm/mem.h"
 #include "platform/csr.h"
+#include "platform/platform.h"
 #include "platform/sbi.h"
 
 #define HART_STACK_SIZE (16 * 1024)
@@ -104,6 +105,16 @@ static void smp_wait_eq(const uint32_t *p, uint32_t v)
 		__atomic_store_n(&smp_sleeping[me], 0, __ATOMIC_RELAXED);
 		return;
 	}
+}
+
+void smp_poll_relax(uint32_t *spins)
+{
+	if (*spins < __atomic_load_n(&lock_spin_budget, __ATOMIC_RELAXED)) {
+		(*spins)++;
+		cpu_relax();
+		return;
+	}
+	plat_idle(boot_topo.timebase_hz * SMP_POLL_SLEEP_US / 1000000 + 1);
 }
 
 /* smp_wake_sleepers() - after storing what smp_wait_eq() waits for: kick every hart that sleeps there. */
@@ -233,6 +244,7 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 	uint64_t kick_every = hz / 100;
 	unsigned started_pending = 0;
 	unsigned kicks = 0, last_pending = ~0u;
+	uint32_t spins = 0;
 	int started[TOPO_MAX_HARTS] = { 0 };
 
 	for (i = 0; i < t->nharts; i++) {
@@ -296,7 +308,7 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 		if (!pending || rdtime() - t_progress > (started_pending ? stall_started : stall) ||
 		    rdtime() - t0 > limit)
 			break;
-		cpu_relax();
+		smp_poll_relax(&spins);	/* after a short spin, sleep: 127 polled vCPUs need the host CPUs */
 	}
 	if (kicks)
 		printk("smp: %u wake-up IPIs sent to harts stuck in START_PENDING\n", kicks);

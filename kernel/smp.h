@@ -56,6 +56,15 @@ void smp_call_set(const struct hart_set *set, void (*fn)(void *arg), void *arg);
 /* smp_barrier() - wait until every hart taking part in the current smp_call_* reaches it. */
 void smp_barrier(void);
 
+/*
+ * smp_poll_relax() - the body of a loop that polls for something no hart will kick it for (another
+ * hart's progress, a hart arriving at boot): cpu_relax() for the first lock_spin_budget calls, counted
+ * in *@spins (start it at 0), then a timed wfi of SMP_POLL_SLEEP_US per call, so that pollers leave the
+ * host CPUs to the vCPUs they wait for.
+ */
+#define SMP_POLL_SLEEP_US 100
+void smp_poll_relax(uint32_t *spins);
+
 /* smp_participants() - how many harts run the current smp_call_*. */
 unsigned smp_participants(void);
 

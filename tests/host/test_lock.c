@@ -107,9 +107,8 @@ static void run_hammer(struct test *t, enum kind k)
 	if (k == K_QSPIN) {
 		/* free again, nobody queued, no claim or sleeper left behind */
 		EXPECT_EQ(t, l_qspin.word, 0);
-		/* each sleep is kicked once: one or two sleeps (node, head) per halted acquisition */
+		/* each sleep is kicked once; a halted acquisition slept at least once (node, head) */
 		EXPECT_GE(t, st->kicks, st->halts);
-		EXPECT_LE(t, st->kicks, 2 * st->halts);
 	}
 	/* a sleep that timed out in the shim is a lost wake-up */
 	EXPECT_EQ(t, __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED), lost);
@@ -284,7 +283,6 @@ static void lock_qspin_fifo_halting(struct test *t)
 	lock_steal_budget = saved;
 	/* each waiter slept on its node, as the head, or both: one kick per sleep */
 	EXPECT_GE(t, l_qspin.st.kicks, l_qspin.st.halts);
-	EXPECT_LE(t, l_qspin.st.kicks, 2 * l_qspin.st.halts);
 }
 
 static void lock_lost_wakeup_stress(struct test *t)

