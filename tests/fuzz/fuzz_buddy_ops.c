@@ -19,14 +19,15 @@
  * keeps one state per 64-byte granule: reserved (never added), free, live head, live interior. Reserved
  * granules are ASan-poisoned: the allocator must never touch memory it was not given.
  *
- * After every operation: the call's result is the one the model predicts (exact error codes for every
- * bad free, add_range and size), no two live blocks overlap (their granules were free in the model),
- * blocks are aligned to their size, and the byte counters and the call counters match. Allocation is
- * checked to take the smallest free order that fits (the nfree[] change of one split). The walks of the
- * whole heap run less often, so that a run does hundreds of thousands of inputs a minute; a broken
- * invariant is still found, a few operations later: buddy_check() every 32 operations and at the end,
- * and nfree[] equal to the canonical decomposition of the free granules (maximal aligned free blocks,
- * which is what eager merging must give) every 64 operations and at the end. At the end everything
+ * After every operation, in O(1): the call's result is the one the model predicts (exact error codes for
+ * every bad free, add_range and size), no two live blocks overlap (their granules were free in the
+ * model), blocks are aligned to their size, and the call counters match. Allocation is checked to take
+ * the smallest free order that fits (the nfree[] change of one split, on the orders it touches). The
+ * O(orders) and O(heap) checks run less often, so that a run does hundreds of thousands of inputs a
+ * minute; a broken invariant is still found, a few operations later: the byte counters and buddy_check()
+ * every CHECK_EVERY operations and at the end, and nfree[] equal to the canonical decomposition of the
+ * free granules (maximal aligned free blocks, which is what eager merging must give) every CANON_EVERY
+ * operations and at the end. At the end everything
  * is freed; without adds during the run, the statistics must equal the snapshot taken after setup.
  */
 #define ARENA_SIZE (2ul << 20)
@@ -35,8 +36,8 @@
 #define MAX_OPS 2000
 #define MAX_LIVE 2048
 #define NFREED 16
-#define CANON_EVERY 64
-#define CHECK_EVERY 32
+#define CANON_EVERY 128
+#define CHECK_EVERY 128
 
 enum { G_RSV, G_FREE, G_HEAD, G_IN };
 
@@ -107,7 +108,7 @@ static unsigned model_max_order(void)
 	return k;
 }
 
-/* the counters against the model's: after every operation (O(orders)) */
+/* the byte and call counters against the model's (O(orders)) */
 static void check_counts(void)
 {
 	struct buddy_stats st;
@@ -124,6 +125,16 @@ static void check_counts(void)
 		   (unsigned long long)st.allocs, (unsigned long long)m_allocs, (unsigned long long)st.frees,
 		   (unsigned long long)m_frees, (unsigned long long)st.failures, (unsigned long long)m_failures,
 		   (unsigned long long)st.bad_frees, (unsigned long long)m_bad);
+}
+
+/* the call counters against the model's: after every operation, O(1) */
+static void check_calls(void)
+{
+	FUZZ_CHECK(b.allocs == m_allocs && b.frees == m_frees && b.failures == m_failures && b.bad_frees == m_bad,
+		   "counters: allocs %llu/%llu frees %llu/%llu failures %llu/%llu bad_frees %llu/%llu",
+		   (unsigned long long)b.allocs, (unsigned long long)m_allocs, (unsigned long long)b.frees,
+		   (unsigned long long)m_frees, (unsigned long long)b.failures, (unsigned long long)m_failures,
+		   (unsigned long long)b.bad_frees, (unsigned long long)m_bad);
 }
 
 /* check_counts() and buddy_check()'s walk of the whole heap: every CHECK_EVERY operations and at the end */
@@ -146,7 +157,12 @@ static void check_canonical(void)
 
 	while (pos < end) {
 		if (*gs(pos) != G_FREE) {
-			pos += GRAN;
+			/* to the next free granule: one memchr over the model, not a loop per granule */
+			const uint8_t *f = memchr(gs(pos), G_FREE, (end - pos) / GRAN);
+
+			if (!f)
+				break;
+			pos = (uintptr_t)arena + (uintptr_t)(f - gstate) * GRAN;
 			continue;
 		}
 		k = BUDDY_MIN_ORDER;
@@ -245,7 +261,7 @@ static void do_free_any(uintptr_t a, bool getsize)
 
 static void do_alloc(uint64_t size, int order_req)
 {
-	struct buddy_stats before, after;
+	uint64_t nfree_k[BUDDY_MAX_ORDER + 1];
 	unsigned order, k, j;
 	error_t want, e;
 	void *p = NULL;
@@ -263,9 +279,11 @@ static void do_alloc(uint64_t size, int order_req)
 	}
 	if (nlive == MAX_LIVE)
 		return;
-	buddy_get_stats(&b, &before);
-	for (k = order; k <= BUDDY_MAX_ORDER && !before.nfree[k]; k++)
+	/* the smallest non-empty free list that fits: where the allocation must come from */
+	for (k = order; k <= BUDDY_MAX_ORDER && !b.area[k].nfree; k++)
 		;
+	for (j = order; j <= k && j <= BUDDY_MAX_ORDER; j++)
+		nfree_k[j] = b.area[j].nfree;
 	want = order > max_order ? ERR_SIZE : k > BUDDY_MAX_ORDER ? ERR_NOMEM : 0;
 	e = order_req >= 0 ? buddy_alloc_order(&b, (unsigned)order_req, &p) : buddy_alloc(&b, size, &p);
 	EXPECT_ERR(FT, e, want);
@@ -283,13 +301,15 @@ static void do_alloc(uint64_t size, int order_req)
 			   (unsigned long)sz);
 		FUZZ_CHECK(all_state(a, a + sz, G_FREE), "block 0x%lx+%lu overlaps memory that is not free",
 			   (unsigned long)a, (unsigned long)sz);
-		buddy_get_stats(&b, &after);
-		/* one block of order k left its list, split into one free block of each order order..k-1 */
-		for (j = BUDDY_MIN_ORDER; j <= BUDDY_MAX_ORDER; j++) {
-			uint64_t w = before.nfree[j] + (j >= order && j < k) - (j == k);
+		/*
+		 * one block of order k left its list, split into one free block of each order order..k-1 (the
+		 * other orders are checked by check_canonical(), every CANON_EVERY operations)
+		 */
+		for (j = order; j <= k; j++) {
+			uint64_t w = nfree_k[j] + (j < k) - (j == k);
 
-			FUZZ_CHECK(after.nfree[j] == w, "alloc order %u from order %u: nfree[%u] %llu, expected %llu",
-				   order, k, j, (unsigned long long)after.nfree[j], (unsigned long long)w);
+			FUZZ_CHECK(b.area[j].nfree == w, "alloc order %u from order %u: nfree[%u] %llu, expected %llu",
+				   order, k, j, (unsigned long long)b.area[j].nfree, (unsigned long long)w);
 		}
 		model_take(a, order);
 	}
@@ -551,7 +571,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ops % CHECK_EVERY == CHECK_EVERY - 1)
 			check_all();
 		else
-			check_counts();
+			check_calls();
 		if (ops % CANON_EVERY == CANON_EVERY - 1)
 			check_canonical();
 	}
@@ -564,7 +584,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ops % CHECK_EVERY == CHECK_EVERY - 1)
 			check_all();
 		else
-			check_counts();
+			check_calls();
 	}
 	check_all();
 	check_canonical();
