@@ -303,45 +303,41 @@ differs:
 }
 
 /*
- * lock_cas32_acquire() - *@p = @v if it is @old; true if it was. C11's compare-exchange(acquire,
- * relaxed) as RVWMO maps it: lr.w.aq (nothing later is performed before the load that saw @old), compare,
- * sc.w, retry only on a lost reservation.
+ * LOCK_CAS32() - the body of a 32-bit compare-and-swap with the ordering bits in @lr and @sc: lr.w,
+ * compare, sc.w, retry only on a lost reservation; returns whether *@p was @old (and is now @v). A
+ * failed compare stores nothing and orders nothing. asm goto leaves straight for the caller's slow path.
+ */
+#define LOCK_CAS32(p, old, v, lr, sc)                                                                       \
+	do {                                                                                                \
+		uint32_t cur_;                                                                              \
+		unsigned long fail_;                                                                        \
+                                                                                                            \
+		__asm__ goto("1:	" lr "	%0, %2\n"                                                    \
+			     "	bne	%0, %z3, %l[differs]\n"                                              \
+			     "	" sc "	%1, %z4, %2\n"                                                      \
+			     "	bnez	%1, 1b"                                                              \
+			     : "=&r"(cur_), "=&r"(fail_), "+A"(*(p))                                         \
+			     : "rJ"(old), "rJ"(v)                                                             \
+			     : "memory"                                                                       \
+			     : differs);                                                                      \
+		return true;                                                                                \
+differs:                                                                                                    \
+		return false;                                                                               \
+	} while (0)
+
+/*
+ * lock_cas32_acquire() - C11's compare-exchange(acquire, relaxed) as RVWMO maps it: lr.w.aq (nothing
+ * later is performed before the load that saw @old), sc.w.
  */
 static inline bool lock_cas32_acquire(uint32_t *p, uint32_t old, uint32_t v)
 {
-	uint32_t cur;
-	unsigned long fail;
-
-	__asm__ goto("1:	lr.w.aq	%0, %2\n"
-		     "	bne	%0, %z3, %l[differs]\n"
-		     "	sc.w	%1, %z4, %2\n"
-		     "	bnez	%1, 1b"
-		     : "=&r"(cur), "=&r"(fail), "+A"(*p)
-		     : "rJ"(old), "rJ"(v)
-		     : "memory"
-		     : differs);
-	return true;
-differs:
-	return false;
+	LOCK_CAS32(p, old, v, "lr.w.aq", "sc.w");
 }
 
-/* lock_cas32_release() - the same as compare-exchange(release, relaxed): lr.w, compare, sc.w.rl. */
+/* lock_cas32_release() - compare-exchange(release, relaxed): lr.w, sc.w.rl (the store after all before it). */
 static inline bool lock_cas32_release(uint32_t *p, uint32_t old, uint32_t v)
 {
-	uint32_t cur;
-	unsigned long fail;
-
-	__asm__ goto("1:	lr.w	%0, %2\n"
-		     "	bne	%0, %z3, %l[differs]\n"
-		     "	sc.w.rl	%1, %z4, %2\n"
-		     "	bnez	%1, 1b"
-		     : "=&r"(cur), "=&r"(fail), "+A"(*p)
-		     : "rJ"(old), "rJ"(v)
-		     : "memory"
-		     : differs);
-	return true;
-differs:
-	return false;
+	LOCK_CAS32(p, old, v, "lr.w", "sc.w.rl");
 }
 
 /* lock_swap32_aq() - *@p = @v, returning the old value: amoswap.w.aq. */
@@ -585,6 +581,72 @@ typedef struct mcs_lock spinlock_t;
 
 /* spin_stats() - the statistics of any of the four lock kinds (read them under the lock for exact values). */
 #define spin_stats(l) (&(l)->st)
+
+/*
+ * any_lock: one lock of a kind chosen at run time, for the tests and benchmarks that run the same body
+ * under each kind. Not for the kernel's own locks: the switch costs a few instructions per call.
+ */
+enum lock_kind { LOCK_MCS, LOCK_QSPIN, LOCK_TICKET, LOCK_TAS, LOCK_NKINDS };
+
+struct any_lock {
+	enum lock_kind kind;
+	union {
+		struct mcs_lock mcs;
+		struct qspin_lock qspin;
+		struct ticket_lock ticket;
+		struct tas_lock tas;
+	};
+};
+
+/* lock_kind_name() - "mcs", "qspin", "ticket" or "tas" */
+static inline const char *lock_kind_name(enum lock_kind k)
+{
+	static const char *const names[LOCK_NKINDS] = { "mcs", "qspin", "ticket", "tas" };
+
+	return k < LOCK_NKINDS ? names[k] : "?";
+}
+
+static inline void any_lock_init(struct any_lock *l, enum lock_kind k)
+{
+	l->kind = k;
+	switch (k) {
+	case LOCK_MCS: mcs_init(&l->mcs); break;
+	case LOCK_QSPIN: qspin_init(&l->qspin); break;
+	case LOCK_TICKET: ticket_init(&l->ticket); break;
+	default: tas_init(&l->tas); break;
+	}
+}
+
+static inline void any_lock(struct any_lock *l)
+{
+	switch (l->kind) {
+	case LOCK_MCS: mcs_lock(&l->mcs); break;
+	case LOCK_QSPIN: qspin_lock(&l->qspin); break;
+	case LOCK_TICKET: ticket_lock(&l->ticket); break;
+	default: tas_lock(&l->tas); break;
+	}
+}
+
+static inline void any_unlock(struct any_lock *l)
+{
+	switch (l->kind) {
+	case LOCK_MCS: mcs_unlock(&l->mcs); break;
+	case LOCK_QSPIN: qspin_unlock(&l->qspin); break;
+	case LOCK_TICKET: ticket_unlock(&l->ticket); break;
+	default: tas_unlock(&l->tas); break;
+	}
+}
+
+/* any_lock_stats() - its statistics, wherever the kind keeps them */
+static inline struct lock_stats *any_lock_stats(struct any_lock *l)
+{
+	switch (l->kind) {
+	case LOCK_MCS: return &l->mcs.st;
+	case LOCK_QSPIN: return &l->qspin.st;
+	case LOCK_TICKET: return &l->ticket.st;
+	default: return &l->tas.st;
+	}
+}
 
 /*
  * cpu_relax() - the body of every spin loop. On RISC-V, Zihintpause's "pause" (encoded as a FENCE

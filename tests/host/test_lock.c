@@ -11,45 +11,42 @@
 #define THREADS 8
 #define ITERS 5000
 
-enum kind { K_MCS, K_TICKET, K_TAS, K_QSPIN };
+enum kind { K_MCS = LOCK_MCS, K_QSPIN = LOCK_QSPIN, K_TICKET = LOCK_TICKET, K_TAS = LOCK_TAS };
 
-static struct mcs_lock l_mcs;
-static struct ticket_lock l_ticket;
-static struct tas_lock l_tas;
-static struct qspin_lock l_qspin;
+/* one of each kind (any_lock, kernel/lock.h) */
+static struct any_lock locks[LOCK_NKINDS] = {
+	[LOCK_MCS].kind = LOCK_MCS, [LOCK_QSPIN].kind = LOCK_QSPIN, [LOCK_TICKET].kind = LOCK_TICKET, [LOCK_TAS].kind = LOCK_TAS
+};
+#define l_mcs (locks[LOCK_MCS].mcs)
+#define l_qspin (locks[LOCK_QSPIN].qspin)
+#define l_ticket (locks[LOCK_TICKET].ticket)
 static volatile uint64_t shared_counter;
 static volatile int inside;
 static int overlap_seen;
 
 static void take(enum kind k)
 {
-	if (k == K_MCS)
-		mcs_lock(&l_mcs);
-	else if (k == K_TICKET)
-		ticket_lock(&l_ticket);
-	else if (k == K_QSPIN)
-		qspin_lock(&l_qspin);
-	else
-		tas_lock(&l_tas);
+	any_lock(&locks[k]);
 }
 
 static void drop(enum kind k)
 {
-	if (k == K_MCS)
-		mcs_unlock(&l_mcs);
-	else if (k == K_TICKET)
-		ticket_unlock(&l_ticket);
-	else if (k == K_QSPIN)
-		qspin_unlock(&l_qspin);
-	else
-		tas_unlock(&l_tas);
+	any_unlock(&locks[k]);
 }
 
 static unsigned hammer_iters = ITERS;
 
 static const struct lock_stats *stats_of(enum kind k)
 {
-	return k == K_MCS ? &l_mcs.st : k == K_TICKET ? &l_ticket.st : k == K_QSPIN ? &l_qspin.st : &l_tas.st;
+	return any_lock_stats(&locks[k]);
+}
+
+static void init_all(void)
+{
+	unsigned k;
+
+	for (k = 0; k < LOCK_NKINDS; k++)
+		any_lock_init(&locks[k], k);
 }
 
 struct worker {
@@ -85,10 +82,7 @@ static void run_hammer(struct test *t, enum kind k)
 	unsigned i;
 	uint32_t lost = __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED);
 
-	mcs_init(&l_mcs);
-	ticket_init(&l_ticket);
-	tas_init(&l_tas);
-	qspin_init(&l_qspin);
+	init_all();
 	shared_counter = 0;
 	overlap_seen = 0;
 	for (i = 0; i < THREADS; i++) {
@@ -169,9 +163,7 @@ static void run_fifo(struct test *t, enum kind k)
 	struct worker w[THREADS];
 	unsigned i;
 
-	mcs_init(&l_mcs);
-	ticket_init(&l_ticket);
-	qspin_init(&l_qspin);
+	init_all();
 	host_set_self(THREADS);
 	norder = 0;
 	take(k);

@@ -11,44 +11,10 @@
 #include "mm/err.h"
 #include "tests/test.h"
 
-enum { KIND_MCS, KIND_TICKET, KIND_TAS, KIND_QSPIN, NKINDS };
-static const char *const kind_name[NKINDS] = { "mcs", "ticket", "tas", "qspin" };
-
-/* one of each kind, kept after the exclusion runs for the statistics case */
-static struct mcs_lock the_mcs;
-static struct ticket_lock the_ticket;
-static struct tas_lock the_tas;
-static struct qspin_lock the_qspin;
-
-static void kind_lock(unsigned k)
-{
-	if (k == KIND_MCS)
-		mcs_lock(&the_mcs);
-	else if (k == KIND_TICKET)
-		ticket_lock(&the_ticket);
-	else if (k == KIND_QSPIN)
-		qspin_lock(&the_qspin);
-	else
-		tas_lock(&the_tas);
-}
-
-static void kind_unlock(unsigned k)
-{
-	if (k == KIND_MCS)
-		mcs_unlock(&the_mcs);
-	else if (k == KIND_TICKET)
-		ticket_unlock(&the_ticket);
-	else if (k == KIND_QSPIN)
-		qspin_unlock(&the_qspin);
-	else
-		tas_unlock(&the_tas);
-}
-
-static const struct lock_stats *kind_stats(unsigned k)
-{
-	return k == KIND_MCS ? &the_mcs.st : k == KIND_TICKET ? &the_ticket.st : k == KIND_QSPIN ? &the_qspin.st
-											  : &the_tas.st;
-}
+/* one of each kind (any_lock, kernel/lock.h), kept after the exclusion runs for the statistics case */
+static struct any_lock the_lock[LOCK_NKINDS] = {
+	[LOCK_MCS].kind = LOCK_MCS, [LOCK_QSPIN].kind = LOCK_QSPIN, [LOCK_TICKET].kind = LOCK_TICKET, [LOCK_TAS].kind = LOCK_TAS
+};
 
 /*
  * A wait that ends: true once no progress (a change of *@watch) was seen for LOCK_WAIT_S seconds. 128
@@ -96,8 +62,8 @@ static unsigned excl_iters, excl_kind, excl_gap, excl_window, excl_nwin;
 static uint64_t excl_deadline;
 static uint32_t excl_ran[TOPO_MAX_HARTS];
 static uint32_t excl_count[TOPO_MAX_HARTS];	/* iterations each hart completed */
-static int excl_done[NKINDS];
-static unsigned excl_harts[NKINDS];
+static int excl_done[LOCK_NKINDS];
+static unsigned excl_harts[LOCK_NKINDS];
 /* the halting cases: every hart at once (no rounds), no work outside the lock, start at a barrier */
 static int excl_halting;
 
@@ -139,7 +105,7 @@ static void excl_body(void *arg)
 
 		if (i && !(i & 7) && mm_clock() > excl_deadline)
 			break;
-		kind_lock(k);
+		any_lock(&the_lock[k]);
 		if (inside)
 			__atomic_fetch_add(&overlap_seen, 1, __ATOMIC_RELAXED);
 		inside = 1;
@@ -149,7 +115,7 @@ static void excl_body(void *arg)
 			;
 		shared_counter = v + 1;
 		inside = 0;
-		kind_unlock(k);
+		any_unlock(&the_lock[k]);
 		/* work outside the lock: the harts' runs last long enough to overlap on the host */
 		for (d = 0; d < excl_gap; d++)
 			;
@@ -160,17 +126,11 @@ static void excl_body(void *arg)
 static void excl_run(struct test *t, unsigned k)
 {
 	unsigned n = smp_nharts(), i, ran = 0;
-	const struct lock_stats *st = kind_stats(k);
+	const struct lock_stats *st;
 	uint64_t total = 0;
 
-	if (k == KIND_MCS)
-		mcs_init(&the_mcs);
-	else if (k == KIND_TICKET)
-		ticket_init(&the_ticket);
-	else if (k == KIND_QSPIN)
-		qspin_init(&the_qspin);
-	else
-		tas_init(&the_tas);
+	any_lock_init(&the_lock[k], k);
+	st = any_lock_stats(&the_lock[k]);	/* where the stats are depends on the kind */
 	/* about 2000 hand-overs whatever the hart count; 20000 when halting, so that the harts overlap */
 	excl_iters = (excl_halting ? 20000 : 2000) / n;
 	if (excl_iters < 16)
@@ -197,10 +157,10 @@ static void excl_run(struct test *t, unsigned k)
 	EXPECT_EQ(t, ran, n);
 	if (total != (uint64_t)n * excl_iters)
 		test_log("%s: the %u s budget ran out after %llu of %llu iterations (a TCG convoy)",
-			 kind_name[k], EXCL_BUDGET_S, (unsigned long long)total,
+			 lock_kind_name(k), EXCL_BUDGET_S, (unsigned long long)total,
 			 (unsigned long long)n * excl_iters);
 	test_log("%s: %u hart(s) in %u round(s) x %u: counter %llu, acquired %llu, contended %llu, "
-		 "spins %llu, wait max %llu", kind_name[k], n, excl_nwin, excl_iters,
+		 "spins %llu, wait max %llu", lock_kind_name(k), n, excl_nwin, excl_iters,
 		 (unsigned long long)shared_counter,
 		 (unsigned long long)st->acquired, (unsigned long long)st->contended,
 		 (unsigned long long)st->spins, (unsigned long long)st->wait_max);
@@ -209,21 +169,21 @@ static void excl_run(struct test *t, unsigned k)
 	EXPECT_EQ(t, inside, 0);
 	EXPECT_EQ(t, st->acquired, total);
 	/* free again: the MCS tail is empty, the ticket counters agree, the flag is clear */
-	if (k == KIND_MCS) {
-		EXPECT_TRUE(t, the_mcs.tail == NULL);
+	if (k == LOCK_MCS) {
+		EXPECT_TRUE(t, the_lock[LOCK_MCS].mcs.tail == NULL);
 		EXPECT_EQ(t, cls_mcs_depth(cls_self()), 0);
-	} else if (k == KIND_TICKET) {
-		EXPECT_EQ(t, the_ticket.next, the_ticket.owner);
-		EXPECT_EQ(t, the_ticket.next, (uint32_t)total);
-	} else if (k == KIND_QSPIN) {
-		EXPECT_EQ(t, the_qspin.word, 0);	/* free, nobody queued, no claim or sleeper left */
+	} else if (k == LOCK_TICKET) {
+		EXPECT_EQ(t, the_lock[LOCK_TICKET].ticket.next, the_lock[LOCK_TICKET].ticket.owner);
+		EXPECT_EQ(t, the_lock[LOCK_TICKET].ticket.next, (uint32_t)total);
+	} else if (k == LOCK_QSPIN) {
+		EXPECT_EQ(t, the_lock[LOCK_QSPIN].qspin.word, 0);	/* free, nobody queued, no claim or sleeper left */
 		EXPECT_LE(t, st->steals, st->contended);
 		test_log("qspin: steals %llu halts %llu kicks %llu (lock_steal=%u)", (unsigned long long)st->steals,
 			 (unsigned long long)st->halts, (unsigned long long)st->kicks, lock_steal_budget);
 		if (!lock_steal_budget)
 			EXPECT_EQ(t, st->steals, 0);
 	} else {
-		EXPECT_EQ(t, the_tas.held, 0);
+		EXPECT_EQ(t, the_lock[LOCK_TAS].tas.held, 0);
 	}
 	excl_done[k] = 1;
 	excl_harts[k] = n;
@@ -231,22 +191,22 @@ static void excl_run(struct test *t, unsigned k)
 
 static void locks_mcs_mutual_exclusion(struct test *t)
 {
-	excl_run(t, KIND_MCS);
+	excl_run(t, LOCK_MCS);
 }
 
 static void locks_ticket_mutual_exclusion(struct test *t)
 {
-	excl_run(t, KIND_TICKET);
+	excl_run(t, LOCK_TICKET);
 }
 
 static void locks_tas_mutual_exclusion(struct test *t)
 {
-	excl_run(t, KIND_TAS);
+	excl_run(t, LOCK_TAS);
 }
 
 static void locks_qspin_mutual_exclusion(struct test *t)
 {
-	excl_run(t, KIND_QSPIN);
+	excl_run(t, LOCK_QSPIN);
 }
 
 static void locks_qspin_trylock(struct test *t)
@@ -299,9 +259,7 @@ static void locks_mcs_trylock(struct test *t)
 /* ---- FIFO hand-off order ---- */
 
 /* locks of their own: the statistics case reads those of the exclusion runs */
-static struct mcs_lock fifo_mcs;
-static struct ticket_lock fifo_ticket;
-static struct qspin_lock fifo_qspin;
+static struct any_lock fifo;
 static unsigned fifo_kind, fifo_n;
 static unsigned fifo_rank[TOPO_MAX_HARTS];		/* by hart index; the caller has rank 0 */
 #define FIFO_NONE (~0u)					/* a hart that sits this run out */
@@ -327,31 +285,21 @@ static void fifo_record(unsigned rank)
 
 static void fifo_lock(void)
 {
-	if (fifo_kind == KIND_MCS)
-		mcs_lock(&fifo_mcs);
-	else if (fifo_kind == KIND_QSPIN)
-		qspin_lock(&fifo_qspin);
-	else
-		ticket_lock(&fifo_ticket);
+	any_lock(&fifo);
 }
 
 static void fifo_unlock(void)
 {
-	if (fifo_kind == KIND_MCS)
-		mcs_unlock(&fifo_mcs);
-	else if (fifo_kind == KIND_QSPIN)
-		qspin_unlock(&fifo_qspin);
-	else
-		ticket_unlock(&fifo_ticket);
+	any_unlock(&fifo);
 }
 
 /* fifo_tail_word() - what moves when a hart enqueues: the MCS tail, the qspin word or the next ticket. */
 static uint64_t fifo_tail_word(void)
 {
-	if (fifo_kind == KIND_QSPIN)
-		return __atomic_load_n(&fifo_qspin.word, __ATOMIC_ACQUIRE);
-	return fifo_kind == KIND_MCS ? (uint64_t)(uintptr_t)__atomic_load_n(&fifo_mcs.tail, __ATOMIC_ACQUIRE)
-				     : __atomic_load_n(&fifo_ticket.next, __ATOMIC_ACQUIRE);
+	if (fifo_kind == LOCK_QSPIN)
+		return __atomic_load_n(&fifo.qspin.word, __ATOMIC_ACQUIRE);
+	return fifo_kind == LOCK_MCS ? (uint64_t)(uintptr_t)__atomic_load_n(&fifo.mcs.tail, __ATOMIC_ACQUIRE)
+				     : __atomic_load_n(&fifo.ticket.next, __ATOMIC_ACQUIRE);
 }
 
 /* fifo_rank_hart[] - by rank: its hart index (the qspin tail names a hart) */
@@ -363,18 +311,18 @@ static unsigned fifo_rank_hart[TOPO_MAX_HARTS];
  */
 static int fifo_queued(unsigned r)
 {
-	if (fifo_kind == KIND_QSPIN) {
-		uint32_t w = __atomic_load_n(&fifo_qspin.word, __ATOMIC_ACQUIRE);
+	if (fifo_kind == LOCK_QSPIN) {
+		uint32_t w = __atomic_load_n(&fifo.qspin.word, __ATOMIC_ACQUIRE);
 
 		/* rank 0 took the free lock without queueing: it is "queued" once it holds it */
 		return r ? w >> QSPIN_TAIL_SHIFT == fifo_rank_hart[r] + 1 : (w & QSPIN_LOCKED) != 0;
 	}
-	if (fifo_kind == KIND_MCS) {
+	if (fifo_kind == LOCK_MCS) {
 		struct mcs_node *n = __atomic_load_n(&fifo_node[r], __ATOMIC_ACQUIRE);
 
-		return n && __atomic_load_n(&fifo_mcs.tail, __ATOMIC_ACQUIRE) == n;
+		return n && __atomic_load_n(&fifo.mcs.tail, __ATOMIC_ACQUIRE) == n;
 	}
-	return __atomic_load_n(&fifo_ticket.next, __ATOMIC_ACQUIRE) == fifo_ticket_base + r + 1;
+	return __atomic_load_n(&fifo.ticket.next, __ATOMIC_ACQUIRE) == fifo_ticket_base + r + 1;
 }
 
 static void fifo_body(void *arg)
@@ -389,8 +337,8 @@ static void fifo_body(void *arg)
 	__atomic_store_n(&fifo_node[r], self->mcs_top, __ATOMIC_RELEASE);
 	if (r == 0) {
 		fifo_lock();
-		if (fifo_kind == KIND_TICKET)
-			fifo_ticket_base = fifo_ticket.next - 1;
+		if (fifo_kind == LOCK_TICKET)
+			fifo_ticket_base = fifo.ticket.next - 1;
 		fifo_record(0);
 		/* release: the base ticket and our node are visible to whoever sees the flag */
 		__atomic_store_n(&fifo_started, 1, __ATOMIC_RELEASE);
@@ -431,12 +379,7 @@ static void fifo_run(struct test *t, unsigned k)
 		test_skip(t, "one hart: nobody to queue");
 		return;
 	}
-	if (k == KIND_MCS)
-		mcs_init(&fifo_mcs);
-	else if (k == KIND_QSPIN)
-		qspin_init(&fifo_qspin);
-	else
-		ticket_init(&fifo_ticket);
+	any_lock_init(&fifo, k);
 	fifo_kind = k;
 	memset(fifo_node, 0, sizeof(fifo_node));
 	memset(fifo_order, 0xff, sizeof(fifo_order));
@@ -464,34 +407,34 @@ static void fifo_run(struct test *t, unsigned k)
 	for (i = 0; i < fifo_n && i < fifo_count; i++)
 		if (fifo_order[i] != i) {
 			if (bad++ < 4)
-				test_log("%s: position %u got rank %u", kind_name[k], i, fifo_order[i]);
+				test_log("%s: position %u got rank %u", lock_kind_name(k), i, fifo_order[i]);
 		}
 	EXPECT_EQ(t, bad, 0);
-	if (k == KIND_MCS)
-		EXPECT_TRUE(t, fifo_mcs.tail == NULL);
-	else if (k == KIND_QSPIN)
-		EXPECT_EQ(t, fifo_qspin.word, 0);
+	if (k == LOCK_MCS)
+		EXPECT_TRUE(t, fifo.mcs.tail == NULL);
+	else if (k == LOCK_QSPIN)
+		EXPECT_EQ(t, fifo.qspin.word, 0);
 	else
-		EXPECT_EQ(t, fifo_ticket.next, fifo_ticket.owner);
+		EXPECT_EQ(t, fifo.ticket.next, fifo.ticket.owner);
 	/* here contention is certain: everyone but the caller queued while the caller held the lock */
-	st = k == KIND_MCS ? &fifo_mcs.st : k == KIND_QSPIN ? &fifo_qspin.st : &fifo_ticket.st;
+	st = any_lock_stats(&fifo);
 	EXPECT_EQ(t, st->acquired, fifo_n);
 	if (!fifo_timeouts)
 		EXPECT_EQ(t, st->contended, fifo_n - 1);
 	EXPECT_LE(t, st->wait_max, st->wait_total);
-	test_log("%s: %u of %u harts (every %u%s) handed over in %s order", kind_name[k], fifo_n,
+	test_log("%s: %u of %u harts (every %u%s) handed over in %s order", lock_kind_name(k), fifo_n,
 		 smp_nharts(), stride, stride == 1 ? "" : ", to keep TCG hand-overs short",
 		 bad ? "the WRONG" : "FIFO");
 }
 
 static void locks_mcs_fifo(struct test *t)
 {
-	fifo_run(t, KIND_MCS);
+	fifo_run(t, LOCK_MCS);
 }
 
 static void locks_ticket_fifo(struct test *t)
 {
-	fifo_run(t, KIND_TICKET);
+	fifo_run(t, LOCK_TICKET);
 }
 
 /* qspin is FIFO when it lets nobody steal (lock_steal=0): its head claims every release */
@@ -500,9 +443,9 @@ static void locks_qspin_fifo(struct test *t)
 	uint32_t saved = lock_steal_budget;
 
 	lock_steal_budget = 0;
-	fifo_run(t, KIND_QSPIN);
+	fifo_run(t, LOCK_QSPIN);
 	lock_steal_budget = saved;
-	EXPECT_EQ(t, fifo_qspin.st.steals, 0);
+	EXPECT_EQ(t, fifo.qspin.st.steals, 0);
 }
 
 /*
@@ -514,20 +457,20 @@ static void locks_qspin_fifo(struct test *t)
 static void halting_run(struct test *t, unsigned k)
 {
 	uint32_t saved = lock_spin_budget;
-	const struct lock_stats *st = kind_stats(k);
-	const struct lock_stats *fst = k == KIND_MCS ? &fifo_mcs.st : k == KIND_QSPIN ? &fifo_qspin.st : &fifo_ticket.st;
+	const struct lock_stats *st, *fst;	/* where they are depends on the kind: after the runs' inits */
 	uint32_t saved_steal = lock_steal_budget;
 
 	lock_spin_budget = 0;
 	excl_halting = 1;
 	excl_run(t, k);
 	excl_halting = 0;
-	test_log("%s, sleeping at once: contended %llu halts %llu kicks %llu", kind_name[k],
+	st = any_lock_stats(&the_lock[k]);
+	test_log("%s, sleeping at once: contended %llu halts %llu kicks %llu", lock_kind_name(k),
 		 (unsigned long long)st->contended, (unsigned long long)st->halts, (unsigned long long)st->kicks);
 	EXPECT_LE(t, st->halts, st->contended);
-	if (k == KIND_MCS)
+	if (k == LOCK_MCS)
 		EXPECT_EQ(t, st->kicks, st->halts);	/* a successful halt is kicked exactly once */
-	if (k == KIND_QSPIN) {
+	if (k == LOCK_QSPIN) {
 		/* each sleep (on the node, as the head) is kicked once: at least one per halted acquisition */
 		EXPECT_GE(t, st->kicks, st->halts);
 	}
@@ -535,37 +478,38 @@ static void halting_run(struct test *t, unsigned k)
 		lock_spin_budget = saved;
 		return;
 	}
-	if (k == KIND_QSPIN)
+	if (k == LOCK_QSPIN)
 		lock_steal_budget = 0;		/* FIFO order is checked only without steals */
 	fifo_run(t, k);
+	fst = any_lock_stats(&fifo);
 	lock_spin_budget = saved;
 	lock_steal_budget = saved_steal;
-	test_log("%s FIFO, sleeping at once: %u queued, contended %llu halts %llu kicks %llu", kind_name[k],
+	test_log("%s FIFO, sleeping at once: %u queued, contended %llu halts %llu kicks %llu", lock_kind_name(k),
 		 fifo_n, (unsigned long long)fst->contended, (unsigned long long)fst->halts,
 		 (unsigned long long)fst->kicks);
 	/* every waiter queued behind a held lock, so (nearly) all of them slept */
 	EXPECT_GT(t, fst->halts, 0);
 	EXPECT_GT(t, fst->kicks, 0);
-	if (k == KIND_MCS)
+	if (k == LOCK_MCS)
 		EXPECT_EQ(t, fst->kicks, fst->halts);
-	if (k == KIND_QSPIN) {
+	if (k == LOCK_QSPIN) {
 		EXPECT_GE(t, fst->kicks, fst->halts);
 	}
 }
 
 static void locks_mcs_halting(struct test *t)
 {
-	halting_run(t, KIND_MCS);
+	halting_run(t, LOCK_MCS);
 }
 
 static void locks_ticket_halting(struct test *t)
 {
-	halting_run(t, KIND_TICKET);
+	halting_run(t, LOCK_TICKET);
 }
 
 static void locks_qspin_halting(struct test *t)
 {
-	halting_run(t, KIND_QSPIN);
+	halting_run(t, LOCK_QSPIN);
 }
 
 /* ---- statistics of the exclusion runs ---- */
@@ -574,14 +518,14 @@ static void locks_stats_consistent(struct test *t)
 {
 	unsigned k, ran = 0;
 
-	for (k = 0; k < NKINDS; k++) {
-		const struct lock_stats *st = kind_stats(k);
+	for (k = 0; k < LOCK_NKINDS; k++) {
+		const struct lock_stats *st = any_lock_stats(&the_lock[k]);
 
 		if (!excl_done[k])
 			continue;
 		ran++;
 		test_log("%s: acquired %llu contended %llu spins %llu halts %llu kicks %llu wait total %llu max %llu",
-			 kind_name[k], (unsigned long long)st->acquired, (unsigned long long)st->contended,
+			 lock_kind_name(k), (unsigned long long)st->acquired, (unsigned long long)st->contended,
 			 (unsigned long long)st->spins, (unsigned long long)st->halts, (unsigned long long)st->kicks,
 			 (unsigned long long)st->wait_total, (unsigned long long)st->wait_max);
 		EXPECT_LE(t, st->contended, st->acquired);

@@ -641,7 +641,7 @@ static void bench_placement(void)
  *   alloc=proxima-heap   heap_alloc/heap_free on one shared heap (cluster 0): the heap lock under test
  *                        (its kind is chosen at build time, LOCK=).
  *   alloc=newlib         newlib's malloc/free, each call behind one global lock, once per lock kind
- *                        (mcs, ticket, tas, qspin): the same critical section under each.
+ *                        (mcs, qspin, ticket, tas): the same critical section under each.
  * spins, contended, halts, kicks, steals, acquired and max_wait_us come from the lock statistics of the locks
  * involved (all heaps for proxima) over the window.
  *
@@ -655,12 +655,10 @@ static void bench_placement(void)
 #define CONT_WINDOW_MS 400
 
 enum cont_kind { CONT_PROXIMA, CONT_HEAP, CONT_NEWLIB };
-enum { LK_MCS, LK_TICKET, LK_TAS, LK_QSPIN };
-static const char *const lock_names[] = { "mcs", "ticket", "tas", "qspin" };
 
 struct cont_run {
 	enum cont_kind kind;
-	int lock;
+	enum lock_kind lock;
 	unsigned heap;
 	uint64_t window;
 	uint64_t ops[TOPO_MAX_HARTS];
@@ -668,34 +666,8 @@ struct cont_run {
 	unsigned fails[TOPO_MAX_HARTS];
 };
 
-static struct mcs_lock c_mcs;
-static struct ticket_lock c_ticket;
-static struct tas_lock c_tas;
-static struct qspin_lock c_qspin;
-
-static inline void c_lock(int k)
-{
-	if (k == LK_MCS)
-		mcs_lock(&c_mcs);
-	else if (k == LK_QSPIN)
-		qspin_lock(&c_qspin);
-	else if (k == LK_TICKET)
-		ticket_lock(&c_ticket);
-	else
-		tas_lock(&c_tas);
-}
-
-static inline void c_unlock(int k)
-{
-	if (k == LK_MCS)
-		mcs_unlock(&c_mcs);
-	else if (k == LK_QSPIN)
-		qspin_unlock(&c_qspin);
-	else if (k == LK_TICKET)
-		ticket_unlock(&c_ticket);
-	else
-		tas_unlock(&c_tas);
-}
+/* newlib's one global lock, of the kind the run asks for */
+static struct any_lock c_lock;
 
 static inline void *c_alloc(const struct cont_run *r, size_t size)
 {
@@ -711,9 +683,9 @@ static inline void *c_alloc(const struct cont_run *r, size_t size)
 			p = NULL;
 		break;
 	case CONT_NEWLIB:
-		c_lock(r->lock);
+		any_lock(&c_lock);
 		p = malloc(size);
-		c_unlock(r->lock);
+		any_unlock(&c_lock);
 		break;
 	}
 	return p;
@@ -731,9 +703,9 @@ static inline void c_free(const struct cont_run *r, void *p)
 		heap_free(p);
 		break;
 	case CONT_NEWLIB:
-		c_lock(r->lock);
+		any_lock(&c_lock);
 		free(p);
-		c_unlock(r->lock);
+		any_unlock(&c_lock);
 		break;
 	}
 }
@@ -822,10 +794,7 @@ static void cont_one(struct cont_run *r, unsigned n, struct cont_result *res)
 	memset(r->ops, 0, sizeof(r->ops));
 	memset(r->ran, 0, sizeof(r->ran));
 	memset(r->fails, 0, sizeof(r->fails));
-	mcs_init(&c_mcs);
-	ticket_init(&c_ticket);
-	tas_init(&c_tas);
-	qspin_init(&c_qspin);
+	any_lock_init(&c_lock, r->lock);
 	if (r->kind != CONT_NEWLIB)
 		heap_lock_stats(r, &before, true);
 	smp_call_n(n, cont_fn, r);
@@ -839,8 +808,7 @@ static void cont_one(struct cont_run *r, unsigned n, struct cont_result *res)
 		d.steals = after.steals - before.steals;
 		d.wait_max = after.wait_max;
 	} else {
-		d = r->lock == LK_MCS ? c_mcs.st : r->lock == LK_TICKET ? c_ticket.st : r->lock == LK_QSPIN ? c_qspin.st
-													  : c_tas.st;
+		d = *any_lock_stats(&c_lock);
 	}
 	for (i = 0; i < TOPO_MAX_HARTS; i++) {
 		if (!r->ran[i])
@@ -877,7 +845,7 @@ static void sort_u64(uint64_t *v, unsigned n)
 static void cont_median(struct cont_run *r, unsigned n)
 {
 	const char *alloc = r->kind == CONT_PROXIMA ? "proxima" : r->kind == CONT_HEAP ? "proxima-heap" : "newlib";
-	const char *lock = r->kind == CONT_NEWLIB ? lock_names[r->lock] : LOCK_KIND_NAME;
+	const char *lock = r->kind == CONT_NEWLIB ? lock_kind_name(r->lock) : LOCK_KIND_NAME;
 	struct cont_result res[CONT_REPEATS], *m = &res[0];
 	uint64_t ops[CONT_REPEATS], fair[CONT_REPEATS];
 	unsigned i, fails = 0;
@@ -936,7 +904,7 @@ static void bench_contention(void)
 		r->kind = CONT_HEAP;
 		cont_median(r, counts[i]);
 		r->kind = CONT_NEWLIB;
-		for (r->lock = LK_MCS; r->lock <= LK_QSPIN; r->lock++)
+		for (r->lock = 0; r->lock < LOCK_NKINDS; r->lock++)
 			cont_median(r, counts[i]);
 	}
 	heap_free(r);
