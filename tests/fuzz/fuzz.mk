@@ -31,6 +31,11 @@ FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 # mm/ holds no parser any more (cma= moved to bootargs.c): all of it goes without.
 FUZZ_NOCMP   := -fno-sanitize-coverage=trace-cmp
 FUZZ_XFLAGS   = $(if $(filter mm/% tests/%,$<),$(FUZZ_NOCMP))
+# The harnesses (models, checks, op dispatch) get no coverage counters at all: their branches follow the
+# code under test's, so they only doubled libFuzzer's features per run (and its per-feature bookkeeping,
+# the largest cost of a run) without telling inputs apart any better. Measured on pools_ops: 30 % less
+# CPU per input. The code under test keeps every counter.
+FUZZ_HARNESS := -fsanitize-coverage-ignorelist=tests/fuzz/harness.ignore
 
 .PHONY: fuzz fuzz-long fuzz-build $(addprefix fuzz-run-,$(FUZZ_TARGETS))
 
@@ -55,10 +60,10 @@ $(FUZZ_LIB): $(FUZZ_LIBOBJS)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(FUZZ_BINS): $(FUZZ_DIR)/%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) Makefile tests/fuzz/fuzz.mk
+$(FUZZ_BINS): $(FUZZ_DIR)/%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) Makefile tests/fuzz/fuzz.mk tests/fuzz/harness.ignore
 	@mkdir -p $(dir $@)
 	@echo "  FUZZLD  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XFLAGS) -MMD -MF $@.d $< $(FUZZ_LIB) -lpthread -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XFLAGS) $(FUZZ_HARNESS) -MMD -MF $@.d $< $(FUZZ_LIB) -lpthread -o $@
 
 # a static pattern rule: make skips implicit rules for .PHONY targets
 $(addprefix fuzz-run-,$(FUZZ_TARGETS)): fuzz-run-%: $(FUZZ_DIR)/%
