@@ -627,15 +627,12 @@ void mem_cluster_get_stats(unsigned cl, struct mem_cluster_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (!topo || cl >= topo->nclusters)
 		return;
+	mem_prox_stats(cl, st);
 	for (i = 0; i < MM_MAX_HARTS; i++) {
 		const struct mm_cpu *c = cpus[i];
 
 		if (!c)
 			continue;
-		st->local_hits += c->cnt[cl].local_hits;
-		st->fallbacks_in += c->cnt[cl].fallbacks_in;
-		st->fallbacks_out += c->cnt[cl].fallbacks_out;
-		st->failures += c->cnt[cl].failures;
 		if (c->home && c->home->cluster == cl)
 			st->local_hits += mm_cache_hits(c);
 	}

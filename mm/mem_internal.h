@@ -69,6 +69,9 @@ int mem_prox_home(unsigned c);
 /* mem_prox_rank() - the rank cluster @cl has in @prox's order (a CMA block's receipt) */
 unsigned mem_prox_rank(struct mem_proximity_s *prox, unsigned cl);
 
+/* mem_prox_stats() - add cluster @c's slow-path counters (local hits, fallbacks, failures) to @st */
+void mem_prox_stats(unsigned c, struct mem_cluster_stats *st);
+
 /* ---- mm/mem_remote.c ---- */
 
 /*
@@ -79,5 +82,8 @@ bool mem_remote_push(struct mm_cpu *c, struct heap *h, void *addr);
 
 /* mem_remote_drain() - give every batched remote block of @c back to its heap */
 void mem_remote_drain(struct mm_cpu *c);
+
+/* mem_remote_open() - blocks waiting in @c's open batches (tests) */
+unsigned mem_remote_open(const struct mm_cpu *c);
 
 #endif

@@ -1,4 +1,4 @@
-/* mem_prox.c - mem_alloc()'s proximities: cluster (nearest first), strict and global orders over the heaps. */
+/* mem_prox.c - mem_alloc()'s proximities: cluster (hop rings, nearest first), strict and global orders. */
 #include <string.h>
 
 #include "mm/buddy.h"
@@ -12,8 +12,21 @@ static const struct topo *topo;
 
 /*
  * Proximities. A cluster proximity holds the clusters with memory in preference order: increasing distance
- * from its cluster in the distance map (the cluster itself first when it has memory). Equal distances form
- * a group; within a group the order is decided at allocation time, by most free memory, then round-robin.
+ * from its cluster in the distance map (the cluster itself first when it has memory), ties by cluster id.
+ * The clusters at one distance form a ring (on an emulated mesh: the cells at the same number of hops
+ * inside the socket, or at the same socket distance plus hops). The orders are fixed at boot, one row of
+ * ring_order[][] per cluster, built by a counting sort on the distance: O(clusters + 256) per cluster,
+ * so boot cost grows with clusters (n^2 bytes of table: 64 KiB for 256 clusters), not with RAM.
+ *
+ * A request walks the rings nearest first. Inside a ring of k clusters the order is decided at request
+ * time, in one pass over the ring: each cluster's free memory is read (a racy read of the free-list
+ * counts, up to the heap's largest order), a cluster whose largest free block is too small is skipped
+ * without touching its lock, and the one with most free memory goes first, ties to the next in a
+ * round-robin that starts one further for every request of the ring. If that one cannot serve (the
+ * estimate raced, or a DMA or fragmented heap), the others of the ring follow in the round-robin's order.
+ * So a ring costs O(k) reads and at most one lock per cluster that might serve, and a request that finds
+ * every cluster full costs O(clusters) reads and no lock at all (bench: fallback_full).
+ *
  * The strict proximity has the same cluster alone and no fallback. The global proximity is round-robin
  * over every cluster with memory, each hart keeping its own position (started at its index): no shared
  * counter to bounce between harts, deterministic, and a long run on one hart is spread over the n banks
@@ -23,123 +36,147 @@ struct cluster_prox {
 	struct mem_proximity_s prox;
 	unsigned cluster;
 	bool strict;
-	unsigned n;
-	uint8_t order[TOPO_MAX_CLUSTERS];
-	uint8_t dist[TOPO_MAX_CLUSTERS];	/* distance of order[i] */
-	uint32_t rr;
-};
+	uint32_t rr;				/* round-robin inside rings, shared by the cluster's harts */
+} __attribute__((aligned(64)));
 
 static struct cluster_prox cprox[TOPO_MAX_CLUSTERS];
 static struct cluster_prox sprox[TOPO_MAX_CLUSTERS];
 static struct mem_proximity_s gprox;
 static unsigned nmem_clusters;
 static uint8_t mem_clusters[TOPO_MAX_CLUSTERS];
+/* ring_order[c]: the nmem_clusters clusters with memory, by (distance from c, id) */
+static uint8_t ring_order[TOPO_MAX_CLUSTERS][TOPO_MAX_CLUSTERS];
 
-/* ---- proximities ---- */
+/*
+ * Per-cluster counters, kept per cluster (not per hart x cluster): relaxed atomic adds on the slow path
+ * only, which takes a heap lock anyway. A hit in a hart's cache is counted by the cache (mm/mem.c).
+ */
+static struct {
+	uint64_t local_hits, fallbacks_in, fallbacks_out, failures;
+} __attribute__((aligned(64))) ccnt[TOPO_MAX_CLUSTERS];
 
-static uint64_t free_estimate(unsigned c)
-{
-	struct heap *h = heap_of(c);
-	uint64_t f = 0;
-	unsigned k;
-
-	/* a racy read is fine: it only orders equally distant candidates */
-	for (k = BUDDY_MIN_ORDER; k <= BUDDY_MAX_ORDER; k++)
-		f += __atomic_load_n(&h->b.area[k].nfree, __ATOMIC_RELAXED) << k;
-	return f;
-}
+#define BUMP(v) __atomic_fetch_add(&(v), 1, __ATOMIC_RELAXED)
 
 static void count(unsigned first, unsigned served, unsigned rank, error_t e)
 {
-	struct mm_cpu *c = mm_cpu_self();
-
 	if (e)
-		c->cnt[first].failures++;
+		BUMP(ccnt[first].failures);
 	else if (rank == 0)
-		c->cnt[served].local_hits++;
+		BUMP(ccnt[served].local_hits);
 	else {
-		c->cnt[first].fallbacks_out++;
-		c->cnt[served].fallbacks_in++;
+		BUMP(ccnt[first].fallbacks_out);
+		BUMP(ccnt[served].fallbacks_in);
 	}
 }
 
+static inline unsigned dist(unsigned a, unsigned b)
+{
+	return topo->cluster[a].dist[b];
+}
+
 /*
- * Walk @cp's order. @want is the cluster whose CLUSTER-private memory qualifies: the proximity's for
+ * heap_room() - cluster @c's free bytes, and whether a block of @size could be free in it at all (its
+ * largest free block holds @size). A racy read: it only orders candidates and skips hopeless ones. A
+ * cluster with private regions always "could": they are tried whatever the heap holds.
+ */
+static uint64_t heap_room(unsigned c, size_t size, bool *could)
+{
+	const struct heap *h = heap_of(c);
+	uint64_t f = 0, top = 0;
+	unsigned k;
+
+	for (k = BUDDY_MIN_ORDER; k <= h->b.max_order && h->size; k++)
+		if (__atomic_load_n(&h->b.area[k].nfree, __ATOMIC_RELAXED)) {
+			f += __atomic_load_n(&h->b.area[k].nfree, __ATOMIC_RELAXED) << k;
+			top = (uint64_t)1 << k;
+		}
+	*could = top >= size || mem_cluster_nregions(c) > 1;
+	return f;
+}
+
+/* the strict proximity: its cluster or nothing, and why */
+static error_t strict_run(struct cluster_prox *cp, size_t size, enum mem_reachability_s valid, unsigned want,
+			  void **addr, struct mem_receipt *r)
+{
+	struct mm_cpu *self = mm_cpu_self();
+	unsigned c = cp->cluster, nr = mem_cluster_nregions(c);
+	const char *name = NULL;
+	error_t e;
+
+	if (!nr || (nr == 1 && !heap_of(c)->size))
+		e = ERR_NOHEAP;
+	else if (mem_cluster_alloc(c, size, valid, want, (int)self->hart, addr, &name))
+		e = ERR_EXHAUSTED;
+	else
+		e = 0;
+	count(c, c, 0, e);
+	if (!e && r)
+		*r = (struct mem_receipt){ c, 0, false, false, name };
+	return e;
+}
+
+/*
+ * Walk @cp's rings. @want is the cluster whose CLUSTER-private memory qualifies: the proximity's for
  * MEM_VALID_CLUSTER, the caller's for MEM_VALID_CPU (that block is the caller's alone, and the caller
- * cannot reach another cluster's private memory). Strict proximities stop after their one cluster and
- * say why it failed.
+ * cannot reach another cluster's private memory). The rank in a receipt is the ring's first position in
+ * the order plus the clusters of the ring tried before.
  */
 static error_t prox_run(struct cluster_prox *cp, size_t size, enum mem_reachability_s valid, void **addr,
 			struct mem_receipt *r)
 {
 	struct mm_cpu *self = mm_cpu_self();
-	unsigned want = valid == MEM_VALID_CPU ? self->cluster : cp->cluster, first, rank = 0, i = 0;
+	unsigned want = valid == MEM_VALID_CPU ? self->cluster : cp->cluster, first, i = 0, n = nmem_clusters;
+	const uint8_t *order = ring_order[cp->cluster];
 	const char *name = NULL;
-	error_t e = ERR_NOMEM;
 
-	if (cp->strict) {
-		unsigned c = cp->cluster;
-
-		if (!mem_cluster_nregions(c) || (mem_cluster_nregions(c) == 1 && !heap_of(c)->size))
-			e = ERR_NOHEAP;
-		else if (mem_cluster_alloc(c, size, valid, want, (int)self->hart, addr, &name))
-			e = ERR_EXHAUSTED;
-		else
-			e = 0;
-		count(c, c, 0, e);
-		if (!e && r)
-			*r = (struct mem_receipt){ c, 0, false, false, name };
-		return e;
-	}
-	if (!cp->n)
+	if (cp->strict)
+		return strict_run(cp, size, valid, want, addr, r);
+	if (!n)
 		return ERR_NOMEM;
-	first = cp->order[0];
-	while (i < cp->n) {
-		unsigned j, g = i, cand[TOPO_MAX_CLUSTERS], ng = 0, start;
-		uint64_t fr[TOPO_MAX_CLUSTERS];
+	first = order[0];
+	while (i < n) {
+		unsigned d = dist(cp->cluster, order[i]), g = i + 1, ng, start, j, best = ~0u, tried = 0;
+		uint64_t best_free = 0;
 
-		/* the group of equally distant clusters starting at i */
-		while (g < cp->n && cp->dist[g] == cp->dist[i])
-			cand[ng++] = cp->order[g++];
-		if (ng > 1) {
-			/* most free first; equal free: rotate the start (round-robin) */
-			start = __atomic_fetch_add(&cp->rr, 1, __ATOMIC_RELAXED) % ng;
-			for (j = 0; j < ng; j++)
-				fr[j] = free_estimate(cand[j]);
-			for (j = 0; j < ng; j++) {
-				unsigned k, best = j;
+		while (g < n && dist(cp->cluster, order[g]) == d)	/* the ring [i, g) */
+			g++;
+		ng = g - i;
+		start = ng > 1 ? __atomic_fetch_add(&cp->rr, 1, __ATOMIC_RELAXED) % ng : 0;
+		/* one pass in round-robin order: the most free cluster that could serve (ties: the earliest) */
+		for (j = 0; j < ng; j++) {
+			unsigned k = start + j < ng ? start + j : start + j - ng;
+			bool could;
+			uint64_t f = heap_room(order[i + k], size, &could);
 
-				for (k = j + 1; k < ng; k++) {
-					unsigned dk = (k + ng - start) % ng, db = (best + ng - start) % ng;
-
-					if (fr[k] > fr[best] || (fr[k] == fr[best] && dk < db))
-						best = k;
-				}
-				if (best != j) {
-					unsigned tc = cand[j];
-					uint64_t tf = fr[j];
-
-					cand[j] = cand[best], fr[j] = fr[best];
-					cand[best] = tc, fr[best] = tf;
-				}
+			if (could && (best == ~0u || f > best_free)) {
+				best = k;
+				best_free = f;
 			}
 		}
-		for (j = 0; j < ng; j++, rank++) {
-			unsigned c = cand[j];
+		if (i == 0 && best != ~0u)
+			first = order[best];
+		/* the best first, then the others of the ring that could serve, in round-robin order */
+		for (j = 0; best != ~0u && j <= ng; j++) {
+			unsigned k = j == 0 ? best : start + j - 1 < ng ? start + j - 1 : start + j - 1 - ng, c;
+			bool could = true;
 
-			if (rank == 0)
-				first = c;
+			if (j > 0 && (k == best || (heap_room(order[i + k], size, &could), !could)))
+				continue;
+			c = order[i + k];
 			if (!mem_cluster_alloc(c, size, valid, want, (int)self->hart, addr, &name)) {
+				unsigned rank = i + tried;
+
 				count(first, c, rank, 0);
 				if (r)
 					*r = (struct mem_receipt){ c, rank, rank > 0, false, name };
 				return 0;
 			}
+			tried++;
 		}
 		i = g;
 	}
 	count(first, first, 0, ERR_NOMEM);
-	return e;
+	return ERR_NOMEM;
 }
 
 static error_t cluster_prox_alloc(size_t size, void *priv, enum mem_reachability_s valid, void **addr)
@@ -151,17 +188,23 @@ static error_t cluster_prox_alloc(size_t size, void *priv, enum mem_reachability
 static error_t global_prox_run(size_t size, enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
 {
 	struct mm_cpu *self = mm_cpu_self();
-	unsigned k, first = 0;
+	unsigned k, first = 0, at;
 	const char *name = NULL;
 
 	if (!nmem_clusters)
 		return ERR_NOMEM;
+	at = (self->hart + self->rr) % nmem_clusters;
 	for (k = 0; k < nmem_clusters; k++) {
-		unsigned c = mem_clusters[(self->hart + self->rr + k) % nmem_clusters];
+		unsigned c = mem_clusters[at];
+		bool could;
 
+		if (++at == nmem_clusters)
+			at = 0;
 		if (k == 0)
 			first = c;
 		/* a CLUSTER request through the global proximity names the caller's cluster */
+		if (heap_room(c, size, &could), !could)
+			continue;
 		if (!mem_cluster_alloc(c, size, valid, self->cluster, (int)self->hart, addr, &name)) {
 			self->rr++;
 			count(first, c, k, 0);
@@ -180,33 +223,21 @@ static error_t global_prox_alloc(size_t size, void *priv, enum mem_reachability_
 	return global_prox_run(size, valid, addr, NULL);
 }
 
-static void build_prox(struct cluster_prox *cp, unsigned c)
+/* cluster @c's row of ring_order[][]: a counting sort of the clusters with memory by distance, stable by id */
+static void build_order(unsigned c)
 {
-	unsigned i, j;
+	unsigned pos[256] = { 0 }, i, d, sum = 0;
 
-	cp->prox.alloc = cluster_prox_alloc;
-	cp->prox.priv = cp;
-	cp->prox.kind = MEM_PROX_CLUSTER;
-	cp->cluster = c;
-	cp->n = 0;
-	/* selection by (distance, id): the order is fixed at boot; groups are re-ordered per request */
-	for (i = 0; i < nmem_clusters; i++) {
-		unsigned best = TOPO_MAX_CLUSTERS;
+	for (i = 0; i < nmem_clusters; i++)
+		pos[dist(c, mem_clusters[i])]++;
+	for (d = 0; d < 256; d++) {
+		unsigned k = pos[d];
 
-		for (j = 0; j < nmem_clusters; j++) {
-			unsigned m = mem_clusters[j], k, used = 0;
-
-			for (k = 0; k < cp->n; k++)
-				used |= cp->order[k] == m;
-			if (used)
-				continue;
-			if (best == TOPO_MAX_CLUSTERS || topo->cluster[c].dist[m] < topo->cluster[c].dist[best])
-				best = m;
-		}
-		cp->order[cp->n] = (uint8_t)best;
-		cp->dist[cp->n] = topo->cluster[c].dist[best];
-		cp->n++;
+		pos[d] = sum;
+		sum += k;
 	}
+	for (i = 0; i < nmem_clusters; i++)
+		ring_order[c][pos[dist(c, mem_clusters[i])]++] = mem_clusters[i];
 }
 
 struct mem_proximity_s *mem_prox_cluster(unsigned cluster)
@@ -239,9 +270,24 @@ unsigned mem_prox_order(unsigned c, unsigned *order, unsigned max)
 
 	if (!topo || c >= topo->nclusters)
 		return 0;
-	for (i = 0; i < cprox[c].n && i < max; i++)
-		order[i] = cprox[c].order[i];
+	for (i = 0; i < nmem_clusters && i < max; i++)
+		order[i] = ring_order[c][i];
 	return i;
+}
+
+unsigned mem_prox_rings(unsigned c, unsigned *ring_start, unsigned max)
+{
+	unsigned i, n = 0;
+
+	if (!topo || c >= topo->nclusters)
+		return 0;
+	for (i = 0; i < nmem_clusters; i++)
+		if (!i || dist(c, ring_order[c][i]) != dist(c, ring_order[c][i - 1])) {
+			if (n < max)
+				ring_start[n] = i;
+			n++;
+		}
+	return n;
 }
 
 /* ---- what mm/mem.c asks of the proximities ---- */
@@ -256,7 +302,7 @@ error_t mem_prox_run(struct mem_proximity_s *prox, size_t size, enum mem_reachab
 
 int mem_prox_home(unsigned c)
 {
-	return cprox[c].n ? cprox[c].order[0] : -1;
+	return nmem_clusters ? ring_order[c][0] : -1;
 }
 
 unsigned mem_prox_rank(struct mem_proximity_s *prox, unsigned cl)
@@ -266,22 +312,22 @@ unsigned mem_prox_rank(struct mem_proximity_s *prox, unsigned cl)
 
 	/*
 	 * Its rank in the proximity's order: for a cluster proximity the number of clusters nearer than it
-	 * (equally distant ones are re-ordered per request, so the first place of its group), for the global
+	 * (equally distant ones are re-ordered per request, so the first place of its ring), for the global
 	 * one its distance from where this request's round-robin started; a cluster outside the order (no heap)
 	 * ranks after all of it.
 	 */
+	rank = nmem_clusters;
 	if (prox->kind == MEM_PROX_GLOBAL) {
-		rank = nmem_clusters;
 		for (k = 0; k < nmem_clusters; k++)
 			if (mem_clusters[(self->hart + self->rr + k) % nmem_clusters] == cl)
 				rank = k;
 	} else {
 		const struct cluster_prox *cp = prox->priv;
+		const uint8_t *order = ring_order[cp->cluster];
 
-		rank = cp->n;
-		for (k = 0; k < cp->n; k++)
-			if (cp->order[k] == cl) {
-				while (k > 0 && cp->dist[k - 1] == cp->dist[k])
+		for (k = 0; k < nmem_clusters; k++)
+			if (order[k] == cl) {
+				while (k > 0 && dist(cp->cluster, order[k - 1]) == dist(cp->cluster, order[k]))
 					k--;
 				rank = k;
 				break;
@@ -290,22 +336,28 @@ unsigned mem_prox_rank(struct mem_proximity_s *prox, unsigned cl)
 	return rank;
 }
 
+void mem_prox_stats(unsigned c, struct mem_cluster_stats *st)
+{
+	st->local_hits += __atomic_load_n(&ccnt[c].local_hits, __ATOMIC_RELAXED);
+	st->fallbacks_in += __atomic_load_n(&ccnt[c].fallbacks_in, __ATOMIC_RELAXED);
+	st->fallbacks_out += __atomic_load_n(&ccnt[c].fallbacks_out, __ATOMIC_RELAXED);
+	st->failures += __atomic_load_n(&ccnt[c].failures, __ATOMIC_RELAXED);
+}
+
 unsigned mem_prox_init(const struct topo *t)
 {
 	unsigned c;
 
 	topo = t;
 	nmem_clusters = 0;
+	memset(ccnt, 0, sizeof(ccnt));
 	for (c = 0; c < t->nclusters; c++)
 		if (heap_of(c)->size)
 			mem_clusters[nmem_clusters++] = (uint8_t)c;
 	for (c = 0; c < t->nclusters; c++) {
-		build_prox(&cprox[c], c);
-		sprox[c] = cprox[c];
-		sprox[c].prox.priv = &sprox[c];
-		sprox[c].prox.kind = MEM_PROX_STRICT;
-		sprox[c].strict = true;
-		cprox[c].strict = false;
+		build_order(c);
+		cprox[c] = (struct cluster_prox){ { cluster_prox_alloc, &cprox[c], MEM_PROX_CLUSTER }, c, false, 0 };
+		sprox[c] = (struct cluster_prox){ { cluster_prox_alloc, &sprox[c], MEM_PROX_STRICT }, c, true, 0 };
 	}
 	gprox.alloc = global_prox_alloc;
 	gprox.priv = NULL;
