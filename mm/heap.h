@@ -45,11 +45,11 @@ extern struct heap *kernel_heap[TOPO_MESH_MAX][TOPO_MESH_MAX];
 
 /*
  * heap_init_all() - build kernel_heap[x][y] from @t. @reserved lists ranges never to hand out (OpenSBI,
- * the kernel image, the DTB, ...); clusters whose bit is set in @withhold get an empty heap.
+ * the kernel image, the DTB, ...); clusters in @withhold (NULL: none) get an empty heap.
  * Context: boot hart, once, before any other hart runs. Return: 0, or ERR_NOMEM if no cluster has RAM.
  */
 error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, unsigned nreserved,
-		      uint64_t withhold);
+		      const struct topo_set *withhold);
 
 /*
  * heap_set_limit() - fault injection: give cluster @cluster's heap at most @bytes (0: an empty heap,

@@ -42,8 +42,10 @@ static int parse_expect(const char *s, uint64_t *mem, unsigned *harts, int max)
 static void topology_matches_qemu(struct test *t)
 {
 	const struct topo *tp = &boot_topo;
-	uint64_t mem[TOPO_MAX_CLUSTERS], base = 0x80000000ULL;
-	unsigned harts[TOPO_MAX_CLUSTERS], hart = 0;
+	static uint64_t mem[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	uint64_t base = 0x80000000ULL;
+	static unsigned harts[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	unsigned hart = 0;
 	int n, c;
 
 	if (!kopts.expect[0]) {
@@ -75,7 +77,7 @@ static void topology_distances(struct test *t)
 {
 	const struct topo *tp = &boot_topo;
 	unsigned i, j;
-	uint8_t want[TOPO_MAX_CLUSTERS][TOPO_MAX_CLUSTERS];
+	static uint8_t want[TOPO_MAX_CLUSTERS][TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	const char *s = kopts.expect_dist;
 
 	if (!kopts.expect[0]) {
@@ -302,7 +304,9 @@ static void expect_set_ran(struct test *t, const struct hart_set *s)
 static void smp_call_set_per_cluster(struct test *t)
 {
 	struct hart_set s;
-	unsigned c, n, with_harts = 0, i, per[TOPO_MAX_CLUSTERS] = { 0 };
+	static unsigned per[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	memset(per, 0, sizeof(per));
+	unsigned c, n, with_harts = 0, i;
 
 	for (c = 0; c < boot_topo.nclusters; c++)
 		with_harts += boot_topo.cluster[c].nharts > 0;

@@ -383,7 +383,7 @@ static void scratch_build(uintptr_t base, size_t size)
 
 static void bench_boot(void)
 {
-	void *area[TOPO_MAX_CLUSTERS];
+	static void *area[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	size_t max = (size_t)64 << 20, size;
 	unsigned c, n = 0, i;
 
@@ -530,9 +530,14 @@ static void place_one(struct place_run *run, bool exhaust)
 {
 	const struct topo *t = &boot_topo;
 	unsigned nc = t->nclusters, c, m, i, lvl;
-	uint64_t cap[TOPO_MAX_CLUSTERS], dem[TOPO_MAX_CLUSTERS] = { 0 }, opt[TOPO_MAX_CLUSTERS] = { 0 };
-	uint64_t row[TOPO_MAX_CLUSTERS][TOPO_MAX_CLUSTERS] = { { 0 } };
-	unsigned harts_in[TOPO_MAX_CLUSTERS] = { 0 }, fails_in[TOPO_MAX_CLUSTERS] = { 0 };
+	static uint64_t cap[TOPO_MAX_CLUSTERS], dem[TOPO_MAX_CLUSTERS], opt[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	memset(dem, 0, sizeof(dem));
+	memset(opt, 0, sizeof(opt));
+	static uint64_t row[TOPO_MAX_CLUSTERS][TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	memset(row, 0, sizeof(row));
+	static unsigned harts_in[TOPO_MAX_CLUSTERS], fails_in[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	memset(harts_in, 0, sizeof(harts_in));
+	memset(fails_in, 0, sizeof(fails_in));
 	uint64_t tb = 0, tl = 0, tc = 0, to = 0;
 	unsigned tf = 0, th = 0;
 
