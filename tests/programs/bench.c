@@ -15,7 +15,9 @@
 #include "mm/buddy.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
+#include "mm/mem_internal.h"
 #include "platform/csr.h"
+#include "platform/mesh.h"
 
 /*
  * Two boots (tools/run.py bench) print everything tools/bench_report.py reads:
@@ -24,7 +26,7 @@
  *                      instructions exactly and repeatably. It sums over all harts, so single-hart figures
  *                      run on the boot hart while the others sleep in wfi (they execute nothing). Sections:
  *                      empty_loop, fast_pair, buddy_pair, lock_pair, trace + frag (bench_traces.c),
- *                      placement, boot.
+ *                      placement, boot, mesh (the fallback over a full mesh, the cost of splitting).
  *   bench=contention   without -icount (MTTCG: one host thread per hart, really parallel): throughput
  *                      in fixed windows of the time CSR.
  *   bench=a,b,...      only the named sections (any of the above names, or contention).
@@ -533,8 +535,15 @@ static void place_one(struct place_run *run, bool exhaust)
 	static uint64_t cap[TOPO_MAX_CLUSTERS], dem[TOPO_MAX_CLUSTERS], opt[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	memset(dem, 0, sizeof(dem));
 	memset(opt, 0, sizeof(opt));
-	static uint64_t row[TOPO_MAX_CLUSTERS][TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
-	memset(row, 0, sizeof(row));
+	uint64_t (*row)[TOPO_MAX_CLUSTERS];	/* [hart's cluster][block's cluster]: 512 KiB, from a heap */
+	void *rowmem;
+
+	if (heap_alloc_near(cls_self()->cluster, sizeof(*row) * TOPO_MAX_CLUSTERS, &rowmem)) {
+		printk("benchmark: placement: no room for the table\n");
+		return;
+	}
+	row = rowmem;
+	memset(row, 0, sizeof(*row) * TOPO_MAX_CLUSTERS);
 	static unsigned harts_in[TOPO_MAX_CLUSTERS], fails_in[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	memset(harts_in, 0, sizeof(harts_in));
 	memset(fails_in, 0, sizeof(fails_in));
@@ -600,6 +609,7 @@ static void place_one(struct place_run *run, bool exhaust)
 		tb += bytes, tl += row[c][c], tc += cost, to += opt[c], tf += fails_in[c], th += harts_in[c];
 	}
 	place_print(exhaust ? "exhaust" : "has_room", -1, th, tb, tl, tc, to, tf);
+	heap_free(rowmem);
 	smp_call_all(place_free_fn, run);
 }
 
@@ -881,6 +891,152 @@ static void bench_contention(void)
 	heap_free(r);
 }
 
+/* ---- mesh: the fallback walk over a full mesh, and what emulating a mesh costs at boot ---- */
+
+/*
+ * Every cluster with memory is filled through its strict proximity (largest blocks first, held in a list
+ * threaded through them), then a 64 KiB request through the proximity of cluster 0 (a corner: its order
+ * reaches the farthest cell) must walk every ring and skip every cluster: fallback_full is its
+ * instruction count (ERR_NOMEM, no lock taken). fallback_last frees one block of the last cluster of the
+ * order and asks again: the walk then ends in that cluster's heap (one lock). mesh_split is the cost of
+ * turning the booted sockets into an XxY mesh (platform/mesh.c, distances included) for 4, 16, 64 and
+ * 256 clusters; prox_init that of the proximities' ring orders for the booted clusters (mm/mem_prox.c).
+ */
+struct mesh_blk {
+	struct mesh_blk *next;
+};
+
+static struct topo mesh_scratch;
+
+/* the booted machine as the DT gave it: one cluster per socket (what mesh_split() starts from) */
+static void mesh_unsplit(struct topo *s)
+{
+	const struct topo *t = &boot_topo;
+	unsigned i, j;
+
+	*s = *t;
+	s->emulated = 0;
+	s->nclusters = t->nsockets;
+	for (i = 0; i < t->nsockets; i++) {
+		struct topo_cluster *c = &s->cluster[i];
+
+		memset(c, 0, sizeof(*c));
+		c->id = c->socket = i;
+		c->mem = t->socket[i].mem;
+		c->nharts = t->socket[i].nharts;
+		c->hart_lo = t->socket[i].hart_lo;
+		c->hart_hi = t->socket[i].hart_hi;
+		for (j = 0; j < t->nsockets; j++)
+			c->dist[j] = t->socket[i].dist[j];
+	}
+	for (i = 0; i < t->nharts; i++)
+		s->hart[i].cluster = t->cluster[t->hart[i].cluster].socket;
+}
+
+static void bench_mesh(void)
+{
+	const struct topo *t = &boot_topo;
+	static const unsigned side[] = { 2, 4, 8, 16 };
+	struct mesh_blk *held = NULL;
+	unsigned c, k, order[1], last = 0, n, rings, nmem = 0;
+	static unsigned all[TOPO_MAX_CLUSTERS], ring[TOPO_MAX_CLUSTERS];
+	uint64_t best, t0;
+	void *p = NULL;
+	error_t e = 0;
+	int r;
+
+	for (k = 0; k < sizeof(side) / sizeof(side[0]); k++) {
+		char why[160];
+
+		if (side[k] * side[k] < t->nsockets)
+			continue;
+		best = ~0ULL;
+		for (r = 0; r < BENCH_REPEAT; r++) {
+			mesh_unsplit(&mesh_scratch);
+			t0 = bench_insn();
+			e = mesh_apply(&mesh_scratch, side[k], side[k], t->hop ? t->hop : MESH_HOP_DEFAULT, why, sizeof(why));
+			t0 = bench_insn() - t0;
+			best = t0 < best ? t0 : best;
+		}
+		printk("bench: name=mesh_split sockets=%u clusters=%u mesh=%ux%u insn=%llu%s%s\n", t->nsockets,
+		       e ? t->nsockets : side[k] * side[k], side[k], side[k], (unsigned long long)best, e ? " refused=" : "",
+		       e ? err_str(e) : "");
+	}
+	t0 = bench_insn();
+	nmem = mem_prox_init(t);	/* the live tables again: the same orders, the counters restart */
+	printk("bench: name=prox_init clusters=%u mem_clusters=%u insn=%llu\n", t->nclusters, nmem,
+	       (unsigned long long)(bench_insn() - t0));
+
+	n = mem_prox_order(0, all, TOPO_MAX_CLUSTERS);
+	rings = mem_prox_rings(0, ring, TOPO_MAX_CLUSTERS);
+	if (n < 2 || mem_prox_order(0, order, 1) != 1) {
+		printk("benchmark: mesh: fewer than 2 clusters with memory\n");
+		return;
+	}
+	last = all[n - 1];
+	for (c = 0; c < t->nclusters; c++) {
+		int o;
+
+		if (!heap_of(c)->size)
+			continue;
+		for (o = 63 - __builtin_clzll(heap_of(c)->size); o >= 6; o--)
+			while (!mem_alloc(((size_t)1 << o) - 16, mem_prox_strict(c), MEM_VALID_SYS, &p)) {
+				((struct mesh_blk *)p)->next = held;
+				held = p;
+			}
+	}
+	/* a hart's cache may still hold blocks of cluster 0: requests of 64 KiB never use it */
+	best = ~0ULL;
+	for (r = 0; r < BENCH_REPEAT; r++) {
+		t0 = bench_insn();
+		e = mem_alloc(64 << 10, mem_prox_cluster(0), MEM_VALID_SYS, &p);
+		t0 = bench_insn() - t0;
+		best = t0 < best ? t0 : best;
+	}
+	printk("bench: name=fallback_full clusters=%u mem_clusters=%u rings=%u insn=%llu result=%s\n", t->nclusters,
+	       n, rings, (unsigned long long)best, e ? err_str(e) : "served?");
+	/* one 64 KiB block free in the last cluster of the order: the walk ends there */
+	{
+		struct mesh_blk **pp;
+
+		/* give back one held block of the last cluster, at least 64 KiB */
+		for (pp = &held; *pp; pp = &(*pp)->next) {
+			size_t sz = 0;
+
+			if (heap_owner(*pp) == heap_of(last) && !heap_getsize(*pp, &sz) && sz >= (64 << 10)) {
+				struct mesh_blk *b = *pp;
+
+				*pp = b->next;
+				mem_free(b);
+				break;
+			}
+		}
+		best = ~0ULL;
+		for (r = 0; r < BENCH_REPEAT; r++) {
+			struct mem_receipt rc = { 0 };
+
+			t0 = bench_insn();
+			e = mem_alloc_receipt(64 << 10, mem_prox_cluster(0), MEM_VALID_SYS, &p, &rc);
+			t0 = bench_insn() - t0;
+			best = t0 < best ? t0 : best;
+			if (!e) {
+				if (rc.cluster != last)
+					printk("benchmark: mesh: served by cluster %u, not %u\n", rc.cluster, last);
+				mem_free(p);
+			}
+		}
+		printk("bench: name=fallback_last clusters=%u mem_clusters=%u rank=%u insn=%llu result=%s\n",
+		       t->nclusters, n, n - 1, (unsigned long long)best, e ? err_str(e) : "0");
+	}
+	while (held) {
+		struct mesh_blk *b = held;
+
+		held = b->next;
+		mem_free(b);
+	}
+	mem_drain();
+}
+
 /* ---- the runner ---- */
 
 static const struct {
@@ -893,6 +1049,7 @@ static const struct {
 	{ "trace", bench_traces },
 	{ "placement", bench_placement },
 	{ "boot", bench_boot },
+	{ "mesh", bench_mesh },
 	{ "contention", bench_contention },
 };
 
@@ -933,7 +1090,7 @@ static int bench_main(const char *which)
 	}
 	if (!ran) {
 		printk("benchmark: no section named '%s' (have all, contention, fast_pair, buddy_pair, lock_pair, trace, "
-		       "placement, boot)\n", which);
+		       "placement, boot, mesh)\n", which);
 		return 1;
 	}
 	return 0;

@@ -100,9 +100,15 @@ class TestSpec(unittest.TestCase):
     def test_matrix_specs_are_valid(self):
         names = [t.name for t in topo.MATRIX]
         self.assertEqual(names, ["1x1", "2x2", "numa4-unequal", "memoryless-last", "withheld-first",
-                                 "cross-4g", "faults", "sleep-at-once", "128-harts", "debug-build"])
+                                 "cross-4g", "straddle-4g", "faults", "tiny-heaps", "sleep-at-once", "128-harts",
+                                 "mesh-4x4", "mesh-8x8-128", "mesh-16x16", "mesh-refused", "debug-build"])
         harts = {t.name: topo.machine(t.numa, t.dist).harts for t in topo.MATRIX}
         self.assertEqual(harts["128-harts"], 128)
+        self.assertEqual(harts["mesh-8x8-128"], 128)
+        for t in topo.MATRIX:     # every mesh= of the matrix is one the runner accepts for its nodes
+            for w in t.bootargs.split():
+                if w.startswith("mesh="):
+                    topo.mesh_bootargs(w[5:], "", len(topo.machine(t.numa, t.dist).nodes))
         self.assertEqual(harts["numa4-unequal"], 8)
         self.assertEqual(topo.machine("2G:2 2G:2").mem_range(1), (0x100000000, 2 << 30))
 
@@ -383,6 +389,24 @@ class TestRunProcess(FakeQemuCase):
         self.assertIn("3 passed, 0 failed", r.stdout)
         argv = (self.dir / "argv").read_text().split("\n")
         self.assertEqual(argv[argv.index("-append") + 1], "test x=1")
+
+    def test_mesh_goes_in_front_of_the_bootargs(self):
+        r = self.run_fake("pass", "--numa", "256M:2 256M:2", "--mesh", "8x8", "--hop", "3", "--bootargs", "test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        argv = (self.dir / "argv").read_text().split("\n")
+        self.assertEqual(argv[argv.index("-append") + 1], "mesh=8x8 hop=3 test")
+
+    def test_mesh_refusals(self):
+        for args, msg in ((["--mesh", "17x2"], "each side must be 1..16"),
+                          (["--mesh", "8"], "want XxY"),
+                          (["--numa", "256M:1 256M:1 256M:1", "--mesh", "2x1"], "2 cells for 3 NUMA nodes"),
+                          (["--mesh", "4x4", "--hop", "9"], "a hop costs 1..8"),
+                          (["--hop", "2"], "without MESH")):
+            with self.subTest(args=args):
+                r = self.run_fake("pass", *args)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn(msg, r.stderr)
+                self.assertFalse((self.dir / "argv").exists(), "QEMU was started")
 
     def test_exit_status_is_the_kernels(self):
         for mode, want in (("exit:3", 3), ("exit:1", 1), ("panic", 3), ("exit:0", 0)):
