@@ -75,23 +75,32 @@ static inline unsigned dist(unsigned a, unsigned b)
 }
 
 /*
- * heap_room() - cluster @c's free bytes, and whether a block of @size could be free in it at all (its
- * largest free block holds @size). A racy read: it only orders candidates and skips hopeless ones. A
- * cluster with private regions always "could": they are tried whatever the heap holds.
+ * heap_room() - whether cluster @c could serve a block of order @k at all (a free block of order @k or
+ * more, by a racy read of the free-list counts from @k up to the heap's largest order: a hopeless
+ * cluster costs a few loads), and if so its free bytes (*@freeb, for the ring's ordering). A cluster with
+ * private regions always "could": they are tried whatever its heap holds.
  */
-static uint64_t heap_room(unsigned c, size_t size, bool *could)
+static bool heap_room(unsigned c, unsigned k, uint64_t *freeb)
 {
 	const struct heap *h = heap_of(c);
-	uint64_t f = 0, top = 0;
-	unsigned k;
+	unsigned j, top = h->size ? h->b.max_order : 0;
+	uint64_t f = 0;
+	bool could = mem_cluster_nregions(c) > 1;
 
-	for (k = BUDDY_MIN_ORDER; k <= h->b.max_order && h->size; k++)
-		if (__atomic_load_n(&h->b.area[k].nfree, __ATOMIC_RELAXED)) {
-			f += __atomic_load_n(&h->b.area[k].nfree, __ATOMIC_RELAXED) << k;
-			top = (uint64_t)1 << k;
-		}
-	*could = top >= size || mem_cluster_nregions(c) > 1;
-	return f;
+	for (j = k; j <= top && !could; j++)
+		could = __atomic_load_n(&h->b.area[j].nfree, __ATOMIC_RELAXED) != 0;
+	if (!could)
+		return false;
+	for (j = BUDDY_MIN_ORDER; j <= top; j++)
+		f += __atomic_load_n(&h->b.area[j].nfree, __ATOMIC_RELAXED) << j;
+	*freeb = f;
+	return true;
+}
+
+/* the order of the block a request of @size takes (capped: a larger one fits no heap anyway) */
+static unsigned req_order(size_t size)
+{
+	return size > ((size_t)1 << BUDDY_MAX_ORDER) ? BUDDY_MAX_ORDER + 1 : (unsigned)buddy_order(size);
 }
 
 /* the strict proximity: its cluster or nothing, and why */
@@ -126,6 +135,7 @@ static error_t prox_run(struct cluster_prox *cp, size_t size, enum mem_reachabil
 {
 	struct mm_cpu *self = mm_cpu_self();
 	unsigned want = valid == MEM_VALID_CPU ? self->cluster : cp->cluster, first, i = 0, n = nmem_clusters;
+	unsigned k0 = req_order(size);
 	const uint8_t *order = ring_order[cp->cluster];
 	const char *name = NULL;
 
@@ -145,10 +155,9 @@ static error_t prox_run(struct cluster_prox *cp, size_t size, enum mem_reachabil
 		/* one pass in round-robin order: the most free cluster that could serve (ties: the earliest) */
 		for (j = 0; j < ng; j++) {
 			unsigned k = start + j < ng ? start + j : start + j - ng;
-			bool could;
-			uint64_t f = heap_room(order[i + k], size, &could);
+			uint64_t f = 0;
 
-			if (could && (best == ~0u || f > best_free)) {
+			if (heap_room(order[i + k], k0, &f) && (best == ~0u || f > best_free)) {
 				best = k;
 				best_free = f;
 			}
@@ -158,9 +167,9 @@ static error_t prox_run(struct cluster_prox *cp, size_t size, enum mem_reachabil
 		/* the best first, then the others of the ring that could serve, in round-robin order */
 		for (j = 0; best != ~0u && j <= ng; j++) {
 			unsigned k = j == 0 ? best : start + j - 1 < ng ? start + j - 1 : start + j - 1 - ng, c;
-			bool could = true;
+			uint64_t f;
 
-			if (j > 0 && (k == best || (heap_room(order[i + k], size, &could), !could)))
+			if (j > 0 && (k == best || !heap_room(order[i + k], k0, &f)))
 				continue;
 			c = order[i + k];
 			if (!mem_cluster_alloc(c, size, valid, want, (int)self->hart, addr, &name)) {
@@ -188,22 +197,22 @@ static error_t cluster_prox_alloc(size_t size, void *priv, enum mem_reachability
 static error_t global_prox_run(size_t size, enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
 {
 	struct mm_cpu *self = mm_cpu_self();
-	unsigned k, first = 0, at;
+	unsigned k, first = 0, at, k0 = req_order(size);
 	const char *name = NULL;
+	uint64_t f;
 
 	if (!nmem_clusters)
 		return ERR_NOMEM;
 	at = (self->hart + self->rr) % nmem_clusters;
 	for (k = 0; k < nmem_clusters; k++) {
 		unsigned c = mem_clusters[at];
-		bool could;
 
 		if (++at == nmem_clusters)
 			at = 0;
 		if (k == 0)
 			first = c;
 		/* a CLUSTER request through the global proximity names the caller's cluster */
-		if (heap_room(c, size, &could), !could)
+		if (!heap_room(c, k0, &f))
 			continue;
 		if (!mem_cluster_alloc(c, size, valid, self->cluster, (int)self->hart, addr, &name)) {
 			self->rr++;
@@ -226,18 +235,23 @@ static error_t global_prox_alloc(size_t size, void *priv, enum mem_reachability_
 /* cluster @c's row of ring_order[][]: a counting sort of the clusters with memory by distance, stable by id */
 static void build_order(unsigned c)
 {
+	const uint8_t *row = topo->cluster[c].dist;
+	uint8_t *out = ring_order[c];
 	unsigned pos[256] = { 0 }, i, d, sum = 0;
 
 	for (i = 0; i < nmem_clusters; i++)
-		pos[dist(c, mem_clusters[i])]++;
+		pos[row[mem_clusters[i]]]++;
 	for (d = 0; d < 256; d++) {
 		unsigned k = pos[d];
 
 		pos[d] = sum;
 		sum += k;
 	}
-	for (i = 0; i < nmem_clusters; i++)
-		ring_order[c][pos[dist(c, mem_clusters[i])]++] = mem_clusters[i];
+	for (i = 0; i < nmem_clusters; i++) {
+		unsigned m = mem_clusters[i];
+
+		out[pos[row[m]]++] = (uint8_t)m;
+	}
 }
 
 struct mem_proximity_s *mem_prox_cluster(unsigned cluster)

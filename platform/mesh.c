@@ -215,9 +215,26 @@ error_t mesh_split(struct topo *t, unsigned x, unsigned y, unsigned hop, char *w
 	}
 	for (i = 0; i < t->nharts; i++)
 		t->hart[i].cluster -= TOPO_MAX_CLUSTERS;
-	for (i = 0; i < x * y; i++)
-		for (j = 0; j < x * y; j++)
-			t->cluster[i].dist[j] = (uint8_t)mesh_distance(t, i, j);
+	/* the distance map: one triangle computed, mirrored; the socket distances looked up once */
+	{
+		uint8_t sd[TOPO_MAX_NODES][TOPO_MAX_NODES];
+
+		for (s = 0; s < n; s++)
+			for (i = 0; i < n; i++)
+				sd[s][i] = (uint8_t)socket_dist(t, s, i);
+		for (i = 0; i < x * y; i++) {
+			struct topo_cluster *a = &t->cluster[i];
+
+			a->dist[i] = 10;
+			for (j = i + 1; j < x * y; j++) {
+				struct topo_cluster *b = &t->cluster[j];
+				unsigned h = (a->x > b->x ? a->x - b->x : b->x - a->x) + (b->y - a->y);	/* b->y >= a->y */
+				unsigned d = sd[a->socket][b->socket] + hop * h;
+
+				a->dist[j] = b->dist[i] = (uint8_t)(d > 255 ? 255 : d);
+			}
+		}
+	}
 	return 0;
 }
 
