@@ -43,7 +43,7 @@ PROXIMA, NEWLIB = "proxima", "newlib"
 
 # The kernel issue's bench names, in report order; any other name follows in order of first appearance.
 KNOWN_NAMES = ("empty_loop", "fast_pair", "buddy_pair", "lock_pair", "trace", "frag", "placement",
-               "contention", "boot")
+               "contention", "boot", "mesh_split", "prox_init", "fallback_full", "fallback_last")
 
 _BENCH_RE = re.compile(r"(?<![\w-])bench:(.*)$")
 _TOKEN_RE = re.compile(r'\s*(?:([A-Za-z_][\w.-]*)=(?:"([^"]*)"|(\S*))|("[^"]*"|\S+))')
@@ -455,6 +455,14 @@ def evaluate_goals(results, insn=None):
     # 8. the MCS lock without contention
     goals.append(goal_at_most("MCS uncontended lock/unlock pair (lock_pair lock=mcs)", 20,
                               _where(get_insn("lock_pair"), lock="mcs"), "insn_per_pair"))
+
+    # 9. a request that skips every full cluster of a 16x16 mesh stays bounded: 256 instructions a cluster
+    g = goal_at_most("fallback over a full 16x16 mesh (fallback_full clusters=256, insn)", 65536,
+                     _where(get_insn("fallback_full"), clusters=256), "insn")
+    full = _where(get_insn("fallback_full"), clusters=256)
+    if full and full[-1].num("insn") is not None:
+        g.measured += f" = {fmt(full[-1].num('insn') / 256, 0)} per cluster"
+    goals.append(g)
     return goals
 
 
