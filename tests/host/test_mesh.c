@@ -4,9 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm/cma.h"
+#include "mm/cpu.h"
 #include "mm/err.h"
+#include "mm/heap.h"
+#include "mm/mem.h"
+#include "mm/mem_internal.h"
 #include "platform/dt.h"
 #include "platform/mesh.h"
+#include "tests/host/host.h"
 #include "tests/test.h"
 
 #define DTB_DIR "tests/host/dtb/"
@@ -326,6 +332,211 @@ static void mesh_describe(struct test *t)
 	EXPECT_TRUE(t, !strcmp(buf, "cluster=17 x=1 y=1 harts=- mem=0x84800000+0x800000 dist=12..96/hop=2 socket=0"));
 	test_log("%s", buf);
 }
+
+/* ---- the policy at scale: mm/ over an emulated 8x8 mesh of host memory ---- */
+
+/*
+ * One socket of 128 MiB (a host arena) split 8x8: 64 clusters of 2 MiB, hop 2, harts 0..7 in clusters
+ * 0, 8, ..., 56. The heaps, regions and proximities are the kernel's own files, under ASan.
+ */
+#define PM_X 8
+#define PM_ARENA ((size_t)128 << 20)
+static void *pm_arena;
+
+static bool pm_init(struct test *t)
+{
+	unsigned i;
+
+	if (!pm_arena && !(pm_arena = aligned_alloc(MESH_ALIGN, PM_ARENA)))
+		return false;
+	memset(&orig, 0, sizeof(orig));
+	orig.nclusters = orig.nsockets = 1;
+	orig.mesh_x = orig.mesh_y = 1;
+	orig.cluster[0].mem = orig.socket[0].mem = (struct topo_range){ (uintptr_t)pm_arena, PM_ARENA };
+	orig.cluster[0].dist[0] = orig.socket[0].dist[0] = 10;
+	orig.nharts = 8;
+	orig.cluster[0].nharts = orig.socket[0].nharts = 8;
+	orig.cluster[0].hart_hi = orig.socket[0].hart_hi = 7;
+	for (i = 0; i < 8; i++)
+		orig.hart[i] = (struct topo_hart){ i, 0 };
+	topo = orig;
+	TEST_ERR_(t, mesh_split(&topo, PM_X, PM_X, 2, why, sizeof(why)), 0, return false);
+	cma_reset();
+	TEST_ERR_(t, heap_init_all(&topo, NULL, 0, NULL), 0, return false);
+	TEST_ERR_(t, mem_init(&topo, 0), 0, return false);
+	host_set_self(0);
+	mem_cpu_init(mm_cpu_self(), 0, topo.hart[0].cluster);
+	return true;
+}
+
+static uint64_t pm_free(unsigned c)
+{
+	struct heap_stats st;
+
+	heap_get_stats(heap_of(c), &st);
+	return st.free_bytes;
+}
+
+struct pm_blk {
+	struct pm_blk *next;
+};
+
+static struct pm_blk *pm_held;
+
+static void pm_fill(unsigned c)
+{
+	int k;
+
+	for (k = 21; k >= 6; k--) {
+		void *p;
+
+		while (!mem_alloc(((size_t)1 << k) - 8, mem_prox_strict(c), MEM_VALID_SYS, &p)) {
+			((struct pm_blk *)p)->next = pm_held;
+			pm_held = p;
+		}
+	}
+}
+
+static void pm_release(void)
+{
+	while (pm_held) {
+		struct pm_blk *b = pm_held;
+
+		pm_held = b->next;
+		mem_free(b);
+	}
+	mem_drain();
+}
+
+/* the orders: every cluster with memory once, by (distance, id); rings where the distance changes */
+static void mesh_policy_ring_orders(struct test *t)
+{
+	static unsigned order[TOPO_MAX_CLUSTERS], ring[TOPO_MAX_CLUSTERS];
+	unsigned c, i, n, nr, r;
+
+	if (!pm_init(t))
+		return;
+	for (c = 0; c < topo.nclusters; c++) {
+		struct topo_set seen = { { 0 } };
+
+		n = mem_prox_order(c, order, TOPO_MAX_CLUSTERS);
+		nr = mem_prox_rings(c, ring, TOPO_MAX_CLUSTERS);
+		EXPECT_EQ(t, n, 64);
+		EXPECT_EQ(t, order[0], c);
+		for (i = 0; i < n; i++) {
+			EXPECT_FALSE(t, topo_set_has(&seen, order[i]));
+			topo_set_add(&seen, order[i]);
+			if (i) {
+				unsigned a = topo.cluster[c].dist[order[i - 1]], b = topo.cluster[c].dist[order[i]];
+
+				EXPECT_TRUE(t, a < b || (a == b && order[i - 1] < order[i]));
+			}
+		}
+		for (r = 0; r < nr; r++) {
+			unsigned lo = ring[r], hi = r + 1 < nr ? ring[r + 1] : n;
+
+			/* one ring = one distance = one number of hops on one socket */
+			for (i = lo; i < hi; i++)
+				EXPECT_EQ(t, topo.cluster[c].dist[order[i]], 10 + 2 * r);
+			EXPECT_TRUE(t, r == 0 || topo.cluster[c].dist[order[lo]] > topo.cluster[c].dist[order[lo - 1]]);
+		}
+		/* corner to corner: 14 hops, 15 rings; the centre (3,3) has 4 neighbours in ring 1 */
+		if (c == 0)
+			EXPECT_EQ(t, nr, 15);
+		if (c == 3 * PM_X + 3)
+			EXPECT_EQ(t, ring[2] - ring[1], 4);
+	}
+}
+
+/*
+ * From the centre: fill it, then ring after ring. Each 64 KiB answer comes from the nearest ring that
+ * is not full, from its most free cluster, with the ring's first position as rank; inside a ring of
+ * equally free clusters successive answers go round-robin (no cluster twice before each had one).
+ */
+static void mesh_policy_nearest_ring(struct test *t)
+{
+	static unsigned order[TOPO_MAX_CLUSTERS], ring[TOPO_MAX_CLUSTERS];
+	unsigned c = 3 * PM_X + 3, n, nr, r, j;
+	struct mem_receipt rc;
+	void *p;
+
+	if (!pm_init(t))
+		return;
+	n = mem_prox_order(c, order, TOPO_MAX_CLUSTERS);
+	nr = mem_prox_rings(c, ring, TOPO_MAX_CLUSTERS);
+	pm_fill(c);
+	for (r = 1; r < nr; r++) {
+		unsigned lo = ring[r], hi = r + 1 < nr ? ring[r + 1] : n, d = 10 + 2 * r;
+		struct topo_set got = { { 0 } };
+		uint64_t most = 0;
+
+		for (j = lo; j < hi; j++)
+			most = pm_free(order[j]) > most ? pm_free(order[j]) : most;
+		for (j = lo; j < hi; j++) {
+			ASSERT_OK(t, mem_alloc_receipt(64 << 10, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc));
+			((struct pm_blk *)p)->next = pm_held;
+			pm_held = p;
+			EXPECT_EQ(t, topo.cluster[c].dist[rc.cluster], d);
+			EXPECT_EQ(t, rc.rank, lo);
+			EXPECT_TRUE(t, rc.fallback);
+			if (j == lo)
+				EXPECT_EQ(t, pm_free(rc.cluster) + (64 << 10), most);
+			/* equally free at the start: each of the ring once, round-robin over the most free */
+			EXPECT_FALSE(t, topo_set_has(&got, rc.cluster));
+			topo_set_add(&got, rc.cluster);
+			EXPECT_TRUE(t, (uintptr_t)p - topo.cluster[rc.cluster].mem.base < topo.cluster[rc.cluster].mem.size);
+		}
+		for (j = lo; j < hi; j++)
+			pm_fill(order[j]);
+	}
+	/* all full: ERR_NOMEM, nothing written, and only the counters moved */
+	p = NULL;
+	EXPECT_ERR(t, mem_alloc(64 << 10, mem_prox_cluster(c), MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_TRUE(t, p == NULL);
+	pm_release();
+	for (j = 0; j < topo.nclusters; j++)
+		EXPECT_EQ(t, pm_free(j), heap_of(j)->boot_free);
+}
+
+/* remote frees for 63 owners from one hart: at most MM_REMOTE_SLOTS open batches, nothing lost */
+static void mesh_policy_remote_slots(struct test *t)
+{
+	static void *blk[TOPO_MAX_CLUSTERS][3];
+	unsigned c, k, most = 0, home;
+
+	if (!pm_init(t))
+		return;
+	home = (unsigned)mem_prox_home(topo.hart[0].cluster);
+	for (c = 0; c < topo.nclusters; c++)
+		for (k = 0; k < 3; k++)
+			if (c == home || mem_alloc(64 << k, mem_prox_strict(c), MEM_VALID_SYS, &blk[c][k]))
+				blk[c][k] = NULL;
+	for (k = 0; k < 3; k++)
+		for (c = 0; c < topo.nclusters; c++)
+			if (blk[c][k]) {
+				unsigned open, i, owners = 0;
+
+				EXPECT_OK(t, mem_free_checked(blk[c][k]));
+				EXPECT_ERR(t, mem_free_checked(blk[c][k]), ERR_DOUBLEFREE);
+				open = mem_remote_open(mm_cpu_self());
+				most = open > most ? open : most;
+				for (i = 0; i < MM_REMOTE_SLOTS; i++)
+					owners += mm_cpu_self()->remote[i].count > 0;
+				EXPECT_LE(t, owners, MM_REMOTE_SLOTS);
+			}
+	EXPECT_GT(t, most, 0);
+	EXPECT_LE(t, most, MM_REMOTE_SLOTS * 8);
+	mem_drain();
+	EXPECT_EQ(t, mem_remote_open(mm_cpu_self()), 0);
+	for (c = 0; c < topo.nclusters; c++) {
+		EXPECT_EQ(t, pm_free(c), heap_of(c)->boot_free);
+		EXPECT_OK(t, heap_check(heap_of(c), why, sizeof(why)));
+	}
+}
+
+TEST_SUITE(host_mesh_policy, TEST_CASE(mesh_policy_ring_orders), TEST_CASE(mesh_policy_nearest_ring),
+	   TEST_CASE(mesh_policy_remote_slots));
 
 TEST_SUITE(host_mesh, TEST_CASE(mesh_split_invariants), TEST_CASE(mesh_split_rules), TEST_CASE(mesh_split_bad_input),
 	   TEST_CASE(mesh_describe));
