@@ -43,7 +43,7 @@ PROXIMA, NEWLIB = "proxima", "newlib"
 
 # The kernel issue's bench names, in report order; any other name follows in order of first appearance.
 KNOWN_NAMES = ("empty_loop", "fast_pair", "buddy_pair", "lock_pair", "trace", "frag", "placement",
-               "contention", "boot", "mesh_split", "prox_init", "fallback_full", "fallback_last")
+               "contention", "boot", "mesh_split", "prox_init", "fallback_full", "fallback_last", "placement_ring")
 
 _BENCH_RE = re.compile(r"(?<![\w-])bench:(.*)$")
 _TOKEN_RE = re.compile(r'\s*(?:([A-Za-z_][\w.-]*)=(?:"([^"]*)"|(\S*))|("[^"]*"|\S+))')

@@ -51,7 +51,8 @@ EXIT_NO_QEMU = 127
 GDB = "riscv64-unknown-elf-gdb"
 # (log name, -icount, bootargs, NUMA, DIST): NUMA "" is the default machine
 BENCH_BOOTS = (("icount", True, "bench=all", "", ""), ("mttcg", False, "bench=contention", "", ""),
-               ("mesh", True, "bench=mesh mesh=16x16", "128M:4 128M:4 128M:4 128M:4", topo.DEFAULT_DIST))
+               ("mesh", True, "bench=mesh mesh=16x16", "128M:4 128M:4 128M:4 128M:4", topo.DEFAULT_DIST),
+               ("mesh8", True, "bench=placement mesh=8x8", "256M:8 256M:8 256M:8 256M:8", topo.DEFAULT_DIST))
 
 PROMPT = b"proxima> "     # kernel/console.h CONSOLE_PROMPT: the console waits for a line
 EOT = b"\x04"             # ^D on an empty line: the console powers off as with `halt`

@@ -528,14 +528,23 @@ static void place_print(const char *trace, int cluster, unsigned harts, uint64_t
 	       (unsigned long long)(pct % 10), ratio, fails);
 }
 
+/*
+ * place_one() - one placement run. In the exhaust trace every other cluster with harts (in id order: on
+ * the default machine the odd ones; on a mesh whose harts sit on every other cluster, every other of
+ * those) asks for 125% of its free bytes. Per distance (a ring of the harts' clusters) it also prints the
+ * bytes placed at that distance against the optimum's (placement_ring).
+ */
 static void place_one(struct place_run *run, bool exhaust)
 {
 	const struct topo *t = &boot_topo;
-	unsigned nc = t->nclusters, c, m, i, lvl;
-	static uint64_t cap[TOPO_MAX_CLUSTERS], dem[TOPO_MAX_CLUSTERS], opt[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
-	memset(dem, 0, sizeof(dem));
-	memset(opt, 0, sizeof(opt));
+	const char *trace = exhaust ? "exhaust" : "has_room";
+	static uint64_t cap[TOPO_MAX_CLUSTERS], dem[TOPO_MAX_CLUSTERS], opt[TOPO_MAX_CLUSTERS];
+	static uint64_t at_dist[256], opt_dist[256];
+	static unsigned harts_in[TOPO_MAX_CLUSTERS], fails_in[TOPO_MAX_CLUSTERS];
+	static bool spill[TOPO_MAX_CLUSTERS];
+	unsigned nc = t->nclusters, c, m, i, lvl, nth = 0, tf = 0, th = 0;
 	uint64_t (*row)[TOPO_MAX_CLUSTERS];	/* [hart's cluster][block's cluster]: 512 KiB, from a heap */
+	uint64_t tb = 0, tl = 0, tc = 0, to = 0;
 	void *rowmem;
 
 	if (heap_alloc_near(cls_self()->cluster, sizeof(*row) * TOPO_MAX_CLUSTERS, &rowmem)) {
@@ -544,11 +553,12 @@ static void place_one(struct place_run *run, bool exhaust)
 	}
 	row = rowmem;
 	memset(row, 0, sizeof(*row) * TOPO_MAX_CLUSTERS);
-	static unsigned harts_in[TOPO_MAX_CLUSTERS], fails_in[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	memset(dem, 0, sizeof(dem));
+	memset(opt, 0, sizeof(opt));
+	memset(at_dist, 0, sizeof(at_dist));
+	memset(opt_dist, 0, sizeof(opt_dist));
 	memset(harts_in, 0, sizeof(harts_in));
 	memset(fails_in, 0, sizeof(fails_in));
-	uint64_t tb = 0, tl = 0, tc = 0, to = 0;
-	unsigned tf = 0, th = 0;
 
 	smp_call_all(drain_fn, NULL);
 	for (c = 0; c < nc; c++)
@@ -556,6 +566,8 @@ static void place_one(struct place_run *run, bool exhaust)
 	for (i = 0; i < TOPO_MAX_HARTS; i++)
 		if (cls_of(i) && smp_hart_up(i))
 			harts_in[cls_of(i)->cluster]++;
+	for (c = 0; c < nc; c++)
+		spill[c] = harts_in[c] && (nth++ & 1);
 	run->exhaust = exhaust;
 	for (i = 0; i < TOPO_MAX_HARTS; i++) {
 		struct place_hart *ph = &run->h[i];
@@ -566,7 +578,7 @@ static void place_one(struct place_run *run, bool exhaust)
 		if (!cls_of(i) || !smp_hart_up(i) || !ph->ptr)
 			continue;
 		c = cls_of(i)->cluster;
-		ph->demand = !exhaust ? PLACE_ROOM_BYTES : cap[c] * (c & 1 ? 125 : 55) / 100 / harts_in[c];
+		ph->demand = !exhaust ? PLACE_ROOM_BYTES : cap[c] * (spill[c] ? 125 : 55) / 100 / harts_in[c];
 	}
 	smp_call_all(place_alloc_fn, run);
 
@@ -585,15 +597,16 @@ static void place_one(struct place_run *run, bool exhaust)
 			dem[c] += row[c][m];
 	for (lvl = 0; lvl <= 255; lvl++)
 		for (c = 0; c < nc; c++)
-			for (m = 0; m < nc; m++) {
+			for (m = 0; m < nc && dem[c]; m++) {
 				uint64_t x;
 
-				if (t->cluster[c].dist[m] != lvl || !dem[c] || !cap[m])
+				if (t->cluster[c].dist[m] != lvl || !cap[m])
 					continue;
 				x = dem[c] < cap[m] ? dem[c] : cap[m];
 				dem[c] -= x;
 				cap[m] -= x;
 				opt[c] += x * lvl;
+				opt_dist[lvl] += x;
 			}
 	for (c = 0; c < nc; c++) {
 		uint64_t bytes = 0, cost = 0;
@@ -603,12 +616,16 @@ static void place_one(struct place_run *run, bool exhaust)
 		for (m = 0; m < nc; m++) {
 			bytes += row[c][m];
 			cost += row[c][m] * t->cluster[c].dist[m];
+			at_dist[t->cluster[c].dist[m]] += row[c][m];
 		}
-		place_print(exhaust ? "exhaust" : "has_room", (int)c, harts_in[c], bytes, row[c][c], cost, opt[c],
-			    fails_in[c]);
+		place_print(trace, (int)c, harts_in[c], bytes, row[c][c], cost, opt[c], fails_in[c]);
 		tb += bytes, tl += row[c][c], tc += cost, to += opt[c], tf += fails_in[c], th += harts_in[c];
 	}
-	place_print(exhaust ? "exhaust" : "has_room", -1, th, tb, tl, tc, to, tf);
+	place_print(trace, -1, th, tb, tl, tc, to, tf);
+	for (lvl = 0; lvl <= 255; lvl++)
+		if (at_dist[lvl] || opt_dist[lvl])
+			printk("bench: name=placement_ring trace=%s clusters=%u dist=%u bytes=%llu opt_bytes=%llu\n", trace,
+			       nc, lvl, (unsigned long long)at_dist[lvl], (unsigned long long)opt_dist[lvl]);
 	heap_free(rowmem);
 	smp_call_all(place_free_fn, run);
 }

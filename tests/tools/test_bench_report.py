@@ -91,13 +91,14 @@ class TestParseLogs(unittest.TestCase):
     def test_full_log(self):
         log = br.read_log(FULL)
         self.assertEqual(log.error, "")
-        self.assertEqual(len(log.results), 59)
+        self.assertEqual(len(log.results), 61)
         self.assertEqual(len(log.headers), 4)
         self.assertEqual(len(log.ignored), 6)
         counts = {n: len(rows) for n, rows in br.by_name(log.results).items()}
         self.assertEqual(counts, {"empty_loop": 1, "fast_pair": 7, "buddy_pair": 12, "lock_pair": 3, "trace": 6,
                                   "frag": 5, "placement": 8, "contention": 11, "boot": 1, "mesh_split": 1,
-                                  "prox_init": 1, "fallback_full": 1, "fallback_last": 1, "cma_alloc": 1})
+                                  "prox_init": 1, "fallback_full": 1, "fallback_last": 1, "placement_ring": 2,
+                                  "cma_alloc": 1})
         self.assertEqual(list(counts)[-1], "cma_alloc")          # unknown names after the known ones
         for r in log.results:                                     # CR and CR CR line ends left no trace
             self.assertFalse(any("\r" in v for v in r.fields.values()), r)
