@@ -555,7 +555,8 @@ class TestBenchProcess(FakeQemuCase):
         r = run_py("bench", "--kernel", str(FAKE_QEMU), "--out-dir", str(out), env=self.env("bench"))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual([ln for ln in r.stdout.splitlines() if ln.startswith("bench:")],
-                         ["bench: name=alloc_local ns=120 ops=1000", "bench: name=alloc_remote ns=300"] * 2)
+                         ["bench: name=alloc_local ns=120 ops=1000", "bench: name=alloc_remote ns=300"] *
+                         len(run.BENCH_BOOTS))
         cmds = [ln for ln in r.stdout.splitlines() if ln.startswith("run: ")]
         self.assertIn("-icount shift=0,sleep=off", cmds[0])
         self.assertIn("-append bench ", cmds[0] + " ")
@@ -563,6 +564,8 @@ class TestBenchProcess(FakeQemuCase):
         self.assertIn("-append bench=contention", cmds[1])
         self.assertIn("bootargs: bench=contention", (out / "mttcg.log").read_text())
         self.assertIn("bootargs: bench", (out / "icount.log").read_text())
+        self.assertIn("-append bench=mesh mesh=16x16", cmds[2])         # the emulated meshes
+        self.assertIn("-append bench=placement mesh=8x8", cmds[3])
 
 
 def build_fake_kernel(out, name, *defines):
