@@ -19,7 +19,7 @@
  *
  * Blocks are powers of two >= MIN_BLOCK_SIZE and naturally aligned; free finds the owner heap from
  * the address alone, in O(1) through a table of address slots, else by binary search over the heaps'
- * spans (O(log clusters)).
+ * spans (O(log clusters)). Up to TOPO_MAX_CLUSTERS (256) heaps: one per cluster of an emulated mesh.
  */
 #define MIN_BLOCK_SIZE (1UL << BUDDY_MIN_ORDER)
 

@@ -129,7 +129,8 @@ unsigned mem_prox_order(unsigned c, unsigned *order, unsigned max);
 
 /*
  * mem_prox_rings() - where each ring (clusters at one distance) of cluster @c's order starts: up to @max
- * indexes into mem_prox_order()'s array, nearest ring first. Return: the number of rings.
+ * indexes into mem_prox_order()'s array, nearest ring first.
+ * Context: any hart after mem_init(); no lock. Return: the number of rings (0 for a bad @c).
  */
 unsigned mem_prox_rings(unsigned c, unsigned *ring_start, unsigned max);
 
