@@ -78,7 +78,7 @@ static void expect_back(struct test *t)
 
 /*
  * Each socket's RAM is exactly the union of its clusters' ranges (contiguous, in block order, each inside
- * the socket), and per address: the first, a middle and the last granule of every cluster with a heap
+ * the socket), each heap's descriptor and metadata lie in its cluster's RAM, and per address: the first, a middle and the last granule of every cluster with a heap
  * belong to that cluster's heap (heap_owner()), a block from remote_malloc(x, y) lies in the cluster's
  * range and so in its socket's.
  */
@@ -130,6 +130,11 @@ static void mesh_clusters_partition_sockets(struct test *t)
 
 		if (!has_mem(c))
 			continue;
+		/* the heap's descriptor and its buddy metadata (tags, section map) sit in the cluster's own RAM */
+		TEST_CHECK_(t, in_range(&cl->mem, (uintptr_t)h, sizeof(*h)), (void)0, "cluster %u: heap at %p", c,
+			    (void *)h);
+		EXPECT_TRUE(t, in_range(&cl->mem, (uintptr_t)h->b.secmap, h->b.nsec));
+		EXPECT_TRUE(t, in_range(&cl->mem, (uintptr_t)h->b.tags, 1));
 		probe[0] = h->b.base;
 		probe[1] = h->b.base + ((h->b.end - h->b.base) / 2 & ~(uintptr_t)63);
 		probe[2] = h->b.end - 64;
