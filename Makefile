@@ -1,6 +1,7 @@
 # Proxima - one Makefile: the RISC-V kernel, host tests, QEMU runs, benchmarks.
 #   make            build build/kernel.elf (+ .map, .asm)
 #   make run        boot the default topology (NUMA, DIST, BOOTARGS, ICOUNT: see README)
+#                   MESH=8x8 [HOP=2] splits the NUMA nodes into an emulated mesh of up to 16x16 clusters
 #   make test       host tests + the in-kernel suites on the topology matrix + a console session
 #   make console-test  replay tests/console/session.txt at the console prompt and check the answers
 #   make host-test  host tests only (mm/ under ASan + UBSan); make tsan-test: the lock tests under TSan
@@ -36,7 +37,8 @@ KLDFLAGS := -nostdlib -nostartfiles -static -T ldscripts/kernel.ld -Wl,--gc-sect
             -Wl,-Map,$(BUILD)/kernel.map -L$(NEWLIB)/lib
 
 LIBFDT_SRCS := fdt.c fdt_ro.c fdt_wip.c fdt_sw.c fdt_rw.c fdt_strerror.c fdt_empty_tree.c fdt_addresses.c
-PORTABLE := $(wildcard mm/*.c) kernel/lock.c kernel/bootargs.c kernel/console_line.c platform/dt.c tests/ktap.c
+PORTABLE := $(wildcard mm/*.c) kernel/lock.c kernel/bootargs.c kernel/console_line.c platform/dt.c platform/mesh.c \
+            tests/ktap.c
 KSRCS    := $(wildcard boot/*.S) $(filter-out $(PORTABLE),$(wildcard kernel/*.c platform/*.c)) \
             $(PORTABLE) $(wildcard tests/kernel/*.c tests/programs/*.c)
 KOBJS    := $(patsubst %,$(BUILD)/k/%.o,$(KSRCS)) $(patsubst %,$(BUILD)/k/libfdt/%.o,$(LIBFDT_SRCS))
@@ -120,7 +122,8 @@ tsan-test: $(BUILD)/host-tests-tsan
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/host-tests-tsan host_locks
 
 run: $(BUILD)/kernel.elf
-	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --bootargs "$(BOOTARGS)" --icount "$(ICOUNT)"
+	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --mesh "$(MESH)" --hop "$(HOP)" \
+		--bootargs "$(BOOTARGS)" --icount "$(ICOUNT)"
 
 kernel-test: $(BUILD)/kernel.elf $(BUILD)/kernel-debug.elf
 	$(PYTHON) tools/run.py matrix
@@ -141,14 +144,15 @@ bench: $(BUILD)/kernel.elf
 
 SOAK_OPS ?= 2000000
 soak: $(BUILD)/kernel.elf
-	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --timeout 3600 \
+	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --mesh "$(MESH)" --hop "$(HOP)" --timeout 3600 \
 		--bootargs "soak=$(SOAK_OPS) cma=default:16M $(BOOTARGS)"
 
 gdb: $(BUILD)/kernel.elf
-	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --bootargs "$(BOOTARGS)" --gdb
+	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --mesh "$(MESH)" --hop "$(HOP)" \
+		--bootargs "$(BOOTARGS)" --gdb
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
 	rm -rf $(BUILD)/fuzz/obj $(BUILD)/fuzz/libfuzzcode.a

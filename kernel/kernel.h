@@ -15,8 +15,9 @@ struct kernel_opts {
 	char filter[64];		/* only these cases (see test_run_all()) */
 	uint64_t seed;			/* seed= of the randomised cases, 0 = TEST_SEED_DEFAULT */
 	char bench[32];			/* run benchmarks ("all" or a name) */
-	char mesh[16];			/* XxY override */
-	char withhold[64];		/* clusters whose RAM the allocator never gets: "1" or "0,2" */
+	char mesh[16];			/* XxY: place the clusters, or split the sockets into an emulated mesh */
+	uint64_t hop;			/* emulated mesh: the distance a hop adds (0 = MESH_HOP_DEFAULT) */
+	char withhold[256];		/* clusters whose RAM the allocator never gets: "1" or "0,2" */
 	uint64_t nohart;		/* a hart id never started (fault injection); ~0 = none */
 	uint64_t dma_limit;		/* devices reach RAM below this (0 = all RAM) */
 	char private_spec[128];		/* private scratch regions: c<cluster>:<size> or h<hartid>:<size>, '/'-separated */
@@ -30,6 +31,9 @@ struct kernel_opts {
 	char expect_dist[128];		/* "0-1:20/0-2:30" */
 };
 extern struct kernel_opts kopts;
+
+/* the clusters whose RAM was withheld (bootarg withhold=) */
+extern struct topo_set boot_withhold;
 
 /* the DTB OpenSBI passed (drivers probe their devices in it) */
 extern const void *boot_dtb;

@@ -12,6 +12,7 @@
 #include "mm/heap.h"
 #include "platform/csr.h"
 #include "platform/dt.h"
+#include "platform/mesh.h"
 #include "platform/platform.h"
 #include "platform/virtio.h"
 #include "tests/programs/programs.h"
@@ -30,7 +31,10 @@ static const struct bootarg_key bootarg_keys[] = {
 	{ "bench", "run benchmarks: all or a name", BOOTARG_STR, kopts.bench, sizeof(kopts.bench) },
 	{ "seed", "base seed of the randomised test cases (each prints it; the same seed replays them)", BOOTARG_U64,
 	  &kopts.seed, sizeof(kopts.seed) },
-	{ "mesh", "XxY mesh for kernel_heap[x][y]", BOOTARG_STR, kopts.mesh, sizeof(kopts.mesh) },
+	{ "mesh", "XxY mesh for kernel_heap[x][y]; more cells than NUMA nodes emulate a mesh of clusters",
+	  BOOTARG_STR, kopts.mesh, sizeof(kopts.mesh) },
+	{ "hop", "emulated mesh: the distance one hop adds (1..8, default 2)", BOOTARG_U64, &kopts.hop,
+	  sizeof(kopts.hop) },
 	{ "withhold", "clusters whose RAM the allocator never gets (0,2)", BOOTARG_STR, kopts.withhold,
 	  sizeof(kopts.withhold) },
 	{ "nohart", "a hart id never started", BOOTARG_U64, &kopts.nohart, sizeof(kopts.nohart) },
@@ -56,17 +60,16 @@ static const struct bootarg_key bootarg_keys[] = {
 	  sizeof(kopts.expect_dist) },
 };
 
-static uint64_t boot_withhold;	/* clusters whose RAM was withheld (bootarg withhold=) */
+struct topo_set boot_withhold;	/* clusters whose RAM was withheld (bootarg withhold=) */
 
 static void bootarg_warn(const char *line)
 {
 	printk("%s\n", line);
 }
 
-/* "0,2" -> bit mask of cluster ids; unknown ids are reported and ignored */
-static uint64_t parse_withhold(const char *s, unsigned nclusters)
+/* "0,2" -> the set of those cluster ids; unknown ids are reported and ignored */
+static void parse_withhold(const char *s, unsigned nclusters, struct topo_set *set)
 {
-	uint64_t mask = 0;
 
 	while (*s) {
 		char *end;
@@ -74,19 +77,18 @@ static uint64_t parse_withhold(const char *s, unsigned nclusters)
 
 		if (end == s) {
 			printk("bootargs: bad value for 'withhold': '%s' (want ids like 0,2)\n", s);
-			return mask;
+			return;
 		}
 		if (c < nclusters)
-			mask |= 1ULL << c;
+			topo_set_add(set, (unsigned)c);
 		else
 			printk("bootargs: withhold: no cluster %lu (have %u)\n", c, nclusters);
 		s = *end == ',' ? end + 1 : end;
 		if (*end && *end != ',') {
 			printk("bootargs: bad value for 'withhold': '%s'\n", end);
-			return mask;
+			return;
 		}
 	}
-	return mask;
 }
 
 static void print_size(char *buf, size_t len, uint64_t b)
@@ -109,9 +111,15 @@ void topo_print_machine(void)
 	for (i = 0; i < t->nclusters; i++)
 		total += t->cluster[i].mem.size;
 	print_size(sz, sizeof(sz), total);
-	printk("machine: %u clusters on a %ux%u mesh, %u harts, %s RAM (0x%llx bytes), distance-map %s, "
-	       "lock %s\n", t->nclusters, t->mesh_x, t->mesh_y, t->nharts, sz, (unsigned long long)total,
-	       t->has_distance_map ? "from DT" : "absent (10 local / 20 remote)", LOCK_KIND_NAME);
+	if (t->emulated)
+		printk("machine: %u clusters on a %ux%u mesh emulated from %u socket%s (hop=%u), %u harts, %s RAM "
+		       "(0x%llx bytes), socket distances %s, lock %s\n", t->nclusters, t->mesh_x, t->mesh_y,
+		       t->nsockets, t->nsockets == 1 ? "" : "s", t->hop, t->nharts, sz, (unsigned long long)total,
+		       t->has_distance_map ? "from DT" : "absent (10 local / 20 remote)", LOCK_KIND_NAME);
+	else
+		printk("machine: %u clusters on a %ux%u mesh, %u harts, %s RAM (0x%llx bytes), distance-map %s, "
+		       "lock %s\n", t->nclusters, t->mesh_x, t->mesh_y, t->nharts, sz, (unsigned long long)total,
+		       t->has_distance_map ? "from DT" : "absent (10 local / 20 remote)", LOCK_KIND_NAME);
 }
 
 void topo_print_clusters(void)
@@ -127,7 +135,7 @@ void topo_print_clusters(void)
 		heap_get_stats(heap_of(i), &st);
 		printk("%s heap=0x%llx free=0x%llx%s\n", line, (unsigned long long)st.size,
 		       (unsigned long long)st.free_bytes,
-		       (boot_withhold >> i) & 1 ? " withheld" : !t->cluster[i].mem.size ? " memoryless" : "");
+		       topo_set_has(&boot_withhold, i) ? " withheld" : !t->cluster[i].mem.size ? " memoryless" : "");
 	}
 }
 
@@ -183,14 +191,20 @@ static void options_init(struct topo *t, unsigned long hartid, const void *dtb)
 		printk("locks: qspin newcomers try to steal for %u iterations%s\n", lock_steal_budget,
 		       lock_steal_budget ? "" : " (strict FIFO)");
 	if (kopts.mesh[0]) {
-		unsigned mx = 0, my = 0;
+		unsigned mx = 0, my = 0, hop = kopts.hop ? (kopts.hop > 255 ? 255 : (unsigned)kopts.hop) : MESH_HOP_DEFAULT;
+		char why[160];
 
-		if (topo_parse_mesh(kopts.mesh, &mx, &my) || topo_set_mesh(t, mx, my))
-			printk("bootargs: mesh=%s does not fit %u clusters; keeping %ux%u\n", kopts.mesh,
-			       t->nclusters, t->mesh_x, t->mesh_y);
+		if (topo_parse_mesh(kopts.mesh, &mx, &my))
+			printk("bootargs: mesh=%s: want XxY, each side 1..%u; keeping %ux%u without emulation\n",
+			       kopts.mesh, TOPO_MESH_MAX, t->mesh_x, t->mesh_y);
+		else if (mesh_apply(t, mx, my, hop, why, sizeof(why)))
+			printk("bootargs: %s; keeping %u clusters on %ux%u without emulation\n", why, t->nclusters,
+			       t->mesh_x, t->mesh_y);
+	} else if (kopts.hop) {
+		printk("bootargs: hop=%llu without mesh=: no emulated mesh, ignored\n", (unsigned long long)kopts.hop);
 	}
 	if (kopts.withhold[0])
-		boot_withhold = parse_withhold(kopts.withhold, t->nclusters);
+		parse_withhold(kopts.withhold, t->nclusters, &boot_withhold);
 	topo_print_machine();
 }
 
@@ -241,7 +255,7 @@ void kmain(unsigned long hartid, void *dtb)
 	memplan_reserve(t, dtb, (uintptr_t)__kernel_start,	/* firmware, this image, the DTB */
 			(size_t)(__kernel_end - __kernel_start));
 	memplan_carve(t);					/* cma=, private= out of cluster RAM */
-	boot_step("heaps", memplan_heaps(t, boot_withhold));	/* kernel_heap[x][y] */
+	boot_step("heaps", memplan_heaps(t, &boot_withhold));	/* kernel_heap[x][y] */
 	boot_step("regions", memplan_regions(t));		/* mem_alloc(): regions, proximities, CMA */
 	topo_print_clusters();					/* one line per cluster, heap sizes */
 	boot_step("smp", smp_start(t, hartid));			/* every hart's CLS, the other harts */

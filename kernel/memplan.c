@@ -263,7 +263,7 @@ void memplan_carve(const struct topo *t)
 	apply_heap_limits(t, kopts.heap_limit);
 }
 
-error_t memplan_heaps(const struct topo *t, uint64_t withhold)
+error_t memplan_heaps(const struct topo *t, const struct topo_set *withhold)
 {
 	return heap_init_all(t, reserved, nres, withhold);
 }

@@ -38,7 +38,7 @@ void memplan_carve(const struct topo *t);
  * Context: boot hart, once, after memplan_carve(). Return: heap_init_all()'s (ERR_NOMEM: no cluster has
  * usable memory).
  */
-error_t memplan_heaps(const struct topo *t, uint64_t withhold);
+error_t memplan_heaps(const struct topo *t, const struct topo_set *withhold);
 
 /**
  * memplan_regions() - mem_alloc()'s regions and proximities over the heaps, then the private regions,

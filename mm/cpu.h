@@ -43,14 +43,15 @@ struct mm_cache_bin {
  */
 #define MM_CACHE_HIT 256u
 
-/* blocks freed on this hart but owned by another cluster, returned in batches */
+/*
+ * Blocks freed on this hart but owned by another cluster, returned in batches: MM_REMOTE_SLOTS open
+ * batches per hart, each for one owner cluster, whatever the number of clusters (see mm/mem_remote.c).
+ */
+#define MM_REMOTE_SLOTS 8
 struct mm_remote_list {
 	void *head;
-	uint32_t count;
-};
-
-struct mm_cpu_counters {
-	uint64_t local_hits, fallbacks_in, fallbacks_out, failures;
+	uint32_t count;			/* 0: the slot is free */
+	uint32_t owner;			/* the cluster whose blocks it holds */
 };
 
 /*
@@ -78,8 +79,7 @@ struct mm_cpu {
 	unsigned rr;			/* this hart's position in the global proximity's round-robin */
 	uint32_t fault_rng;		/* fault injection: refill failures (mem_set_refill_faults()) */
 	uint64_t refill_faults;
-	struct mm_remote_list remote[TOPO_MAX_CLUSTERS];
-	struct mm_cpu_counters cnt[TOPO_MAX_CLUSTERS];
+	struct mm_remote_list remote[MM_REMOTE_SLOTS];
 };
 
 /* mm_cache_hits() - allocations served from @c's cache (counted as local hits of its home cluster). */

@@ -17,7 +17,7 @@ static struct {
 } by_id;
 static const struct topo *topo;
 static uint64_t heap_limit[TOPO_MAX_CLUSTERS];
-static uint32_t heap_limited;
+static uint8_t heap_limited[TOPO_MAX_CLUSTERS];
 
 /* heaps with memory, sorted by span base, for heap_owner()'s binary search */
 static struct {
@@ -40,7 +40,7 @@ static unsigned nspans;
  * few bytes a span's 64-byte rounding leaves out, an address no heap owns, NULL - goes to the binary
  * search over spans[], which is exact. A lookup is a shift, a mask, a load and a range test.
  */
-#define OWNER_SLOTS 256
+#define OWNER_SLOTS 1024	/* 4 per cluster of a 16x16 mesh: the search stays for the rare shared slot */
 static struct heap owner_none;
 static struct {
 	unsigned long shift3;		/* shift - 3: see owner_fast() */
@@ -128,7 +128,7 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 	if (e)
 		MM_PANIC("cluster %u: buddy_init: %s", c->id, err_str(e));
 	for (i = 0; i < n; i++) {
-		if ((heap_limited >> c->id) & 1) {	/* fault injection: a tiny (or empty) heap */
+		if (heap_limited[c->id]) {	/* fault injection: a tiny (or empty) heap */
 			uint64_t room = heap_limit[c->id] > h->b.added ? heap_limit[c->id] - h->b.added : 0;
 
 			if (use[i].size > room)
@@ -162,12 +162,12 @@ void heap_set_limit(unsigned cluster, uint64_t bytes)
 {
 	if (cluster < TOPO_MAX_CLUSTERS) {
 		heap_limit[cluster] = bytes;
-		heap_limited |= 1u << cluster;
+		heap_limited[cluster] = 1;
 	}
 }
 
 error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, unsigned nreserved,
-		      uint64_t withhold)
+		      const struct topo_set *withhold)
 {
 	unsigned c, i, j, with_mem = 0;
 
@@ -179,7 +179,7 @@ error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, u
 		const struct topo_cluster *tc = &t->cluster[c];
 		struct heap *h = NULL;
 
-		if (tc->mem.size && !(withhold & (1ULL << c)))
+		if (tc->mem.size && !topo_set_has(withhold, c))
 			h = heap_build(tc, reserved, nreserved);
 		/* a heap that got no memory (heap_limit=0) is a memoryless cluster's: it owns no addresses */
 		if (!h || !h->size) {
@@ -203,7 +203,7 @@ error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, u
 		by_id.h[c] = h;
 		kernel_heap[tc->x][tc->y] = h;
 	}
-	/* insertion sort by base: at most TOPO_MAX_CLUSTERS entries */
+	/* insertion sort by base: at most TOPO_MAX_CLUSTERS entries, once at boot */
 	for (i = 1; i < nspans; i++)
 		for (j = i; j > 0 && spans[j].base < spans[j - 1].base; j--) {
 			__typeof__(spans[0]) tmp = spans[j];
@@ -360,20 +360,21 @@ error_t heap_alloc_local(size_t size, void **addr)
 
 error_t heap_alloc_near(unsigned c, size_t size, void **addr)
 {
-	unsigned tried = 0;
+	struct topo_set tried = { { 0 } };
+	unsigned ntried;
 	error_t e = ERR_NOMEM;
 
 	if (!topo || c >= topo->nclusters)
 		return ERR_RANGE;
-	/* by increasing distance from c; ties by cluster id */
-	while (tried != (1u << topo->nclusters) - 1) {
+	/* by increasing distance from c; ties by cluster id (a scan per candidate: boot and rare paths only) */
+	for (ntried = 0; ntried < topo->nclusters; ntried++) {
 		unsigned best = TOPO_MAX_CLUSTERS, i;
 
 		for (i = 0; i < topo->nclusters; i++)
-			if (!(tried & (1u << i)) &&
+			if (!topo_set_has(&tried, i) &&
 			    (best == TOPO_MAX_CLUSTERS || topo->cluster[c].dist[i] < topo->cluster[c].dist[best]))
 				best = i;
-		tried |= 1u << best;
+		topo_set_add(&tried, best);
 		e = alloc_checked(by_id.h[best], size, addr);
 		if (!e)
 			return 0;

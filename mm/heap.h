@@ -19,7 +19,7 @@
  *
  * Blocks are powers of two >= MIN_BLOCK_SIZE and naturally aligned; free finds the owner heap from
  * the address alone, in O(1) through a table of address slots, else by binary search over the heaps'
- * spans (O(log clusters)).
+ * spans (O(log clusters)). Up to TOPO_MAX_CLUSTERS (256) heaps: one per cluster of an emulated mesh.
  */
 #define MIN_BLOCK_SIZE (1UL << BUDDY_MIN_ORDER)
 
@@ -45,11 +45,11 @@ extern struct heap *kernel_heap[TOPO_MESH_MAX][TOPO_MESH_MAX];
 
 /*
  * heap_init_all() - build kernel_heap[x][y] from @t. @reserved lists ranges never to hand out (OpenSBI,
- * the kernel image, the DTB, ...); clusters whose bit is set in @withhold get an empty heap.
+ * the kernel image, the DTB, ...); clusters in @withhold (NULL: none) get an empty heap.
  * Context: boot hart, once, before any other hart runs. Return: 0, or ERR_NOMEM if no cluster has RAM.
  */
 error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, unsigned nreserved,
-		      uint64_t withhold);
+		      const struct topo_set *withhold);
 
 /*
  * heap_set_limit() - fault injection: give cluster @cluster's heap at most @bytes (0: an empty heap,

@@ -47,30 +47,6 @@ static const struct topo *topo;
 static uint64_t dma_limit;
 static struct mm_cpu *cpus[MM_MAX_HARTS];
 
-/*
- * Proximities. A cluster proximity holds the clusters with memory in preference order: increasing distance
- * from its cluster in the distance map (the cluster itself first when it has memory). Equal distances form
- * a group; within a group the order is decided at allocation time, by most free memory, then round-robin.
- * The strict proximity has the same cluster alone and no fallback. The global proximity is round-robin
- * over every cluster with memory, each hart keeping its own position (started at its index): no shared
- * counter to bounce between harts, deterministic, and a long run on one hart is spread over the n banks
- * within one allocation of perfectly even.
- */
-struct cluster_prox {
-	struct mem_proximity_s prox;
-	unsigned cluster;
-	bool strict;
-	unsigned n;
-	uint8_t order[TOPO_MAX_CLUSTERS];
-	uint8_t dist[TOPO_MAX_CLUSTERS];	/* distance of order[i] */
-	uint32_t rr;
-};
-
-static struct cluster_prox cprox[TOPO_MAX_CLUSTERS];
-static struct cluster_prox sprox[TOPO_MAX_CLUSTERS];
-static struct mem_proximity_s gprox;
-static unsigned nmem_clusters;
-static uint8_t mem_clusters[TOPO_MAX_CLUSTERS];
 
 /* per-hart cache geometry: bin i holds blocks of order MM_CACHE_MIN_ORDER + i */
 /*
@@ -80,9 +56,6 @@ static uint8_t mem_clusters[TOPO_MAX_CLUSTERS];
  * a time.
  */
 static const uint32_t bin_max[MM_CACHE_BINS] = { 32, 32, 32, 16, 16, 8, 8 };
-
-
-#define REMOTE_BATCH 8
 
 /* ---- regions ---- */
 
@@ -127,7 +100,7 @@ static error_t region_alloc(struct mem_region *r, size_t size, enum mem_reachabi
  * Try every region of cluster @c that @valid allows, private ones first. CLUSTER-private memory qualifies
  * only for the cluster the request names (@want), CPU-private only for the calling hart.
  */
-static error_t cluster_alloc(unsigned c, size_t size, enum mem_reachability_s valid, unsigned want, int hart,
+error_t mem_cluster_alloc(unsigned c, size_t size, enum mem_reachability_s valid, unsigned want, int hart,
 			     void **addr, const char **name)
 {
 	unsigned i;
@@ -147,213 +120,9 @@ static error_t cluster_alloc(unsigned c, size_t size, enum mem_reachability_s va
 	return e;
 }
 
-/* ---- proximities ---- */
-
-static uint64_t free_estimate(unsigned c)
+unsigned mem_cluster_nregions(unsigned c)
 {
-	struct heap *h = heap_of(c);
-	uint64_t f = 0;
-	unsigned k;
-
-	/* a racy read is fine: it only orders equally distant candidates */
-	for (k = BUDDY_MIN_ORDER; k <= BUDDY_MAX_ORDER; k++)
-		f += __atomic_load_n(&h->b.area[k].nfree, __ATOMIC_RELAXED) << k;
-	return f;
-}
-
-static void count(unsigned first, unsigned served, unsigned rank, error_t e)
-{
-	struct mm_cpu *c = mm_cpu_self();
-
-	if (e)
-		c->cnt[first].failures++;
-	else if (rank == 0)
-		c->cnt[served].local_hits++;
-	else {
-		c->cnt[first].fallbacks_out++;
-		c->cnt[served].fallbacks_in++;
-	}
-}
-
-/*
- * Walk @cp's order. @want is the cluster whose CLUSTER-private memory qualifies: the proximity's for
- * MEM_VALID_CLUSTER, the caller's for MEM_VALID_CPU (that block is the caller's alone, and the caller
- * cannot reach another cluster's private memory). Strict proximities stop after their one cluster and
- * say why it failed.
- */
-static error_t prox_run(struct cluster_prox *cp, size_t size, enum mem_reachability_s valid, void **addr,
-			struct mem_receipt *r)
-{
-	struct mm_cpu *self = mm_cpu_self();
-	unsigned want = valid == MEM_VALID_CPU ? self->cluster : cp->cluster, first, rank = 0, i = 0;
-	const char *name = NULL;
-	error_t e = ERR_NOMEM;
-
-	if (cp->strict) {
-		unsigned c = cp->cluster;
-
-		if (!ncluster_regions[c] || (ncluster_regions[c] == 1 && !heap_of(c)->size))
-			e = ERR_NOHEAP;
-		else if (cluster_alloc(c, size, valid, want, (int)self->hart, addr, &name))
-			e = ERR_EXHAUSTED;
-		else
-			e = 0;
-		count(c, c, 0, e);
-		if (!e && r)
-			*r = (struct mem_receipt){ c, 0, false, false, name };
-		return e;
-	}
-	if (!cp->n)
-		return ERR_NOMEM;
-	first = cp->order[0];
-	while (i < cp->n) {
-		unsigned j, g = i, cand[TOPO_MAX_CLUSTERS], ng = 0, start;
-		uint64_t fr[TOPO_MAX_CLUSTERS];
-
-		/* the group of equally distant clusters starting at i */
-		while (g < cp->n && cp->dist[g] == cp->dist[i])
-			cand[ng++] = cp->order[g++];
-		if (ng > 1) {
-			/* most free first; equal free: rotate the start (round-robin) */
-			start = __atomic_fetch_add(&cp->rr, 1, __ATOMIC_RELAXED) % ng;
-			for (j = 0; j < ng; j++)
-				fr[j] = free_estimate(cand[j]);
-			for (j = 0; j < ng; j++) {
-				unsigned k, best = j;
-
-				for (k = j + 1; k < ng; k++) {
-					unsigned dk = (k + ng - start) % ng, db = (best + ng - start) % ng;
-
-					if (fr[k] > fr[best] || (fr[k] == fr[best] && dk < db))
-						best = k;
-				}
-				if (best != j) {
-					unsigned tc = cand[j];
-					uint64_t tf = fr[j];
-
-					cand[j] = cand[best], fr[j] = fr[best];
-					cand[best] = tc, fr[best] = tf;
-				}
-			}
-		}
-		for (j = 0; j < ng; j++, rank++) {
-			unsigned c = cand[j];
-
-			if (rank == 0)
-				first = c;
-			if (!cluster_alloc(c, size, valid, want, (int)self->hart, addr, &name)) {
-				count(first, c, rank, 0);
-				if (r)
-					*r = (struct mem_receipt){ c, rank, rank > 0, false, name };
-				return 0;
-			}
-		}
-		i = g;
-	}
-	count(first, first, 0, ERR_NOMEM);
-	return e;
-}
-
-static error_t cluster_prox_alloc(size_t size, void *priv, enum mem_reachability_s valid, void **addr)
-{
-	return prox_run(priv, size, valid, addr, NULL);
-}
-
-/* the global proximity: round-robin from this hart's own position over every cluster with memory */
-static error_t global_prox_run(size_t size, enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
-{
-	struct mm_cpu *self = mm_cpu_self();
-	unsigned k, first = 0;
-	const char *name = NULL;
-
-	if (!nmem_clusters)
-		return ERR_NOMEM;
-	for (k = 0; k < nmem_clusters; k++) {
-		unsigned c = mem_clusters[(self->hart + self->rr + k) % nmem_clusters];
-
-		if (k == 0)
-			first = c;
-		/* a CLUSTER request through the global proximity names the caller's cluster */
-		if (!cluster_alloc(c, size, valid, self->cluster, (int)self->hart, addr, &name)) {
-			self->rr++;
-			count(first, c, k, 0);
-			if (r)
-				*r = (struct mem_receipt){ c, k, k > 0, false, name };
-			return 0;
-		}
-	}
-	self->rr++;
-	count(first, first, 0, ERR_NOMEM);
-	return ERR_NOMEM;
-}
-
-static error_t global_prox_alloc(size_t size, void *priv, enum mem_reachability_s valid, void **addr)
-{
-	return global_prox_run(size, valid, addr, NULL);
-}
-
-static void build_prox(struct cluster_prox *cp, unsigned c)
-{
-	unsigned i, j;
-
-	cp->prox.alloc = cluster_prox_alloc;
-	cp->prox.priv = cp;
-	cp->prox.kind = MEM_PROX_CLUSTER;
-	cp->cluster = c;
-	cp->n = 0;
-	/* selection by (distance, id): the order is fixed at boot; groups are re-ordered per request */
-	for (i = 0; i < nmem_clusters; i++) {
-		unsigned best = TOPO_MAX_CLUSTERS;
-
-		for (j = 0; j < nmem_clusters; j++) {
-			unsigned m = mem_clusters[j], k, used = 0;
-
-			for (k = 0; k < cp->n; k++)
-				used |= cp->order[k] == m;
-			if (used)
-				continue;
-			if (best == TOPO_MAX_CLUSTERS || topo->cluster[c].dist[m] < topo->cluster[c].dist[best])
-				best = m;
-		}
-		cp->order[cp->n] = (uint8_t)best;
-		cp->dist[cp->n] = topo->cluster[c].dist[best];
-		cp->n++;
-	}
-}
-
-struct mem_proximity_s *mem_prox_cluster(unsigned cluster)
-{
-	return topo && cluster < topo->nclusters ? &cprox[cluster].prox : NULL;
-}
-
-struct mem_proximity_s *mem_prox_xy(unsigned x, unsigned y)
-{
-	struct heap *h;
-
-	if (!topo || x >= topo->mesh_x || y >= topo->mesh_y || !(h = kernel_heap[x][y]))
-		return NULL;
-	return &cprox[h->cluster].prox;
-}
-
-struct mem_proximity_s *mem_prox_global(void)
-{
-	return &gprox;
-}
-
-struct mem_proximity_s *mem_prox_strict(unsigned cluster)
-{
-	return topo && cluster < topo->nclusters ? &sprox[cluster].prox : NULL;
-}
-
-unsigned mem_prox_order(unsigned c, unsigned *order, unsigned max)
-{
-	unsigned i;
-
-	if (!topo || c >= topo->nclusters)
-		return 0;
-	for (i = 0; i < cprox[c].n && i < max; i++)
-		order[i] = cprox[c].order[i];
-	return i;
+	return ncluster_regions[c];
 }
 
 /* ---- init ---- */
@@ -384,7 +153,6 @@ error_t mem_init(const struct topo *t, uint64_t limit)
 	dma_limit = limit;
 	nregions = 0;
 	nprivate = 0;
-	nmem_clusters = 0;
 	memset(ncluster_regions, 0, sizeof(ncluster_regions));
 	memset(cpus, 0, sizeof(cpus));
 	for (c = 0; c < t->nclusters; c++) {
@@ -409,21 +177,8 @@ error_t mem_init(const struct topo *t, uint64_t limit)
 			mm_log("mem: cluster %u straddles the DMA limit 0x%llx: DMA requests take its memory below it",
 			       c, (unsigned long long)limit);
 		cluster_add_region(c, r);
-		if (h->size)
-			mem_clusters[nmem_clusters++] = (uint8_t)c;
 	}
-	for (c = 0; c < t->nclusters; c++) {
-		build_prox(&cprox[c], c);
-		sprox[c] = cprox[c];
-		sprox[c].prox.priv = &sprox[c];
-		sprox[c].prox.kind = MEM_PROX_STRICT;
-		sprox[c].strict = true;
-		cprox[c].strict = false;
-	}
-	gprox.alloc = global_prox_alloc;
-	gprox.priv = NULL;
-	gprox.kind = MEM_PROX_GLOBAL;
-	return nmem_clusters ? 0 : ERR_NOMEM;
+	return mem_prox_init(t) ? 0 : ERR_NOMEM;
 }
 
 /*
@@ -488,7 +243,7 @@ void mem_cpu_init(struct mm_cpu *c, unsigned hart, unsigned cluster)
 	memset(c, 0, sizeof(*c));
 	c->hart = hart;
 	c->cluster = cluster;
-	c->prox = &cprox[cluster].prox;
+	c->prox = mem_prox_cluster(cluster);
 	for (i = 0; i < MM_CACHE_BINS; i++) {
 		struct mm_cache_bin *b = &c->bin[i];
 
@@ -500,8 +255,8 @@ void mem_cpu_init(struct mm_cpu *c, unsigned hart, unsigned cluster)
 	for (i = 0; i < 64; i++)	/* entry i: sizes 64 * i + 1 .. 64 * (i + 1), all of one order */
 		c->bin_of_size[i] =
 			(uint8_t)((char *)&c->bin[buddy_order(64 * i + 64) - MM_CACHE_MIN_ORDER] - mm_cpu_base(c));
-	if (cprox[cluster].n) {
-		struct heap *h = heap_of(cprox[cluster].order[0]);
+	if (mem_prox_home(cluster) >= 0) {
+		struct heap *h = heap_of((unsigned)mem_prox_home(cluster));
 
 		c->home = h;
 		c->home_lo = h->b.base;
@@ -561,7 +316,7 @@ static unsigned bin_order(const struct mm_cpu *c, const struct mm_cache_bin *b)
  * heap_give_back_locked() - free a block this layer validated when it took it (a cached or remote block,
  * tagged allocated again): the buddy's O(1) free, or its merge; a refusal is a broken invariant.
  */
-static void heap_give_back_locked(struct heap *h, void *p, const char *what)
+void heap_give_back_locked(struct heap *h, void *p, const char *what)
 {
 	int why = buddy_try_free(&h->b, (uintptr_t)p);
 
@@ -672,26 +427,6 @@ void mem_cache_trim(struct mm_cache_bin *b)
 	bin_give_back(mm_cpu_self()->home, b, (uint32_t)(b->end.room + 7) / 8);
 }
 
-static void remote_flush(struct mm_cpu *c, unsigned cl)
-{
-	struct mm_remote_list *rl = &c->remote[cl];
-	struct heap *h = heap_of(cl);
-	void *p = rl->head;
-
-	spin_lock(&h->lock);
-	while (p) {
-		void *next = *(void **)p;
-		uint8_t *t = buddy_tag(h->b.tag_bias, (uintptr_t)p);
-
-		*t = (uint8_t)(BUDDY_TAG_HEAD | (*t & BUDDY_TAG_ORDER));
-		heap_give_back_locked(h, p, "remote");
-		p = next;
-	}
-	spin_unlock(&h->lock);
-	rl->head = NULL;
-	rl->count = 0;
-}
-
 void mem_drain(void)
 {
 	struct mm_cpu *c = mm_cpu_self();
@@ -703,9 +438,7 @@ void mem_drain(void)
 		if (b->head->next)
 			bin_give_back(c->home, b, mm_cache_count(b));
 	}
-	for (i = 0; i < TOPO_MAX_CLUSTERS; i++)
-		if (c->remote[i].count)
-			remote_flush(c, i);
+	mem_remote_drain(c);
 }
 
 /* ---- mem_alloc / mem_free ---- */
@@ -720,8 +453,7 @@ void mem_drain(void)
  */
 static error_t dma_from_cma(size_t size, struct mem_proximity_s *prox, void **addr, struct mem_receipt *r)
 {
-	struct mm_cpu *self = mm_cpu_self();
-	unsigned cl = 0, rank = 0, k;
+	unsigned cl = 0, rank, k;
 	uintptr_t a;
 	struct cma_region *reg;
 
@@ -734,29 +466,7 @@ static error_t dma_from_cma(size_t size, struct mem_proximity_s *prox, void **ad
 	for (k = 0; k < topo->nclusters; k++)
 		if (a - topo->cluster[k].mem.base < topo->cluster[k].mem.size)
 			cl = k;
-	/*
-	 * Its rank in the proximity's order: for a cluster proximity the number of clusters nearer than it
-	 * (equally distant ones are re-ordered per request, so the first place of its group), for the global
-	 * one its distance from where this request's round-robin started; a cluster outside the order (no heap)
-	 * ranks after all of it.
-	 */
-	if (prox->kind == MEM_PROX_GLOBAL) {
-		rank = nmem_clusters;
-		for (k = 0; k < nmem_clusters; k++)
-			if (mem_clusters[(self->hart + self->rr + k) % nmem_clusters] == cl)
-				rank = k;
-	} else {
-		const struct cluster_prox *cp = prox->priv;
-
-		rank = cp->n;
-		for (k = 0; k < cp->n; k++)
-			if (cp->order[k] == cl) {
-				while (k > 0 && cp->dist[k - 1] == cp->dist[k])
-					k--;
-				rank = k;
-				break;
-			}
-	}
+	rank = mem_prox_rank(prox, cl);
 	*r = (struct mem_receipt){ cl, rank, rank > 0, false, "cma:default" };
 	return 0;
 }
@@ -802,10 +512,8 @@ __attribute__((noinline)) error_t mem_raw_alloc(size_t size, struct mem_proximit
 	strict = prox->kind == MEM_PROX_STRICT;
 	if (valid == MEM_VALID_DMA && size >= MEM_DMA_CMA_MIN && !strict && !dma_from_cma(size, prox, addr, r))
 		return 0;
-	if (prox->kind == MEM_PROX_GLOBAL)
-		e = global_prox_run(size, valid, addr, r);
-	else if (prox->kind != MEM_PROX_CALLER)
-		e = prox_run(prox->priv, size, valid, addr, r);
+	if (prox->kind != MEM_PROX_CALLER)
+		e = mem_prox_run(prox, size, valid, addr, r);
 	else	/* a caller-made proximity: the seed's interface, no receipt */
 		e = prox->alloc(size, prox->priv, valid, addr);
 	if (e == ERR_NOMEM && valid == MEM_VALID_DMA && !dma_from_cma(size, prox, addr, r))
@@ -861,22 +569,8 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 		return ERR_NOTOWNED;
 	}
 	/* a small block of another cluster: batch it back to its owner (validated now, freed later) */
-	if (h != c->home && c->ready && !(a & 63) && buddy_section_ready(&h->b, a)) {
-		uint8_t *t = buddy_tag(h->b.tag_bias, a);
-		uint8_t tag = *t;
-
-		if ((tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) == BUDDY_TAG_HEAD &&
-		    (tag & BUDDY_TAG_ORDER) <= MM_CACHE_MAX_ORDER) {
-			struct mm_remote_list *rl = &c->remote[h->cluster];
-
-			*t = (uint8_t)(BUDDY_TAG_FREE | (tag & BUDDY_TAG_ORDER));
-			*(void **)addr = rl->head;
-			rl->head = addr;
-			if (++rl->count >= REMOTE_BATCH)
-				remote_flush(c, h->cluster);
-			return 0;
-		}
-	}
+	if (h != c->home && c->ready && !(a & 63) && buddy_section_ready(&h->b, a) && mem_remote_push(c, h, addr))
+		return 0;
 	spin_lock(&h->lock);
 	e = heap_free_locked(h, addr);
 	spin_unlock(&h->lock);
@@ -933,15 +627,12 @@ void mem_cluster_get_stats(unsigned cl, struct mem_cluster_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (!topo || cl >= topo->nclusters)
 		return;
+	mem_prox_stats(cl, st);
 	for (i = 0; i < MM_MAX_HARTS; i++) {
 		const struct mm_cpu *c = cpus[i];
 
 		if (!c)
 			continue;
-		st->local_hits += c->cnt[cl].local_hits;
-		st->fallbacks_in += c->cnt[cl].fallbacks_in;
-		st->fallbacks_out += c->cnt[cl].fallbacks_out;
-		st->failures += c->cnt[cl].failures;
 		if (c->home && c->home->cluster == cl)
 			st->local_hits += mm_cache_hits(c);
 	}

@@ -128,6 +128,13 @@ struct mem_proximity_s *mem_prox_strict(unsigned cluster);
 unsigned mem_prox_order(unsigned c, unsigned *order, unsigned max);
 
 /*
+ * mem_prox_rings() - where each ring (clusters at one distance) of cluster @c's order starts: up to @max
+ * indexes into mem_prox_order()'s array, nearest ring first.
+ * Context: any hart after mem_init(); no lock. Return: the number of rings (0 for a bad @c).
+ */
+unsigned mem_prox_rings(unsigned c, unsigned *ring_start, unsigned max);
+
+/*
  * mem_init() - build the regions and proximities after heap_init_all(). @dma_limit: first address devices
  * cannot reach (0 = all RAM is DMA-capable). A cluster heap is DMA-capable when all its RAM lies below.
  * Context: boot hart, once.

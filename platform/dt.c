@@ -21,7 +21,7 @@
  */
 
 #define DT_MAX_DEPTH 64
-#define DT_MAX_MEM_RANGES (2 * TOPO_MAX_CLUSTERS)
+#define DT_MAX_MEM_RANGES (2 * TOPO_MAX_NODES)
 #define DT_LOCAL_DISTANCE 10
 #define DT_REMOTE_DISTANCE 20
 
@@ -302,9 +302,9 @@ static error_t dt_parse_memory(struct dt_ctx *c, struct dt_mem *mem, unsigned *n
 		if (e < 0)
 			return e;
 		has_nid = e == 0;
-		if (has_nid && nid >= TOPO_MAX_CLUSTERS)
+		if (has_nid && nid >= TOPO_MAX_NODES)
 			return dt_fail(c, ERR_RANGE, "%s: numa-node-id %u out of range (max %d)", dt_path(c, node),
-				       (unsigned)nid, TOPO_MAX_CLUSTERS - 1);
+				       (unsigned)nid, TOPO_MAX_NODES - 1);
 		if (has_nid && *first_with < 0)
 			*first_with = node;
 		if (!has_nid && *first_without < 0)
@@ -339,7 +339,7 @@ static error_t dt_parse_memory(struct dt_ctx *c, struct dt_mem *mem, unsigned *n
 
 /*
  * dt_parse_cpus() - the enabled /cpus children with device_type = "cpu": hart id (reg) and numa-node-id
- * (kept in hart[].cluster for now, TOPO_MAX_CLUSTERS meaning "none"), and /cpus/timebase-frequency.
+ * (kept in hart[].cluster for now, TOPO_MAX_NODES meaning "none"), and /cpus/timebase-frequency.
  */
 static error_t dt_parse_cpus(struct dt_ctx *c, int *first_with, int *first_without)
 {
@@ -372,9 +372,9 @@ static error_t dt_parse_cpus(struct dt_ctx *c, int *first_with, int *first_witho
 		e = dt_u32(c, node, "numa-node-id", &nid);
 		if (e < 0)
 			return e;
-		if (e == 0 && nid >= TOPO_MAX_CLUSTERS)
+		if (e == 0 && nid >= TOPO_MAX_NODES)
 			return dt_fail(c, ERR_RANGE, "%s: numa-node-id %u out of range (max %d)", dt_path(c, node),
-				       (unsigned)nid, TOPO_MAX_CLUSTERS - 1);
+				       (unsigned)nid, TOPO_MAX_NODES - 1);
 		if (e == 0 && *first_with < 0)
 			*first_with = node;
 		if (e > 0 && *first_without < 0)
@@ -387,7 +387,7 @@ static error_t dt_parse_cpus(struct dt_ctx *c, int *first_with, int *first_witho
 			return dt_fail(c, ERR_RANGE, "%s: too many harts (max %d)", dt_path(c, node),
 				       TOPO_MAX_HARTS);
 		t->hart[t->nharts].hartid = (uint32_t)id;
-		t->hart[t->nharts].cluster = e == 0 ? nid : TOPO_MAX_CLUSTERS;
+		t->hart[t->nharts].cluster = e == 0 ? nid : TOPO_MAX_NODES;
 		t->nharts++;
 	}
 	if (node != -FDT_ERR_NOTFOUND)
@@ -445,7 +445,7 @@ static error_t dt_assign_clusters(struct dt_ctx *c, struct dt_mem *mem, unsigned
 			seen |= 1u << mem[i].nid;
 		for (i = 0; i < t->nharts; i++)
 			seen |= 1u << t->hart[i].cluster;
-		while (n < TOPO_MAX_CLUSTERS && (seen >> n))
+		while (n < TOPO_MAX_NODES && (seen >> n))
 			n++;
 		for (k = 0; k < n; k++)
 			if (!(seen & (1u << k)))
@@ -541,7 +541,7 @@ static error_t dt_assign_clusters(struct dt_ctx *c, struct dt_mem *mem, unsigned
 static error_t dt_parse_distance(struct dt_ctx *c)
 {
 	struct topo *t = c->t;
-	uint16_t given[TOPO_MAX_CLUSTERS] = { 0 };
+	uint16_t given[TOPO_MAX_NODES] = { 0 };
 	const uint8_t *p;
 	unsigned i, j, n = t->nclusters;
 	int node, len, k;
@@ -782,6 +782,26 @@ static error_t dt_parse_chosen(struct dt_ctx *c)
 	return 0;
 }
 
+/* dt_fill_sockets() - each node as a socket too: what an emulated mesh splits (platform/mesh.c) */
+static void dt_fill_sockets(struct topo *t)
+{
+	unsigned i, j;
+
+	t->nsockets = t->nclusters;
+	for (i = 0; i < t->nclusters; i++) {
+		const struct topo_cluster *cl = &t->cluster[i];
+		struct topo_socket *s = &t->socket[i];
+
+		s->mem = cl->mem;
+		s->nharts = cl->nharts;
+		s->hart_lo = cl->hart_lo;
+		s->hart_hi = cl->hart_hi;
+		for (j = 0; j < t->nclusters; j++)
+			s->dist[j] = cl->dist[j];
+		t->cluster[i].socket = i;
+	}
+}
+
 /* dt_default_mesh() - X = ceil(sqrt(n)), Y = ceil(n / X). */
 static void dt_default_mesh(struct topo *t)
 {
@@ -822,6 +842,7 @@ error_t dt_parse_topology(const void *fdt, size_t maxlen, struct topo *t, char *
 		memset(t, 0, sizeof(*t));
 		return e < 0 ? e : dt_fail(&c, ERR_CORRUPT, "dt_parse_topology: internal error %d", e);
 	}
+	dt_fill_sockets(t);
 	dt_default_mesh(t);
 	if (err && errlen)
 		err[0] = '\0';
@@ -834,6 +855,8 @@ error_t topo_set_mesh(struct topo *t, unsigned x, unsigned y)
 
 	if (!t)
 		return ERR_INVAL;
+	if (t->emulated)
+		return ERR_INVAL;
 	if (!x || !y || x > TOPO_MESH_MAX || y > TOPO_MESH_MAX || x * y < t->nclusters)
 		return ERR_RANGE;
 	t->mesh_x = x;
@@ -841,6 +864,12 @@ error_t topo_set_mesh(struct topo *t, unsigned x, unsigned y)
 	for (i = 0; i < t->nclusters && i < TOPO_MAX_CLUSTERS; i++) {
 		t->cluster[i].x = i % x;
 		t->cluster[i].y = i / x;
+		if (i < TOPO_MAX_NODES && i < t->nsockets) {	/* one cluster per socket: its block is its cell */
+			t->socket[i].x0 = i % x;
+			t->socket[i].y0 = i / x;
+			t->socket[i].x1 = i % x + 1;
+			t->socket[i].y1 = i / x + 1;
+		}
 	}
 	return 0;
 }
@@ -913,13 +942,26 @@ void topo_describe_cluster(const struct topo *t, unsigned c, char *buf, size_t l
 	cl = &t->cluster[c];
 	dt_append(buf, len, &pos, "cluster=%u x=%u y=%u harts=", c, cl->x, cl->y);
 	if (!cl->nharts)
-		dt_append(buf, len, &pos, "none");
+		dt_append(buf, len, &pos, "-");
 	else if (cl->hart_lo == cl->hart_hi)
 		dt_append(buf, len, &pos, "%u", (unsigned)cl->hart_lo);
 	else
 		dt_append(buf, len, &pos, "%u-%u", (unsigned)cl->hart_lo, (unsigned)cl->hart_hi);
 	dt_append(buf, len, &pos, " mem=0x%llx+0x%llx dist=", (unsigned long long)cl->mem.base,
 		  (unsigned long long)cl->mem.size);
-	for (j = 0; j < t->nclusters && j < TOPO_MAX_CLUSTERS; j++)
-		dt_append(buf, len, &pos, "%s%u", j ? "," : "", (unsigned)cl->dist[j]);
+	if (t->nclusters <= TOPO_MAX_NODES) {
+		for (j = 0; j < t->nclusters; j++)
+			dt_append(buf, len, &pos, "%s%u", j ? "," : "", (unsigned)cl->dist[j]);
+	} else {
+		/* a row of up to 256 numbers helps nobody: its nearest other cluster, its farthest, the hop cost */
+		unsigned lo = 255, hi = 0;
+
+		for (j = 0; j < t->nclusters; j++)
+			if (j != c) {
+				lo = cl->dist[j] < lo ? cl->dist[j] : lo;
+				hi = cl->dist[j] > hi ? cl->dist[j] : hi;
+			}
+		dt_append(buf, len, &pos, "%u..%u/hop=%u", lo, hi, t->hop);
+	}
+	dt_append(buf, len, &pos, " socket=%u", cl->socket);
 }

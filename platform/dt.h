@@ -24,8 +24,9 @@
  *
  * Context: any hart, no locks; uses about 1 KiB of stack. Pure function of the blob.
  * Return: 0; ERR_INVAL for NULL @fdt/@t; ERR_CORRUPT for a truncated, malformed or inconsistent tree;
- * ERR_RANGE when the tree exceeds Proxima's limits (TOPO_MAX_HARTS, TOPO_MAX_CLUSTERS, TOPO_MAX_RESERVED,
- * a numa-node-id >= TOPO_MAX_CLUSTERS, a distance > 255, addresses beyond 64 bits).
+ * ERR_RANGE when the tree exceeds Proxima's limits (TOPO_MAX_HARTS, TOPO_MAX_NODES, TOPO_MAX_RESERVED,
+ * a numa-node-id >= TOPO_MAX_NODES, a distance > 255, addresses beyond 64 bits). Each node is a socket
+ * (t->socket[]) and one cluster; platform/mesh.c may split the sockets into more clusters afterwards.
  */
 error_t dt_parse_topology(const void *fdt, size_t maxlen, struct topo *t, char *err, size_t errlen);
 
@@ -35,11 +36,12 @@ error_t dt_parse_topology(const void *fdt, size_t maxlen, struct topo *t, char *
  * @x: columns (1..TOPO_MESH_MAX)
  * @y: rows (1..TOPO_MESH_MAX)
  *
- * Cluster c goes to (c % @x, c / @x). Used for the `mesh=XxY` bootarg.
+ * Cluster c goes to (c % @x, c / @x). Used for the `mesh=XxY` bootarg with as many cells as sockets
+ * (more cells: mesh_split() in platform/mesh.h).
  *
  * Context: any hart, before the topology is handed to mm/; no locks.
- * Return: 0; ERR_INVAL for NULL @t; ERR_RANGE if @x or @y is 0 or > TOPO_MESH_MAX or @x * @y is smaller
- * than t->nclusters (then @t is unchanged).
+ * Return: 0; ERR_INVAL for NULL @t or an emulated mesh; ERR_RANGE if @x or @y is 0 or > TOPO_MESH_MAX or
+ * @x * @y is smaller than t->nclusters (then @t is unchanged).
  */
 error_t topo_set_mesh(struct topo *t, unsigned x, unsigned y);
 
@@ -62,8 +64,9 @@ error_t topo_parse_mesh(const char *s, unsigned *x, unsigned *y);
  * @buf: output, always NUL-terminated when @len > 0 (truncated if short)
  * @len: size of @buf
  *
- * harts= is "lo-hi", a single id when the cluster has one hart, or "none"; mem= is base+size in hex as the
- * DT gives it (size 0x0 for a memoryless node); dist= is the cluster's distance row over all clusters.
+ * harts= is "lo-hi", a single id when the cluster has one hart, or "-"; mem= is base+size in hex (size 0x0
+ * for a memoryless node); dist= is the cluster's distance row over all clusters, or with more than
+ * TOPO_MAX_NODES clusters "<nearest>..<farthest>/hop=<n>"; socket= is the cluster's NUMA node.
  * An out-of-range @c gives "cluster=N invalid".
  *
  * Context: any.

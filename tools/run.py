@@ -49,10 +49,12 @@ EXIT_TIMEOUT = 124
 EXIT_NO_QEMU = 127
 
 GDB = "riscv64-unknown-elf-gdb"
-# (log name, icount, bootargs, NUMA spec: "" = the default machine). The last boot measures one cluster
-# with 16 and 32 harts behind one heap lock.
-BENCH_BOOTS = (("icount", True, "bench=all", ""), ("mttcg", False, "bench=contention", ""),
-               ("mttcg-1cluster", False, "bench=contention", "512M:32"))
+# (log name, -icount, bootargs, NUMA, DIST): NUMA "" is the default machine. mttcg-1cluster measures one
+# cluster with 16 and 32 harts behind one heap lock.
+BENCH_BOOTS = (("icount", True, "bench=all", "", ""), ("mttcg", False, "bench=contention", "", ""),
+               ("mttcg-1cluster", False, "bench=contention", "512M:32", ""),
+               ("mesh", True, "bench=mesh mesh=16x16", "128M:4 128M:4 128M:4 128M:4", topo.DEFAULT_DIST),
+               ("mesh8", True, "bench=placement mesh=8x8", "256M:8 256M:8 256M:8 256M:8", topo.DEFAULT_DIST))
 
 PROMPT = b"proxima> "     # kernel/console.h CONSOLE_PROMPT: the console waits for a line
 EOT = b"\x04"             # ^D on an empty line: the console powers off as with `halt`
@@ -307,6 +309,12 @@ def _machine_or_exit(parser, numa, dist):
         parser.error(str(e))
 
 
+def _with_mesh(args, m):
+    """The bootargs with --mesh/--hop in front (mesh=XxY hop=N), checked against the machine's nodes."""
+    words = topo.mesh_bootargs(args.mesh, args.hop, len(m.nodes))
+    return " ".join(w for w in (words, args.bootargs.strip()) if w)
+
+
 def _need_files(parser, kernel):
     if not FIRMWARE.exists():
         parser.error(f"{rel(FIRMWARE)} missing: run tools/setup.sh (make setup)")
@@ -333,6 +341,7 @@ def cmd_run(args, parser):
     m = _machine_or_exit(parser, args.numa, args.dist)
     try:
         icount = _flag(args.icount, "--icount")
+        args.bootargs = _with_mesh(args, m)
     except topo.SpecError as e:
         parser.error(str(e))
     if args.disk and not Path(args.disk).is_file():
@@ -371,6 +380,10 @@ def _stdin_kind():
 
 def cmd_dumpdtb(args, parser):
     m = _machine_or_exit(parser, args.numa, args.dist)
+    try:
+        args.bootargs = _with_mesh(args, m)
+    except topo.SpecError as e:
+        parser.error(str(e))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     kernel = args.kernel
@@ -585,8 +598,8 @@ def cmd_bench(args, parser):
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     status = 0
-    for name, icount, bootargs, numa in BENCH_BOOTS:
-        m = topo.machine(numa, "")
+    for name, icount, bootargs, numa, dist in BENCH_BOOTS:
+        m = topo.machine(numa, dist)
         cmd = qemu_command(m, args.kernel, bootargs, icount=icount, qemu=args.qemu)
         say(shlex.join(cmd))
         log = out / f"{name}.log"
@@ -625,6 +638,9 @@ def build_parser():
                       help='symmetric distances, e.g. "0-1:20 0-2:30" (unnamed pairs 20); empty with a '
                            'custom NUMA = no distance map')
     spec.add_argument("--bootargs", default="", metavar="ARGS", help="kernel command line (-append)")
+    spec.add_argument("--mesh", default="", metavar="XxY",
+                      help="emulate an XxY mesh of clusters over the nodes (bootarg mesh=, up to 16x16)")
+    spec.add_argument("--hop", default="", metavar="N", help="with --mesh: the distance a hop adds (1..8)")
     spec.add_argument("--kernel", default=str(rel(KERNEL)), metavar="ELF", help="default build/kernel.elf")
     spec.add_argument("--extra", default="", metavar="ARGS", help="raw extra QEMU arguments")
 

@@ -43,6 +43,37 @@ class SpecError(ValueError):
     """A NUMA/DIST spec that is malformed or that QEMU 7.2 cannot run."""
 
 
+MESH_MAX = 16            # the kernel's largest mesh side (TOPO_MESH_MAX): up to 16x16 = 256 clusters
+HOP_MAX = 8              # platform/mesh.h MESH_HOP_MAX
+
+
+def mesh_bootargs(mesh, hop="", nnodes=None):
+    """Bootargs for an emulated mesh: 'mesh=XxY [hop=N]' from MESH=XxY and HOP=N ('' = none).
+
+    Refuses (SpecError) what the kernel would refuse before it boots: a malformed XxY, a side outside
+    1..16, fewer cells than nodes, a hop outside 1..8. (Parts of a socket's RAM below the kernel's 2M
+    minimum are the kernel's to refuse: it says so and boots without emulation.)"""
+    mesh, hop = (mesh or "").strip(), (str(hop) if hop is not None else "").strip()
+    if not mesh:
+        if hop:
+            raise SpecError("HOP= without MESH=: the hop cost only applies to an emulated mesh")
+        return ""
+    m = re.fullmatch(r"(\d+)[xX](\d+)", mesh)
+    if not m:
+        raise SpecError(f"MESH={mesh!r}: want XxY, e.g. 8x8")
+    x, y = int(m.group(1)), int(m.group(2))
+    if not (1 <= x <= MESH_MAX and 1 <= y <= MESH_MAX):
+        raise SpecError(f"MESH={mesh}: each side must be 1..{MESH_MAX} (at most {MESH_MAX * MESH_MAX} clusters)")
+    if nnodes is not None and x * y < nnodes:
+        raise SpecError(f"MESH={mesh}: {x * y} cells for {nnodes} NUMA nodes (at least one cell per node)")
+    words = [f"mesh={x}x{y}"]
+    if hop:
+        if not hop.isdigit() or not 1 <= int(hop) <= HOP_MAX:
+            raise SpecError(f"HOP={hop}: a hop costs 1..{HOP_MAX}")
+        words.append(f"hop={int(hop)}")
+    return " ".join(words)
+
+
 @dataclass
 class Node:
     mem: int    # bytes; 0 = memoryless
@@ -265,6 +296,18 @@ MATRIX = [
              notes="the default machine with lock_spin=0: every lock and SMP waiter sleeps in wfi at once, "
                    "woken only by IPIs (a lost wake-up hangs the boot)"),
     Topology("128-harts", "256M:32 256M:32 256M:32 256M:32", DEFAULT_DIST, timeout=TIMEOUT_128),
+    Topology("mesh-4x4", "128M:4", bootargs="mesh=4x4",
+             notes="one socket emulated as a 4x4 mesh: 16 clusters of 8M, harts in 4 of them (suite mesh)"),
+    Topology("mesh-8x8-128", "128M:32 128M:32 128M:32 128M:32", DEFAULT_DIST,
+             bootargs="mesh=8x8 withhold=27 filter=mesh", timeout=TIMEOUT_128,
+             notes="4 sockets x 32 harts as an 8x8 mesh: 64 clusters of 2M with 2 harts each, the RAM of "
+                   "cluster 27 (3,3) withheld; only the topology and mesh cases (128 harts are slow)"),
+    Topology("mesh-16x16", "128M:4 128M:4 128M:4 128M:4", DEFAULT_DIST, bootargs="mesh=16x16 hop=3 withhold=119",
+             notes="4 sockets as a 16x16 mesh: 256 clusters of 2M, 240 of them without harts, hop=3, "
+                   "cluster 119 (7,7) in the middle withheld"),
+    Topology("mesh-refused", "32M:1 32M:1", bootargs="mesh=16x16 filter=topology",
+             notes="128 clusters of 256K per socket are below the 2M minimum: one line says so and the "
+                   "kernel boots the 2 sockets as 2 clusters"),
     Topology("debug-build", "", kernel="build/kernel-debug.elf", optional=True,
              notes="the DEBUG=1 kernel on the default machine; skipped until build/kernel-debug.elf exists"),
 ]

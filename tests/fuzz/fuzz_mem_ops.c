@@ -511,7 +511,7 @@ static void switch_hart(unsigned h)
 static bool build(struct fuzz_in *in)
 {
 	uint8_t f = fin_u8(in), g = fin_u8(in), sz0 = fin_u8(in), sz2 = fin_u8(in);
-	uint64_t withhold = (f >> 6) == 1 ? 1 : (f >> 6) == 2 ? 4 : 0;
+	struct topo_set withhold = { { (f >> 6) == 1 ? 1 : (f >> 6) == 2 ? 4 : 0 } };
 	unsigned c, i, j;
 	error_t e;
 
@@ -623,14 +623,14 @@ static bool build(struct fuzz_in *in)
 		memset(ram[c], BUDDY_TAG_HEAD | 6, ram_dirty[c]);
 		ram_dirty[c] = T.cluster[c].mem.base + T.cluster[c].mem.size - (uintptr_t)ram[c];
 	}
-	e = heap_init_all(&T, resv, nresv, withhold);
+	e = heap_init_all(&T, resv, nresv, &withhold);
 	for (c = 0; c < NCL; c++) {
 		struct heap_stats st;
 
 		heap_get_stats(heap_of(c), &st);
 		has_heap[c] = st.size > 0;
 		has_span[c] = T.cluster[c].mem.size && heap_owner((void *)T.cluster[c].mem.base) == heap_of(c);
-		FUZZ_CHECK(!has_span[c] || (T.cluster[c].mem.size && !(withhold & (1u << c))),
+		FUZZ_CHECK(!has_span[c] || (T.cluster[c].mem.size && !topo_set_has(&withhold, c)),
 			   "cluster %u got a heap it should not have", c);
 		FUZZ_CHECK(!has_heap[c] || has_span[c], "cluster %u: a heap with memory that owns no span", c);
 		FUZZ_CHECK(!has_heap[c] || st.free_bytes == heap_of(c)->boot_free, "cluster %u: boot_free", c);

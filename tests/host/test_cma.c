@@ -935,7 +935,7 @@ static void parse_bad(struct test *t)
 		"dma0:4M@",		/* empty cluster */
 		"dma0:4M@x",		/* bad cluster */
 		"dma0:4M@-1",
-		"dma0:4M@16",		/* >= TOPO_MAX_CLUSTERS */
+		"dma0:4M@256",		/* >= TOPO_MAX_CLUSTERS */
 		"dma0:4M@1x",
 		"dma0:4M@99999999999999999999",
 		"dma0:4M:",		/* empty device list */

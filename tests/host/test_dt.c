@@ -168,28 +168,28 @@ struct dtb_want {
 
 static const struct dtb_want real_dtbs[] = {
 	{ "plain.dtb", 1, 1, 1, 1, 0, 0x80000, "",
-	  { "cluster=0 x=0 y=0 harts=0 mem=0x80000000+0x10000000 dist=10" } },
+	  { "cluster=0 x=0 y=0 harts=0 mem=0x80000000+0x10000000 dist=10 socket=0" } },
 	{ "numa2.dtb", 2, 2, 1, 4, 0, 0x80000, "",
-	  { "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x10000000 dist=10,20",
-	    "cluster=1 x=1 y=0 harts=2-3 mem=0x90000000+0x10000000 dist=20,10" } },
+	  { "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x10000000 dist=10,20 socket=0",
+	    "cluster=1 x=1 y=0 harts=2-3 mem=0x90000000+0x10000000 dist=20,10 socket=1" } },
 	{ "numa4.dtb", 4, 2, 2, 8, 1, 0x80000, "test=dt mesh=2x2 console=uart",
-	  { "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x20000000 dist=10,20,30,40",
-	    "cluster=1 x=1 y=0 harts=2-3 mem=0xa0000000+0x10000000 dist=20,10,20,30",
-	    "cluster=2 x=0 y=1 harts=4-5 mem=0xb0000000+0x8000000 dist=30,20,10,20",
-	    "cluster=3 x=1 y=1 harts=6-7 mem=0xb8000000+0x8000000 dist=40,30,20,10" } },
+	  { "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x20000000 dist=10,20,30,40 socket=0",
+	    "cluster=1 x=1 y=0 harts=2-3 mem=0xa0000000+0x10000000 dist=20,10,20,30 socket=1",
+	    "cluster=2 x=0 y=1 harts=4-5 mem=0xb0000000+0x8000000 dist=30,20,10,20 socket=2",
+	    "cluster=3 x=1 y=1 harts=6-7 mem=0xb8000000+0x8000000 dist=40,30,20,10 socket=3" } },
 	{ "memless.dtb", 4, 2, 2, 8, 0, 0x80000, "",
-	  { "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x10000000 dist=10,20,20,20",
-	    "cluster=1 x=1 y=0 harts=2-3 mem=0x90000000+0x10000000 dist=20,10,20,20",
-	    "cluster=2 x=0 y=1 harts=4-5 mem=0xa0000000+0x10000000 dist=20,20,10,20",
-	    "cluster=3 x=1 y=1 harts=6-7 mem=0xb0000000+0x0 dist=20,20,20,10" } },
+	  { "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x10000000 dist=10,20,20,20 socket=0",
+	    "cluster=1 x=1 y=0 harts=2-3 mem=0x90000000+0x10000000 dist=20,10,20,20 socket=1",
+	    "cluster=2 x=0 y=1 harts=4-5 mem=0xa0000000+0x10000000 dist=20,20,10,20 socket=2",
+	    "cluster=3 x=1 y=1 harts=6-7 mem=0xb0000000+0x0 dist=20,20,20,10 socket=3" } },
 	{ "high.dtb", 2, 2, 1, 4, 0, 0x80000, "",
-	  { "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x80000000 dist=10,20",
-	    "cluster=1 x=1 y=0 harts=2-3 mem=0x100000000+0x80000000 dist=20,10" } },
+	  { "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x80000000 dist=10,20 socket=0",
+	    "cluster=1 x=1 y=0 harts=2-3 mem=0x100000000+0x80000000 dist=20,10 socket=1" } },
 	{ "big128.dtb", 4, 2, 2, 128, 0, 0x200000, "",
-	  { "cluster=0 x=0 y=0 harts=0-31 mem=0x80000000+0x20000000 dist=10,20,20,20",
-	    "cluster=1 x=1 y=0 harts=32-63 mem=0xa0000000+0x20000000 dist=20,10,20,20",
-	    "cluster=2 x=0 y=1 harts=64-95 mem=0xc0000000+0x20000000 dist=20,20,10,20",
-	    "cluster=3 x=1 y=1 harts=96-127 mem=0xe0000000+0x20000000 dist=20,20,20,10" } },
+	  { "cluster=0 x=0 y=0 harts=0-31 mem=0x80000000+0x20000000 dist=10,20,20,20 socket=0",
+	    "cluster=1 x=1 y=0 harts=32-63 mem=0xa0000000+0x20000000 dist=20,10,20,20 socket=1",
+	    "cluster=2 x=0 y=1 harts=64-95 mem=0xc0000000+0x20000000 dist=20,20,10,20 socket=2",
+	    "cluster=3 x=1 y=1 harts=96-127 mem=0xe0000000+0x20000000 dist=20,20,20,10 socket=3" } },
 };
 
 static void check_real(struct test *t, const struct dtb_want *w)
@@ -258,11 +258,11 @@ static void dt_disabled_cpu_skipped(struct test *t)
 	EDIT_OK(t, fdt_setprop_string(f, node(t, f, "/cpus/cpu@5"), "status", "disabled"));
 	EXPECT_OK(t, parse(f));
 	EXPECT_EQ(t, topo.nharts, 7);
-	expect_line(t, 2, "cluster=2 x=0 y=1 harts=4 mem=0xb0000000+0x8000000 dist=30,20,10,20");
+	expect_line(t, 2, "cluster=2 x=0 y=1 harts=4 mem=0xb0000000+0x8000000 dist=30,20,10,20 socket=2");
 	EXPECT_EQ(t, topo.hart[5].hartid, 6);
 	EDIT_OK(t, fdt_setprop_string(f, node(t, f, "/cpus/cpu@4"), "status", "fail"));
 	EXPECT_OK(t, parse(f));
-	expect_line(t, 2, "cluster=2 x=0 y=1 harts=none mem=0xb0000000+0x8000000 dist=30,20,10,20");
+	expect_line(t, 2, "cluster=2 x=0 y=1 harts=- mem=0xb0000000+0x8000000 dist=30,20,10,20 socket=2");
 	free(f);
 }
 
@@ -280,7 +280,7 @@ static void dt_no_numa_is_one_cluster(struct test *t)
 	EXPECT_EQ(t, topo.nclusters, 1);
 	EXPECT_EQ(t, topo.mesh_x * topo.mesh_y, 1);
 	/* the two contiguous banks merge into one range */
-	expect_line(t, 0, "cluster=0 x=0 y=0 harts=0-3 mem=0x80000000+0x20000000 dist=10");
+	expect_line(t, 0, "cluster=0 x=0 y=0 harts=0-3 mem=0x80000000+0x20000000 dist=10 socket=0");
 	free(f);
 }
 
@@ -296,7 +296,7 @@ static void dt_memory_ranges_merge_or_fail(struct test *t)
 	/* two abutting ranges given high first: merged */
 	EDIT_OK(t, fdt_setprop(f, mem, "reg", two, sizeof(two)));
 	EXPECT_OK(t, parse(f));
-	expect_line(t, 0, "cluster=0 x=0 y=0 harts=0 mem=0x80000000+0x10000000 dist=10");
+	expect_line(t, 0, "cluster=0 x=0 y=0 harts=0 mem=0x80000000+0x10000000 dist=10 socket=0");
 	/* a hole between them */
 	two[1] = cpu_to_fdt32(0x90000000);
 	EDIT_OK(t, fdt_setprop(f, mem, "reg", two, sizeof(two)));
@@ -419,21 +419,21 @@ static void dt_distance_map_partial(struct test *t)
 	EDIT_OK(t, fdt_setprop(f, dm, "distance-matrix", m, k * 4));
 	EXPECT_OK(t, parse(f));
 	EXPECT_TRUE(t, topo.has_distance_map);
-	expect_line(t, 0, "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x20000000 dist=10,20,30,40");
-	expect_line(t, 3, "cluster=3 x=1 y=1 harts=6-7 mem=0xb8000000+0x8000000 dist=40,30,20,10");
+	expect_line(t, 0, "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x20000000 dist=10,20,30,40 socket=0");
+	expect_line(t, 3, "cluster=3 x=1 y=1 harts=6-7 mem=0xb8000000+0x8000000 dist=40,30,20,10 socket=3");
 	/* one entry: the rest default, its mirror follows it */
 	m[0] = cpu_to_fdt32(2);
 	m[1] = cpu_to_fdt32(1);
 	m[2] = cpu_to_fdt32(15);
 	EDIT_OK(t, fdt_setprop(f, dm, "distance-matrix", m, 12));
 	EXPECT_OK(t, parse(f));
-	expect_line(t, 1, "cluster=1 x=1 y=0 harts=2-3 mem=0xa0000000+0x10000000 dist=20,10,15,20");
-	expect_line(t, 2, "cluster=2 x=0 y=1 harts=4-5 mem=0xb0000000+0x8000000 dist=20,15,10,20");
+	expect_line(t, 1, "cluster=1 x=1 y=0 harts=2-3 mem=0xa0000000+0x10000000 dist=20,10,15,20 socket=1");
+	expect_line(t, 2, "cluster=2 x=0 y=1 harts=4-5 mem=0xb0000000+0x8000000 dist=20,15,10,20 socket=2");
 	/* empty matrix: a map with no entries is all defaults */
 	EDIT_OK(t, fdt_setprop(f, dm, "distance-matrix", m, 0));
 	EXPECT_OK(t, parse(f));
 	EXPECT_TRUE(t, topo.has_distance_map);
-	expect_line(t, 0, "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x20000000 dist=10,20,20,20");
+	expect_line(t, 0, "cluster=0 x=0 y=0 harts=0-1 mem=0x80000000+0x20000000 dist=10,20,20,20 socket=0");
 	free(f);
 }
 
@@ -794,9 +794,9 @@ static void dt_mesh_default_and_override(struct test *t)
 	ASSERT_TRUE(t, f);
 	EXPECT_OK(t, parse(f));
 	EXPECT_OK(t, topo_set_mesh(&topo, 4, 1));
-	expect_line(t, 2, "cluster=2 x=2 y=0 harts=4-5 mem=0xb0000000+0x8000000 dist=30,20,10,20");
+	expect_line(t, 2, "cluster=2 x=2 y=0 harts=4-5 mem=0xb0000000+0x8000000 dist=30,20,10,20 socket=2");
 	EXPECT_OK(t, topo_set_mesh(&topo, 1, 4));
-	expect_line(t, 3, "cluster=3 x=0 y=3 harts=6-7 mem=0xb8000000+0x8000000 dist=40,30,20,10");
+	expect_line(t, 3, "cluster=3 x=0 y=3 harts=6-7 mem=0xb8000000+0x8000000 dist=40,30,20,10 socket=3");
 	EXPECT_ERR(t, topo_set_mesh(&topo, 1, 3), ERR_RANGE);
 	EXPECT_ERR(t, topo_set_mesh(&topo, 0, 4), ERR_RANGE);
 	EXPECT_ERR(t, topo_set_mesh(&topo, 17, 1), ERR_RANGE);
@@ -845,7 +845,7 @@ static void dt_describe_format(struct test *t)
 	memset(&topo, 0, sizeof(topo));
 	topo.nclusters = 4;
 	for (c = 0; c < 4; c++)
-		topo.cluster[c].id = c;
+		topo.cluster[c].id = topo.cluster[c].socket = c;
 	EXPECT_OK(t, topo_set_mesh(&topo, 2, 2));
 	topo.cluster[2].nharts = 2;
 	topo.cluster[2].hart_lo = 4;
@@ -853,14 +853,14 @@ static void dt_describe_format(struct test *t)
 	topo.cluster[2].mem.base = 0xa0000000;
 	topo.cluster[2].mem.size = 0x10000000;
 	memcpy(topo.cluster[2].dist, row, 4);
-	expect_line(t, 2, "cluster=2 x=0 y=1 harts=4-5 mem=0xa0000000+0x10000000 dist=20,30,10,20");
+	expect_line(t, 2, "cluster=2 x=0 y=1 harts=4-5 mem=0xa0000000+0x10000000 dist=20,30,10,20 socket=2");
 	topo.cluster[2].nharts = 1;
 	topo.cluster[2].hart_hi = 4;
-	expect_line(t, 2, "cluster=2 x=0 y=1 harts=4 mem=0xa0000000+0x10000000 dist=20,30,10,20");
+	expect_line(t, 2, "cluster=2 x=0 y=1 harts=4 mem=0xa0000000+0x10000000 dist=20,30,10,20 socket=2");
 	topo.cluster[2].nharts = 0;
-	expect_line(t, 2, "cluster=2 x=0 y=1 harts=none mem=0xa0000000+0x10000000 dist=20,30,10,20");
+	expect_line(t, 2, "cluster=2 x=0 y=1 harts=- mem=0xa0000000+0x10000000 dist=20,30,10,20 socket=2");
 	topo.cluster[2].mem.base = 0x1000000000ull;
-	expect_line(t, 2, "cluster=2 x=0 y=1 harts=none mem=0x1000000000+0x10000000 dist=20,30,10,20");
+	expect_line(t, 2, "cluster=2 x=0 y=1 harts=- mem=0x1000000000+0x10000000 dist=20,30,10,20 socket=2");
 	expect_line(t, 4, "cluster=4 invalid");
 	/* short buffers: truncated, terminated, nothing written past len */
 	memset(buf, 'Z', sizeof(buf));
@@ -872,10 +872,10 @@ static void dt_describe_format(struct test *t)
 	buf[0] = 'Q';
 	topo_describe_cluster(&topo, 2, buf, 0);
 	EXPECT_EQ(t, buf[0], 'Q');
-	for (c = 1; c < 80; c++) {
+	for (c = 1; c < 90; c++) {
 		memset(buf, 'Z', sizeof(buf));
 		topo_describe_cluster(&topo, 2, buf, c);
-		EXPECT_EQ(t, strlen(buf), c - 1 < 73 ? c - 1 : 73);
+		EXPECT_EQ(t, strlen(buf), c - 1 < 79 ? c - 1 : 79);
 		EXPECT_EQ(t, buf[c], 'Z');
 	}
 	topo_describe_cluster(NULL, 0, buf, sizeof(buf));

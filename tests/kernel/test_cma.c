@@ -165,7 +165,7 @@ static void cma_bad_declarations(struct test *t)
 	EXPECT_ERR(t, bootargs_parse_cma("dma0", &spec), ERR_INVAL);		/* no size */
 	EXPECT_ERR(t, bootargs_parse_cma("dma0:12Q", &spec), ERR_INVAL);		/* bad suffix */
 	EXPECT_ERR(t, bootargs_parse_cma(":4M", &spec), ERR_INVAL);		/* no name */
-	EXPECT_ERR(t, bootargs_parse_cma("x:4M@99", &spec), ERR_INVAL);		/* no such cluster */
+	EXPECT_ERR(t, bootargs_parse_cma("x:4M@256", &spec), ERR_INVAL);		/* no such cluster (>= TOPO_MAX_CLUSTERS) */
 	EXPECT_OK(t, bootargs_parse_cma("x:4M@1:virtio0,eth0:exclusive", &spec));
 	EXPECT_EQ(t, spec.size, 4 << 20);
 	EXPECT_EQ(t, spec.cluster, 1);

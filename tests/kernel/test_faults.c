@@ -27,7 +27,8 @@ static int limited_cluster(void)
 static void faults_fallback_in_distance_order(struct test *t)
 {
 	int c = limited_cluster();
-	unsigned i, order[TOPO_MAX_CLUSTERS], n, served = 0, mind = 255;
+	static unsigned order[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	unsigned i, n, served = 0, mind = 255;
 	void *list = NULL, *p;
 	struct mem_receipt r;
 
@@ -119,7 +120,8 @@ static void refill_body(void *arg)
 
 static void faults_refill_failures_are_survived(struct test *t)
 {
-	uint64_t free_before[TOPO_MAX_CLUSTERS], faults = 0;
+	static uint64_t free_before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	uint64_t faults = 0;
 	struct heap_stats st;
 	unsigned c, i;
 

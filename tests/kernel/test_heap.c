@@ -301,9 +301,13 @@ static void remote_body(void *arg)
 	remote_errors[i] = errors;
 }
 
+/* one snapshot of every heap for the cases that compare before and after (they run one at a time) */
+static struct heap_stats heap_before[TOPO_MAX_CLUSTERS];
+
 static void heap_remote_all_harts(struct test *t)
 {
-	struct heap_stats before[TOPO_MAX_CLUSTERS], after;
+	struct heap_stats *before = heap_before;
+	struct heap_stats after;
 	unsigned i, c, ran = 0, nomem = 0;
 
 	for (c = 0; c < heap_count(); c++)
@@ -511,7 +515,8 @@ static unsigned long free_list(void *head)
 
 static void heap_exhaust_smallest(struct test *t)
 {
-	struct heap_stats before[TOPO_MAX_CLUSTERS], st;
+	struct heap_stats *before = heap_before;
+	struct heap_stats st;
 	unsigned c, k, small = ~0u;
 	unsigned long n = 0;
 	uint64_t bytes = 0;
@@ -984,7 +989,8 @@ static void stress_body(void *arg)
 
 static void heap_stress_all_harts(struct test *t)
 {
-	struct heap_stats before[TOPO_MAX_CLUSTERS], after;
+	struct heap_stats *before = heap_before;
+	struct heap_stats after;
 	unsigned n = smp_nharts(), i, c, ran = 0, cut = 0;
 	uint64_t ops = 0, allocs = 0, frees = 0, nomem = 0, bytes = 0;
 

@@ -403,13 +403,15 @@ static void mem_placement_default(struct test *t)
 
 	/* the preference orders: every cluster with memory once, nearest first, the own cluster first */
 	for (c = 0; c < nclusters(); c++) {
-		unsigned order[TOPO_MAX_CLUSTERS], n = mem_prox_order(c, order, TOPO_MAX_CLUSTERS), seen = 0;
+		static unsigned order[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+		unsigned n = mem_prox_order(c, order, TOPO_MAX_CLUSTERS);
+		struct topo_set seen = { { 0 } };
 
 		EXPECT_EQ(t, n, k);
 		for (i = 0; i < n; i++) {
 			EXPECT_TRUE(t, order[i] < nclusters() && has_mem(order[i]));
-			EXPECT_EQ(t, (seen >> order[i]) & 1, 0);
-			seen |= 1u << order[i];
+			EXPECT_EQ(t, topo_set_has(&seen, order[i]), 0);
+			topo_set_add(&seen, order[i]);
 			if (i)
 				EXPECT_LE(t, dist(c, order[i - 1]), dist(c, order[i]));
 		}
@@ -452,8 +454,10 @@ static unsigned smallest_mem_cluster(void)
 static void mem_fallback_distance_order(struct test *t)
 {
 	void *const sentinel = (void *)0x5a5a5a40;
-	unsigned c = smallest_mem_cluster(), order[TOPO_MAX_CLUSTERS], n, i, nblocks = 0;
-	uint64_t before[TOPO_MAX_CLUSTERS], done = 0;
+	static unsigned order[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	unsigned c = smallest_mem_cluster(), n, i, nblocks = 0;
+	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	struct topo_set done = { { 0 } };
 	struct mem_cluster_stats s0, s1;
 	struct blk *list = NULL;
 	void *p = sentinel;
@@ -474,7 +478,7 @@ static void mem_fallback_distance_order(struct test *t)
 	e = exhaust_strict(c, &list, &nblocks);
 	EXPECT_ERR(t, e, ERR_EXHAUSTED);
 	EXPECT_EQ(t, heap_free_bytes(c), 0);
-	done |= 1ull << c;
+	topo_set_add(&done, c);
 	/* strict: no fallback, its own code, *addr untouched, one failure counted for c */
 	mem_cluster_get_stats(c, &s0);
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
@@ -485,8 +489,9 @@ static void mem_fallback_distance_order(struct test *t)
 
 	for (i = 1; i < n;) {
 		unsigned d = dist(c, order[i]), g = i, j;
-		struct mem_cluster_stats sc0, sc1, sv0[TOPO_MAX_CLUSTERS], sv1;
-		uint64_t fr[TOPO_MAX_CLUSTERS];
+		static struct mem_cluster_stats sv0[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+		struct mem_cluster_stats sc0, sc1, sv1;
+		static uint64_t fr[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 		struct mem_receipt rc;
 
 		while (g < n && dist(c, order[g]) == d)
@@ -506,7 +511,7 @@ static void mem_fallback_distance_order(struct test *t)
 		EXPECT_TRUE(t, rc.fallback);
 		EXPECT_EQ(t, rc.rank, i);
 		EXPECT_EQ(t, dist(c, rc.cluster), d);
-		EXPECT_EQ(t, (done >> rc.cluster) & 1, 0);
+		EXPECT_EQ(t, topo_set_has(&done, rc.cluster), 0);
 		EXPECT_TRUE(t, in_cluster_ram(rc.cluster, p, BIG_REQ));
 		EXPECT_TRUE(t, is_region(&rc, "heap"));
 		/* inside the group the most free cluster goes first */
@@ -524,7 +529,7 @@ static void mem_fallback_distance_order(struct test *t)
 		for (j = i; j < g; j++) {
 			EXPECT_ERR(t, exhaust_strict(order[j], &list, &nblocks), ERR_EXHAUSTED);
 			EXPECT_EQ(t, heap_free_bytes(order[j]), 0);
-			done |= 1ull << order[j];
+			topo_set_add(&done, order[j]);
 		}
 		i = g;
 	}
@@ -549,9 +554,11 @@ static void mem_fallback_distance_order(struct test *t)
  */
 static void mem_fallback_counters(struct test *t)
 {
-	unsigned c = smallest_mem_cluster(), order[TOPO_MAX_CLUSTERS], m, n;
-	struct mem_cluster_stats c0, c1, srv0[TOPO_MAX_CLUSTERS], srv1;
-	uint64_t before[TOPO_MAX_CLUSTERS];
+	static unsigned order[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	unsigned c = smallest_mem_cluster(), m, n;
+	static struct mem_cluster_stats srv0[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	struct mem_cluster_stats c0, c1, srv1;
+	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	struct blk *list = NULL;
 	struct mem_receipt rc;
 	void *p;
@@ -637,8 +644,10 @@ static void mem_memoryless_strict(struct test *t)
  */
 static void mem_global_spread(struct test *t)
 {
-	unsigned k = nmem_clusters(), n = 64 * k, i, cnt[TOPO_MAX_CLUSTERS] = { 0 }, first[TOPO_MAX_CLUSTERS];
-	uint64_t before[TOPO_MAX_CLUSTERS];
+	static unsigned cnt[TOPO_MAX_CLUSTERS], first[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	memset(cnt, 0, sizeof(cnt));
+	unsigned k = nmem_clusters(), n = 64 * k, i;
+	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	struct blk *list = NULL;
 	unsigned c;
 
@@ -690,7 +699,8 @@ static void mem_global_spread(struct test *t)
 static void mem_prox_xy_matches(struct test *t)
 {
 	const struct topo *tp = &boot_topo;
-	unsigned c, x, y, order[TOPO_MAX_CLUSTERS];
+	static unsigned order[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	unsigned c, x, y;
 	bool used[TOPO_MESH_MAX][TOPO_MESH_MAX] = { { false } };
 
 	for (c = 0; c < tp->nclusters; c++) {
@@ -784,7 +794,8 @@ static void dma_body(void *arg)
 
 static void mem_dma_window(struct test *t)
 {
-	uint64_t limit = kopts.dma_limit, before[TOPO_MAX_CLUSTERS];
+	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	uint64_t limit = kopts.dma_limit;
 	unsigned c, above = 0, across = 0;
 
 	EXPECT_EQ(t, mem_dma_limit(), limit);
@@ -870,17 +881,17 @@ static void mem_dma_window(struct test *t)
 
 /* ---- private regions (bootarg private=) ---- */
 
-static uint32_t priv_clusters;			/* clusters with a cluster-private region */
+static struct topo_set priv_clusters;			/* clusters with a cluster-private region */
 static uint8_t priv_hart[TOPO_MAX_HARTS];	/* hart indexes with a cpu-private region */
-static uint32_t priv_paged;			/* clusters whose cluster-private region has ":pages" */
+static struct topo_set priv_paged;			/* clusters whose cluster-private region has ":pages" */
 
 /* the regions main.c's plan_private() made from kopts.private_spec ("c1:1M:pages/h3:512K") */
 static void parse_private(void)
 {
 	const char *s = kopts.private_spec;
 
-	priv_clusters = 0;
-	priv_paged = 0;
+	memset(&priv_clusters, 0, sizeof(priv_clusters));
+	memset(&priv_paged, 0, sizeof(priv_paged));
 	memset(priv_hart, 0, sizeof(priv_hart));
 	while (*s) {
 		char kind = *s, *end;
@@ -891,9 +902,9 @@ static void parse_private(void)
 			size_t len = strcspn(s, "/");
 
 			if (kind == 'c' && id < nclusters()) {
-				priv_clusters |= 1u << id;
+				topo_set_add(&priv_clusters, (unsigned)id);
 				if (len > 6 && !strncmp(s + len - 6, ":pages", 6))
-					priv_paged |= 1u << id;
+					topo_set_add(&priv_paged, (unsigned)id);
 			}
 			for (i = 0; kind == 'h' && i < boot_topo.nharts; i++)
 				if (boot_topo.hart[i].hartid == id)
@@ -944,7 +955,7 @@ static void priv_body(void *arg)
 	struct hart_res *r = hres_self();
 	struct cls *me = cls_self();
 	unsigned cl = me->cluster, i, c;
-	bool hc = (priv_clusters >> cl) & 1, hh = priv_hart[me->index];
+	bool hc = topo_set_has(&priv_clusters, cl), hh = priv_hart[me->index];
 	struct blk *list = NULL;
 
 	(void)arg;
@@ -978,7 +989,7 @@ static void priv_body(void *arg)
 			push_blk(&list, p);
 		/* another cluster's proximity */
 		for (c = 0; c < nclusters(); c++) {
-			if (c == cl || !((priv_clusters >> c) & 1))
+			if (c == cl || !topo_set_has(&priv_clusters, c))
 				continue;
 			/* a CLUSTER request names the proximity's cluster: its cluster-private region serves it */
 			if ((p = priv_one(r, sz, mem_prox_cluster(c), MEM_VALID_CLUSTER, "cluster-private", c, NULL)))
@@ -1005,7 +1016,7 @@ static void priv_body(void *arg)
 static void priv_exhausted_heap(struct test *t, unsigned c)
 {
 	void *const sentinel = (void *)0x5a5a5a40;
-	uint64_t before[TOPO_MAX_CLUSTERS];
+	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	struct blk *list = NULL;
 	struct mem_receipt rc;
 	void *p = sentinel, *a, *b;
@@ -1043,7 +1054,7 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 	 * granule into a live block (a memory_pool's is 16 bytes, a page_pool's a page, and its blocks are
 	 * whole pages: b + 4096 is inside b only when b has two).
 	 */
-	gran = (priv_paged >> c) & 1 ? 4096 : 16;
+	gran = topo_set_has(&priv_paged, c) ? 4096 : 16;
 	EXPECT_OK(t, mem_free_checked(a));
 	EXPECT_ERR(t, mem_free_checked(a), ERR_DOUBLEFREE);
 	EXPECT_ERR(t, mem_free_checked((char *)a + 8), ERR_MISALIGNED);
@@ -1071,17 +1082,18 @@ static void mem_private_regions(struct test *t)
 	parse_private();
 	for (i = 0; i < boot_topo.nharts; i++)
 		nh += priv_hart[i];
-	if (!priv_clusters && !nh) {
+	if (!nh && !memcmp(&priv_clusters, &(struct topo_set){ { 0 } }, sizeof(priv_clusters))) {
 		test_skip(t, "no private= bootarg");
 		return;
 	}
-	test_log("private: clusters 0x%x, %u cpu-private harts (spec '%s')", (unsigned)priv_clusters, nh,
+	test_log("private: clusters 0x%llx (first 64), %u cpu-private harts (spec '%s')",
+		 (unsigned long long)priv_clusters.w[0], nh,
 		 kopts.private_spec);
 	hres_reset();
 	smp_call_all(priv_body, NULL);
 	expect_harts_ok(t, "private");
 	for (c = 0; c < nclusters(); c++)
-		if (((priv_clusters >> c) & 1) && has_mem(c))
+		if (topo_set_has(&priv_clusters, c) && has_mem(c))
 			priv_exhausted_heap(t, c);
 }
 
@@ -1108,7 +1120,8 @@ static char image_probe[64] __attribute__((aligned(64)));
 static void mem_checked_frees(struct test *t)
 {
 	struct mm_cpu *mc = &cls_self()->mm;
-	uint64_t before[TOPO_MAX_CLUSTERS], top = 0, bad0;
+	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	uint64_t top = 0, bad0;
 	struct mm_cache_bin *bin;
 	unsigned c, refused = 0;
 	void *p, *q, *s;
@@ -1178,7 +1191,8 @@ static void mem_checked_frees(struct test *t)
 static void mem_checked_frees_remote(struct test *t)
 {
 	struct mm_cpu *mc = &cls_self()->mm;
-	uint64_t before[TOPO_MAX_CLUSTERS], bad0;
+	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	uint64_t bad0;
 	unsigned c;
 	void *q, *s;
 
@@ -1219,7 +1233,8 @@ static void mem_checked_frees_remote(struct test *t)
 static void mem_exhaust_recover(struct test *t)
 {
 	void *const sentinel = (void *)0x5a5a5a40;
-	uint64_t before[TOPO_MAX_CLUSTERS], biggest = 0, largest = 0;
+	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	uint64_t biggest = 0, largest = 0;
 	struct cma_region *cma;
 	struct blk *list = NULL;
 	unsigned c, nblocks = 0;
@@ -1511,9 +1526,9 @@ static void stress_body(void *arg)
 
 static void mem_stress_all_harts(struct test *t)
 {
-	uint64_t before[TOPO_MAX_CLUSTERS];
+	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	uint64_t allocs = 0, frees = 0, handed = 0, received = 0, t0, t1, t_ops = 0, t_end = 0, leftover = 0;
-	struct lock_stats lk0[TOPO_MAX_CLUSTERS];
+	static struct lock_stats lk0[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	struct stress_res late = { 0 };
 	unsigned i, n = smp_nharts();
 	uint64_t total;

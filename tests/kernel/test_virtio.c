@@ -401,7 +401,9 @@ static void read_on_hart(void *arg)
 
 static void virtio_read_from_other_harts(struct test *t)
 {
-	unsigned i, n = smp_nharts(), ran = 0, per_cluster[TOPO_MAX_CLUSTERS] = { 0 };
+	static unsigned per_cluster[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
+	memset(per_cluster, 0, sizeof(per_cluster));
+	unsigned i, n = smp_nharts(), ran = 0;
 	uint64_t t0;
 
 	ASSERT_TRUE(t, virtio_blk_present());
@@ -479,7 +481,7 @@ static void virtio_dma_addresses(struct test *t)
 
 static void virtio_no_leak(struct test *t)
 {
-	uint64_t after[TOPO_MAX_CLUSTERS];
+	static uint64_t after[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	unsigned c;
 
 	ASSERT_TRUE(t, snapshot_taken);

@@ -15,7 +15,9 @@
 #include "mm/buddy.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
+#include "mm/mem_internal.h"
 #include "platform/csr.h"
+#include "platform/mesh.h"
 
 /*
  * Two boots (tools/run.py bench) print everything tools/bench_report.py reads:
@@ -24,7 +26,7 @@
  *                      instructions exactly and repeatably. It sums over all harts, so single-hart figures
  *                      run on the boot hart while the others sleep in wfi (they execute nothing). Sections:
  *                      empty_loop, fast_pair, buddy_pair, lock_pair, trace + frag (bench_traces.c),
- *                      placement, boot.
+ *                      placement, boot, mesh (the fallback over a full mesh, the cost of splitting).
  *   bench=contention   without -icount (MTTCG: one host thread per hart, really parallel): throughput
  *                      in fixed windows of the time CSR.
  *   bench=a,b,...      only the named sections (any of the above names, or contention).
@@ -388,7 +390,7 @@ static void scratch_build(uintptr_t base, size_t size)
 
 static void bench_boot(void)
 {
-	void *area[TOPO_MAX_CLUSTERS];
+	static void *area[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	size_t max = (size_t)64 << 20, size;
 	unsigned c, n = 0, i;
 
@@ -531,15 +533,37 @@ static void place_print(const char *trace, int cluster, unsigned harts, uint64_t
 	       (unsigned long long)(pct % 10), ratio, fails);
 }
 
+/*
+ * place_one() - one placement run. In the exhaust trace every other cluster with harts (in id order: on
+ * the default machine the odd ones; on a mesh whose harts sit on every other cluster, every other of
+ * those) asks for 125% of its free bytes. Per distance (a ring of the harts' clusters) it also prints the
+ * bytes placed at that distance against the optimum's (placement_ring).
+ */
 static void place_one(struct place_run *run, bool exhaust)
 {
 	const struct topo *t = &boot_topo;
-	unsigned nc = t->nclusters, c, m, i, lvl;
-	uint64_t cap[TOPO_MAX_CLUSTERS], dem[TOPO_MAX_CLUSTERS] = { 0 }, opt[TOPO_MAX_CLUSTERS] = { 0 };
-	uint64_t row[TOPO_MAX_CLUSTERS][TOPO_MAX_CLUSTERS] = { { 0 } };
-	unsigned harts_in[TOPO_MAX_CLUSTERS] = { 0 }, fails_in[TOPO_MAX_CLUSTERS] = { 0 };
+	const char *trace = exhaust ? "exhaust" : "has_room";
+	static uint64_t cap[TOPO_MAX_CLUSTERS], dem[TOPO_MAX_CLUSTERS], opt[TOPO_MAX_CLUSTERS];
+	static uint64_t at_dist[256], opt_dist[256];
+	static unsigned harts_in[TOPO_MAX_CLUSTERS], fails_in[TOPO_MAX_CLUSTERS];
+	static bool spill[TOPO_MAX_CLUSTERS];
+	unsigned nc = t->nclusters, c, m, i, lvl, nth = 0, tf = 0, th = 0;
+	uint64_t (*row)[TOPO_MAX_CLUSTERS];	/* [hart's cluster][block's cluster]: 512 KiB, from a heap */
 	uint64_t tb = 0, tl = 0, tc = 0, to = 0;
-	unsigned tf = 0, th = 0;
+	void *rowmem;
+
+	if (heap_alloc_near(cls_self()->cluster, sizeof(*row) * TOPO_MAX_CLUSTERS, &rowmem)) {
+		printk("benchmark: placement: no room for the table\n");
+		return;
+	}
+	row = rowmem;
+	memset(row, 0, sizeof(*row) * TOPO_MAX_CLUSTERS);
+	memset(dem, 0, sizeof(dem));
+	memset(opt, 0, sizeof(opt));
+	memset(at_dist, 0, sizeof(at_dist));
+	memset(opt_dist, 0, sizeof(opt_dist));
+	memset(harts_in, 0, sizeof(harts_in));
+	memset(fails_in, 0, sizeof(fails_in));
 
 	smp_call_all(drain_fn, NULL);
 	for (c = 0; c < nc; c++)
@@ -547,6 +571,8 @@ static void place_one(struct place_run *run, bool exhaust)
 	for (i = 0; i < TOPO_MAX_HARTS; i++)
 		if (cls_of(i) && smp_hart_up(i))
 			harts_in[cls_of(i)->cluster]++;
+	for (c = 0; c < nc; c++)
+		spill[c] = harts_in[c] && (nth++ & 1);
 	run->exhaust = exhaust;
 	for (i = 0; i < TOPO_MAX_HARTS; i++) {
 		struct place_hart *ph = &run->h[i];
@@ -557,7 +583,7 @@ static void place_one(struct place_run *run, bool exhaust)
 		if (!cls_of(i) || !smp_hart_up(i) || !ph->ptr)
 			continue;
 		c = cls_of(i)->cluster;
-		ph->demand = !exhaust ? PLACE_ROOM_BYTES : cap[c] * (c & 1 ? 125 : 55) / 100 / harts_in[c];
+		ph->demand = !exhaust ? PLACE_ROOM_BYTES : cap[c] * (spill[c] ? 125 : 55) / 100 / harts_in[c];
 	}
 	smp_call_all(place_alloc_fn, run);
 
@@ -576,15 +602,16 @@ static void place_one(struct place_run *run, bool exhaust)
 			dem[c] += row[c][m];
 	for (lvl = 0; lvl <= 255; lvl++)
 		for (c = 0; c < nc; c++)
-			for (m = 0; m < nc; m++) {
+			for (m = 0; m < nc && dem[c]; m++) {
 				uint64_t x;
 
-				if (t->cluster[c].dist[m] != lvl || !dem[c] || !cap[m])
+				if (t->cluster[c].dist[m] != lvl || !cap[m])
 					continue;
 				x = dem[c] < cap[m] ? dem[c] : cap[m];
 				dem[c] -= x;
 				cap[m] -= x;
 				opt[c] += x * lvl;
+				opt_dist[lvl] += x;
 			}
 	for (c = 0; c < nc; c++) {
 		uint64_t bytes = 0, cost = 0;
@@ -594,12 +621,17 @@ static void place_one(struct place_run *run, bool exhaust)
 		for (m = 0; m < nc; m++) {
 			bytes += row[c][m];
 			cost += row[c][m] * t->cluster[c].dist[m];
+			at_dist[t->cluster[c].dist[m]] += row[c][m];
 		}
-		place_print(exhaust ? "exhaust" : "has_room", (int)c, harts_in[c], bytes, row[c][c], cost, opt[c],
-			    fails_in[c]);
+		place_print(trace, (int)c, harts_in[c], bytes, row[c][c], cost, opt[c], fails_in[c]);
 		tb += bytes, tl += row[c][c], tc += cost, to += opt[c], tf += fails_in[c], th += harts_in[c];
 	}
-	place_print(exhaust ? "exhaust" : "has_room", -1, th, tb, tl, tc, to, tf);
+	place_print(trace, -1, th, tb, tl, tc, to, tf);
+	for (lvl = 0; lvl <= 255; lvl++)
+		if (at_dist[lvl] || opt_dist[lvl])
+			printk("bench: name=placement_ring trace=%s clusters=%u dist=%u bytes=%llu opt_bytes=%llu\n", trace,
+			       nc, lvl, (unsigned long long)at_dist[lvl], (unsigned long long)opt_dist[lvl]);
+	heap_free(rowmem);
 	smp_call_all(place_free_fn, run);
 }
 
@@ -910,6 +942,152 @@ static void bench_contention(void)
 	heap_free(r);
 }
 
+/* ---- mesh: the fallback walk over a full mesh, and what emulating a mesh costs at boot ---- */
+
+/*
+ * Every cluster with memory is filled through its strict proximity (largest blocks first, held in a list
+ * threaded through them), then a 64 KiB request through the proximity of cluster 0 (a corner: its order
+ * reaches the farthest cell) must walk every ring and skip every cluster: fallback_full is its
+ * instruction count (ERR_NOMEM, no lock taken). fallback_last frees one block of the last cluster of the
+ * order and asks again: the walk then ends in that cluster's heap (one lock). mesh_split is the cost of
+ * turning the booted sockets into an XxY mesh (platform/mesh.c, distances included) for 4, 16, 64 and
+ * 256 clusters; prox_init that of the proximities' ring orders for the booted clusters (mm/mem_prox.c).
+ */
+struct mesh_blk {
+	struct mesh_blk *next;
+};
+
+static struct topo mesh_scratch;
+
+/* the booted machine as the DT gave it: one cluster per socket (what mesh_split() starts from) */
+static void mesh_unsplit(struct topo *s)
+{
+	const struct topo *t = &boot_topo;
+	unsigned i, j;
+
+	*s = *t;
+	s->emulated = 0;
+	s->nclusters = t->nsockets;
+	for (i = 0; i < t->nsockets; i++) {
+		struct topo_cluster *c = &s->cluster[i];
+
+		memset(c, 0, sizeof(*c));
+		c->id = c->socket = i;
+		c->mem = t->socket[i].mem;
+		c->nharts = t->socket[i].nharts;
+		c->hart_lo = t->socket[i].hart_lo;
+		c->hart_hi = t->socket[i].hart_hi;
+		for (j = 0; j < t->nsockets; j++)
+			c->dist[j] = t->socket[i].dist[j];
+	}
+	for (i = 0; i < t->nharts; i++)
+		s->hart[i].cluster = t->cluster[t->hart[i].cluster].socket;
+}
+
+static void bench_mesh(void)
+{
+	const struct topo *t = &boot_topo;
+	static const unsigned side[] = { 2, 4, 8, 16 };
+	struct mesh_blk *held = NULL;
+	unsigned c, k, order[1], last = 0, n, rings, nmem = 0;
+	static unsigned all[TOPO_MAX_CLUSTERS], ring[TOPO_MAX_CLUSTERS];
+	uint64_t best, t0;
+	void *p = NULL;
+	error_t e = 0;
+	int r;
+
+	for (k = 0; k < sizeof(side) / sizeof(side[0]); k++) {
+		char why[160];
+
+		if (side[k] * side[k] < t->nsockets)
+			continue;
+		best = ~0ULL;
+		for (r = 0; r < BENCH_REPEAT; r++) {
+			mesh_unsplit(&mesh_scratch);
+			t0 = bench_insn();
+			e = mesh_apply(&mesh_scratch, side[k], side[k], t->hop ? t->hop : MESH_HOP_DEFAULT, why, sizeof(why));
+			t0 = bench_insn() - t0;
+			best = t0 < best ? t0 : best;
+		}
+		printk("bench: name=mesh_split sockets=%u clusters=%u mesh=%ux%u insn=%llu%s%s\n", t->nsockets,
+		       e ? t->nsockets : side[k] * side[k], side[k], side[k], (unsigned long long)best, e ? " refused=" : "",
+		       e ? err_str(e) : "");
+	}
+	t0 = bench_insn();
+	nmem = mem_prox_init(t);	/* the live tables again: the same orders, the counters restart */
+	printk("bench: name=prox_init clusters=%u mem_clusters=%u insn=%llu\n", t->nclusters, nmem,
+	       (unsigned long long)(bench_insn() - t0));
+
+	n = mem_prox_order(0, all, TOPO_MAX_CLUSTERS);
+	rings = mem_prox_rings(0, ring, TOPO_MAX_CLUSTERS);
+	if (n < 2 || mem_prox_order(0, order, 1) != 1) {
+		printk("benchmark: mesh: fewer than 2 clusters with memory\n");
+		return;
+	}
+	last = all[n - 1];
+	for (c = 0; c < t->nclusters; c++) {
+		int o;
+
+		if (!heap_of(c)->size)
+			continue;
+		for (o = 63 - __builtin_clzll(heap_of(c)->size); o >= 6; o--)
+			while (!mem_alloc(((size_t)1 << o) - 16, mem_prox_strict(c), MEM_VALID_SYS, &p)) {
+				((struct mesh_blk *)p)->next = held;
+				held = p;
+			}
+	}
+	/* a hart's cache may still hold blocks of cluster 0: requests of 64 KiB never use it */
+	best = ~0ULL;
+	for (r = 0; r < BENCH_REPEAT; r++) {
+		t0 = bench_insn();
+		e = mem_alloc(64 << 10, mem_prox_cluster(0), MEM_VALID_SYS, &p);
+		t0 = bench_insn() - t0;
+		best = t0 < best ? t0 : best;
+	}
+	printk("bench: name=fallback_full clusters=%u mem_clusters=%u rings=%u insn=%llu result=%s\n", t->nclusters,
+	       n, rings, (unsigned long long)best, e ? err_str(e) : "served?");
+	/* one 64 KiB block free in the last cluster of the order: the walk ends there */
+	{
+		struct mesh_blk **pp;
+
+		/* give back one held block of the last cluster, at least 64 KiB */
+		for (pp = &held; *pp; pp = &(*pp)->next) {
+			size_t sz = 0;
+
+			if (heap_owner(*pp) == heap_of(last) && !heap_getsize(*pp, &sz) && sz >= (64 << 10)) {
+				struct mesh_blk *b = *pp;
+
+				*pp = b->next;
+				mem_free(b);
+				break;
+			}
+		}
+		best = ~0ULL;
+		for (r = 0; r < BENCH_REPEAT; r++) {
+			struct mem_receipt rc = { 0 };
+
+			t0 = bench_insn();
+			e = mem_alloc_receipt(64 << 10, mem_prox_cluster(0), MEM_VALID_SYS, &p, &rc);
+			t0 = bench_insn() - t0;
+			best = t0 < best ? t0 : best;
+			if (!e) {
+				if (rc.cluster != last)
+					printk("benchmark: mesh: served by cluster %u, not %u\n", rc.cluster, last);
+				mem_free(p);
+			}
+		}
+		printk("bench: name=fallback_last clusters=%u mem_clusters=%u rank=%u insn=%llu result=%s\n",
+		       t->nclusters, n, n - 1, (unsigned long long)best, e ? err_str(e) : "0");
+	}
+	while (held) {
+		struct mesh_blk *b = held;
+
+		held = b->next;
+		mem_free(b);
+	}
+	mem_drain();
+}
+
 /* ---- the runner ---- */
 
 static const struct {
@@ -922,6 +1100,7 @@ static const struct {
 	{ "trace", bench_traces },
 	{ "placement", bench_placement },
 	{ "boot", bench_boot },
+	{ "mesh", bench_mesh },
 	{ "contention", bench_contention },
 };
 
@@ -962,7 +1141,7 @@ static int bench_main(const char *which)
 	}
 	if (!ran) {
 		printk("benchmark: no section named '%s' (have all, contention, fast_pair, buddy_pair, lock_pair, trace, "
-		       "placement, boot)\n", which);
+		       "placement, boot, mesh)\n", which);
 		return 1;
 	}
 	return 0;

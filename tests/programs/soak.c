@@ -132,7 +132,7 @@ static void cma_free_total(struct cma_region *r, void *arg)
 
 static int soak_run(uint64_t ops)
 {
-	uint64_t before[TOPO_MAX_CLUSTERS];
+	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	struct heap_stats st;
 	unsigned c, cma_bad = 0, bad = 0;
 	char why[96];

@@ -91,12 +91,14 @@ class TestParseLogs(unittest.TestCase):
     def test_full_log(self):
         log = br.read_log(FULL)
         self.assertEqual(log.error, "")
-        self.assertEqual(len(log.results), 55)
-        self.assertEqual(len(log.headers), 3)
+        self.assertEqual(len(log.results), 61)
+        self.assertEqual(len(log.headers), 4)
         self.assertEqual(len(log.ignored), 6)
         counts = {n: len(rows) for n, rows in br.by_name(log.results).items()}
         self.assertEqual(counts, {"empty_loop": 1, "fast_pair": 7, "buddy_pair": 12, "lock_pair": 3, "trace": 6,
-                                  "frag": 5, "placement": 8, "contention": 11, "boot": 1, "cma_alloc": 1})
+                                  "frag": 5, "placement": 8, "contention": 11, "boot": 1, "mesh_split": 1,
+                                  "prox_init": 1, "fallback_full": 1, "fallback_last": 1, "placement_ring": 2,
+                                  "cma_alloc": 1})
         self.assertEqual(list(counts)[-1], "cma_alloc")          # unknown names after the known ones
         for r in log.results:                                     # CR and CR CR line ends left no trace
             self.assertFalse(any("\r" in v for v in r.fields.values()), r)
@@ -123,10 +125,11 @@ class TestParseLogs(unittest.TestCase):
 class TestGoals(unittest.TestCase):
     def test_full_log(self):
         goals = br.evaluate_goals(br.read_log(FULL).results)
-        self.assertEqual(len(goals), 10)
-        # the log has no proxima-heap line: which lock the heaps use (goals 9, 10) is unknown
-        self.assertEqual(statuses(goals), ["MET", "MET", "NOT MET", "MET", "MET", "MET", "NOT MET", "MET",
+        self.assertEqual(len(goals), 11)
+        # the log has no proxima-heap line: which lock the heaps use (goals 10, 11) is unknown
+        self.assertEqual(statuses(goals), ["MET", "MET", "NOT MET", "MET", "MET", "MET", "NOT MET", "MET", "MET",
                                            "NO DATA", "NO DATA"])
+        self.assertEqual(goals[8].measured, "31048 = 121 per cluster")
         self.assertEqual(goals[0].measured, "38.50")
         self.assertEqual(goals[1].measured, "steady 180.25; splitmerge 412.00")
         self.assertEqual(goals[2].measured, "1210 (trace powerlaw)")
@@ -139,12 +142,12 @@ class TestGoals(unittest.TestCase):
 
     def test_partial_log(self):
         goals = br.evaluate_goals(br.read_log(PARTIAL).results)
-        self.assertEqual(statuses(goals), ["NO DATA"] * 7 + ["NOT MET"] + ["NO DATA"] * 2)
+        self.assertEqual(statuses(goals), ["NO DATA"] * 7 + ["NOT MET"] + ["NO DATA"] * 3)
         self.assertEqual(goals[1].measured, "steady none; splitmerge 412.00")   # splitmerge alone judges nothing
         self.assertEqual(goals[7].measured, "24.50")
 
     def test_no_results(self):
-        self.assertEqual(statuses(br.evaluate_goals([])), ["NO DATA"] * 10)
+        self.assertEqual(statuses(br.evaluate_goals([])), ["NO DATA"] * 11)
 
     CONT = ("bench: name=contention alloc=proxima-heap lock=qspin harts=1 clusters=4 ops_per_sec=1000 fairness=1\n"
             "bench: name=contention alloc=proxima-heap lock=qspin harts=8 clusters=4 ops_per_sec=150 fairness=2\n"
@@ -161,8 +164,8 @@ class TestGoals(unittest.TestCase):
 
     def test_queued_lock_goals(self):
         goals = br.evaluate_goals(results_of(self.CONT))
-        self.assertEqual(len(goals), 11)
-        vs_tas, scaling, pair = goals[8], goals[9], goals[10]
+        self.assertEqual(len(goals), 12)
+        vs_tas, scaling, pair = goals[9], goals[10], goals[11]
         self.assertEqual(vs_tas.status, "MET")
         self.assertIn("4 harts: 1.10 = 110 / 100, fairness 1.3 (tas 900, mcs 0.10 fairness 7)", vs_tas.measured)
         self.assertIn("8 harts: 1.20 = 60 / 50", vs_tas.measured)   # the one-cluster tas line is not compared
@@ -170,12 +173,19 @@ class TestGoals(unittest.TestCase):
         self.assertEqual(scaling.measured, "15.0 % = 150 / 1000; one cluster: 8 harts 0.1 %, 32 harts 25.0 %")
         self.assertEqual((pair.status, pair.measured), ("MET", "15.00"))
         # unfair, or slower than tas at one of the two counts: not met
-        self.assertEqual(br.evaluate_goals(results_of(self.CONT.replace("fairness=3.5", "fairness=4.5")))[8].status,
+        self.assertEqual(br.evaluate_goals(results_of(self.CONT.replace("fairness=3.5", "fairness=4.5")))[9].status,
                          "NOT MET")
-        self.assertEqual(br.evaluate_goals(results_of(self.CONT.replace("ops_per_sec=110", "ops_per_sec=99")))[8]
+        self.assertEqual(br.evaluate_goals(results_of(self.CONT.replace("ops_per_sec=110", "ops_per_sec=99")))[9]
                          .status, "NOT MET")
-        self.assertEqual(br.evaluate_goals(results_of(self.CONT.replace("ops_per_sec=150", "ops_per_sec=99")))[9]
+        self.assertEqual(br.evaluate_goals(results_of(self.CONT.replace("ops_per_sec=150", "ops_per_sec=99")))[10]
                          .status, "NOT MET")
+
+    def test_fallback_full_goal(self):
+        line = "bench: name=fallback_full clusters=256 mem_clusters=256 rings=41 insn=70000 result=ERR_NOMEM\n"
+        g = br.evaluate_goals(br.parse_text(line, "mesh.log").results)[8]
+        self.assertEqual((g.status, g.measured), ("NOT MET", "70000 = 273 per cluster"))
+        small = "bench: name=fallback_full clusters=4 insn=900\n"      # not a 16x16 mesh: judges nothing
+        self.assertEqual(br.evaluate_goals(br.parse_text(small, "icount.log").results)[8].status, "NO DATA")
 
     def test_bounds(self):
         self.assertEqual(br.evaluate_goals(results_of("bench: name=fast_pair size=64 insn_per_pair=40.00\n"))[0]
@@ -327,7 +337,7 @@ class TestReport(ReportCase):
         self.assertIn("| mixed | 62.50 | 215.00 | 3.44 | 880 | 4096 | 4.65 |", md)
         self.assertIn("| 8 | mcs | 4200000 | 1100000 | 3.82 | 1.12 | 1.45 |", md)
         self.assertIn("| MCS uncontended lock/unlock pair (lock_pair lock=mcs) | <= 20 | 18.00 | MET |", md)
-        self.assertIn("6 met, 2 not met, 2 without data.", md)
+        self.assertIn("7 met, 2 not met, 2 without data.", md)
         self.assertIn("bench_full.log:65 | '5]' is not key=value", md)
         for name in PLOT_NAMES:
             self.assertTrue((out / f"{name}.dat").exists(), name)
@@ -340,9 +350,9 @@ class TestReport(ReportCase):
         out = self.dir / "out"
         r = report_py(PARTIAL, "-o", out)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.count("NO DATA"), 9)
+        self.assertEqual(r.stdout.count("NO DATA"), 10)
         md = (out / "report.md").read_text()
-        self.assertIn("0 met, 1 not met, 9 without data.", md)
+        self.assertIn("0 met, 1 not met, 10 without data.", md)
         self.assertNotIn("### fast_pair", md)
         for name in ("throughput", "frag", "placement"):
             self.assertIn(f"Skipped `{name}.png`", md)
@@ -362,10 +372,12 @@ class TestReport(ReportCase):
         # the shape run.py bench gives: the ICOUNT console and the MTTCG console, plus a second lock_pair
         text = FULL.read_text()
         split = text.index("bench: header flags=MTTCG")
+        mesh = text.index('bench: header flags=ICOUNT cmdline="bench=mesh')
         (self.dir / "icount.log").write_text(text[:split])
-        (self.dir / "mttcg.log").write_text(text[split:])
+        (self.dir / "mttcg.log").write_text(text[split:mesh])
+        (self.dir / "mesh.log").write_text(text[mesh:])
         out = self.dir / "out"
-        r = report_py(self.dir / "icount.log", self.dir / "mttcg.log", PARTIAL, "-o", out)
+        r = report_py(self.dir / "icount.log", self.dir / "mttcg.log", self.dir / "mesh.log", PARTIAL, "-o", out)
         self.assertEqual(r.returncode, 0, r.stderr)
         md = (out / "report.md").read_text()
         self.assertIn("### " + str(self.dir / "mttcg.log"), md)
@@ -422,7 +434,7 @@ class TestReport(ReportCase):
         md = (out / "report.md").read_text()
         self.assertIn("unreadable: No such file or directory", md)
         self.assertIn("| " + str(empty) + " | ? | 0 | 0 | 0 | no bench result |", md)
-        self.assertIn("6 met, 2 not met", md)                     # the good log still counts
+        self.assertIn("7 met, 2 not met", md)                     # the good log still counts
 
     def test_usage(self):
         r = report_py()

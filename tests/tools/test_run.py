@@ -99,12 +99,16 @@ class TestSpec(unittest.TestCase):
 
     def test_matrix_specs_are_valid(self):
         names = [t.name for t in topo.MATRIX]
-        for name in ("1x1", "2x2", "numa4-unequal", "memoryless-last", "withheld-first", "cross-4g",
-                     "straddle-4g", "faults", "tiny-heaps", "sleep-at-once", "128-harts", "debug-build"):
-            self.assertIn(name, names)
-        self.assertEqual(len(names), len(set(names)))
+        self.assertEqual(names, ["1x1", "2x2", "numa4-unequal", "memoryless-last", "withheld-first",
+                                 "cross-4g", "straddle-4g", "faults", "tiny-heaps", "sleep-at-once", "128-harts",
+                                 "mesh-4x4", "mesh-8x8-128", "mesh-16x16", "mesh-refused", "debug-build"])
         harts = {t.name: topo.machine(t.numa, t.dist).harts for t in topo.MATRIX}
         self.assertEqual(harts["128-harts"], 128)
+        self.assertEqual(harts["mesh-8x8-128"], 128)
+        for t in topo.MATRIX:     # every mesh= of the matrix is one the runner accepts for its nodes
+            for w in t.bootargs.split():
+                if w.startswith("mesh="):
+                    topo.mesh_bootargs(w[5:], "", len(topo.machine(t.numa, t.dist).nodes))
         self.assertEqual(harts["numa4-unequal"], 8)
         self.assertEqual(topo.machine("2G:2 2G:2").mem_range(1), (0x100000000, 2 << 30))
 
@@ -386,6 +390,24 @@ class TestRunProcess(FakeQemuCase):
         argv = (self.dir / "argv").read_text().split("\n")
         self.assertEqual(argv[argv.index("-append") + 1], "test x=1")
 
+    def test_mesh_goes_in_front_of_the_bootargs(self):
+        r = self.run_fake("pass", "--numa", "256M:2 256M:2", "--mesh", "8x8", "--hop", "3", "--bootargs", "test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        argv = (self.dir / "argv").read_text().split("\n")
+        self.assertEqual(argv[argv.index("-append") + 1], "mesh=8x8 hop=3 test")
+
+    def test_mesh_refusals(self):
+        for args, msg in ((["--mesh", "17x2"], "each side must be 1..16"),
+                          (["--mesh", "8"], "want XxY"),
+                          (["--numa", "256M:1 256M:1 256M:1", "--mesh", "2x1"], "2 cells for 3 NUMA nodes"),
+                          (["--mesh", "4x4", "--hop", "9"], "a hop costs 1..8"),
+                          (["--hop", "2"], "without MESH")):
+            with self.subTest(args=args):
+                r = self.run_fake("pass", *args)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn(msg, r.stderr)
+                self.assertFalse((self.dir / "argv").exists(), "QEMU was started")
+
     def test_exit_status_is_the_kernels(self):
         for mode, want in (("exit:3", 3), ("exit:1", 1), ("panic", 3), ("exit:0", 0)):
             with self.subTest(mode=mode):
@@ -533,7 +555,8 @@ class TestBenchProcess(FakeQemuCase):
         r = run_py("bench", "--kernel", str(FAKE_QEMU), "--out-dir", str(out), env=self.env("bench"))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual([ln for ln in r.stdout.splitlines() if ln.startswith("bench:")],
-                         ["bench: name=alloc_local ns=120 ops=1000", "bench: name=alloc_remote ns=300"] * 2)
+                         ["bench: name=alloc_local ns=120 ops=1000", "bench: name=alloc_remote ns=300"] *
+                         len(run.BENCH_BOOTS))
         cmds = [ln for ln in r.stdout.splitlines() if ln.startswith("run: ")]
         self.assertIn("-icount shift=0,sleep=off", cmds[0])
         self.assertIn("-append bench ", cmds[0] + " ")
@@ -541,6 +564,8 @@ class TestBenchProcess(FakeQemuCase):
         self.assertIn("-append bench=contention", cmds[1])
         self.assertIn("bootargs: bench=contention", (out / "mttcg.log").read_text())
         self.assertIn("bootargs: bench", (out / "icount.log").read_text())
+        self.assertIn("-append bench=mesh mesh=16x16", cmds[2])         # the emulated meshes
+        self.assertIn("-append bench=placement mesh=8x8", cmds[3])
 
 
 def build_fake_kernel(out, name, *defines):
