@@ -109,9 +109,14 @@ static void drain_one(void *arg)
 	mem_drain();
 }
 
-/* give every hart's cached and remote-batched blocks back to their heaps */
+/*
+ * give every hart's slabs and remote-batched blocks back to their heaps: twice, since a hart's inbox only
+ * empties once every other hart has pushed its outgoing batches (the first round), and only its owner
+ * frees what is in it (the second)
+ */
 static void drain_all(void)
 {
+	smp_call_all(drain_one, NULL);
 	smp_call_all(drain_one, NULL);
 }
 
@@ -1109,7 +1114,7 @@ static void mem_checked_frees(struct test *t)
 {
 	struct mm_cpu *mc = &cls_self()->mm;
 	uint64_t before[TOPO_MAX_CLUSTERS], top = 0, bad0;
-	struct mm_cache_bin *bin;
+	struct slab *sl;
 	unsigned c, refused = 0;
 	void *p, *q, *s;
 	size_t bs;
@@ -1123,19 +1128,34 @@ static void mem_checked_frees(struct test *t)
 	EXPECT_OK(t, mem_free_checked(NULL));
 	mem_free(NULL);
 
-	/* a small block of the home heap: its free parks it in this hart's cache; a second free is refused */
+	/*
+	 * A small block of the home heap: its free puts it back on its slab's free list; a second free is
+	 * refused, checked or not (the inline mem_free() sees the block's marker), and changes nothing.
+	 */
 	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
 	ASSERT_TRUE(t, heap_owner(p) == mc->home);
-	ASSERT_OK(t, heap_getsize(p, &bs));
-	bin = &mc->bin[log2_floor(bs) - MM_CACHE_MIN_ORDER];
+	ASSERT_OK(t, mem_getsize(p, &bs));
+	EXPECT_EQ(t, bs, 64);
+	sl = mc->slab.cur[slab_size_class(64)];
 	EXPECT_OK(t, mem_free_checked(p));
-	EXPECT_TRUE(t, bin->head == p);
+	EXPECT_TRUE(t, sl->free == p);
 	EXPECT_ERR(t, mem_free_checked(p), ERR_DOUBLEFREE);
-	EXPECT_TRUE(t, bin->head == p);
-	/* the cache hands the same block out again (LIFO) and it frees normally */
+	mem_free(p);
+	EXPECT_TRUE(t, sl->free == p && ((struct slab_blk *)p)->next != p);
+	EXPECT_ERR(t, mem_getsize(p, &bs), ERR_DOUBLEFREE);
+	/* the slab hands the same block out again (LIFO) and it frees normally */
 	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &q));
 	EXPECT_TRUE(t, q == p);
 	EXPECT_OK(t, mem_free_checked(q));
+	/* a block of a class between powers of two: interior, misaligned, double */
+	ASSERT_OK(t, mem_alloc(100, NULL, MEM_VALID_SYS, &q));
+	ASSERT_OK(t, mem_getsize(q, &bs));
+	EXPECT_EQ(t, bs, 112);
+	EXPECT_ERR(t, mem_free_checked((char *)q + 16), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked((char *)q + 8), ERR_MISALIGNED);
+	EXPECT_OK(t, mem_free_checked(q));
+	EXPECT_ERR(t, mem_free_checked(q), ERR_DOUBLEFREE);
+	refused += 5;
 
 	/* interior and misaligned addresses of a cached-size block and of a large block */
 	ASSERT_OK(t, mem_alloc(4096, NULL, MEM_VALID_SYS, &q));
