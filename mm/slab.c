@@ -19,22 +19,27 @@ _Static_assert(BUDDY_PAGE_ORDER == 12, "the inline free shifts by 12");
 
 /*
  * The class table (see mm/slab.h). C(size, order): a slab of 2^order bytes holds 2^order / size blocks;
- * the order is the smallest of 12..15 whose tail waste is at most 1/40 of the slab, else the least
- * wasteful (2560 and 3072 waste 1/16 at any of them). recip = ceil(2^32 / size): for an offset o below
+ * the order is the smallest of 12..15 whose tail waste is at most 1/16 of the slab (3584: 8 KiB, 1/8 at
+ * any order below 32 KiB). Small slabs matter more than the tail: a class with a few live blocks holds
+ * a whole slab (a first choice of "at most 1/40" took 32 KiB slabs for 640..3584 and made the powerlaw
+ * trace's footprint 1.65 times its live bytes). recip = ceil(2^32 / size): for an offset o below
  * 2^15 that is a multiple of size, (o * recip) >> 32 == o / size exactly (the error o * (recip - 2^32 /
  * size) / 2^32 stays below 1); for any other o the product back differs, which is the inline test.
  */
 #define C(sz, ord)                                                                              \
 	{ .size = (sz), .recip = (uint32_t)((((uint64_t)1 << 32) + (sz) - 1) / (sz)),           \
 	  .n = (uint16_t)((1u << (ord)) / (sz)), .order = (ord),                               \
-	  .pmask = ~(((uintptr_t)1 << ((ord) - 12)) - 1) }
+	  .pmask = (int32_t)~((1u << ((ord) - 12)) - 1) }
 
-const struct slab_class slab_classes[SLAB_NCLASSES] = {
+const struct slab_class slab_class_of_byte[SLAB_NCLASSES + 1] = {
+	{ 0, 0, 0, 0, 0 },	/* page byte 0: no slab */
 	C(16, 12),   C(32, 12),   C(48, 12),   C(64, 12),   C(80, 12),   C(96, 12),   C(112, 12),
-	C(128, 12),  C(160, 13),  C(192, 12),  C(224, 12),  C(256, 12),  C(320, 14),  C(384, 13),
-	C(448, 12),  C(512, 12),  C(640, 15),  C(768, 14),  C(896, 13),  C(1024, 12), C(1280, 15),
-	C(1536, 15), C(1792, 14), C(2048, 13), C(2560, 14), C(3072, 14), C(3584, 15), C(4096, 14),
+	C(128, 12),  C(160, 12),  C(192, 12),  C(224, 12),  C(256, 12),  C(320, 12),  C(384, 12),
+	C(448, 12),  C(512, 12),  C(640, 12),  C(768, 12),  C(896, 13),  C(1024, 12), C(1280, 12),
+	C(1536, 13), C(1792, 14), C(2048, 12), C(2560, 13), C(3072, 14), C(3584, 13), C(4096, 12),
 };
+
+_Static_assert(sizeof(struct slab_class) == 16, "the inline free indexes the table with a shift");
 
 #define class_tab slab_classes
 
@@ -183,7 +188,7 @@ static void slab_carve(struct slab_cpu *sc, struct slab *s)
 			memset((char *)b + sizeof(*b), MEM_DBG_POISON, ci->size - MEM_DBG_TRAILER - sizeof(*b));
 #endif
 		b->next = s->free;
-		b->mark = (uintptr_t)b ^ SLAB_MARK;
+		b->mark = SLAB_MARK(b);
 		s->free = b;
 	}
 	s->carved = (uint16_t)(i + SLAB_CARVE < ci->n ? i + SLAB_CARVE : ci->n);
@@ -216,7 +221,7 @@ void slab_free_note(struct slab_cpu *sc, struct slab *s)
 static void local_free(struct slab_cpu *sc, struct slab *s, struct slab_blk *b, bool keep)
 {
 	b->next = s->free;
-	b->mark = (uintptr_t)b ^ SLAB_MARK;
+	b->mark = SLAB_MARK(b);
 	s->free = b;
 	s->used--;
 	if (!s->used || s->state == SLAB_FULL)
@@ -328,7 +333,7 @@ static int lookup(struct heap *h, uintptr_t a, struct slab **sp)
 	if (q * ci->size != off || q >= ci->n)
 		return ERR_INTERIOR;	/* inside a block, or in the slab's unused tail */
 	/* never carved, or carrying the marker: free (carved only grows; a racy read errs towards "carved") */
-	if (q >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) || ((struct slab_blk *)a)->mark == (a ^ SLAB_MARK))
+	if (q >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) || ((struct slab_blk *)a)->mark == SLAB_MARK(a))
 		return ERR_DOUBLEFREE;
 	return 0;
 }
@@ -386,7 +391,7 @@ static void remote_free(struct slab_cpu *sc, unsigned owner, struct slab_blk *b)
 		o = &sc->out[sc->out_next++ % SLAB_OUT];
 		out_flush(sc, o);
 	}
-	b->mark = (uintptr_t)b ^ SLAB_MARK;
+	b->mark = SLAB_MARK(b);
 	b->next = o->head;
 	if (!o->head)
 		o->tail = b;
@@ -475,7 +480,7 @@ static error_t check_slab(const struct slab_cpu *sc, const struct slab *s, unsig
 		uintptr_t off = (uintptr_t)b - base;
 
 		if (off >= (uintptr_t)ci->n * ci->size || off % ci->size || off / ci->size >= s->carved ||
-		    b->mark != ((uintptr_t)b ^ SLAB_MARK) || ++nfree > ci->n) {
+		    b->mark != SLAB_MARK(b) || ++nfree > ci->n) {
 			snprintf(why, len, "slab %lx: bad free block %p", (unsigned long)base, (const void *)b);
 			return ERR_CORRUPT;
 		}

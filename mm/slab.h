@@ -20,8 +20,8 @@
  * power-of-two class is naturally aligned (up to 4 KiB, the page), every other class at least to 16.
  * slab_class_aligned() finds the smallest class with a given alignment (mem_alloc_aligned()).
  *
- * Slabs: a slab is one naturally aligned buddy block of 4 to 32 KiB (per class: the smallest that wastes
- * at most 1/40 at its end, else the least wasteful), taken from the home heap under its lock in one buddy
+ * Slabs: a slab is one naturally aligned buddy block of 4 to 16 KiB (per class: the smallest that wastes
+ * at most 1/16 at its end, 8 KiB for 3584; small slabs keep a class with few live blocks cheap), taken from the home heap under its lock in one buddy
  * operation and marked "taken" there (buddy_take(): the buddy counts it as used and refuses to free it).
  * Its descriptor (struct slab) lives outside it, in the heap's descriptor array (HEAP_PAGE_DESC_SIZE per
  * 4 KiB page, mm/heap.h), at its first page; every page of the slab carries the class index + 1 in the
@@ -41,11 +41,11 @@
  * operation and SLAB_CARVE stores, whatever the slab's block count.
  *
  * Free-block marker and double frees: a free block holds its link and, in its second word, its own
- * address xor SLAB_MARK; an allocation clears that word. A free whose block already carries the marker is
- * a double free (checked by the inline path too, before anything is written). Blocks that were never
- * carved (index >= carved) are free by definition. A live block whose second word happens to equal its
- * address xor SLAB_MARK (only stale data from a freed block copied into a live one can) is refused as a
- * double free and leaks: never a corruption.
+ * address inverted (SLAB_MARK()); an allocation clears that word. A free whose block already carries the
+ * marker is a double free (checked by the inline path too, before anything is written). Blocks that
+ * were never carved (index >= carved) are free by definition. A live block whose second word happens to
+ * equal its inverted address (only stale data from a freed block copied into a live one can) is
+ * refused as a double free and leaks: never a corruption.
  *
  * Remote frees (a block of a slab another hart owns, in this cluster or another): the block is marked,
  * linked into one of the freeing hart's SLAB_OUT batches for that owner (no atomic), and a batch of
@@ -59,29 +59,35 @@
 #define SLAB_MAX_SIZE 4096
 #define SLAB_MIN_ORDER 12		/* smallest slab: 4 KiB */
 #define SLAB_MAX_ORDER 15		/* largest: 32 KiB (below a buddy section, so its section is full) */
-#define SLAB_CARVE 8			/* blocks put on a slab's free list per carve */
+#define SLAB_CARVE 16			/* blocks put on a slab's free list per carve */
 #define SLAB_REMOTE_BATCH 8		/* remote frees per compare-and-swap */
 #define SLAB_OUT 4			/* outgoing batches per hart (for 4 owners at once) */
 #define SLAB_DRAIN_MAX 64		/* inbox blocks freed per call */
-#define SLAB_MARK ((uintptr_t)0x5a17f4eeb10c4d3bull)
 
-/* a free block: its link, and its address ^ SLAB_MARK */
+/* a free block: its link, and SLAB_MARK() of its address */
 struct slab_blk {
 	struct slab_blk *next;
 	uintptr_t mark;
 };
 
-/* one class: its block size and what the inline free needs to validate an address */
+/* one class: its block size and what the inline free needs to validate an address (16 bytes) */
 struct slab_class {
-	uint32_t size;
 	uint32_t recip;			/* ceil(2^32 / size): offset * recip >> 32 == offset / size below 32 KiB */
+	uint16_t size;
 	uint16_t n;			/* blocks per slab */
-	uint8_t order;			/* slab order */
-	uint8_t pad;
-	uintptr_t pmask;		/* ~(pages per slab - 1): a page number & pmask = the slab's first page */
+	int32_t pmask;			/* ~(pages per slab - 1), sign-extended: page number & pmask = first page */
+	uint32_t order;			/* slab order */
 };
 
-extern const struct slab_class slab_classes[SLAB_NCLASSES];
+/*
+ * The class table indexed by page byte (class + 1; entry 0 is empty), so that the inline free indexes it
+ * with the byte it loaded; slab_classes[k] is class k.
+ */
+extern const struct slab_class slab_class_of_byte[SLAB_NCLASSES + 1];
+#define slab_classes (slab_class_of_byte + 1)
+
+/* the marker word of a free block at @a: its address inverted (one instruction; see above) */
+#define SLAB_MARK(a) (~(uintptr_t)(a))
 
 enum slab_state { SLAB_CUR, SLAB_PARTIAL, SLAB_FULL, SLAB_NONE };
 
@@ -228,25 +234,26 @@ static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_c
 static inline __attribute__((always_inline)) bool slab_free_fast(struct slab_cpu *sc, uintptr_t a)
 {
 	if (__builtin_expect(a - sc->lo < sc->span, 1)) {
-		unsigned k = *(const uint8_t *)(sc->pg_bias + (a >> 12));
+		uintptr_t k = *(const uint8_t *)(sc->pg_bias + (a >> 12));
 
 		if (__builtin_expect(k != 0, 1)) {
-			const struct slab_class *ci = &slab_classes[k - 1];
-			uintptr_t page = (a >> 12) & ci->pmask;
+			const struct slab_class *ci = &slab_class_of_byte[k];
+			uintptr_t page = (a >> 12) & (uintptr_t)(intptr_t)ci->pmask;
 			struct slab *s = slab_desc(sc->desc_bias, page);
 			uintptr_t off = a - (page << 12);
 			uintptr_t q = (off * ci->recip) >> 32;
 			struct slab_blk *b = (struct slab_blk *)a;
 
 			if (__builtin_expect(q * ci->size == off && q < s->carved && s->owner == sc->hart &&
-					     b->mark != (a ^ SLAB_MARK), 1)) {
-				unsigned u = s->used;
+					     b->mark != SLAB_MARK(a), 1)) {
+				uint32_t u = s->used;
 
 				b->next = s->free;
-				b->mark = a ^ SLAB_MARK;
+				b->mark = SLAB_MARK(a);
 				s->free = b;
 				s->used = (uint16_t)(u - 1);
-				if (__builtin_expect(u == 1 || u == ci->n, 0))
+				/* u == 1 (now empty) or u == n (was full): one unsigned compare */
+				if (__builtin_expect(u - 2 >= (uint32_t)ci->n - 2, 0))
 					slab_free_note(sc, s);
 				return true;
 			}
