@@ -206,9 +206,13 @@ static void note(struct slab_cpu *sc, struct slab *s, bool keep)
 		s->state = SLAB_PARTIAL;
 		list_add(&sc->partial[s->cls], s);
 	}
-	if (!s->used && s->state == SLAB_PARTIAL && !keep) {
-		list_del(&sc->partial[s->cls], s);
-		slab_give(sc, s);
+	if (!s->used && s->state == SLAB_PARTIAL && s != sc->spare[s->cls]) {
+		if (!sc->spare[s->cls])
+			sc->spare[s->cls] = s;	/* the first empty one stays, as the spare */
+		else if (!keep) {
+			list_del(&sc->partial[s->cls], s);
+			slab_give(sc, s);
+		}
 	}
 }
 
@@ -284,6 +288,10 @@ error_t slab_alloc_slow(struct slab_cpu *sc, unsigned k, void **addr)
 		 * included): it goes on no list (full) until a free reaches it.
 		 */
 		if ((t = sc->partial[k]) != NULL) {
+			if (t == sc->spare[k] && t->next)
+				t = t->next;	/* a slab with live blocks first: the spare stays empty */
+			if (t == sc->spare[k])
+				sc->spare[k] = NULL;
 			list_del(&sc->partial[k], t);
 		} else if ((t = slab_take(sc, k)) == NULL) {
 			return ERR_NOMEM;
@@ -434,6 +442,7 @@ void slab_drain(struct slab_cpu *sc)
 	for (i = 0; i < SLAB_NCLASSES; i++) {
 		struct slab *s = sc->partial[i], *next;
 
+		sc->spare[i] = NULL;
 		for (; s; s = next) {
 			next = s->next;
 			if (!s->used) {
@@ -514,13 +523,20 @@ error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen)
 
 		if (sc->cur[k] != &slab_none && (e = check_slab(sc, sc->cur[k], k, SLAB_CUR, why, whylen)))
 			return e;
+		bool spare_seen = false;
+
 		for (s = sc->partial[k]; s; s = s->next) {
 			if ((e = check_slab(sc, s, k, SLAB_PARTIAL, why, whylen)))
 				return e;
+			spare_seen |= s == sc->spare[k];
 			if (++n > (1u << 24) || (s->next && s->next->prev != s)) {
 				snprintf(why, whylen, "class %u: partial list broken", k);
 				return ERR_CORRUPT;
 			}
+		}
+		if (sc->spare[k] && (!spare_seen || sc->spare[k]->used)) {
+			snprintf(why, whylen, "class %u: the spare slab is not an empty partial one", k);
+			return ERR_CORRUPT;
 		}
 	}
 	return 0;

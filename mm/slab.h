@@ -33,8 +33,9 @@
  * the inline path, and a list of partial slabs (free blocks, not current). A slab whose blocks are all
  * handed out and that is not current is on no list; a free into it puts it on the partial list; a free
  * that empties a partial slab gives it back to the heap (one buddy free), so footprint shrinks after a
- * burst. The current slab is kept when it empties (so a hart at a boundary does not take and give a slab
- * per call); slab_drain() gives those back too.
+ * burst: all but one spare per class, kept on the partial list so that a class whose live count wavers
+ * around a slab boundary does not take and give a slab per call. The current slab is kept too when it
+ * empties; slab_drain() gives the current and spare ones back as well.
  *
  * Carving is lazy and bounded: a new slab is taken whole but its blocks are put on its free list
  * SLAB_CARVE at a time as the bump index `carved` advances, so no refill does more than one buddy
@@ -133,6 +134,7 @@ struct slab_cpu {
 	uint32_t hart;
 	struct heap *home;
 	struct slab *partial[SLAB_NCLASSES];	/* partial slabs per class (doubly linked, NULL-ended) */
+	struct slab *spare[SLAB_NCLASSES];	/* an empty slab kept on the partial list, or NULL */
 	struct slab_blk *inbox;		/* remote frees for this hart's slabs: pushed by others, taken by it */
 	struct slab_blk *pending;	/* taken from the inbox, not freed into their slabs yet */
 	struct slab_out out[SLAB_OUT];
