@@ -31,8 +31,14 @@ _Static_assert(BUDDY_PAGE_ORDER == 12, "the inline free shifts by 12");
 	  .n = (uint16_t)((1u << (ord)) / (sz)), .order = (ord),                               \
 	  .pmask = (int32_t)~((1u << ((ord) - 12)) - 1) }
 
-const struct slab_class slab_class_of_byte[SLAB_NCLASSES + 1] = {
-	{ 0, 0, 0, 0, 0 },	/* page byte 0: no slab */
+const struct slab_class slab_class_of_byte[256] = {
+	/*
+	 * Page bytes past the classes never occur in an initialised section; the inline free may still read
+	 * one in never-split memory (mm/mem.h's documented exception): it finds an in-bounds entry that points
+	 * it at its own page's descriptor, never outside the table or the descriptor array.
+	 */
+	[SLAB_NCLASSES + 1 ... 255] = { .pmask = -1 },
+	[0] = { 0, 0, 0, 0, 0 },	/* page byte 0: no slab */
 	C(16, 12),   C(32, 12),   C(48, 12),   C(64, 12),   C(80, 12),   C(96, 12),   C(112, 12),
 	C(128, 12),  C(160, 12),  C(192, 12),  C(224, 12),  C(256, 12),  C(320, 12),  C(384, 12),
 	C(448, 12),  C(512, 12),  C(640, 12),  C(768, 12),  C(896, 13),  C(1024, 12), C(1280, 12),

@@ -84,7 +84,7 @@ struct slab_class {
  * The class table indexed by page byte (class + 1; entry 0 is empty), so that the inline free indexes it
  * with the byte it loaded; slab_classes[k] is class k.
  */
-extern const struct slab_class slab_class_of_byte[SLAB_NCLASSES + 1];
+extern const struct slab_class slab_class_of_byte[256];
 #define slab_classes (slab_class_of_byte + 1)
 
 /* the marker word of a free block at @a: its address inverted (one instruction; see above) */
