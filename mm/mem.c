@@ -777,8 +777,13 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 	return e;
 }
 
+/* mem_free()'s slow path: another hart's slab block straight into its batch, anything else checked */
 void mem_free_slow(void *addr)
 {
+	struct heap *h = heap_owner(addr);
+
+	if (h && slab_free_remote_fast(&mm_cpu_self()->slab, h, (uintptr_t)addr))
+		return;
 	(void)free_slow(addr);
 }
 

@@ -386,25 +386,16 @@ static void out_flush(struct slab_cpu *sc, struct slab_out *o)
 	o->n = 0;
 }
 
+/*
+ * Append marked-to-be block @b to the outgoing batch of @owner: slot owner % SLAB_OUT (direct-mapped, so
+ * finding it is one index); a slot busy with another owner is pushed first.
+ */
 static void remote_free(struct slab_cpu *sc, unsigned owner, struct slab_blk *b)
 {
-	struct slab_out *o = NULL;
-	unsigned i;
+	struct slab_out *o = &sc->out[owner % SLAB_OUT];
 
-	if (owner >= MM_MAX_HARTS || !harts[owner])
-		MM_PANIC("slab block %p owned by unknown hart %u", (void *)b, owner);
-	for (i = 0; i < SLAB_OUT; i++)
-		if (sc->out[i].n && sc->out[i].owner == owner) {
-			o = &sc->out[i];
-			break;
-		}
-	for (i = 0; !o && i < SLAB_OUT; i++)
-		if (!sc->out[i].n)
-			o = &sc->out[i];
-	if (!o) {	/* every slot busy with another owner: push one early */
-		o = &sc->out[sc->out_next++ % SLAB_OUT];
+	if (o->n && o->owner != owner)
 		out_flush(sc, o);
-	}
 	b->mark = SLAB_MARK(b);
 	b->next = o->head;
 	if (!o->head)
@@ -414,6 +405,33 @@ static void remote_free(struct slab_cpu *sc, unsigned owner, struct slab_blk *b)
 	sc->cnt.remote_frees++;
 	if (++o->n >= SLAB_REMOTE_BATCH)
 		out_flush(sc, o);
+}
+
+bool slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a)
+{
+	const struct slab_class *ci;
+	uintptr_t k, page, off, q;
+	struct slab *s;
+	unsigned owner;
+
+	/* a slab lives in a fully initialised section (it is smaller than one): its page bytes are valid */
+	if (a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) != BUDDY_SEC_FULL)
+		return false;
+	k = *buddy_page_byte(h->b.pg_bias, a);
+	if (!k || k > SLAB_NCLASSES)
+		return false;
+	ci = &slab_class_of_byte[k];
+	page = (a >> 12) & (uintptr_t)(intptr_t)ci->pmask;
+	s = slab_desc(h->page_desc_bias, page);
+	off = a - (page << 12);
+	q = (off * ci->recip) >> 32;
+	owner = s->owner;
+	if (q * ci->size != off || q >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) ||
+	    ((struct slab_blk *)a)->mark == SLAB_MARK(a) || owner == sc->hart || owner >= MM_MAX_HARTS ||
+	    !harts[owner])
+		return false;
+	remote_free(sc, owner, (struct slab_blk *)a);
+	return true;
 }
 
 int slab_free_any(struct slab_cpu *sc, struct heap *h, uintptr_t a)

@@ -49,7 +49,7 @@
  * refused as a double free and leaks: never a corruption.
  *
  * Remote frees (a block of a slab another hart owns, in this cluster or another): the block is marked,
- * linked into one of the freeing hart's SLAB_OUT batches for that owner (no atomic), and a batch of
+ * linked into the freeing hart's batch for that owner (slot owner % SLAB_OUT; no atomic), and a batch of
  * SLAB_REMOTE_BATCH blocks is pushed onto the owner's inbox with one compare-and-swap (a Treiber stack of
  * chains: push only). The owner takes its whole inbox with one atomic exchange when it runs short of
  * blocks (and in slab_drain()), and frees the blocks into their slabs, at most SLAB_DRAIN_MAX per call
@@ -62,7 +62,7 @@
 #define SLAB_MAX_ORDER 15		/* largest: 32 KiB (below a buddy section, so its section is full) */
 #define SLAB_CARVE 16			/* blocks put on a slab's free list per carve */
 #define SLAB_REMOTE_BATCH 8		/* remote frees per compare-and-swap */
-#define SLAB_OUT 4			/* outgoing batches per hart (for 4 owners at once) */
+#define SLAB_OUT 4			/* outgoing batches per hart: slot owner % SLAB_OUT */
 #define SLAB_DRAIN_MAX 64		/* inbox blocks freed per call */
 
 /* a free block: its link, and SLAB_MARK() of its address */
@@ -138,7 +138,6 @@ struct slab_cpu {
 	struct slab_blk *inbox;		/* remote frees for this hart's slabs: pushed by others, taken by it */
 	struct slab_blk *pending;	/* taken from the inbox, not freed into their slabs yet */
 	struct slab_out out[SLAB_OUT];
-	uint32_t out_next;		/* the batch slot to flush when all are busy (round-robin) */
 	struct slab_counters cnt;
 };
 
@@ -176,6 +175,13 @@ error_t slab_alloc_slow(struct slab_cpu *sc, unsigned k, void **addr);
  * nothing changed).
  */
 int slab_free_any(struct slab_cpu *sc, struct heap *h, uintptr_t a);
+
+/*
+ * slab_free_remote_fast() - mem_free()'s path for a live block of another hart's slab in heap @h: into the
+ * batch for its owner, no division, no lookup beyond the block's page. False, with nothing written, for
+ * anything else (the checked path then decides). Context: the calling hart's own @sc; no lock.
+ */
+bool slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a);
 
 /*
  * slab_getsize() - the class size of the live block at @a in heap @h. Return: 0; 1 (not a slab address);
