@@ -80,7 +80,11 @@ struct mem_cluster_stats {
 
 /*
  * mem_alloc() - allocate @size bytes that everyone @valid names may access, as close as @prox prefers.
- * @size:  bytes (> 0). Blocks from heaps are powers of two >= 64, naturally aligned.
+ * @size:  bytes (> 0). With the default proximity, 1..4096 bytes come from the hart's slabs in 28 size
+ *         classes (mm/slab.h: 16-byte steps to 128, then four per doubling), each block aligned to the
+ *         largest power of two dividing its class size (a power of two naturally, others at least 16);
+ *         anything else is a heap block, a power of two >= 64 aligned to its size. mem_alloc_aligned()
+ *         asks for an alignment.
  * @prox:  NULL for the calling hart's cluster proximity (from its CLS); mem_prox_*() for others.
  * @valid: MEM_VALID_*.
  * @addr:  out: the block, written only on success.
@@ -115,7 +119,11 @@ void mem_free(void *addr);
  */
 error_t mem_free_checked(void *addr);
 
-/* mem_getsize() - usable size of the live block at @addr. */
+/*
+ * mem_getsize() - usable size of the live block at @addr: its size class or heap block size. Return: 0;
+ * ERR_INVAL (@size NULL); the codes mem_free_checked() would refuse @addr with (a free class block:
+ * ERR_DOUBLEFREE). Context: any hart; no lock for a class block.
+ */
 error_t mem_getsize(const void *addr, size_t *size);
 
 /* Proximity getters: by cluster id, by mesh position, the global one, and the strict no-fallback one. */
@@ -151,7 +159,11 @@ error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t
 struct mm_cpu;
 void mem_cpu_init(struct mm_cpu *c, unsigned hart_index, unsigned cluster);
 
-/* mem_drain() - give every block in the calling hart's cache back to its heap (tests, soak). */
+/*
+ * mem_drain() - the calling hart pushes its outgoing remote frees, frees the blocks other harts sent it
+ * into its slabs, and gives every empty slab back to its heap (tests, soak). Blocks this hart sent reach
+ * their slabs when their owners drain: "nothing cached anywhere" takes a drain on every hart, twice.
+ */
 void mem_drain(void);
 
 /*

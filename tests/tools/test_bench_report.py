@@ -162,7 +162,7 @@ class TestGoals(unittest.TestCase):
                        f"bench: name=trace trace={t} alloc=newlib insn_per_op=100 insn_p99=200 insn_max=900\n"
                        for t, p, n in (("uniform", 1.05, 1.08), ("powerlaw", 1.10, 1.27), ("mixed", 1.15, 1.09)))
         text += ("bench: name=fast_pair size=64 insn_per_pair=36\nbench: name=fast_pair size=64 const=1 insn_per_pair=90\n"
-                 "bench: name=remote alloc=proxima insn_per_free=31 atomics_per_free=0.12\n"
+                 "bench: name=remote alloc=proxima insn_per_free=31 atomics_per_8_frees=1.00\n"
                  "bench: name=burst alloc=proxima footprint_after=4096\nbench: name=burst alloc=newlib footprint_after=8192\n")
         g = br.evaluate_slab_goals(results_of(text))
         self.assertEqual(statuses(g), ["NOT MET", "MET", "MET", "MET", "MET", "MET", "NOT MET", "MET", "MET"])
