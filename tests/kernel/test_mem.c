@@ -6,6 +6,7 @@
 
 #include "kernel/cls.h"
 #include "kernel/kernel.h"
+#include "kernel/printk.h"
 #include "kernel/smp.h"
 #include "mm/cma.h"
 #include "mm/cpu.h"
@@ -1356,6 +1357,8 @@ struct stress_res {
 	uint32_t ran;
 	uint64_t allocs, frees, handed, received;
 	uint64_t alloc_fail, free_fail, pattern_bad, reach_bad;
+	uint64_t slab_bad;		/* slab_check() of the hart's own slabs failed (every 256 ops, at the end) */
+	uint64_t remote_frees, remote_pushes;	/* its slab counters after the run (mm/slab.h) */
 	uint64_t t_ops, t_end;		/* ticks in the random phase, and in the final frees + drain */
 	error_t first_err;
 };
@@ -1488,6 +1491,8 @@ static void stress_body(void *arg)
 	for (op = 0; op < stress_ops; op++) {
 		uint64_t r = test_rand(&seed);
 
+		if (op % 256 == 0 && slab_check(&me->mm.slab, NULL, 0))
+			s->slab_bad++;
 		poll_mbox(s, idx);
 		if (nlive && (nlive == STRESS_LIVE || r % 100 < 45)) {
 			unsigned k = (unsigned)((r >> 8) % nlive);
@@ -1542,6 +1547,24 @@ static void stress_body(void *arg)
 		checked_free(s, live[i].p, live[i].size);
 	mem_drain();
 	s->t_end = mm_clock() - t1;
+}
+
+/* after the run, on every hart: its slabs' invariants, an empty inbox, its remote-free counters */
+static void stress_after(void *arg)
+{
+	struct cls *me = cls_self();
+	struct stress_res *s = &sres[me->index];
+	char why[120];
+
+	(void)arg;
+	if (slab_check(&me->mm.slab, why, sizeof(why))) {
+		s->slab_bad++;
+		printk("    # hart index %u: slab_check: %s\n", me->index, why);
+	}
+	if (__atomic_load_n(&me->mm.slab.inbox, __ATOMIC_ACQUIRE) || me->mm.slab.pending)
+		s->slab_bad++;
+	s->remote_frees = me->mm.slab.cnt.remote_frees;
+	s->remote_pushes = me->mm.slab.cnt.remote_pushes;
 }
 
 static void mem_stress_all_harts(struct test *t)
@@ -1605,6 +1628,21 @@ static void mem_stress_all_harts(struct test *t)
 	EXPECT_EQ(t, late.pattern_bad, 0);
 	EXPECT_EQ(t, late.free_fail, 0);
 	drain_all();
+	smp_call_all(stress_after, NULL);
+	{
+		uint64_t rf = 0, rp = 0;
+
+		for (i = 0; i < boot_topo.nharts; i++) {
+			EXPECT_EQ(t, sres[i].slab_bad, 0);
+			rf += sres[i].remote_frees;
+			rp += sres[i].remote_pushes;
+		}
+		test_log("stress: %llu remote frees of slab blocks in %llu pushes", (unsigned long long)rf,
+			 (unsigned long long)rp);
+		if (n > 1)
+			EXPECT_GT(t, rf, 0);
+		EXPECT_LE(t, rp, rf);	/* a push carries at least one block, SLAB_REMOTE_BATCH when full */
+	}
 	for (i = 0; i < boot_topo.nharts; i++) {
 		struct stress_res *s = &sres[i];
 
