@@ -834,8 +834,19 @@ error_t mem_alloc_aligned(size_t size, size_t align, struct mem_proximity_s *pro
 		return ERR_INVAL;
 	/* a size class with that alignment, from the hart's slabs */
 	k = slab_class_aligned(size, align);
-	if (k >= 0 && (!prox || prox == c->prox))
-		return mem_alloc_receipt(slab_classes[k].size, prox, valid, addr, NULL);
+	if (k >= 0 && (!prox || prox == c->prox)) {
+		void *p;
+		error_t e = mem_alloc_receipt(slab_classes[k].size, prox, valid, &p, NULL);
+
+		if (e)
+			return e;
+		if (!((uintptr_t)p & (align - 1))) {
+			*addr = p;
+			return 0;
+		}
+		/* not from a slab of that class (the debug allocator's extra bytes, a fallback): a heap block */
+		mem_free_checked(p);
+	}
 	/* a heap block: a power of two >= the size and the alignment, aligned to itself */
 	if (align > MEM_MAX_SIZE)
 		return ERR_SIZE;

@@ -150,12 +150,12 @@ extern struct slab slab_none;
  */
 void slab_cpu_init(struct slab_cpu *sc, unsigned hart, struct heap *home);
 
-/* slab_size_class() - the class of a request of 1 .. SLAB_MAX_SIZE bytes. */
+/* slab_size_class() - the class of a request of 1 .. SLAB_MAX_SIZE bytes. Context: any. Return: 0..27. */
 unsigned slab_size_class(size_t size);
 
 /*
  * slab_class_aligned() - the smallest class holding @size bytes whose blocks are aligned to @align (a
- * power of two); -1 if none (larger than 4096 bytes, or aligned beyond 4096).
+ * power of two). Context: any. Return: the class; -1 if none (larger than 4096 bytes, or aligned beyond).
  */
 int slab_class_aligned(size_t size, size_t align);
 
@@ -189,10 +189,14 @@ bool slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a);
  */
 int slab_getsize(struct heap *h, uintptr_t a, size_t *size);
 
-/* slab_owns() - whether @a lies in a live slab of heap @h (no lock, no log). */
+/* slab_owns() - whether @a lies in a live slab of heap @h. Context: any hart; no lock, no log. */
 bool slab_owns(struct heap *h, uintptr_t a);
 
-/* slab_free_note() - the inline free's rare case: slab @s just went from full to one free block, or to empty. */
+/*
+ * slab_free_note() - the inline free's rare case: slab @s just went from full to one free block (it joins
+ * the partial list), or to empty (back to the heap unless it is the current or the spare one).
+ * Context: the owner of @s; takes the home heap's lock to give a slab back.
+ */
 void slab_free_note(struct slab_cpu *sc, struct slab *s);
 
 /*
