@@ -208,15 +208,27 @@ static void slab_carve(struct slab_cpu *sc, struct slab *s)
  */
 static void note(struct slab_cpu *sc, struct slab *s, bool keep)
 {
+	unsigned k = s->cls;
+	struct slab *sp = sc->spare[k];
+
 	if (s->state == SLAB_FULL) {
 		s->state = SLAB_PARTIAL;
-		list_add(&sc->partial[s->cls], s);
+		list_add(&sc->partial[k], s);
 	}
-	if (!s->used && s->state == SLAB_PARTIAL && s != sc->spare[s->cls]) {
-		if (!sc->spare[s->cls])
-			sc->spare[s->cls] = s;	/* the first empty one stays, as the spare */
+	if (s->used)
+		return;
+	/* at most one empty slab per class stays: the current one if it is empty, else a spare */
+	if (s->state == SLAB_CUR) {
+		if (sp && !keep) {
+			sc->spare[k] = NULL;
+			list_del(&sc->partial[k], sp);
+			slab_give(sc, sp);
+		}
+	} else if (s->state == SLAB_PARTIAL && s != sp) {
+		if (!sp && sc->cur[k]->used)
+			sc->spare[k] = s;
 		else if (!keep) {
-			list_del(&sc->partial[s->cls], s);
+			list_del(&sc->partial[k], s);
 			slab_give(sc, s);
 		}
 	}

@@ -33,9 +33,9 @@
  * the inline path, and a list of partial slabs (free blocks, not current). A slab whose blocks are all
  * handed out and that is not current is on no list; a free into it puts it on the partial list; a free
  * that empties a partial slab gives it back to the heap (one buddy free), so footprint shrinks after a
- * burst: all but one spare per class, kept on the partial list so that a class whose live count wavers
- * around a slab boundary does not take and give a slab per call. The current slab is kept too when it
- * empties; slab_drain() gives the current and spare ones back as well.
+ * burst. At most one empty slab per class stays, so that a class whose live count wavers around a slab
+ * boundary does not take and give a slab per call: the current slab when it is empty, else one spare
+ * kept on the partial list. slab_drain() gives those back as well.
  *
  * Carving is lazy and bounded: a new slab is taken whole but its blocks are put on its free list
  * SLAB_CARVE at a time as the bump index `carved` advances, so no refill does more than one buddy
