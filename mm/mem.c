@@ -652,12 +652,13 @@ static error_t dma_from_cma(size_t size, struct mem_proximity_s *prox, void **ad
 	return 0;
 }
 
+static error_t mem_raw_alloc_walk(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+				  void **addr, struct mem_receipt *r);
+
 __attribute__((noinline)) error_t mem_raw_alloc(size_t size, struct mem_proximity_s *prox,
 						    enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
 {
 	struct mm_cpu *c = mm_cpu_self();
-	bool strict;
-	error_t e;
 
 	if (!addr)
 		return ERR_INVAL;
@@ -681,6 +682,16 @@ __attribute__((noinline)) error_t mem_raw_alloc(size_t size, struct mem_proximit
 			return 0;
 		}
 	}
+	return mem_raw_alloc_walk(size, prox, valid, addr, r);
+}
+
+/* mem_raw_alloc() past the slabs: CMA for large DMA requests, then the proximity's walk */
+static error_t mem_raw_alloc_walk(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+				  void **addr, struct mem_receipt *r)
+{
+	bool strict;
+	error_t e;
+
 	/* a strict proximity is its cluster or nothing: no CMA first (its fallback never sees ERR_NOMEM) */
 	strict = prox->kind == MEM_PROX_STRICT;
 	if (valid == MEM_VALID_DMA && size >= MEM_DMA_CMA_MIN && !strict && !dma_from_cma(size, prox, addr, r))
@@ -700,7 +711,17 @@ struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, e
 				    bool want)
 {
 	struct mem_alloc_ret r = { 0, NULL };
+	struct mm_cpu *c = mm_cpu_self();
 
+	/* the inline path's request whose current slab ran out: straight to the slab layer's refill */
+	if (!prox && want && size - 1 < SLAB_MAX_SIZE && (unsigned)valid < MEM_VALID_COUNT_ &&
+	    ((c->cache_valid >> valid) & 1) && !(refill_fail_permille && refill_fault(c))) {
+		if (!slab_alloc_slow(&c->slab, c->slab.cls_of_size[(size - 1) >> 4], &r.addr))
+			return r;
+		/* no room for a slab: the proximity walk (its fault injection is not drawn twice) */
+		r.err = mem_raw_alloc_walk(size, c->prox, valid, &r.addr, NULL);
+		return r;
+	}
 	r.err = mem_raw_alloc(size, prox, valid, want ? &r.addr : NULL, NULL);
 	return r;
 }

@@ -111,23 +111,41 @@ static void set_pages(uintptr_t pg_bias, uintptr_t base, unsigned order, uint8_t
 		*buddy_page_byte(pg_bias, base + ((uintptr_t)i << 12)) = v;
 }
 
+/*
+ * The partial list of a class: NULL-ended through next, and head->prev is the tail, so that slabs join
+ * at the tail and leave from the head (FIFO): the slab that has waited longest has had the most frees
+ * since it left the full state, and a switch to it buys the most allocations per slow path.
+ */
 static void list_add(struct slab **head, struct slab *s)
 {
-	s->prev = NULL;
-	s->next = *head;
-	if (*head)
-		(*head)->prev = s;
-	*head = s;
+	struct slab *h = *head;
+
+	s->next = NULL;
+	if (!h) {
+		s->prev = s;
+		*head = s;
+		return;
+	}
+	s->prev = h->prev;
+	h->prev->next = s;
+	h->prev = s;
 }
 
 static void list_del(struct slab **head, struct slab *s)
 {
-	if (s->prev)
-		s->prev->next = s->next;
-	else
+	struct slab *h = *head;
+
+	if (s == h) {
 		*head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+		if (s->next)
+			s->next->prev = s->prev;
+	} else {
+		s->prev->next = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		else
+			h->prev = s->prev;	/* s was the tail */
+	}
 	s->next = s->prev = NULL;
 }
 
@@ -311,6 +329,7 @@ error_t slab_alloc_slow(struct slab_cpu *sc, unsigned k, void **addr)
 			if (t == sc->spare[k])
 				sc->spare[k] = NULL;
 			list_del(&sc->partial[k], t);
+			sc->cnt.switches++;
 		} else if ((t = slab_take(sc, k)) == NULL) {
 			return ERR_NOMEM;
 		}
@@ -565,7 +584,7 @@ error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen)
 			if ((e = check_slab(sc, s, k, SLAB_PARTIAL, why, whylen)))
 				return e;
 			spare_seen |= s == sc->spare[k];
-			if (++n > (1u << 24) || (s->next && s->next->prev != s)) {
+			if (++n > (1u << 24) || (s->next && s->next->prev != s) || (!s->next && sc->partial[k]->prev != s)) {
 				snprintf(why, whylen, "class %u: partial list broken", k);
 				return ERR_CORRUPT;
 			}

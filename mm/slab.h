@@ -112,7 +112,7 @@ struct slab_out {
 
 struct slab_counters {
 	uint64_t slabs_taken, slabs_given;	/* buddy operations */
-	uint64_t carves;
+	uint64_t carves, switches;		/* carves; current slab replaced by a partial one */
 	uint64_t remote_frees, remote_pushes;	/* remote frees sent; compare-and-swap pushes (batches) */
 	uint64_t remote_cas_retries;
 	uint64_t inbox_takes, inbox_blocks;	/* atomic exchanges of the inbox; blocks received */
@@ -133,7 +133,7 @@ struct slab_cpu {
 	uint64_t hits;			/* allocations served by the inline path */
 	uint32_t hart;
 	struct heap *home;
-	struct slab *partial[SLAB_NCLASSES];	/* partial slabs per class (doubly linked, NULL-ended) */
+	struct slab *partial[SLAB_NCLASSES];	/* partial slabs per class (FIFO; head->prev is the tail) */
 	struct slab *spare[SLAB_NCLASSES];	/* an empty slab kept on the partial list, or NULL */
 	struct slab_blk *inbox;		/* remote frees for this hart's slabs: pushed by others, taken by it */
 	struct slab_blk *pending;	/* taken from the inbox, not freed into their slabs yet */

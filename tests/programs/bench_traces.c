@@ -339,6 +339,8 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 	char line[256], fo[48], rw[48];
 	size_t len;
 
+	struct slab_counters c0 = cls_self()->mm.slab.cnt, c1;
+
 	memset(r, 0, sizeof(*r));
 	bracket(&ba, &bf);
 	a->settle();
@@ -397,6 +399,12 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 	bench_fmt_ratio(rw, sizeof(rw), "rounding_waste", blk_at_peak - live_peak, live_peak);
 	printk("bench: name=frag trace=%s alloc=%s%s%s peak_live=%llu peak_footprint=%llu\n", t->name, a->name, fo,
 	       rw, (unsigned long long)live_peak, (unsigned long long)fp_peak);
+	c1 = cls_self()->mm.slab.cnt;
+	if (a->settle == mem_drain)	/* what the slab layer did during the replay (and its final drain) */
+		printk("bench: name=slabs trace=%s alloc=%s slabs_taken=%llu slabs_given=%llu carves=%llu switches=%llu\n",
+		       t->name, a->name, (unsigned long long)(c1.slabs_taken - c0.slabs_taken),
+		       (unsigned long long)(c1.slabs_given - c0.slabs_given), (unsigned long long)(c1.carves - c0.carves),
+		       (unsigned long long)(c1.switches - c0.switches));
 }
 
 void bench_traces(void)
