@@ -66,7 +66,9 @@
  * (buddy_alloc_split(), buddy_free_merge(), bad_free()).
  *
  * Metadata (buddy_meta_size()): secmap first (nsec bytes, padded to whole 8-byte words), then nsec * 1 KiB
- * of tags.
+ * of tags, then nsec * 16 page bytes: one byte per 4 KiB page that the buddy never reads and zeroes when
+ * the page's section is first initialised (sec_pages_zero()), for the layer above (mm/slab.c marks the
+ * pages of its slabs there; see buddy_page_byte()).
  *
  * Free lists: one circular doubly-linked list per order with its sentinel in struct buddy, nodes stored
  * in the free blocks themselves; push and pop at the front (LIFO), O(1) removal of a buddy. No summary
@@ -163,6 +165,21 @@ static inline bool sec_ready(const struct buddy *b, uintptr_t a)
 }
 
 /*
+ * sec_pages_zero() - a section is initialised (head-only or full) for the first time: its page bytes
+ * (BUDDY_SECTION_PAGES of them, one 8-byte-aligned group per section) become 0 as well, so that the layer
+ * above reads 0 ("not mine") in every initialised section until it writes one. Called again when a
+ * head-only section is filled: it holds no block below 64 KiB, so no page of it can be the layer's yet.
+ */
+static inline void sec_pages_zero(struct buddy *b, uintptr_t a)
+{
+	uint64_t *w = (uint64_t *)(b->pg_bias + ((a & ~(SEC_SIZE - 1)) >> BUDDY_PAGE_ORDER));
+	unsigned i;
+
+	for (i = 0; i < BUDDY_SECTION_PAGES / sizeof(uint64_t); i++)
+		w[i] = 0;
+}
+
+/*
  * sec_head() - a head of order >= 16 is about to be made at a (section-aligned): an uninitialised section
  * becomes head-only, which the tag store that follows makes valid. Nothing else is written.
  */
@@ -170,8 +187,10 @@ static inline void sec_head(struct buddy *b, uintptr_t a)
 {
 	uint8_t *m = sec_of(b, a);
 
-	if (*m == SEC_NONE)
+	if (*m == SEC_NONE) {
+		sec_pages_zero(b, a);
 		*m = SEC_HEAD;
+	}
 }
 
 /*
@@ -198,6 +217,7 @@ static inline __attribute__((always_inline)) void sec_fill_now(struct buddy *b, 
 		w[7] = 0;
 	}
 	*t = first;
+	sec_pages_zero(b, a);
 	*m = SEC_FULL;
 }
 
@@ -306,8 +326,10 @@ static inline __attribute__((always_inline)) unsigned long split_sections(struct
 		uintptr_t r = n + bit(k - 1);
 		uint8_t *m = (uint8_t *)(sb + (r >> SEC_ORDER));
 
-		if (*m == SEC_NONE)	/* sec_head() */
+		if (*m == SEC_NONE) {	/* sec_head() */
+			sec_pages_zero(b, r);
 			*m = SEC_HEAD;
+		}
 		if (any)
 			push_any(b, tb, r, k - 1);
 		else
@@ -547,7 +569,7 @@ static bool geom(uintptr_t base, uintptr_t end, struct geom *g)
 	g->org = g->base & ~(SEC_SIZE - 1);
 	g->nsec = ((g->end - 1 - g->org) >> SEC_ORDER) + 1;
 	g->nsecw = (g->nsec + sizeof(uint64_t) - 1) / sizeof(uint64_t);
-	g->meta = g->nsecw * sizeof(uint64_t) + g->nsec * SEC_TAGS;
+	g->meta = g->nsecw * sizeof(uint64_t) + g->nsec * SEC_TAGS + g->nsec * BUDDY_SECTION_PAGES;
 	return true;
 }
 
@@ -582,6 +604,7 @@ error_t buddy_init(struct buddy *b, uintptr_t base, uintptr_t end, void *meta, s
 	b->tags = (uint8_t *)meta + g.nsecw * sizeof(uint64_t);
 	b->tag_bias = (uintptr_t)b->tags - (g.org >> GRAN_ORDER);
 	b->sec_bias = (uintptr_t)b->secmap - (g.org >> SEC_ORDER);
+	b->pg_bias = (uintptr_t)(b->tags + g.nsec * SEC_TAGS) - (g.org >> BUDDY_PAGE_ORDER);
 	memset(b->secmap, 0, g.nsecw * sizeof(uint64_t));
 	for (k = 0; k <= BUDDY_MAX_ORDER; k++)
 		b->area[k].list.next = b->area[k].list.prev = &b->area[k].list;

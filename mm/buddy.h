@@ -13,6 +13,8 @@
 #define BUDDY_MIN_BLOCK_SIZE (1ul << BUDDY_MIN_ORDER)
 #define BUDDY_SECTION_ORDER 16		/* tags are initialised lazily, 64 KiB of memory (1 KiB of tags) at a time */
 #define BUDDY_SECTION_SIZE (1ul << BUDDY_SECTION_ORDER)
+#define BUDDY_PAGE_ORDER 12		/* page bytes (buddy_page_byte()): one per 4 KiB */
+#define BUDDY_SECTION_PAGES (BUDDY_SECTION_SIZE >> BUDDY_PAGE_ORDER)
 
 /* The state of a section, its byte in the section map (see the top of mm/buddy.c). */
 #define BUDDY_SEC_NONE 0		/* uninitialised: no tag of the section is valid */
@@ -47,6 +49,7 @@ struct buddy {
 	uintptr_t tag_bias;		/* (uintptr_t)tags - (org >> 6): the tag of addr a is at tag_bias + (a >> 6) */
 	uintptr_t sec_bias;		/* (uintptr_t)secmap - (org >> 16): the secmap byte of a is at
 					   sec_bias + (a >> 16) */
+	uintptr_t pg_bias;		/* page bytes - (org >> 12): the page byte of a is at pg_bias + (a >> 12) */
 	uint8_t *tags;			/* one tag per granule of the sections [org, org + nsec * 64 KiB) */
 	uint8_t *secmap;		/* 1 byte per section: its state, BUDDY_SEC_NONE, _FULL or _HEAD */
 	size_t nsec;
@@ -216,15 +219,17 @@ void buddy_get_stats(const struct buddy *b, struct buddy_stats *st);
 error_t buddy_check(const struct buddy *b, char *why, size_t whylen);
 
 /*
- * Tag access for a layer above that parks allocated blocks in lock-free per-hart caches (mm/mem.c). The
- * tag of an address is one byte at tag_bias + (a >> 6), valid where buddy_section_ready() says so:
+ * Tag access for a layer above that keeps allocated blocks for itself (mm/slab.c: its slabs). The tag of
+ * an address is one byte at tag_bias + (a >> 6), valid where buddy_section_ready() says so:
  *	BUDDY_TAG_HEAD | order			allocated
  *	BUDDY_TAG_HEAD | BUDDY_TAG_FREE | order	free (on a free list)
- *	BUDDY_TAG_FREE | order			cached: allocated here, free in a per-hart cache
- * A cached block's tag is written only by the hart that owns the cache (no lock), which is safe because
- * nothing else touches the tag of a block that is not free: merges look only at free heads.
- * A block below BUDDY_SECTION_SIZE (every cached block) only ever lives in a fully initialised section:
- * its tag is valid without a look at the section map (mm/mem.h's inline mem_free() relies on it).
+ *	BUDDY_TAG_FREE | order			taken ("cached"): allocated, and held by the layer above
+ * A taken block counts as used (buddy_get_stats(), buddy_check()), is never mergeable, and freeing it
+ * here is refused as a double free, so that heap_free() of a slab's address cannot pull the slab away
+ * from under its blocks. buddy_take() and buddy_untake() switch an allocated head between the two
+ * states; the layer calls them under the heap lock, around its own bookkeeping. A block below
+ * BUDDY_SECTION_SIZE only ever lives in a fully initialised section: its tag is valid without a look at
+ * the section map.
  */
 #define BUDDY_TAG_HEAD 0x80u
 #define BUDDY_TAG_FREE 0x40u
@@ -233,6 +238,33 @@ error_t buddy_check(const struct buddy *b, char *why, size_t whylen);
 static inline uint8_t *buddy_tag(uintptr_t tag_bias, uintptr_t a)
 {
 	return (uint8_t *)(tag_bias + (a >> BUDDY_MIN_ORDER));
+}
+
+/* buddy_take() - allocated head @a becomes taken by the layer above (see above). Context: heap lock held. */
+static inline void buddy_take(struct buddy *b, uintptr_t a)
+{
+	uint8_t *t = buddy_tag(b->tag_bias, a);
+
+	*t = (uint8_t)(BUDDY_TAG_FREE | (*t & BUDDY_TAG_ORDER));
+}
+
+/* buddy_untake() - taken head @a becomes an allocated head again (to be freed). Context: heap lock held. */
+static inline void buddy_untake(struct buddy *b, uintptr_t a)
+{
+	uint8_t *t = buddy_tag(b->tag_bias, a);
+
+	*t = (uint8_t)(BUDDY_TAG_HEAD | (*t & BUDDY_TAG_ORDER));
+}
+
+/*
+ * buddy_page_byte() - the byte of @a's 4 KiB page kept for the layer above (@pg_bias: b->pg_bias). The
+ * buddy never reads it; it is 0 from the moment the page's section is initialised until the layer writes
+ * it, and it means nothing in an uninitialised section (buddy_section_state() == BUDDY_SEC_NONE), where
+ * only addresses inside large free, allocated or reserved blocks lie.
+ */
+static inline uint8_t *buddy_page_byte(uintptr_t pg_bias, uintptr_t a)
+{
+	return (uint8_t *)(pg_bias + (a >> BUDDY_PAGE_ORDER));
 }
 
 /* buddy_section_state() - the state of @a's section: BUDDY_SEC_NONE, BUDDY_SEC_FULL or BUDDY_SEC_HEAD. */

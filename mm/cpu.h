@@ -5,43 +5,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mm/slab.h"
 #include "mm/topo.h"
 
 struct mem_proximity_s;
 struct heap;
 
-/* Per-hart caches serve orders MM_CACHE_MIN_ORDER..MM_CACHE_MAX_ORDER (64 B .. 4 KiB) without a lock. */
-#define MM_CACHE_MIN_ORDER 6
+/*
+ * Buddy blocks of orders up to MM_CACHE_MAX_ORDER (4 KiB) freed on a hart of another cluster go home in
+ * batches (remote[] below). Requests of that size with the default proximity are served by the slab
+ * layer (mm/slab.h), whose state leads struct mm_cpu.
+ */
 #define MM_CACHE_MAX_ORDER 12
-#define MM_CACHE_BINS (MM_CACHE_MAX_ORDER - MM_CACHE_MIN_ORDER + 1)
-
-/*
- * A block parked in a cache starts with this link. @tag is the block's buddy tag, so that handing the
- * block out again restores "allocated" without recomputing where the tag lives. @room counts down: it is
- * how many more blocks the bin takes once this one is on top, so the bin's length needs no counter that
- * both fast paths would update (the bin's sentinel holds the limit; a push that reaches 0 trims).
- */
-struct mm_cached {
-	struct mm_cached *next;		/* NULL only in a bin's sentinel */
-	union {
-		uint8_t *tag;		/* a parked block: its tag byte */
-		uintptr_t stat;		/* the sentinel: MM_CACHE_HIT * hits + the allocated tag (below) */
-	};
-	uintptr_t room;
-};
-
-/* A LIFO list of parked blocks of one order, ending in the sentinel @end (never empty, never NULL). */
-struct mm_cache_bin {
-	struct mm_cached *head;
-	struct mm_cached end;		/* next = NULL, stat (below), room = the bin's limit */
-};
-
-/*
- * A bin's sentinel word end.stat packs two things the allocation fast path needs together: its low byte
- * is the tag an allocated block of the bin's order carries (restored with one byte store), the rest
- * counts the bin's hits (one add of MM_CACHE_HIT), so counting costs no extra load or store.
- */
-#define MM_CACHE_HIT 256u
 
 /*
  * Blocks freed on this hart but owned by another cluster, returned in batches: MM_REMOTE_SLOTS open
@@ -55,20 +30,13 @@ struct mm_remote_list {
 };
 
 /*
- * The fast paths (mem_alloc() and mem_free() in mm/mem.h) touch only the first fields and the two
- * tables, all at small offsets from tp in the kernel. A table entry is a bin's byte offset from
- * mm_cpu_base() (never 0), 0 meaning "not served by the cache": in the kernel that base is tp itself, so
- * a lookup is one load and one add. Every struct mm_cpu therefore sits MM_CPU_TP_OFFSET bytes into a
- * larger object (the CLS in the kernel, a padded thread-local in host tests).
+ * The fast paths (mem_alloc() and mem_free() in mm/mem.h) touch only the slab state at its start, at
+ * small offsets from tp in the kernel. Every struct mm_cpu sits MM_CPU_TP_OFFSET bytes into a larger
+ * object (the CLS in the kernel, a padded thread-local in host tests).
  */
 struct mm_cpu {
-	struct mm_cache_bin bin[MM_CACHE_BINS];	/* first: within 255 bytes of mm_cpu_base() */
-	/* the home heap's span and tag bias: the lock-free ownership test and tag lookup in mem_free() */
-	uintptr_t home_lo, home_span;
-	uintptr_t home_tag_bias;	/* its buddy's tag bias (see mm/buddy.h) */
-	uint8_t bin_of_size[64];	/* (size - 1) / 64 -> bin, for sizes 1 .. 4096 */
-	uint8_t bin_of_tag[256];	/* a tag byte -> the bin of an allocated block of that order */
-	/* the home heap: the hart's cluster, or the nearest with memory; caches refill from it */
+	struct slab_cpu slab;		/* first: the inline paths' state (mm/slab.h) */
+	/* the home heap: the hart's cluster, or the nearest with memory; slabs come from it */
 	struct heap *home;
 	bool cache_dma;			/* the home heap is DMA-capable: the cache may serve MEM_VALID_DMA */
 	uint32_t cache_valid;		/* bit v: the cache may serve reachability v */
@@ -82,21 +50,10 @@ struct mm_cpu {
 	struct mm_remote_list remote[MM_REMOTE_SLOTS];
 };
 
-/* mm_cache_hits() - allocations served from @c's cache (counted as local hits of its home cluster). */
+/* mm_cache_hits() - allocations served from @c's slabs (counted as local hits of its home cluster). */
 static inline uint64_t mm_cache_hits(const struct mm_cpu *c)
 {
-	uint64_t n = 0;
-	unsigned i;
-
-	for (i = 0; i < MM_CACHE_BINS; i++)
-		n += c->bin[i].end.stat / MM_CACHE_HIT;
-	return n;
-}
-
-/* mm_cache_count() - how many blocks bin @b holds. */
-static inline uint32_t mm_cache_count(const struct mm_cache_bin *b)
-{
-	return (uint32_t)(b->end.room - b->head->room);
+	return c->slab.hits;
 }
 
 /*
@@ -120,11 +77,5 @@ static inline struct mm_cpu *mm_cpu_self(void)
 #else
 struct mm_cpu *mm_cpu_self(void);
 #endif
-
-/* mm_cpu_base() - what the bin tables' offsets are relative to (tp in the kernel). */
-static inline char *mm_cpu_base(struct mm_cpu *c)
-{
-	return (char *)c - MM_CPU_TP_OFFSET;
-}
 
 #endif

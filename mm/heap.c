@@ -90,9 +90,19 @@ static uintptr_t align_up(uintptr_t v, uintptr_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
+/* bytes of slab descriptors for the span [base, end): one per page of every section it touches */
+static size_t page_descs_size(uintptr_t base, uintptr_t end)
+{
+	uintptr_t org = align_up(base, 64) & ~(BUDDY_SECTION_SIZE - 1);
+
+	if (end <= org)
+		return 0;
+	return (((end - 1 - org) >> BUDDY_SECTION_ORDER) + 1) * BUDDY_SECTION_PAGES * HEAP_PAGE_DESC_SIZE;
+}
+
 /*
- * Build one cluster's heap: RAM minus reserved ranges gives the usable ranges; the descriptor and the
- * buddy metadata go at the start of the first usable range large enough; the rest is handed to the
+ * Build one cluster's heap: RAM minus reserved ranges gives the usable ranges; the descriptor, the
+ * buddy metadata and the slab descriptors (HEAP_PAGE_DESC_SIZE) go at the start of the first usable range large enough; the rest is handed to the
  * buddy allocator, which carves it into naturally aligned maximal blocks.
  */
 static struct heap *heap_build(const struct topo_cluster *c, const struct topo_range *reserved,
@@ -102,7 +112,8 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 	unsigned n, i;
 	uintptr_t base = (uintptr_t)c->mem.base, end = (uintptr_t)(c->mem.base + c->mem.size), prev;
 	size_t meta = buddy_meta_size(base, end);
-	size_t need = align_up(sizeof(struct heap), 64) + align_up(meta, 64);
+	size_t descs = page_descs_size(base, end);
+	size_t need = align_up(sizeof(struct heap), 64) + align_up(meta, 64) + descs;
 	struct heap *h = NULL;
 	error_t e;
 
@@ -127,6 +138,8 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 	e = buddy_init(&h->b, base, end, (char *)h + align_up(sizeof(struct heap), 64), meta);
 	if (e)
 		MM_PANIC("cluster %u: buddy_init: %s", c->id, err_str(e));
+	h->page_desc_bias = (uintptr_t)h + align_up(sizeof(struct heap), 64) + align_up(meta, 64) -
+			    (h->b.org >> BUDDY_PAGE_ORDER) * HEAP_PAGE_DESC_SIZE;
 	for (i = 0; i < n; i++) {
 		if (heap_limited[c->id]) {	/* fault injection: a tiny (or empty) heap */
 			uint64_t room = heap_limit[c->id] > h->b.added ? heap_limit[c->id] - h->b.added : 0;

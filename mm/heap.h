@@ -23,6 +23,14 @@
  */
 #define MIN_BLOCK_SIZE (1UL << BUDDY_MIN_ORDER)
 
+/*
+ * Beside the buddy metadata each heap reserves HEAP_PAGE_DESC_SIZE bytes per 4 KiB page of its span for
+ * the slab layer's descriptors (struct slab, mm/slab.h): never initialised, valid only for the pages the
+ * slab layer marks in the buddy's page bytes. The descriptor of address a is at
+ * page_desc_bias + (a >> 12) * HEAP_PAGE_DESC_SIZE.
+ */
+#define HEAP_PAGE_DESC_SIZE 32
+
 struct heap {
 	spinlock_t lock;
 	unsigned cluster, x, y;
@@ -31,6 +39,7 @@ struct heap {
 	uint64_t boot_free;		/* free bytes right after heap_init_all() */
 	uint64_t failures;		/* allocation failures (ERR_NOMEM) */
 	uint64_t bad_frees;
+	uintptr_t page_desc_bias;	/* see HEAP_PAGE_DESC_SIZE */
 	struct buddy b;
 } __attribute__((aligned(64)));
 

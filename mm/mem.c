@@ -10,6 +10,7 @@
 #include "mm/mem_internal.h"
 #include "mm/memory_pool.h"
 #include "mm/page_pool.h"
+#include "mm/slab.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -48,14 +49,6 @@ static uint64_t dma_limit;
 static struct mm_cpu *cpus[MM_MAX_HARTS];
 
 
-/* per-hart cache geometry: bin i holds blocks of order MM_CACHE_MIN_ORDER + i */
-/*
- * Bin sizes and batches trade lock round-trips against the worst single operation: a refill takes max/4
- * blocks (at most 8, one buddy_alloc_bulk()), a trim gives max/8 back (at most 4 frees, each of which may
- * merge), so no mem_alloc()/mem_free() does more than one batch under one lock; remote frees go home 8 at
- * a time.
- */
-static const uint32_t bin_max[MM_CACHE_BINS] = { 32, 32, 32, 16, 16, 8, 8 };
 
 /* ---- regions ---- */
 
@@ -244,24 +237,10 @@ void mem_cpu_init(struct mm_cpu *c, unsigned hart, unsigned cluster)
 	c->hart = hart;
 	c->cluster = cluster;
 	c->prox = mem_prox_cluster(cluster);
-	for (i = 0; i < MM_CACHE_BINS; i++) {
-		struct mm_cache_bin *b = &c->bin[i];
-
-		b->head = &b->end;
-		b->end = (struct mm_cached){ .next = NULL, .stat = BUDDY_TAG_HEAD | (MM_CACHE_MIN_ORDER + i),
-					     .room = bin_max[i] };
-		c->bin_of_tag[BUDDY_TAG_HEAD | (MM_CACHE_MIN_ORDER + i)] = (uint8_t)((char *)b - mm_cpu_base(c));
-	}
-	for (i = 0; i < 64; i++)	/* entry i: sizes 64 * i + 1 .. 64 * (i + 1), all of one order */
-		c->bin_of_size[i] =
-			(uint8_t)((char *)&c->bin[buddy_order(64 * i + 64) - MM_CACHE_MIN_ORDER] - mm_cpu_base(c));
 	if (mem_prox_home(cluster) >= 0) {
 		struct heap *h = heap_of((unsigned)mem_prox_home(cluster));
 
 		c->home = h;
-		c->home_lo = h->b.base;
-		c->home_span = h->b.end - h->b.base;
-		c->home_tag_bias = h->b.tag_bias;
 		const struct mem_region *sys = cluster_regions[h->cluster][ncluster_regions[h->cluster] - 1];
 
 		c->cache_dma = sys->dma_end == sys->end;	/* all of the home heap is DMA-capable */
@@ -281,6 +260,7 @@ void mem_cpu_init(struct mm_cpu *c, unsigned hart, unsigned cluster)
 	}
 	if (!c->home)
 		c->cache_valid = 0;
+	slab_cpu_init(&c->slab, hart, c->home);
 	if (hart < MM_MAX_HARTS)
 		cpus[hart] = c;
 	c->ready = true;
@@ -301,17 +281,11 @@ bool mem_is_dma(const void *addr, size_t size)
 /* ---- per-hart caches ---- */
 
 /*
- * The cache of a hart holds blocks of its home heap, orders 6..12, tagged "cached" (see mm/buddy.h): the
- * buddy allocator counts them as used and refuses to free them, and mem_free() recognises a second free.
- * Each bin is a LIFO list of struct mm_cached ending in a sentinel (see mm/cpu.h). Refill takes max/4
- * blocks under one heap lock; a push that fills a bin gives max/8 back under one lock. Frees of other
- * clusters' small blocks collect per owner and go back REMOTE_BATCH at a time.
+ * The per-hart caches are the slab layer's (mm/slab.c): each hart allocates its small blocks from slabs
+ * of its home heap that it owns, frees blocks of its own slabs into them and sends other harts' blocks
+ * home through their lock-free inboxes. What stays here: the fault injection of refills, and the batches
+ * of other clusters' heap blocks (requests of other proximities), which mm/mem_remote.c batches.
  */
-static unsigned bin_order(const struct mm_cpu *c, const struct mm_cache_bin *b)
-{
-	return MM_CACHE_MIN_ORDER + (unsigned)(b - c->bin);
-}
-
 /*
  * heap_give_back_locked() - free a block this layer validated when it took it (a cached or remote block,
  * tagged allocated again): the buddy's O(1) free, or its merge; a refusal is a broken invariant.
@@ -324,24 +298,6 @@ void heap_give_back_locked(struct heap *h, void *p, const char *what)
 		buddy_free_merge(&h->b, (uintptr_t)p);
 	else if (why != BUDDY_TRY_FREED && heap_free_locked(h, p))
 		MM_PANIC("%s block %p of cluster %u refused by its heap", what, p, h->cluster);
-}
-
-/* give the top @n blocks of @b back to heap @h (tagged allocated again first, as the buddy expects) */
-static void bin_give_back(struct heap *h, struct mm_cache_bin *b, uint32_t n)
-{
-	struct mm_cached *p = b->head;
-	uint32_t i;
-
-	spin_lock(&h->lock);
-	for (i = 0; i < n && p->next; i++) {
-		struct mm_cached *next = p->next;
-
-		*p->tag = (uint8_t)b->end.stat;
-		heap_give_back_locked(h, p, "cached");
-		p = next;
-	}
-	spin_unlock(&h->lock);
-	b->head = p;
 }
 
 /* fault injection: refills that fail on purpose, per mille (mem_set_refill_faults()) */
@@ -368,76 +324,11 @@ static bool refill_fault(struct mm_cpu *c)
 	return false;
 }
 
-/* push @p (a block of @b's order whose tag is at @t) on @b; the caller checked there is room */
-static inline void bin_push(struct mm_cache_bin *b, struct mm_cached *p, uint8_t *t)
-{
-	struct mm_cached *h = b->head;
-
-	p->next = h;
-	p->tag = t;
-	p->room = h->room - 1;
-	b->head = p;
-}
-
-/* the most a refill takes: max/4 of the largest bin limit */
-#define REFILL_MAX 8
-
-static __attribute__((noinline)) bool bin_refill(struct mm_cpu *c, struct mm_cache_bin *b)
-{
-	struct heap *h = c->home;
-	unsigned order = bin_order(c, b);
-	uint32_t want = (uint32_t)b->end.room / 4, got, i;
-	void *blk[REFILL_MAX];
-
-	if (refill_fail_permille && refill_fault(c))
-		return false;
-	if (want > REFILL_MAX)
-		want = REFILL_MAX;
-	if (want > b->head->room - 1)
-		want = (uint32_t)b->head->room - 1;	/* never fill the bin from a refill */
-
-	/* one batch under the lock: exact-order blocks, then one larger block carved (buddy_alloc_bulk()) */
-	spin_lock(&h->lock);
-	got = buddy_alloc_bulk(&h->b, order, blk, want);
-	if (got < want)
-		h->failures++;
-	spin_unlock(&h->lock);
-	for (i = got; i-- > 0;) {
-		uint8_t *t = buddy_tag(h->b.tag_bias, (uintptr_t)blk[i]);
-
-		*t = (uint8_t)(BUDDY_TAG_FREE | order);
-#if MM_DEBUG
-		/* every cached block is poisoned (see the debug allocator below) */
-		memset((char *)blk[i] + sizeof(struct mm_cached), MEM_DBG_POISON,
-		       ((size_t)1 << order) - MEM_DBG_TRAILER - sizeof(struct mm_cached));
-#endif
-		bin_push(b, blk[i], t);
-	}
-	return got > 0;
-}
-
-/*
- * mem_cache_trim() - a push filled bin @b of the calling hart: give its top eighth back (mm/mem.h). An
- * eighth, not the quarter a refill takes: each block given back may merge up many orders under the lock,
- * and a quarter made the trim the costliest single operation (1849 instructions on the mixed trace,
- * 977 with an eighth; the mean per operation rises by about 1%).
- */
-void mem_cache_trim(struct mm_cache_bin *b)
-{
-	bin_give_back(mm_cpu_self()->home, b, (uint32_t)(b->end.room + 7) / 8);
-}
-
 void mem_drain(void)
 {
 	struct mm_cpu *c = mm_cpu_self();
-	unsigned i;
 
-	for (i = 0; i < MM_CACHE_BINS; i++) {
-		struct mm_cache_bin *b = &c->bin[i];
-
-		if (b->head->next)
-			bin_give_back(c->home, b, mm_cache_count(b));
-	}
+	slab_drain(&c->slab);
 	mem_remote_drain(c);
 }
 
@@ -471,22 +362,13 @@ static error_t dma_from_cma(size_t size, struct mem_proximity_s *prox, void **ad
 	return 0;
 }
 
-/* pop the top block of bin @b (not empty) and tag it allocated again */
-static inline void *bin_pop(struct mm_cache_bin *b)
-{
-	struct mm_cached *p = b->head;
-
-	b->head = p->next;
-	*p->tag = (uint8_t)b->end.stat;
-	return p;
-}
+static error_t mem_raw_alloc_walk(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+				  void **addr, struct mem_receipt *r);
 
 __attribute__((noinline)) error_t mem_raw_alloc(size_t size, struct mem_proximity_s *prox,
 						    enum mem_reachability_s valid, void **addr, struct mem_receipt *r)
 {
 	struct mm_cpu *c = mm_cpu_self();
-	bool strict;
-	error_t e;
 
 	if (!addr)
 		return ERR_INVAL;
@@ -496,18 +378,30 @@ __attribute__((noinline)) error_t mem_raw_alloc(size_t size, struct mem_proximit
 		return ERR_SIZE;
 	if (!prox)
 		prox = c->prox;
-	/* the default proximity may refill the cache instead of taking one block under the lock */
-	if (prox == c->prox && ((c->cache_valid >> valid) & 1) && size <= ((size_t)1 << MM_CACHE_MAX_ORDER)) {
-		struct mm_cache_bin *b = (struct mm_cache_bin *)(mm_cpu_base(c) + c->bin_of_size[(size - 1) >> 6]);
+	/* the default proximity takes small blocks from the hart's slabs (a new slab: one buddy operation) */
+	if (prox == c->prox && ((c->cache_valid >> valid) & 1) && size <= SLAB_MAX_SIZE) {
+		unsigned k = c->slab.cls_of_size[(size - 1) >> 4];
+		void *p = slab_alloc_fast(&c->slab, k);
 
-		if (b->head->next || bin_refill(c, b)) {
-			*addr = bin_pop(b);
-			b->end.stat += MM_CACHE_HIT;
+		if (p)
+			c->slab.hits++;
+		if (p || (!(refill_fail_permille && refill_fault(c)) && !slab_alloc_slow(&c->slab, k, &p))) {
+			*addr = p;
 			if (r)
 				*r = (struct mem_receipt){ c->home->cluster, 0, false, true, "heap" };
 			return 0;
 		}
 	}
+	return mem_raw_alloc_walk(size, prox, valid, addr, r);
+}
+
+/* mem_raw_alloc() past the slabs: CMA for large DMA requests, then the proximity's walk */
+static error_t mem_raw_alloc_walk(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+				  void **addr, struct mem_receipt *r)
+{
+	bool strict;
+	error_t e;
+
 	/* a strict proximity is its cluster or nothing: no CMA first (its fallback never sees ERR_NOMEM) */
 	strict = prox->kind == MEM_PROX_STRICT;
 	if (valid == MEM_VALID_DMA && size >= MEM_DMA_CMA_MIN && !strict && !dma_from_cma(size, prox, addr, r))
@@ -525,7 +419,17 @@ struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, e
 				    bool want)
 {
 	struct mem_alloc_ret r = { 0, NULL };
+	struct mm_cpu *c = mm_cpu_self();
 
+	/* the inline path's request whose current slab ran out: straight to the slab layer's refill */
+	if (!prox && want && size - 1 < SLAB_MAX_SIZE && (unsigned)valid < MEM_VALID_COUNT_ &&
+	    ((c->cache_valid >> valid) & 1) && !(refill_fail_permille && refill_fault(c))) {
+		if (!slab_alloc_slow(&c->slab, c->slab.cls_of_size[(size - 1) >> 4], &r.addr))
+			return r;
+		/* no room for a slab: the proximity walk (its fault injection is not drawn twice) */
+		r.err = mem_raw_alloc_walk(size, c->prox, valid, &r.addr, NULL);
+		return r;
+	}
 	r.err = mem_raw_alloc(size, prox, valid, want ? &r.addr : NULL, NULL);
 	return r;
 }
@@ -568,6 +472,15 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 		mm_log("mem: free %p (no cluster): %s", addr, err_str(ERR_NOTOWNED));
 		return ERR_NOTOWNED;
 	}
+	/* a slab block: freed into its slab, or sent to its owner hart (mm/slab.c) */
+	e = slab_free_any(&c->slab, h, a);
+	if (e != 1) {
+		if (e) {
+			__atomic_fetch_add(&h->bad_frees, 1, __ATOMIC_RELAXED);
+			mm_log("mem: free %p (cluster %u, size class): %s", addr, h->cluster, err_str(e));
+		}
+		return e;
+	}
 	/* a small block of another cluster: batch it back to its owner (validated now, freed later) */
 	if (h != c->home && c->ready && !(a & 63) && buddy_section_ready(&h->b, a) && mem_remote_push(c, h, addr))
 		return 0;
@@ -579,23 +492,22 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 	return e;
 }
 
+/* mem_free()'s slow path: another hart's slab block straight into its batch, anything else checked */
 void mem_free_slow(void *addr)
 {
+	struct heap *h = heap_owner(addr);
+
+	if (h && slab_free_remote_fast(&mm_cpu_self()->slab, h, (uintptr_t)addr))
+		return;
 	(void)free_slow(addr);
 }
 
 /*
- * The checked free: mem_free()'s fast path plus the test that @addr's tag in the home heap is valid
- * (buddy_section_ready(): its section is fully initialised, or @addr starts a head-only one), so that
- * no pointer the allocator never returned can enter a cache.
+ * The checked free: the slow path, whose slab lookup tests the section of @addr before it trusts its page
+ * byte (slab_free_any()), so that no pointer the allocator never returned is taken for a slab block.
  */
 error_t mem_raw_free(void *addr)
 {
-	struct mm_cpu *c = mm_cpu_self();
-	uintptr_t a = (uintptr_t)addr;
-
-	if (!(a - c->home_lo < c->home_span && !buddy_section_ready(&c->home->b, a)) && mem_cache_park(c, addr))
-		return 0;
 	return free_slow(addr);
 }
 
@@ -617,7 +529,59 @@ error_t mem_raw_getsize(const void *addr, size_t *size)
 		return e;
 	}
 	h = heap_owner(addr);
-	return h ? heap_getsize(addr, size) : ERR_NOTOWNED;
+	if (!h)
+		return ERR_NOTOWNED;
+	e = slab_getsize(h, a, size);
+	return e == 1 ? heap_getsize(addr, size) : e;
+}
+
+error_t mem_alloc_aligned(size_t size, size_t align, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+			  void **addr)
+{
+	struct mm_cpu *c = mm_cpu_self();
+	int k;
+
+	if (!align || (align & (align - 1)))
+		return ERR_INVAL;
+	if (align <= 16 || !size || size > MEM_MAX_SIZE)
+		return mem_alloc_receipt(size, prox, valid, addr, NULL);
+	if (!addr)
+		return ERR_INVAL;
+	/* a size class with that alignment, from the hart's slabs */
+	k = slab_class_aligned(size, align);
+	if (k >= 0 && (!prox || prox == c->prox)) {
+		void *p;
+		error_t e = mem_alloc_receipt(slab_classes[k].size, prox, valid, &p, NULL);
+
+		if (e)
+			return e;
+		if (!((uintptr_t)p & (align - 1))) {
+			*addr = p;
+			return 0;
+		}
+		/* not from a slab of that class (the debug allocator's extra bytes, a fallback): a heap block */
+		mem_free_checked(p);
+	}
+	/* a heap block: a power of two >= the size and the alignment, aligned to itself */
+	if (align > MEM_MAX_SIZE)
+		return ERR_SIZE;
+	if (size < align)
+		size = align;
+	if (size <= SLAB_MAX_SIZE)
+		size = SLAB_MAX_SIZE + 1;	/* past the classes: a heap block, naturally aligned */
+	{
+		void *p;
+		error_t e = mem_alloc_receipt(size, prox, valid, &p, NULL);
+
+		if (e)
+			return e;
+		if ((uintptr_t)p & (align - 1)) {	/* CMA or a private pool: not aligned to its size */
+			mem_free_checked(p);
+			return ERR_NOMEM;
+		}
+		*addr = p;
+		return 0;
+	}
 }
 
 void mem_cluster_get_stats(unsigned cl, struct mem_cluster_stats *st)

@@ -80,7 +80,11 @@ struct mem_cluster_stats {
 
 /*
  * mem_alloc() - allocate @size bytes that everyone @valid names may access, as close as @prox prefers.
- * @size:  bytes (> 0). Blocks from heaps are powers of two >= 64, naturally aligned.
+ * @size:  bytes (> 0). With the default proximity, 1..4096 bytes come from the hart's slabs in 28 size
+ *         classes (mm/slab.h: 16-byte steps to 128, then four per doubling), each block aligned to the
+ *         largest power of two dividing its class size (a power of two naturally, others at least 16);
+ *         anything else is a heap block, a power of two >= 64 aligned to its size. mem_alloc_aligned()
+ *         asks for an alignment.
  * @prox:  NULL for the calling hart's cluster proximity (from its CLS); mem_prox_*() for others.
  * @valid: MEM_VALID_*.
  * @addr:  out: the block, written only on success.
@@ -115,7 +119,11 @@ void mem_free(void *addr);
  */
 error_t mem_free_checked(void *addr);
 
-/* mem_getsize() - usable size of the live block at @addr. */
+/*
+ * mem_getsize() - usable size of the live block at @addr: its size class or heap block size. Return: 0;
+ * ERR_INVAL (@size NULL); the codes mem_free_checked() would refuse @addr with (a free class block:
+ * ERR_DOUBLEFREE). Context: any hart; no lock for a class block.
+ */
 error_t mem_getsize(const void *addr, size_t *size);
 
 /* Proximity getters: by cluster id, by mesh position, the global one, and the strict no-fallback one. */
@@ -158,7 +166,11 @@ error_t mem_add_private(unsigned cluster, int hart_index, uintptr_t base, size_t
 struct mm_cpu;
 void mem_cpu_init(struct mm_cpu *c, unsigned hart_index, unsigned cluster);
 
-/* mem_drain() - give every block in the calling hart's cache back to its heap (tests, soak). */
+/*
+ * mem_drain() - the calling hart pushes its outgoing remote frees, frees the blocks other harts sent it
+ * into its slabs, and gives every empty slab back to its heap (tests, soak). Blocks this hart sent reach
+ * their slabs when their owners drain: "nothing cached anywhere" takes a drain on every hart, twice.
+ */
 void mem_drain(void);
 
 /*
@@ -176,7 +188,25 @@ void mem_cluster_get_stats(unsigned c, struct mem_cluster_stats *st);
 /* mem_is_dma() - whether [addr, addr+size) lies inside the DMA window. */
 bool mem_is_dma(const void *addr, size_t size);
 
-/* ---- the fast paths: a warm per-hart cache, inline, no lock and no call (see mm/mem.c) ---- */
+/*
+ * mem_alloc_aligned() - mem_alloc() of a block whose address is a multiple of @align.
+ * @size:  bytes (> 0)
+ * @align: a power of two; up to 16 every block already has it (mem_alloc() then)
+ * @prox, @valid, @addr: as mem_alloc()
+ *
+ * The alignment rule of mem_alloc() itself: a block of a size class (1 .. 4096 bytes, default proximity,
+ * mm/slab.h) is aligned to the largest power of two dividing its class size, so a power-of-two request
+ * is naturally aligned up to 4096 and any other at least to 16; a heap block (larger, or another
+ * proximity) is a power of two >= 64 aligned to its size. mem_alloc_aligned() takes the smallest size
+ * class that holds @size with that alignment, else a heap block of at least max(@size, @align) bytes.
+ *
+ * Context: as mem_alloc(). Return: as mem_alloc(); ERR_INVAL also for an @align that is not a power of
+ * two (or 0).
+ */
+error_t mem_alloc_aligned(size_t size, size_t align, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+			  void **addr);
+
+/* ---- the fast paths: the calling hart's slabs, inline, no lock and no call (see mm/slab.h) ---- */
 
 /*
  * The rest of mem_alloc() and mem_free(), out of line; not for direct use. The slow allocation returns
@@ -190,38 +220,35 @@ struct mem_alloc_ret {
 struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
 				    bool want);
 void mem_free_slow(void *addr);
-void mem_cache_trim(struct mm_cache_bin *b);
 
-/* the cache order of a size of 1..4096 bytes known at compile time: a constant, like Linux's kmalloc_index() */
-#define MEM_CONST_ORDER(s) \
-	((s) <= 64 ? 6 : (s) <= 128 ? 7 : (s) <= 256 ? 8 : (s) <= 512 ? 9 : (s) <= 1024 ? 10 : (s) <= 2048 ? 11 : 12)
+/* the size class of a size of 1..4096 bytes known at compile time: a constant, like Linux's kmalloc_index() */
+#define MEM_CONST_CLASS_(s, b) ((s) <= (b) * 5 / 4 ? 0 : (s) <= (b) * 6 / 4 ? 1 : (s) <= (b) * 7 / 4 ? 2 : 3)
+#define MEM_CONST_CLASS(s)                                                                          \
+	((s) <= 128 ? ((s) + 15) / 16 - 1 :                                                         \
+	 (s) <= 256 ? 8 + MEM_CONST_CLASS_(s, 128) : (s) <= 512 ? 12 + MEM_CONST_CLASS_(s, 256) :     \
+	 (s) <= 1024 ? 16 + MEM_CONST_CLASS_(s, 512) : (s) <= 2048 ? 20 + MEM_CONST_CLASS_(s, 1024) : \
+	 24 + MEM_CONST_CLASS_(s, 2048))
 
 #if !MM_DEBUG
 /*
- * A request of 1..4096 bytes with the default proximity pops the top block of the bin that
- * bin_of_size[] names (a size known at compile time names its bin directly). The bin is never empty:
- * it ends in a sentinel whose next is NULL, so one load tells a block from the end. Reachability SYS is
- * always served by the home heap (a hart without one has only sentinels); the others only when
- * cache_valid says so (private regions come first).
+ * A request of 1..4096 bytes with the default proximity pops a block of its class's current slab (a
+ * size known at compile time names its class directly). Reachability SYS is always served by the home
+ * heap (a hart without one has only empty slabs); the others only when cache_valid says so (private
+ * regions come first).
  */
 static inline __attribute__((always_inline)) error_t mem_alloc(size_t size, struct mem_proximity_s *prox,
 								enum mem_reachability_s valid, void **addr)
 {
 	struct mm_cpu *c = mm_cpu_self();
 
-	if (__builtin_expect(!prox && size - 1 < 4096 && addr &&
+	if (__builtin_expect(!prox && size - 1 < SLAB_MAX_SIZE && addr &&
 			     (valid == MEM_VALID_SYS || ((unsigned)valid < 32 && ((c->cache_valid >> valid) & 1))), 1)) {
-		struct mm_cache_bin *b = __builtin_constant_p(size) ?
-			&c->bin[MEM_CONST_ORDER(size) - MM_CACHE_MIN_ORDER] :
-			(struct mm_cache_bin *)(mm_cpu_base(c) + c->bin_of_size[(size - 1) >> 6]);
-		struct mm_cached *p = b->head, *n = p->next;
+		unsigned k = __builtin_constant_p(size) ? (unsigned)MEM_CONST_CLASS(size) :
+							  c->slab.cls_of_size[(size - 1) >> 4];
+		void *p = slab_alloc_fast(&c->slab, k);
 
-		if (__builtin_expect(n != NULL, 1)) {
-			b->head = n;
-			uintptr_t st = b->end.stat;
-
-			*p->tag = (uint8_t)st;
-			b->end.stat = st + MM_CACHE_HIT;
+		if (__builtin_expect(p != NULL, 1)) {
+			c->slab.hits++;
 			*addr = p;
 			return 0;
 		}
@@ -234,43 +261,15 @@ static inline __attribute__((always_inline)) error_t mem_alloc(size_t size, stru
 		return r.err;
 	}
 }
-#endif
 
 /*
- * mem_cache_park() - the inline free's work, also done by mem_free_checked(): a 64-byte-aligned address
- * inside the home heap whose tag says "allocated head of order 6..12" (bin_of_tag[] maps exactly those
- * tags to a bin) is pushed on that bin and tagged "cached", so that a second free is told apart; a push
- * that fills the bin trims it. False, with nothing changed, for anything else.
+ * mem_free(): a live block of one of the calling hart's own slabs is freed into it inline
+ * (slab_free_fast(): a double free is caught there too, by the block's marker); everything else - another
+ * hart's slab block, a heap block, NULL, a bad address - goes to mem_free_slow().
  */
-static inline __attribute__((always_inline)) bool mem_cache_park(struct mm_cpu *c, void *addr)
-{
-	uintptr_t a = (uintptr_t)addr;
-
-	if (__builtin_expect(a - c->home_lo < c->home_span && !(a & 63), 1)) {
-		uint8_t *t = (uint8_t *)(c->home_tag_bias + (a >> 6));
-		unsigned tag = *t, off = c->bin_of_tag[tag];
-
-		if (__builtin_expect(off != 0, 1)) {
-			struct mm_cache_bin *b = (struct mm_cache_bin *)(mm_cpu_base(c) + off);
-			struct mm_cached *blk = addr, *h = b->head;
-
-			*t = (uint8_t)(tag ^ 0xc0);	/* BUDDY_TAG_HEAD -> BUDDY_TAG_FREE: "cached" */
-			blk->next = h;
-			blk->tag = t;
-			blk->room = h->room - 1;
-			b->head = blk;
-			if (__builtin_expect(blk->room == 0, 0))
-				mem_cache_trim(b);
-			return true;
-		}
-	}
-	return false;
-}
-
-#if !MM_DEBUG
 static inline __attribute__((always_inline)) void mem_free(void *addr)
 {
-	if (__builtin_expect(!mem_cache_park(mm_cpu_self(), addr), 0))
+	if (__builtin_expect(!slab_free_fast(&mm_cpu_self()->slab, (uintptr_t)addr), 0))
 		mem_free_slow(addr);
 }
 #endif

@@ -7,6 +7,7 @@
 #include "mm/heap.h"
 #include "mm/mem.h"
 #include "mm/mem_internal.h"
+#include "mm/slab.h"
 
 #if MM_DEBUG
 
@@ -34,8 +35,8 @@ static struct dbg_trailer *dbg_trailer_of(void *p, size_t bsize)
 /* whether the block is a small heap block that went through a per-hart cache (and so was poisoned) */
 static bool dbg_cacheable(const void *p, size_t bsize)
 {
-	return bsize <= ((size_t)1 << MM_CACHE_MAX_ORDER) && heap_owner(p) && !cma_owns((uintptr_t)p) &&
-	       !mem_private_owns((uintptr_t)p);
+	return bsize <= SLAB_MAX_SIZE && !cma_owns((uintptr_t)p) && !mem_private_owns((uintptr_t)p) &&
+	       slab_owns(heap_owner(p), (uintptr_t)p);
 }
 
 static error_t dbg_alloc(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid, void **addr,
@@ -60,13 +61,13 @@ again:
 	if (mem_raw_getsize(p, &bsize))
 		bsize = size + MEM_DBG_GUARD + MEM_DBG_TRAILER;	/* CMA: the chunk is at least this */
 	/*
-	 * Only a block served by the cache was poisoned (by bin_refill() or dbg_free()); a small block that
+	 * Only a block served by the cache was poisoned (by slab_carve() or dbg_free()); a small block that
 	 * the proximity walk took straight from a heap carries the buddy's free-list links.
 	 */
 	if (rc.cached && dbg_cacheable(p, bsize)) {
 		const unsigned char *c = p;
 
-		for (i = sizeof(struct mm_cached); i < bsize - MEM_DBG_TRAILER; i++)
+		for (i = sizeof(struct slab_blk); i < bsize - MEM_DBG_TRAILER; i++)
 			if (c[i] != MEM_DBG_POISON) {
 				struct dbg_trailer *t = dbg_trailer_of(p, bsize);
 
@@ -104,8 +105,8 @@ static error_t dbg_free(void *addr)
 			return ERR_CORRUPT;
 		}
 	if (dbg_cacheable(addr, bsize))
-		memset((char *)addr + sizeof(struct mm_cached), MEM_DBG_POISON,
-		       bsize - MEM_DBG_TRAILER - sizeof(struct mm_cached));
+		memset((char *)addr + sizeof(struct slab_blk), MEM_DBG_POISON,
+		       bsize - MEM_DBG_TRAILER - sizeof(struct slab_blk));
 	return mem_raw_free(addr);
 }
 

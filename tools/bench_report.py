@@ -745,7 +745,74 @@ def columns(rows):
     return list(dict.fromkeys(k for r in rows for k in r.fields))
 
 
-def render_report(logs, goals, plots, out):
+# -- the size-class issue's goals -----------------------------------------------------------------------
+
+TRACES_12 = ("uniform", "powerlaw", "mixed")
+
+
+def _per_trace(rows, key, traces=TRACES_12):
+    """{trace: (proxima value, newlib value)} of key over the frag or trace rows."""
+    out = {}
+    for t in traces:
+        p, _ = _worst_of(_where(rows, trace=t, alloc=PROXIMA), key)
+        n, _ = _worst_of(_where(rows, trace=t, alloc=NEWLIB), key)
+        if p is not None or n is not None:
+            out[t] = (p, n)
+    return out
+
+
+def _trace_goal(goal, target, per, ok, newlib=True):
+    g = Goal(goal, target)
+    if per:
+        g.measured = "; ".join(f"{t} {fmt(p) if p is not None else '-'}" +
+                               (f" (newlib {fmt(n) if n is not None else '-'})" if newlib else "")
+                               for t, (p, n) in per.items())
+        judged = [ok(p, n) for p, n in per.values() if p is not None]
+        g.status = _judge(all(judged) and len(judged) == len(TRACES_12)) if judged else NO_DATA
+    return g
+
+
+def evaluate_slab_goals(results, insn=None):
+    """The goals of the size-class issue (12), each judged on every trace (the worst one decides)."""
+    exact = by_name(results if insn is None else insn)
+    groups = by_name(results)
+    trace, frag = exact.get("trace", []), groups.get("frag", [])
+    goals = [
+        _trace_goal("footprint_over_live on every trace, and below newlib's", "<= 1.15, < newlib",
+                    _per_trace(frag, "footprint_over_live"),
+                    lambda p, n: p <= 1.15 and (n is None or p < n)),
+        _trace_goal("insn_p99 on every trace (proxima)", "<= 100", _per_trace(trace, "insn_p99"),
+                    lambda p, n: p <= 100),
+        _trace_goal("worst single op on every trace (insn_max, proxima)", "<= 400", _per_trace(trace, "insn_max"),
+                    lambda p, n: p <= 400),
+        _trace_goal("insn_per_op on every trace (proxima)", "<= 30", _per_trace(trace, "insn_per_op"),
+                    lambda p, n: p <= 30),
+    ]
+    g = Goal("newlib/proxima insn_per_op, mixed trace", ">= 4")
+    per = _per_trace(trace, "insn_per_op", ("mixed",))
+    if "mixed" in per and per["mixed"][0] and per["mixed"][1] is not None:
+        p, n = per["mixed"]
+        g.measured, g.status = f"{ratio(n, p)} (newlib {fmt(n)} / proxima {fmt(p)})", _judge(n / p >= 4)
+    goals.append(g)
+    rows = [r for r in _where(exact.get("fast_pair", []), size=64, alloc=PROXIMA) if not r.get("const")]
+    goals.append(goal_at_most("64 B fast pair, runtime size (fast_pair size=64, insn_per_pair)", 36, rows,
+                              "insn_per_pair"))
+    remote = _where(exact.get("remote", []), alloc=PROXIMA)
+    goals.append(goal_at_most("instructions per remote free (remote, insn_per_free)", 30, remote, "insn_per_free"))
+    goals.append(goal_at_most("atomics per 8 remote frees (remote, atomics_per_8_frees)", 1, remote,
+                              "atomics_per_8_frees"))
+    g = Goal("footprint after a burst and its frees (burst, footprint_after), below newlib's", "< newlib")
+    p, _ = _worst_of(_where(groups.get("burst", []), alloc=PROXIMA), "footprint_after")
+    n, _ = _worst_of(_where(groups.get("burst", []), alloc=NEWLIB), "footprint_after")
+    if p is not None:
+        g.measured = f"{fmt(p)} bytes" + (f" (newlib {fmt(n)})" if n is not None else "")
+        g.status = _judge(n is None or p < n)
+    goals.append(g)
+    return goals
+
+
+
+def render_report(logs, goals, plots, out, slab_goals=None):
     results = [r for log in logs for r in log.results]
     exact = insn_results(logs)
     dropped = [log.path for log in logs if log.kind == "mttcg" and
@@ -803,6 +870,15 @@ def render_report(logs, goals, plots, out):
                         for g in goals]))
     counts = {s: sum(1 for g in goals if g.status == s) for s in (MET, NOT_MET, NO_DATA)}
     md += ["", f"{counts[MET]} met, {counts[NOT_MET]} not met, {counts[NO_DATA]} without data.", ""]
+
+    if slab_goals:
+        md += ["## Goals of the size classes (issue 12)", "", "Each trace goal is judged on the uniform, powerlaw "
+               "and mixed traces; the worst one decides.", ""]
+        md.append(md_table(["goal", "target", "measured", "result"],
+                           [[g.goal, g.target, g.measured or "-", f"**{g.status}**" if g.status != MET else g.status]
+                            for g in slab_goals]))
+        c2 = {s: sum(1 for g in slab_goals if g.status == s) for s in (MET, NOT_MET, NO_DATA)}
+        md += ["", f"{c2[MET]} met, {c2[NOT_MET]} not met, {c2[NO_DATA]} without data.", ""]
 
     md += ["## Plots", "", f"Data and scripts sit beside the images; regenerate one with "
            f"`cd {out} && gnuplot NAME.gp`.", ""]
@@ -872,7 +948,8 @@ def main(argv=None):
     goals = evaluate_goals(results, insn)
     plots = make_plots(results, out, gnuplot, insn)
     report = out / "report.md"
-    report.write_text(render_report(logs, goals, plots, out.as_posix().rstrip("/") or "."))
+    report.write_text(render_report(logs, goals, plots, out.as_posix().rstrip("/") or ".",
+                                    evaluate_slab_goals(results, insn)))
     print(summary(goals, report.as_posix(), plots), flush=True)
     return status
 

@@ -8,6 +8,7 @@
 #include "mm/mem.h"
 #include "mm/memory_pool.h"
 #include "mm/page_pool.h"
+#include "mm/slab.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/host/host.h"
 
@@ -26,8 +27,9 @@
  *
  * Operations: mem_alloc_receipt() with any size, proximity (NULL, cluster, strict, global, by mesh
  * position) and reachability (valid or not, NULL out-pointer); mem_free_checked() of live blocks and of
- * bad addresses; mem_getsize(); mem_drain(); switching the calling hart (drain, host_set_self(), then
- * mem_cpu_init(): the host's mm_cpu_self() takes the hart index from mm_self()).
+ * bad addresses; mem_getsize(); mem_drain(); switching the calling hart (drain, then host_set_self() and
+ * host_use_cpu(): each hart keeps its own state, its slabs included, so that blocks of one hart's slabs
+ * freed on another take the remote path (mm/slab.h) and come home when their owner drains).
  *
  * Checked after every operation: the error codes (ERR_INVAL > ERR_REACH > ERR_SIZE for bad arguments,
  * ERR_NOMEM only for non-strict proximities and only when no allowed heap has a free block that large,
@@ -36,8 +38,9 @@
  * the receipt (cluster, region, rank within the distance groups, fallback flag, cached blocks from the
  * home heap), that no two live blocks overlap and each lies inside the memory of its region and outside
  * every reserved range, and the exact code of every bad free (misaligned, interior, double free right
- * after the free, foreign). Every 64 operations and at the end: heap_check() on every heap. At the end,
- * after freeing everything and mem_drain(), every heap must have exactly its boot_free bytes free and the
+ * after the free, foreign; in a slab: misaligned, interior, double free). Every 64 operations and at the
+ * end: heap_check() on every heap and slab_check() on every hart. At the end, after freeing everything
+ * and two mem_drain() rounds on every hart, every heap must have exactly its boot_free bytes free and the
  * private pools nothing in use: zero bytes lost.
  */
 #define MAX_OPS 2000
@@ -62,6 +65,32 @@ static unsigned nresv;
 static uint64_t dma_limit;
 static const unsigned hart_cluster[NHARTS] = { 0, 0, 1, 2 };
 static unsigned self_hart;
+/* each hart's allocator state, padded like a CLS (host_use_cpu()): its slabs outlive a switch */
+static struct {
+	char cls_head[MM_CPU_TP_OFFSET];
+	struct mm_cpu mm;
+} hart_cpu[NHARTS];
+
+/* become hart @h (its state as it was) */
+static void use_hart(unsigned h)
+{
+	self_hart = h;
+	host_set_self(h);
+	host_use_cpu(&hart_cpu[h].mm);
+}
+
+/* every hart drains, twice: remote frees are sent in the first round and freed by their owners in the second */
+static void drain_every_hart(void)
+{
+	unsigned me = self_hart, r, h;
+
+	for (r = 0; r < 2; r++)
+		for (h = 0; h < NHARTS; h++) {
+			use_hart(h);
+			mem_drain();
+		}
+	use_hart(me);
+}
 
 struct priv {
 	uintptr_t base, end;
@@ -174,13 +203,19 @@ static int home_of(unsigned c)
 
 static void check_heaps(void)
 {
-	unsigned c;
+	unsigned c, h;
 
 	for (c = 0; c < NCL; c++) {
 		char why[160];
 		error_t e = heap_check(heap_of(c), why, sizeof(why));
 
 		FUZZ_CHECK(e == 0, "heap_check(cluster %u): %s (%s)", c, err_str(e), why);
+	}
+	for (h = 0; h < NHARTS; h++) {
+		char why[160];
+		error_t e = slab_check(&hart_cpu[h].mm.slab, why, sizeof(why));
+
+		FUZZ_CHECK(e == 0, "slab_check(hart %u): %s (%s)", h, err_str(e), why);
 	}
 }
 
@@ -476,6 +511,14 @@ static void free_bad(struct fuzz_in *in)
 		ok = C(ERR_NOTOWNED);
 	} else if (!has_heap[heap_cluster_of(a)]) {
 		ok = (a & 63) ? C(ERR_MISALIGNED) : C(ERR_INTERIOR);	/* an empty heap: all of it reserved */
+	} else if (slab_owns(heap_of((unsigned)heap_cluster_of(a)), a)) {
+		/* a size-class slab (mm/slab.h): 16-byte granules, a free or never-carved block is a double free */
+		if (a & 15)
+			ok = C(ERR_MISALIGNED);
+		else if (k >= 0)
+			ok = C(ERR_INTERIOR);
+		else
+			ok = C(ERR_INTERIOR) | C(ERR_DOUBLEFREE);
 	} else if (a & 63) {
 		ok = C(ERR_MISALIGNED);
 	} else if (k >= 0) {
@@ -500,9 +543,7 @@ static void switch_hart(unsigned h)
 {
 	fuzz_op("switch_hart", h, hart_cluster[h], 0);
 	mem_drain();
-	self_hart = h;
-	host_set_self(h);
-	mem_cpu_init(mm_cpu_self(), h, hart_cluster[h]);
+	use_hart(h);
 }
 
 /* ---- the machine ---- */
@@ -677,9 +718,11 @@ static bool build(struct fuzz_in *in)
 		EXPECT_OK(FT, mem_add_private(privs[i].cluster, privs[i].hart, privs[i].base,
 					      privs[i].end - privs[i].base, priv_pages));
 	}
-	self_hart = (f >> 2) % NHARTS;
-	host_set_self(self_hart);
-	mem_cpu_init(mm_cpu_self(), self_hart, hart_cluster[self_hart]);
+	for (i = 0; i < NHARTS; i++) {
+		use_hart(i);
+		mem_cpu_init(&hart_cpu[i].mm, i, hart_cluster[i]);
+	}
+	use_hart((f >> 2) % NHARTS);
 	nlive = nrecent = nfreed = 0;
 	return true;
 }
@@ -690,7 +733,7 @@ static void finish(void)
 
 	while (nlive)
 		free_live(nlive - 1);
-	mem_drain();
+	drain_every_hart();
 	check_heaps();
 	for (c = 0; c < NCL; c++) {
 		struct heap_stats st;

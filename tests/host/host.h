@@ -7,6 +7,14 @@
 /* host_set_self() - make mm_self() return @id in the calling thread (call first thing in a test thread). */
 void host_set_self(unsigned id);
 
+/*
+ * host_use_cpu() - make mm_cpu_self() return @c in the calling thread (NULL: the thread's own state).
+ * @c must sit MM_CPU_TP_OFFSET bytes into a larger object, as in the kernel's CLS. For a harness that
+ * plays several harts in one thread: each keeps its slabs (mm/slab.h) while another one runs.
+ */
+struct mm_cpu;
+void host_use_cpu(struct mm_cpu *c);
+
 /* the shim's lock_halt()/lock_kick() (kernel/lock.h): sleeps that timed out (a test failure), calls */
 extern uint32_t host_lost_wakeups;
 extern uint64_t host_halts, host_kicks;

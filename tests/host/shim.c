@@ -102,8 +102,18 @@ void mcs_node_put(struct mcs_node *n)
 	host_mcs_depth--;
 }
 
+/* a single-threaded harness that plays several harts gives each its own state (host_use_cpu()) */
+static __thread struct mm_cpu *host_cpu;
+
+void host_use_cpu(struct mm_cpu *c)
+{
+	host_cpu = c;
+}
+
 struct mm_cpu *mm_cpu_self(void)
 {
+	if (host_cpu)
+		return host_cpu;
 	host_cls.mm.hart = mm_self();
 	return &host_cls.mm;
 }

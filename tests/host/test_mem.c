@@ -8,6 +8,7 @@
 #include "mm/cpu.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
+#include "mm/slab.h"
 #include "tests/host/host.h"
 #include "tests/test.h"
 
@@ -263,6 +264,9 @@ struct hart_job {
 	struct hart_res res;
 };
 
+static pthread_barrier_t job_bar;
+
+/* a hart thread: its job, then two drains apart (remote frees sent, then received) before it ends */
 static void *hart_thread(void *p)
 {
 	struct hart_job *j = p;
@@ -270,6 +274,9 @@ static void *hart_thread(void *p)
 	become(j->hart);
 	j->fn(&j->res, j->hart);
 	mem_drain();
+	pthread_barrier_wait(&job_bar);
+	mem_drain();
+	pthread_barrier_wait(&job_bar);
 	return NULL;
 }
 
@@ -283,12 +290,14 @@ static void run_harts(struct test *t, const char *what, unsigned first,
 
 	/* the main thread's cache goes back first: its blocks are not the threads' business */
 	mem_drain();
+	ASSERT_EQ(t, pthread_barrier_init(&job_bar, NULL, NHARTS - first), 0);
 	for (h = first; h < NHARTS; h++) {
 		job[h] = (struct hart_job){ h, fn, { 0, 0, 0, 0 } };
 		ASSERT_EQ(t, pthread_create(&th[h], NULL, hart_thread, &job[h]), 0);
 	}
 	for (h = first; h < NHARTS; h++)
 		pthread_join(th[h], NULL);
+	pthread_barrier_destroy(&job_bar);
 	for (h = first; h < NHARTS; h++) {
 		if (job[h].res.bad)
 			test_log("%s: hart %u: %u failed checks, first at test_mem.c:%u (0x%llx, 0x%llx)", what, h,
@@ -380,9 +389,10 @@ static void place_fn(struct hart_res *r, unsigned h)
 			HCHECK(r, rc.cluster == want_order[c][0], rc.cluster, want);
 		HCHECK(r, cluster_of(p) == rc.cluster && in_arena(rc.cluster, p, want), (uintptr_t)p, rc.cluster);
 		HCHECK(r, rc.rank == 0 && !rc.fallback && is_region(&rc, "heap"), rc.rank, rc.fallback);
-		HCHECK(r, heap_getsize(p, &got) == 0 && got >= want && !(got & (got - 1)), got, want);
-		HCHECK(r, got && !((uintptr_t)p & (got - 1)), (uintptr_t)p, got);
-		HCHECK(r, mem_getsize(p, &got) == 0 && got >= want, got, want);
+		/* a size class (aligned to its lowest set bit) up to 4 KiB, a naturally aligned heap block above */
+		HCHECK(r, mem_getsize(p, &got) == 0 && got >= want && (got <= SLAB_MAX_SIZE || !(got & (got - 1))),
+		       got, want);
+		HCHECK(r, got && !((uintptr_t)p & ((got & -got) - 1)), (uintptr_t)p, got);
 		memset(p, 0x11, want);
 		e = mem_alloc(want, NULL, MEM_VALID_SYS, &q);
 		HCHECK(r, e == 0, e, want);
@@ -696,7 +706,7 @@ static void *priv_one(struct hart_res *r, size_t size, struct mem_proximity_s *p
 		HCHECK(r, rc.cluster == want_cluster, rc.cluster, want_cluster);
 	/* private memory is in no heap; heap memory never in a private region */
 	if (is_region(&rc, "heap"))
-		HCHECK(r, !in_priv(p) && heap_getsize(p, &got) == 0, (uintptr_t)p, 0);
+		HCHECK(r, !in_priv(p) && heap_owner(p) != NULL && mem_getsize(p, &got) == 0, (uintptr_t)p, 0);
 	else
 		HCHECK(r, in_priv(p) && heap_owner(p) == NULL, (uintptr_t)p, 0);
 	HCHECK(r, mem_getsize(p, &got) == 0 && got >= size, (uintptr_t)p, got);
@@ -877,9 +887,10 @@ static void host_mem_checked_frees(struct test *t)
 	EXPECT_OK(t, mem_free_checked(NULL));
 	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
 	EXPECT_EQ(t, cluster_of(p), 0);
-	ASSERT_OK(t, heap_getsize(p, &bs));
+	ASSERT_OK(t, mem_getsize(p, &bs));
+	EXPECT_EQ(t, bs, 64);
 	EXPECT_OK(t, mem_free_checked(p));
-	EXPECT_TRUE(t, mc->bin[63 - __builtin_clzll(bs) - MM_CACHE_MIN_ORDER].head == p);
+	EXPECT_TRUE(t, mc->slab.cur[slab_size_class(64)]->free == p);
 	EXPECT_ERR(t, mem_free_checked(p), ERR_DOUBLEFREE);
 	EXPECT_OK(t, heap_check(heap_of(0), why, sizeof(why)));
 	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &q));
@@ -916,79 +927,350 @@ static void host_mem_checked_frees(struct test *t)
 	expect_heaps_back(t, before);
 }
 
-/* ---- the per-hart cache's bins: limit, trim, refill batch, hit counting, fast-path double free ---- */
+/* ---- the slab layer: classes, alignment, checked frees, empty slabs, remote frees (mm/slab.h) ---- */
 
-/* blocks on bin @b's list, walking it (the sentinel excluded); 0 for a broken list longer than @cap */
-static unsigned bin_walk(const struct mm_cache_bin *b, unsigned cap)
+static size_t lowbit(size_t x)
 {
-	const struct mm_cached *p = b->head;
-	unsigned n = 0;
-
-	while (p->next) {
-		if (++n > cap)
-			return 0;
-		p = p->next;
-	}
-	return p == &b->end ? n : 0;
+	return x & -x;
 }
 
-static void host_mem_cache_bins(struct test *t)
+static uint64_t slab_rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static void expect_slabs_ok(struct test *t, struct mm_cpu *mc)
+{
+	char why[120] = "";
+	error_t e = slab_check(&mc->slab, why, sizeof(why));
+
+	if (e)
+		test_log("slab_check: %s", why);
+	EXPECT_OK(t, e);
+}
+
+/* a double free through the inline mem_free(): refused by the block's marker, nothing changes */
+static void host_mem_slab_fast_double_free(struct test *t)
 {
 	enum { N = 100 };
 	struct mem_cluster_stats st0, st1;
-	struct mm_cache_bin *b;
 	uint64_t before[NCL];
 	struct mm_cpu *mc;
-	unsigned i, max, peak = 0, n;
-	void *p[N], *q;
+	struct slab *s;
+	unsigned i, used;
+	void *p, *q, *v[N];
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
 	mc = mm_cpu_self();
 	snapshot(before);
-	b = &mc->bin[0];
-	max = (unsigned)b->end.room;
-	EXPECT_TRUE(t, max >= 8 && N > 2 * max);
-	EXPECT_EQ(t, mm_cache_count(b), 0);
-	EXPECT_EQ(t, bin_walk(b, 1000), 0);
-
-	/* the first allocation refills a quarter of the limit in one batch and hands one out */
-	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p[0]));
-	EXPECT_EQ(t, mm_cache_count(b), max / 4 - 1);
+	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
+	s = mc->slab.cur[slab_size_class(64)];
+	used = s->used;
+	mem_free(p);
+	EXPECT_TRUE(t, s->free == p);
+	EXPECT_EQ(t, s->used, used - 1);
+	mem_free(p);
+	EXPECT_TRUE(t, s->free == p && ((struct slab_blk *)p)->next != p);
+	EXPECT_EQ(t, s->used, used - 1);
+	EXPECT_EQ(t, mc->slab.cnt.double_frees, 1);
+	expect_slabs_ok(t, mc);
+	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &q));
+	EXPECT_TRUE(t, q == p);
+	EXPECT_OK(t, mem_free_checked(q));
+	/* one local hit per allocation, inline or not */
 	mem_cluster_get_stats(0, &st0);
-	for (i = 1; i < N; i++)
-		ASSERT_OK(t, mem_alloc(i % 2 ? 64 : 40, NULL, MEM_VALID_SYS, &p[i]));
-	mem_cluster_get_stats(0, &st1);
-	EXPECT_EQ(t, st1.local_hits - st0.local_hits, N - 1);	/* one hit per allocation, cache or refill */
 	for (i = 0; i < N; i++)
-		EXPECT_EQ(t, cluster_of(p[i]), 0);
-
-	/* frees fill the bin up to its limit, never past it; the count and the list agree */
-	for (i = 0; i < N; i++) {
-		mem_free(p[i]);
-		n = mm_cache_count(b);
-		if (n > peak)
-			peak = n;
-		if (n != bin_walk(b, 1000) || n > max || !n)
-			break;
-	}
-	EXPECT_EQ(t, i, N);
-	EXPECT_EQ(t, peak, max - 1);	/* the push that reaches the limit gives an eighth back at once */
-
-	/* a second free of a cached block, through the fast path: refused, the list keeps it once */
-	n = mm_cache_count(b);
-	q = b->head;
-	mem_free(q);
-	EXPECT_EQ(t, mm_cache_count(b), n);
-	EXPECT_EQ(t, bin_walk(b, 1000), n);
-	EXPECT_TRUE(t, b->head == q && b->head->next != q);
-	/* and it comes back out first (LIFO), allocated again: a checked free takes it */
-	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p[0]));
-	EXPECT_TRUE(t, p[0] == q);
-	EXPECT_OK(t, mem_free_checked(p[0]));
-
+		ASSERT_OK(t, mem_alloc(i % 2 ? 64 : 40, NULL, MEM_VALID_SYS, &v[i]));
+	mem_cluster_get_stats(0, &st1);
+	EXPECT_EQ(t, st1.local_hits - st0.local_hits, N);
+	for (i = 0; i < N; i++)
+		mem_free(v[i]);
 	mem_drain();
-	EXPECT_EQ(t, mm_cache_count(b), 0);
-	EXPECT_TRUE(t, b->head == &b->end);
+	expect_heaps_back(t, before);
+}
+
+/*
+ * Random sequences across the classes against a model: sizes at every class boundary -1/0/+1 and
+ * uniform in 1 .. 4200 (past the classes: heap blocks). Every block is filled with its own pattern and
+ * checked before its free; size, class and alignment are checked at once; slabs and heap every 256 steps.
+ */
+static void host_mem_slab_model(struct test *t)
+{
+	enum { SLOTS = 400, OPS = 30000 };
+	static struct {
+		uint8_t *p;
+		size_t size;
+		uint8_t fill;
+	} live[SLOTS];
+	size_t bsz[3 * SLAB_NCLASSES];
+	unsigned nb = 0, i, k, bad_fill = 0, bad_size = 0, bad_align = 0, bad_place = 0;
+	uint64_t before[NCL], rng = 0x853c49e6748fea9bull;
+	struct mm_cpu *mc;
+	char why[120];
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mc = mm_cpu_self();
+	snapshot(before);
+	memset(live, 0, sizeof(live));
+	for (k = 0; k < SLAB_NCLASSES; k++) {
+		bsz[nb++] = slab_classes[k].size - 1;
+		bsz[nb++] = slab_classes[k].size;
+		bsz[nb++] = slab_classes[k].size + 1;
+	}
+	for (i = 0; i < OPS; i++) {
+		unsigned j = (unsigned)(slab_rnd(&rng) % SLOTS);
+
+		if (!live[j].p) {
+			size_t size = slab_rnd(&rng) % 2 ? bsz[slab_rnd(&rng) % nb] : 1 + slab_rnd(&rng) % 4200, got = 0;
+			void *p;
+
+			if (mem_alloc(size, NULL, MEM_VALID_SYS, &p)) {
+				bad_place++;
+				continue;
+			}
+			ASSERT_OK(t, mem_getsize(p, &got));
+			if (size <= SLAB_MAX_SIZE) {
+				size_t want = slab_classes[slab_size_class(size)].size;
+
+				bad_size += got != want || (slab_size_class(size) && slab_classes[slab_size_class(size) - 1].size >= size);
+				bad_align += ((uintptr_t)p & (lowbit(want) - 1)) != 0 || ((uintptr_t)p & 15) != 0;
+			} else {
+				bad_size += got < size || (got & (got - 1));
+				bad_align += ((uintptr_t)p & (got - 1)) != 0;
+			}
+			bad_place += cluster_of(p) != 0;
+			live[j].p = p;
+			live[j].size = size;
+			live[j].fill = (uint8_t)(i * 131 + 7);
+			memset(p, live[j].fill, size);
+		} else {
+			size_t n;
+
+			for (n = 0; n < live[j].size; n++)
+				if (live[j].p[n] != live[j].fill) {
+					bad_fill++;
+					break;
+				}
+			if (i % 2)
+				mem_free(live[j].p);
+			else
+				EXPECT_OK(t, mem_free_checked(live[j].p));
+			live[j].p = NULL;
+		}
+		if (i % 256 == 0) {
+			expect_slabs_ok(t, mc);
+			EXPECT_OK(t, heap_check(heap_of(0), why, sizeof(why)));
+		}
+	}
+	EXPECT_EQ(t, bad_fill, 0);
+	EXPECT_EQ(t, bad_size, 0);
+	EXPECT_EQ(t, bad_align, 0);
+	EXPECT_EQ(t, bad_place, 0);
+	for (i = 0; i < SLOTS; i++)
+		if (live[i].p)
+			EXPECT_OK(t, mem_free_checked(live[i].p));
+	expect_slabs_ok(t, mc);
+	mem_drain();
+	expect_slabs_ok(t, mc);
+	expect_heaps_back(t, before);
+}
+
+/* every class's alignment, and mem_alloc_aligned() across sizes and alignments */
+static void host_mem_slab_align(struct test *t)
+{
+	static const size_t sizes[] = { 1, 24, 100, 129, 1000, 3000, 4096, 5000 };
+	uint64_t before[NCL];
+	unsigned k, i;
+	size_t a, got;
+	void *p;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	snapshot(before);
+	for (k = 0; k < SLAB_NCLASSES; k++) {
+		size_t s = slab_classes[k].size;
+
+		ASSERT_OK(t, mem_alloc(s, NULL, MEM_VALID_SYS, &p));
+		EXPECT_EQ(t, (uintptr_t)p & (lowbit(s) - 1), 0);
+		if (!(s & (s - 1)))
+			EXPECT_EQ(t, (uintptr_t)p & (s - 1), 0);	/* a power of two: naturally aligned */
+		EXPECT_OK(t, mem_free_checked(p));
+	}
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		for (a = 1; a <= 65536; a <<= 1) {
+			p = NULL;
+			ASSERT_OK(t, mem_alloc_aligned(sizes[i], a, NULL, MEM_VALID_SYS, &p));
+			EXPECT_EQ(t, (uintptr_t)p & (a - 1), 0);
+			ASSERT_OK(t, mem_getsize(p, &got));
+			EXPECT_GE(t, got, sizes[i]);
+			memset(p, 0x5c, sizes[i]);
+			EXPECT_OK(t, mem_free_checked(p));
+		}
+	EXPECT_ERR(t, mem_alloc_aligned(64, 0, NULL, MEM_VALID_SYS, &p), ERR_INVAL);
+	EXPECT_ERR(t, mem_alloc_aligned(64, 48, NULL, MEM_VALID_SYS, &p), ERR_INVAL);
+	EXPECT_ERR(t, mem_alloc_aligned(64, 64, NULL, MEM_VALID_SYS, NULL), ERR_INVAL);
+	EXPECT_ERR(t, mem_alloc_aligned(0, 64, NULL, MEM_VALID_SYS, &p), ERR_SIZE);
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
+/* checked frees of class blocks: interior, misaligned, never carved, slab tail, double, the heap's own free */
+static void host_mem_slab_checked(struct test *t)
+{
+	uint64_t before[NCL];
+	struct heap_stats h0, h1;
+	struct mm_cpu *mc;
+	uint8_t *p, *base;
+	size_t got;
+	char why[120];
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mc = mm_cpu_self();
+	snapshot(before);
+	heap_get_stats(heap_of(0), &h0);
+	/* class 48 (85 blocks in 4 KiB): a fresh slab's first block is its base */
+	ASSERT_OK(t, mem_alloc(48, NULL, MEM_VALID_SYS, (void **)&base));
+	EXPECT_EQ(t, (uintptr_t)base & 4095, 0);
+	ASSERT_OK(t, mem_alloc(100, NULL, MEM_VALID_SYS, (void **)&p));
+	ASSERT_OK(t, mem_getsize(p, &got));
+	EXPECT_EQ(t, got, 112);
+	EXPECT_ERR(t, mem_free_checked(p + 16), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked(p + 8), ERR_MISALIGNED);
+	EXPECT_ERR(t, mem_free_checked(p + 1), ERR_MISALIGNED);
+	EXPECT_ERR(t, mem_getsize(p + 16, &got), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked(base + SLAB_CARVE * 48), ERR_DOUBLEFREE);	/* never carved */
+	EXPECT_ERR(t, mem_free_checked(base + 85 * 48), ERR_INTERIOR);			/* the slab's tail */
+	mem_free(base + 85 * 48);
+	mem_free(p + 16);
+	/* the heap refuses to free a slab from under its blocks */
+	EXPECT_ERR(t, heap_free(base), ERR_DOUBLEFREE);
+	EXPECT_OK(t, heap_check(heap_of(0), why, sizeof(why)));
+	expect_slabs_ok(t, mc);
+	EXPECT_OK(t, mem_free_checked(p));
+	EXPECT_ERR(t, mem_free_checked(p), ERR_DOUBLEFREE);
+	EXPECT_ERR(t, mem_getsize(p, &got), ERR_DOUBLEFREE);
+	mem_free(p);
+	expect_slabs_ok(t, mc);
+	EXPECT_OK(t, mem_free_checked(base));
+	heap_get_stats(heap_of(0), &h1);
+	/* every refusal counted by the heap: 7 checked or inline class-block frees, 1 heap_free() */
+	EXPECT_EQ(t, h1.bad_frees, h0.bad_frees + 10);
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
+/* empty slabs go back to the heap without a drain (all but the current one of each class) */
+static void host_mem_slab_empty_returned(struct test *t)
+{
+	enum { N = 5 * 36 };		/* five slabs of class 112 (36 blocks each) */
+	uint64_t before[NCL], given0;
+	struct mm_cpu *mc;
+	void *v[N];
+	unsigned i, k;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mc = mm_cpu_self();
+	snapshot(before);
+	given0 = mc->slab.cnt.slabs_given;
+	for (i = 0; i < N; i++)
+		ASSERT_OK(t, mem_alloc(100, NULL, MEM_VALID_SYS, &v[i]));
+	EXPECT_GE(t, before[0] - free_bytes(0), 5 * 4096);
+	for (i = 0; i < N; i++)
+		mem_free(v[i]);
+	EXPECT_EQ(t, before[0] - free_bytes(0), 4096);	/* one empty slab stays: the current one */
+	EXPECT_TRUE(t, mc->slab.spare[slab_size_class(100)] == NULL);
+	EXPECT_GE(t, mc->slab.cnt.slabs_given - given0, 4);
+	expect_slabs_ok(t, mc);
+	/* a burst in every class, freed in a shuffled order: at most the current slabs stay */
+	{
+		static void *w[SLAB_NCLASSES][40];
+		uint64_t rng = 0x9e3779b97f4a7c15ull, cur = 0;
+
+		for (k = 0; k < SLAB_NCLASSES; k++)
+			for (i = 0; i < 40; i++)
+				ASSERT_OK(t, mem_alloc(slab_classes[k].size, NULL, MEM_VALID_SYS, &w[k][i]));
+		for (i = 0; i < 40 * SLAB_NCLASSES; i++) {
+			unsigned a = (unsigned)(slab_rnd(&rng) % SLAB_NCLASSES), b = (unsigned)(slab_rnd(&rng) % 40);
+
+			if (w[a][b]) {
+				mem_free(w[a][b]);
+				w[a][b] = NULL;
+			}
+		}
+		for (k = 0; k < SLAB_NCLASSES; k++) {
+			for (i = 0; i < 40; i++)
+				if (w[k][i])
+					mem_free(w[k][i]);
+			/* one empty slab per class at most: the current one, or a spare on the partial list */
+			if (mc->slab.cur[k] != &slab_none)
+				cur += (uint64_t)1 << slab_classes[k].order;
+			EXPECT_TRUE(t, mc->slab.spare[k] == NULL || mc->slab.cur[k] == &slab_none);
+			if (mc->slab.spare[k])
+				cur += (uint64_t)1 << slab_classes[k].order;
+			EXPECT_TRUE(t, mc->slab.partial[k] == mc->slab.spare[k] &&
+				       (!mc->slab.partial[k] || !mc->slab.partial[k]->next));
+		}
+		EXPECT_EQ(t, before[0] - free_bytes(0), cur);
+	}
+	expect_slabs_ok(t, mc);
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
+/* remote frees: hart 2 (cluster 1) frees hart 0's blocks: batched, one compare-and-swap per 8 */
+static void *slab_remote_blocks[64];
+static struct slab_counters slab_remote_cnt;
+static error_t slab_remote_err[3];
+
+static void *slab_remote_thread(void *arg)
+{
+	unsigned i;
+
+	(void)arg;
+	become(2);
+	for (i = 0; i < 64; i++)
+		mem_free(slab_remote_blocks[i]);
+	slab_remote_err[0] = mem_free_checked(slab_remote_blocks[5]);	/* in its batch: a double free */
+	slab_remote_err[1] = mem_free_checked(slab_remote_blocks[63]);	/* pushed already: so is this */
+	slab_remote_err[2] = mem_free_checked((char *)slab_remote_blocks[7] + 16);
+	slab_remote_cnt = mm_cpu_self()->slab.cnt;
+	mem_drain();
+	return NULL;
+}
+
+static void host_mem_slab_remote(struct test *t)
+{
+	uint64_t before[NCL];
+	struct mm_cpu *mc;
+	pthread_t th;
+	unsigned i;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mc = mm_cpu_self();
+	snapshot(before);
+	for (i = 0; i < 64; i++)
+		ASSERT_OK(t, mem_alloc(200, NULL, MEM_VALID_SYS, &slab_remote_blocks[i]));
+	ASSERT_EQ(t, pthread_create(&th, NULL, slab_remote_thread, NULL), 0);
+	pthread_join(th, NULL);
+	EXPECT_EQ(t, slab_remote_cnt.remote_frees, 64);
+	EXPECT_EQ(t, slab_remote_cnt.remote_pushes, 64 / SLAB_REMOTE_BATCH);
+	EXPECT_ERR(t, slab_remote_err[0], ERR_DOUBLEFREE);
+	EXPECT_ERR(t, slab_remote_err[1], ERR_DOUBLEFREE);
+	EXPECT_ERR(t, slab_remote_err[2], ERR_INTERIOR);
+	/* in hart 0's inbox now, not yet in its slabs: a free here is a double free too */
+	EXPECT_TRUE(t, mc->slab.inbox != NULL);
+	EXPECT_ERR(t, mem_free_checked(slab_remote_blocks[0]), ERR_DOUBLEFREE);
+	EXPECT_TRUE(t, free_bytes(0) < before[0]);
+	expect_slabs_ok(t, mc);
+	mem_drain();
+	EXPECT_TRUE(t, mc->slab.inbox == NULL && mc->slab.pending == NULL);
+	EXPECT_EQ(t, mc->slab.cnt.inbox_blocks, 64);
+	expect_slabs_ok(t, mc);
 	expect_heaps_back(t, before);
 }
 
@@ -1199,7 +1481,11 @@ static void *stress_thread(void *arg)
 	s_poll(s, me);
 	for (i = 0; i < nlive; i++)
 		s_free(s, live[i].p, live[i].size);
+	/* every outgoing remote free is sent, then every hart frees what it received (mm/slab.h) */
 	mem_drain();
+	pthread_barrier_wait(&s_bar);
+	mem_drain();
+	pthread_barrier_wait(&s_bar);
 	return NULL;
 }
 
@@ -1259,5 +1545,7 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_global), TEST_CASE(host_mem_dma), TEST_CASE(host_mem_dma_straddle),
 	   TEST_CASE(host_mem_private), TEST_CASE(host_mem_private_pages),
 	   TEST_CASE(host_mem_caller_prox),
-	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_cache_bins),
+	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_slab_fast_double_free),
+	   TEST_CASE(host_mem_slab_model), TEST_CASE(host_mem_slab_align), TEST_CASE(host_mem_slab_checked),
+	   TEST_CASE(host_mem_slab_empty_returned), TEST_CASE(host_mem_slab_remote),
 	   TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));

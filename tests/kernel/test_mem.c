@@ -6,12 +6,15 @@
 
 #include "kernel/cls.h"
 #include "kernel/kernel.h"
+#include "kernel/printk.h"
 #include "kernel/smp.h"
 #include "mm/cma.h"
 #include "mm/cpu.h"
 #include "mm/env.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
+#include "mm/mem_internal.h"
+#include "mm/slab.h"
 #include "tests/test.h"
 
 /*
@@ -103,15 +106,28 @@ static uint64_t tb_hz(void)
 	return boot_topo.timebase_hz;	/* the DT parser refuses < 1 kHz */
 }
 
+/* the block size as its allocator rounded it: a size class's (mm/slab.h) or a heap block's */
+static error_t raw_size(const void *p, size_t *got)
+{
+	int e = slab_getsize(heap_owner(p), (uintptr_t)p, got);
+
+	return e == 1 ? heap_getsize(p, got) : e;
+}
+
 static void drain_one(void *arg)
 {
 	(void)arg;
 	mem_drain();
 }
 
-/* give every hart's cached and remote-batched blocks back to their heaps */
+/*
+ * give every hart's slabs and remote-batched blocks back to their heaps: twice, since a hart's inbox only
+ * empties once every other hart has pushed its outgoing batches (the first round), and only its owner
+ * frees what is in it (the second)
+ */
 static void drain_all(void)
 {
+	smp_call_all(drain_one, NULL);
 	smp_call_all(drain_one, NULL);
 }
 
@@ -374,9 +390,13 @@ static void place_body(void *arg)
 		HCHECK(r, heap_owner(p) == heap_of(rc.cluster), (uintptr_t)p, rc.cluster);
 		HCHECK(r, rc.rank == 0 && !rc.fallback, rc.rank, rc.fallback);
 		HCHECK(r, is_region(&rc, "heap"), (uintptr_t)p, 0);
-		/* heap blocks: a power of two >= 64 holding the request, naturally aligned */
-		HCHECK(r, heap_getsize(p, &got) == 0 && got >= want && got >= 64 && !(got & (got - 1)), got, want);
-		HCHECK(r, got && !((uintptr_t)p & (got - 1)), (uintptr_t)p, got);
+		/*
+		 * a size class up to 4 KiB (aligned to the lowest set bit of its size), else a heap block: a
+		 * power of two >= 64 holding the request, naturally aligned
+		 */
+		HCHECK(r, raw_size(p, &got) == 0 && got >= want && got >= 16 &&
+			  (got <= SLAB_MAX_SIZE || !(got & (got - 1))), got, want);
+		HCHECK(r, got && !((uintptr_t)p & ((got & -got) - 1)), (uintptr_t)p, got);
 		/* usable size: the block (the debug allocator answers the requested size) */
 		HCHECK(r, mem_getsize(p, &got) == 0 && got >= want, got, want);
 		memset(p, 0xa5, want);
@@ -939,7 +959,7 @@ static void *priv_one(struct hart_res *r, size_t size, struct mem_proximity_s *p
 			HCHECK(r, rc.cluster == want_cluster, rc.cluster, want_cluster);
 	}
 	if (is_region(&rc, "heap"))
-		HCHECK(r, heap_getsize(p, &got) == 0 && got >= size, (uintptr_t)p, got);
+		HCHECK(r, raw_size(p, &got) == 0 && got >= size, (uintptr_t)p, got);
 	else
 		HCHECK(r, heap_getsize(p, &got) != 0 && in_cluster_ram(rc.cluster, p, size), (uintptr_t)p,
 		       rc.cluster);
@@ -1122,7 +1142,7 @@ static void mem_checked_frees(struct test *t)
 	struct mm_cpu *mc = &cls_self()->mm;
 	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	uint64_t top = 0, bad0;
-	struct mm_cache_bin *bin;
+	struct slab *sl;
 	unsigned c, refused = 0;
 	void *p, *q, *s;
 	size_t bs;
@@ -1136,19 +1156,35 @@ static void mem_checked_frees(struct test *t)
 	EXPECT_OK(t, mem_free_checked(NULL));
 	mem_free(NULL);
 
-	/* a small block of the home heap: its free parks it in this hart's cache; a second free is refused */
+	/*
+	 * A small block of the home heap: its free puts it back on its slab's free list; a second free is
+	 * refused, checked or not (the inline mem_free() sees the block's marker), and changes nothing.
+	 */
 	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
 	ASSERT_TRUE(t, heap_owner(p) == mc->home);
-	ASSERT_OK(t, heap_getsize(p, &bs));
-	bin = &mc->bin[log2_floor(bs) - MM_CACHE_MIN_ORDER];
+	ASSERT_OK(t, mem_getsize(p, &bs));
+	EXPECT_EQ(t, bs, 64);
+	/* (the debug allocator asks for 24 bytes more: another class) */
+	sl = mc->slab.cur[slab_size_class(MM_DEBUG ? 64 + MEM_DBG_GUARD + MEM_DBG_TRAILER : 64)];
 	EXPECT_OK(t, mem_free_checked(p));
-	EXPECT_TRUE(t, bin->head == p);
+	EXPECT_TRUE(t, sl->free == p);
 	EXPECT_ERR(t, mem_free_checked(p), ERR_DOUBLEFREE);
-	EXPECT_TRUE(t, bin->head == p);
-	/* the cache hands the same block out again (LIFO) and it frees normally */
+	mem_free(p);
+	EXPECT_TRUE(t, sl->free == p && ((struct slab_blk *)p)->next != p);
+	EXPECT_ERR(t, mem_getsize(p, &bs), ERR_DOUBLEFREE);
+	/* the slab hands the same block out again (LIFO) and it frees normally */
 	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &q));
 	EXPECT_TRUE(t, q == p);
 	EXPECT_OK(t, mem_free_checked(q));
+	/* a block of a class between powers of two: interior, misaligned, double */
+	ASSERT_OK(t, mem_alloc(100, NULL, MEM_VALID_SYS, &q));
+	ASSERT_OK(t, mem_getsize(q, &bs));
+	EXPECT_EQ(t, bs, MM_DEBUG ? 100 : 112);	/* the debug allocator answers the requested size */
+	EXPECT_ERR(t, mem_free_checked((char *)q + 16), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked((char *)q + 8), ERR_MISALIGNED);
+	EXPECT_OK(t, mem_free_checked(q));
+	EXPECT_ERR(t, mem_free_checked(q), ERR_DOUBLEFREE);
+	refused += 4;	/* the inline double free of p, and three of q (p's checked one is among the 9 below) */
 
 	/* interior and misaligned addresses of a cached-size block and of a large block */
 	ASSERT_OK(t, mem_alloc(4096, NULL, MEM_VALID_SYS, &q));
@@ -1336,6 +1372,8 @@ struct stress_res {
 	uint32_t ran;
 	uint64_t allocs, frees, handed, received;
 	uint64_t alloc_fail, free_fail, pattern_bad, reach_bad;
+	uint64_t slab_bad;		/* slab_check() of the hart's own slabs failed (every 256 ops, at the end) */
+	uint64_t remote_frees, remote_pushes;	/* its slab counters after the run (mm/slab.h) */
 	uint64_t t_ops, t_end;		/* ticks in the random phase, and in the final frees + drain */
 	error_t first_err;
 };
@@ -1468,6 +1506,8 @@ static void stress_body(void *arg)
 	for (op = 0; op < stress_ops; op++) {
 		uint64_t r = test_rand(&seed);
 
+		if (op % 256 == 0 && slab_check(&me->mm.slab, NULL, 0))
+			s->slab_bad++;
 		poll_mbox(s, idx);
 		if (nlive && (nlive == STRESS_LIVE || r % 100 < 45)) {
 			unsigned k = (unsigned)((r >> 8) % nlive);
@@ -1522,6 +1562,24 @@ static void stress_body(void *arg)
 		checked_free(s, live[i].p, live[i].size);
 	mem_drain();
 	s->t_end = mm_clock() - t1;
+}
+
+/* after the run, on every hart: its slabs' invariants, an empty inbox, its remote-free counters */
+static void stress_after(void *arg)
+{
+	struct cls *me = cls_self();
+	struct stress_res *s = &sres[me->index];
+	char why[120];
+
+	(void)arg;
+	if (slab_check(&me->mm.slab, why, sizeof(why))) {
+		s->slab_bad++;
+		printk("    # hart index %u: slab_check: %s\n", me->index, why);
+	}
+	if (__atomic_load_n(&me->mm.slab.inbox, __ATOMIC_ACQUIRE) || me->mm.slab.pending)
+		s->slab_bad++;
+	s->remote_frees = me->mm.slab.cnt.remote_frees;
+	s->remote_pushes = me->mm.slab.cnt.remote_pushes;
 }
 
 static void mem_stress_all_harts(struct test *t)
@@ -1585,6 +1643,21 @@ static void mem_stress_all_harts(struct test *t)
 	EXPECT_EQ(t, late.pattern_bad, 0);
 	EXPECT_EQ(t, late.free_fail, 0);
 	drain_all();
+	smp_call_all(stress_after, NULL);
+	{
+		uint64_t rf = 0, rp = 0;
+
+		for (i = 0; i < boot_topo.nharts; i++) {
+			EXPECT_EQ(t, sres[i].slab_bad, 0);
+			rf += sres[i].remote_frees;
+			rp += sres[i].remote_pushes;
+		}
+		test_log("stress: %llu remote frees of slab blocks in %llu pushes", (unsigned long long)rf,
+			 (unsigned long long)rp);
+		if (n > 1)
+			EXPECT_GT(t, rf, 0);
+		EXPECT_LE(t, rp, rf);	/* a push carries at least one block, SLAB_REMOTE_BATCH when full */
+	}
 	for (i = 0; i < boot_topo.nharts; i++) {
 		struct stress_res *s = &sres[i];
 

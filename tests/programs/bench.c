@@ -25,8 +25,9 @@
  *   bench=all          under -icount shift=0,sleep=off: instruction counts. instret then counts guest
  *                      instructions exactly and repeatably. It sums over all harts, so single-hart figures
  *                      run on the boot hart while the others sleep in wfi (they execute nothing). Sections:
- *                      empty_loop, fast_pair, buddy_pair, lock_pair, trace + frag (bench_traces.c),
- *                      placement, boot, mesh (the fallback over a full mesh, the cost of splitting).
+ *                      empty_loop, fast_pair, buddy_pair, lock_pair, trace + frag, remote + burst
+ *                      (bench_traces.c), placement, boot, mesh (the fallback over a full mesh, the cost
+ *                      of splitting).
  *   bench=contention   without -icount (MTTCG: one host thread per hart, really parallel): throughput
  *                      in fixed windows of the time CSR.
  *   bench=a,b,...      only the named sections (any of the above names, or contention).
@@ -1098,6 +1099,7 @@ static const struct {
 	{ "buddy_pair", bench_buddy_pair },
 	{ "lock_pair", bench_lock_pair },
 	{ "trace", bench_traces },
+	{ "remote", bench_remote_burst },
 	{ "placement", bench_placement },
 	{ "boot", bench_boot },
 	{ "mesh", bench_mesh },
@@ -1141,7 +1143,7 @@ static int bench_main(const char *which)
 	}
 	if (!ran) {
 		printk("benchmark: no section named '%s' (have all, contention, fast_pair, buddy_pair, lock_pair, trace, "
-		       "placement, boot, mesh)\n", which);
+		       "remote, placement, boot, mesh)\n", which);
 		return 1;
 	}
 	return 0;

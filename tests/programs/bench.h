@@ -51,5 +51,6 @@ uint64_t bench_newlib_extent(void);
 
 /* The sections, each printing its own "bench: name=..." lines. */
 void bench_traces(void);		/* tests/programs/bench_traces.c: name=trace and name=frag */
+void bench_remote_burst(void);	/* the same file: name=remote and name=burst */
 
 #endif

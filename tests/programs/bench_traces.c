@@ -10,6 +10,8 @@
 #include "kernel/kernel.h"
 #include "kernel/lock.h"
 #include "kernel/printk.h"
+#include "kernel/smp.h"
+#include "mm/cpu.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
 
@@ -337,6 +339,8 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 	char line[256], fo[48], rw[48];
 	size_t len;
 
+	struct slab_counters c0 = cls_self()->mm.slab.cnt, c1;
+
 	memset(r, 0, sizeof(*r));
 	bracket(&ba, &bf);
 	a->settle();
@@ -395,6 +399,12 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 	bench_fmt_ratio(rw, sizeof(rw), "rounding_waste", blk_at_peak - live_peak, live_peak);
 	printk("bench: name=frag trace=%s alloc=%s%s%s peak_live=%llu peak_footprint=%llu\n", t->name, a->name, fo,
 	       rw, (unsigned long long)live_peak, (unsigned long long)fp_peak);
+	c1 = cls_self()->mm.slab.cnt;
+	if (a->settle == mem_drain)	/* what the slab layer did during the replay (and its final drain) */
+		printk("bench: name=slabs trace=%s alloc=%s slabs_taken=%llu slabs_given=%llu carves=%llu switches=%llu\n",
+		       t->name, a->name, (unsigned long long)(c1.slabs_taken - c0.slabs_taken),
+		       (unsigned long long)(c1.slabs_given - c0.slabs_given), (unsigned long long)(c1.carves - c0.carves),
+		       (unsigned long long)(c1.switches - c0.switches));
 }
 
 void bench_traces(void)
@@ -430,4 +440,158 @@ void bench_traces(void)
 	heap_free(rm);
 	heap_free(gm);
 	heap_free(tm);
+}
+
+/*
+ * remote: producers in one cluster, consumers in another. The boot hart (the producer) allocates
+ * REMOTE_N blocks of 16..512 bytes; a hart of another cluster (the consumer) frees them all, timed alone:
+ * Proxima's frees go into per-owner batches and reach the producer's inbox by one compare-and-swap per
+ * SLAB_REMOTE_BATCH (atomics= counts them, the last partial batch included, which the consumer's
+ * mem_drain() pushes); newlib's take its one lock per free (two atomics: lock and unlock). owner_insn is
+ * what the producer then pays per block to take them back (one exchange, then a free into the slab).
+ * The consumer's loop is measured against the same loop with an empty body, and the wait of the boot
+ * hart, asleep in wfi, costs the same in both.
+ */
+#define REMOTE_N 2048
+
+struct remote_run {
+	void *ptr[REMOTE_N];
+	const struct bench_alloc *a;
+	uint64_t insn, atomics, frees;
+};
+
+static __attribute__((noinline)) void remote_none(void *p)
+{
+	__asm__ volatile("" ::"r"(p) : "memory");
+}
+
+static void remote_consume(void *arg)
+{
+	struct remote_run *r = arg;
+	const struct slab_counters *sc = &cls_self()->mm.slab.cnt;
+	uint64_t t0, t1, t2, p0 = sc->remote_pushes, f0 = sc->remote_frees;
+	unsigned i;
+
+	t0 = bench_insn();
+	for (i = 0; i < REMOTE_N; i++)
+		remote_none(r->ptr[i]);
+	t1 = bench_insn();
+	for (i = 0; i < REMOTE_N; i++)
+		r->a->free(r->ptr[i]);
+	t2 = bench_insn();
+	if (r->a->settle == mem_drain)
+		mem_drain();	/* the last partial batch: one more push */
+	r->insn = (t2 - t1) - (t1 - t0);
+	r->atomics = sc->remote_pushes - p0;
+	r->frees = sc->remote_frees - f0;
+}
+
+static void bench_remote(struct remote_run *r)
+{
+	unsigned me = cls_self()->index, cons = ~0u, i, k;
+	struct bench_rng rng = { 0x2545f4914f6cdd1dULL };
+	struct hart_set set;
+
+	for (i = 0; i < smp_nharts() && cons == ~0u; i++)
+		if (smp_hart_up(i) && cls_of(i) && cls_of(i)->cluster != cls_self()->cluster &&
+		    heap_of(cls_of(i)->cluster)->size)
+			cons = i;
+	if (cons == ~0u) {
+		printk("benchmark: remote: no hart of another cluster with memory\n");
+		return;
+	}
+	for (k = 0; k < sizeof(allocators) / sizeof(allocators[0]); k++) {
+		char line[240], ip[48], ap[48], op[48];
+		uint64_t t0, owner;
+
+		r->a = &allocators[k];
+		r->a->settle();
+		for (i = 0; i < REMOTE_N; i++)
+			if (!(r->ptr[i] = r->a->alloc(16 + bench_rand(&rng) % 497)))
+				break;
+		if (i < REMOTE_N) {
+			printk("benchmark: remote: %s out of memory\n", r->a->name);
+			while (i--)
+				r->a->free(r->ptr[i]);
+			continue;
+		}
+		smp_set_clear(&set);
+		smp_set_add(&set, cons);
+		smp_call_set(&set, remote_consume, r);
+		t0 = bench_insn();
+		r->a->settle();	/* Proxima: the producer takes its inbox back */
+		owner = bench_insn() - t0;
+		if (r->a->settle != mem_drain) {
+			r->atomics = 2 * REMOTE_N;	/* a lock and an unlock per free */
+			owner = 0;
+		}
+		bench_fmt_ratio(ip, sizeof(ip), "insn_per_free", r->insn, REMOTE_N);
+		/* per 8 frees: the goal is at most one, which 2 decimals of a per-free figure cannot tell */
+		bench_fmt_ratio(ap, sizeof(ap), "atomics_per_8_frees", 8 * r->atomics, REMOTE_N);
+		bench_fmt_ratio(op, sizeof(op), "owner_insn_per_block", owner, REMOTE_N);
+		snprintf(line, sizeof(line), "bench: name=remote trace=remote alloc=%s lock=%s frees=%u producer=%u consumer=%u atomics=%llu%s%s%s",
+			 r->a->name, LOCK_KIND_NAME, REMOTE_N, me, cons, (unsigned long long)r->atomics, ip, ap, op);
+		printk("%s\n", line);
+	}
+}
+
+/*
+ * burst: footprint after a burst and its frees. 4000 blocks of 16..512 bytes in random order, then all
+ * freed in another order: footprint_after is what the allocator still holds (Proxima: slabs not given back,
+ * at most the current slab of each class; newlib: its sbrk extent, which only malloc_trim() shrinks).
+ */
+#define BURST_N 4000
+
+static void bench_burst(struct remote_run *scratch)
+{
+	static void *ptr[BURST_N];
+	unsigned k, i;
+
+	(void)scratch;
+	for (k = 0; k < sizeof(allocators) / sizeof(allocators[0]); k++) {
+		const struct bench_alloc *a = &allocators[k];
+		struct bench_rng rng = { 0x9e3779b97f4a7c15ULL };
+		uint64_t fp0, peak, after, live = 0;
+
+		a->settle();
+		fp0 = a->footprint();
+		for (i = 0; i < BURST_N; i++) {
+			size_t s = 16 + bench_rand(&rng) % 497;
+
+			ptr[i] = a->alloc(s);
+			live += ptr[i] ? s : 0;
+		}
+		peak = a->footprint() - fp0;
+		for (i = 0; i < BURST_N; i++) {
+			unsigned j = (unsigned)(bench_rand(&rng) % BURST_N);
+			void *t = ptr[i];
+
+			ptr[i] = ptr[j];
+			ptr[j] = t;
+		}
+		for (i = 0; i < BURST_N; i++)
+			if (ptr[i])
+				a->free(ptr[i]);
+		after = a->footprint() - fp0;
+		printk("bench: name=burst alloc=%s blocks=%u live=%llu peak_footprint=%llu footprint_after=%llu\n", a->name,
+		       BURST_N, (unsigned long long)live, (unsigned long long)peak, (unsigned long long)after);
+		a->settle();
+	}
+}
+
+void bench_remote_burst(void)
+{
+	void *rm;
+
+	if (bench_newlib_init()) {
+		printk("benchmark: remote: no room for newlib's arena\n");
+		return;
+	}
+	if (heap_alloc_local(sizeof(struct remote_run), &rm)) {
+		printk("benchmark: remote: no room for its table\n");
+		return;
+	}
+	bench_remote(rm);
+	bench_burst(rm);
+	heap_free(rm);
 }

@@ -198,6 +198,21 @@ class TestGoals(unittest.TestCase):
             "bench: name=frag trace=powerlaw alloc=proxima footprint_over_live=1.26 rounding_waste=0.1\n"))[4]
             .status, "NOT MET")
 
+    def test_slab_goals(self):
+        text = "".join(f"bench: name=frag trace={t} alloc=proxima footprint_over_live={p}\n"
+                       f"bench: name=frag trace={t} alloc=newlib footprint_over_live={n}\n"
+                       f"bench: name=trace trace={t} alloc=proxima insn_per_op=20 insn_p99=90 insn_max=390\n"
+                       f"bench: name=trace trace={t} alloc=newlib insn_per_op=100 insn_p99=200 insn_max=900\n"
+                       for t, p, n in (("uniform", 1.05, 1.08), ("powerlaw", 1.10, 1.27), ("mixed", 1.15, 1.09)))
+        text += ("bench: name=fast_pair size=64 insn_per_pair=36\nbench: name=fast_pair size=64 const=1 insn_per_pair=90\n"
+                 "bench: name=remote alloc=proxima insn_per_free=31 atomics_per_8_frees=1.00\n"
+                 "bench: name=burst alloc=proxima footprint_after=4096\nbench: name=burst alloc=newlib footprint_after=8192\n")
+        g = br.evaluate_slab_goals(results_of(text))
+        self.assertEqual(statuses(g), ["NOT MET", "MET", "MET", "MET", "MET", "MET", "NOT MET", "MET", "MET"])
+        self.assertIn("mixed 1.15 (newlib 1.09)", g[0].measured)   # at the bound but above newlib's
+        self.assertEqual(g[4].measured, "5.00 (newlib 100 / proxima 20)")
+        self.assertEqual(statuses(br.evaluate_slab_goals([])), ["NO DATA"] * 9)
+
     def test_fast_pair_judges_proxima_only(self):
         g = br.evaluate_goals(results_of("bench: name=fast_pair size=64 alloc=newlib insn_per_pair=140\n"
                                          "bench: name=fast_pair size=16 insn_per_pair=30\n"))[0]

@@ -1,0 +1,598 @@
+/* slab.c - the class/slab layer: per-hart slabs of 28 size classes, lazy carving, lock-free remote frees. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mm/buddy.h"
+#include "mm/env.h"
+#include "mm/heap.h"
+#include "mm/slab.h"
+#if MM_DEBUG
+#include "mm/mem_internal.h"
+#endif
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+_Static_assert(sizeof(struct slab) == HEAP_PAGE_DESC_SIZE, "a slab descriptor fills its heap slot");
+_Static_assert(SLAB_MAX_ORDER < BUDDY_SECTION_ORDER, "slabs live in fully initialised sections");
+_Static_assert(BUDDY_PAGE_ORDER == 12, "the inline free shifts by 12");
+
+/*
+ * The class table (see mm/slab.h). C(size, order): a slab of 2^order bytes holds 2^order / size blocks;
+ * the order is the smallest of 12..15 whose tail waste is at most 1/16 of the slab (3584: 8 KiB, 1/8 at
+ * any order below 32 KiB). Small slabs matter more than the tail: a class with a few live blocks holds
+ * a whole slab (a first choice of "at most 1/40" took 32 KiB slabs for 640..3584 and made the powerlaw
+ * trace's footprint 1.65 times its live bytes). recip = ceil(2^32 / size): for an offset o below
+ * 2^15 that is a multiple of size, (o * recip) >> 32 == o / size exactly (the error o * (recip - 2^32 /
+ * size) / 2^32 stays below 1); for any other o the product back differs, which is the inline test.
+ */
+#define C(sz, ord)                                                                              \
+	{ .size = (sz), .recip = (uint32_t)((((uint64_t)1 << 32) + (sz) - 1) / (sz)),           \
+	  .n = (uint16_t)((1u << (ord)) / (sz)), .order = (ord),                               \
+	  .pmask = (int32_t)~((1u << ((ord) - 12)) - 1) }
+
+const struct slab_class slab_class_of_byte[256] = {
+	/*
+	 * Page bytes past the classes never occur in an initialised section; the inline free may still read
+	 * one in never-split memory (mm/mem.h's documented exception): it finds an in-bounds entry that points
+	 * it at its own page's descriptor, never outside the table or the descriptor array.
+	 */
+	[SLAB_NCLASSES + 1 ... 255] = { .pmask = -1 },
+	[0] = { 0, 0, 0, 0, 0 },	/* page byte 0: no slab */
+	C(16, 12),   C(32, 12),   C(48, 12),   C(64, 12),   C(80, 12),   C(96, 12),   C(112, 12),
+	C(128, 12),  C(160, 12),  C(192, 12),  C(224, 12),  C(256, 12),  C(320, 12),  C(384, 12),
+	C(448, 12),  C(512, 12),  C(640, 12),  C(768, 12),  C(896, 13),  C(1024, 12), C(1280, 12),
+	C(1536, 13), C(1792, 14), C(2048, 12), C(2560, 13), C(3072, 14), C(3584, 13), C(4096, 12),
+};
+
+_Static_assert(sizeof(struct slab_class) == 16, "the inline free indexes the table with a shift");
+
+#define class_tab slab_classes
+
+struct slab slab_none = { .state = SLAB_NONE, .owner = 0xffff };
+
+/* every hart's slab state, for the owner of a remote free's block */
+static struct slab_cpu *harts[MM_MAX_HARTS];
+
+unsigned slab_size_class(size_t size)
+{
+	unsigned k = 0;
+
+	while (class_tab[k].size < size)
+		k++;
+	return k;
+}
+
+int slab_class_aligned(size_t size, size_t align)
+{
+	unsigned k;
+
+	if (!size || size > SLAB_MAX_SIZE || align > SLAB_MAX_SIZE)
+		return -1;
+	for (k = slab_size_class(size); k < SLAB_NCLASSES; k++)
+		if (!(class_tab[k].size & (align - 1)))
+			return (int)k;
+	return -1;
+}
+
+void slab_cpu_init(struct slab_cpu *sc, unsigned hart, struct heap *home)
+{
+	unsigned i;
+
+	memset(sc, 0, sizeof(*sc));
+	for (i = 0; i < SLAB_NCLASSES; i++)
+		sc->cur[i] = &slab_none;
+	for (i = 0; i < SLAB_MAX_SIZE / 16; i++)
+		sc->cls_of_size[i] = (uint8_t)slab_size_class(16 * i + 16);
+	sc->hart = hart;
+	if (home && home->size) {
+		sc->home = home;
+		sc->lo = home->b.base;
+		sc->span = home->b.end - home->b.base;
+		sc->pg_bias = home->b.pg_bias;
+		sc->desc_bias = home->page_desc_bias;
+	}
+	if (hart < MM_MAX_HARTS)
+		harts[hart] = sc;
+}
+
+/* ---- slabs ---- */
+
+static uintptr_t slab_base(uintptr_t desc_bias, const struct slab *s)
+{
+	return (((uintptr_t)s - desc_bias) / sizeof(struct slab)) << 12;
+}
+
+static void set_pages(uintptr_t pg_bias, uintptr_t base, unsigned order, uint8_t v)
+{
+	unsigned i;
+
+	for (i = 0; i < 1u << (order - 12); i++)
+		*buddy_page_byte(pg_bias, base + ((uintptr_t)i << 12)) = v;
+}
+
+/*
+ * The partial list of a class: NULL-ended through next, and head->prev is the tail, so that slabs join
+ * at the tail and leave from the head (FIFO): the slab that has waited longest has had the most frees
+ * since it left the full state, and a switch to it buys the most allocations per slow path.
+ */
+static void list_add(struct slab **head, struct slab *s)
+{
+	struct slab *h = *head;
+
+	s->next = NULL;
+	if (!h) {
+		s->prev = s;
+		*head = s;
+		return;
+	}
+	s->prev = h->prev;
+	h->prev->next = s;
+	h->prev = s;
+}
+
+static void list_del(struct slab **head, struct slab *s)
+{
+	struct slab *h = *head;
+
+	if (s == h) {
+		*head = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+	} else {
+		s->prev->next = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		else
+			h->prev = s->prev;	/* s was the tail */
+	}
+	s->next = s->prev = NULL;
+}
+
+/* a new slab of class k from the home heap: one buddy allocation under its lock */
+static struct slab *slab_take(struct slab_cpu *sc, unsigned k)
+{
+	const struct slab_class *ci = &class_tab[k];
+	struct heap *h = sc->home;
+	struct slab *s;
+	void *p;
+	error_t e;
+
+	spin_lock(&h->lock);
+	e = buddy_alloc_order(&h->b, ci->order, &p);
+	if (!e)
+		buddy_take(&h->b, (uintptr_t)p);
+	else
+		h->failures++;
+	spin_unlock(&h->lock);
+	if (e)
+		return NULL;
+	s = slab_desc(sc->desc_bias, (uintptr_t)p >> 12);
+	*s = (struct slab){ .free = NULL, .used = 0, .carved = 0, .cls = (uint8_t)k, .state = SLAB_CUR,
+			    .owner = (uint16_t)sc->hart };
+	set_pages(sc->pg_bias, (uintptr_t)p, ci->order, (uint8_t)(k + 1));
+	sc->cnt.slabs_taken++;
+	return s;
+}
+
+/* give empty slab @s (on no list) back to the home heap: page bytes cleared first, then one buddy free */
+static void slab_give(struct slab_cpu *sc, struct slab *s)
+{
+	const struct slab_class *ci = &class_tab[s->cls];
+	uintptr_t base = slab_base(sc->desc_bias, s);
+	struct heap *h = sc->home;
+	int why;
+
+	s->state = SLAB_NONE;
+	set_pages(sc->pg_bias, base, ci->order, 0);
+	spin_lock(&h->lock);
+	buddy_untake(&h->b, base);
+	why = buddy_try_free(&h->b, base);
+	if (why == BUDDY_TRY_MERGE)
+		buddy_free_merge(&h->b, base);
+	else if (why != BUDDY_TRY_FREED)
+		MM_PANIC("slab %lx of cluster %u refused by its heap", (unsigned long)base, h->cluster);
+	spin_unlock(&h->lock);
+	sc->cnt.slabs_given++;
+}
+
+/* put up to SLAB_CARVE never-used blocks of @s on its free list, lowest address on top */
+static void slab_carve(struct slab_cpu *sc, struct slab *s)
+{
+	const struct slab_class *ci = &class_tab[s->cls];
+	uintptr_t base = slab_base(sc->desc_bias, s);
+	unsigned i = s->carved, end = i + SLAB_CARVE < ci->n ? i + SLAB_CARVE : ci->n;
+
+	while (end-- > i) {
+		struct slab_blk *b = (struct slab_blk *)(base + (uintptr_t)end * ci->size);
+
+#if MM_DEBUG
+		/* every free block is poisoned past its link (see the debug allocator, mm/mem_debug.c) */
+		if (ci->size > MEM_DBG_TRAILER + sizeof(*b))
+			memset((char *)b + sizeof(*b), MEM_DBG_POISON, ci->size - MEM_DBG_TRAILER - sizeof(*b));
+#endif
+		b->next = s->free;
+		b->mark = SLAB_MARK(b);
+		s->free = b;
+	}
+	s->carved = (uint16_t)(i + SLAB_CARVE < ci->n ? i + SLAB_CARVE : ci->n);
+	sc->cnt.carves++;
+}
+
+/*
+ * After a free into @s (used already decremented): a slab that was full (on no list) joins the partial
+ * list; a partial slab that emptied goes back to the heap unless @keep (a drain over its budget: it stays
+ * on the list, empty, and serves allocations or the next slab_drain()).
+ */
+static void note(struct slab_cpu *sc, struct slab *s, bool keep)
+{
+	unsigned k = s->cls;
+	struct slab *sp = sc->spare[k];
+
+	if (s->state == SLAB_FULL) {
+		s->state = SLAB_PARTIAL;
+		list_add(&sc->partial[k], s);
+	}
+	if (s->used)
+		return;
+	/* at most one empty slab per class stays: the current one if it is empty, else a spare */
+	if (s->state == SLAB_CUR) {
+		if (sp && !keep) {
+			sc->spare[k] = NULL;
+			list_del(&sc->partial[k], sp);
+			slab_give(sc, sp);
+		}
+	} else if (s->state == SLAB_PARTIAL && s != sp) {
+		if (!sp && sc->cur[k]->used)
+			sc->spare[k] = s;
+		else if (!keep) {
+			list_del(&sc->partial[k], s);
+			slab_give(sc, s);
+		}
+	}
+}
+
+void slab_free_note(struct slab_cpu *sc, struct slab *s)
+{
+	note(sc, s, false);
+}
+
+/* free marked block @b into its slab @s (owner only) */
+static void local_free(struct slab_cpu *sc, struct slab *s, struct slab_blk *b, bool keep)
+{
+	b->next = s->free;
+	b->mark = SLAB_MARK(b);
+	s->free = b;
+	s->used--;
+	if (!s->used || s->state == SLAB_FULL)
+		note(sc, s, keep);
+}
+
+/*
+ * Free at most @max blocks of the inbox into their slabs (all: max 0). The inbox is taken whole with one
+ * atomic exchange (acquire: the pushers' link and marker stores, released by their compare-and-swap, are
+ * visible) into the private pending chain, which is worked off SLAB_DRAIN_MAX at a time. At most two
+ * slabs emptied by one call go back to the heap; further empty ones wait on their partial list.
+ */
+static void take_inbox(struct slab_cpu *sc, unsigned max)
+{
+	uint64_t given0 = sc->cnt.slabs_given;
+	unsigned i;
+
+	for (i = 0; !max || i < max; i++) {
+		struct slab_blk *b = sc->pending;
+		struct slab *s;
+		unsigned k;
+
+		if (!b) {
+			if (!__atomic_load_n(&sc->inbox, __ATOMIC_RELAXED))
+				break;
+			b = __atomic_exchange_n(&sc->inbox, NULL, __ATOMIC_ACQUIRE);
+			sc->cnt.inbox_takes++;
+		}
+		sc->pending = b->next;
+		sc->cnt.inbox_blocks++;
+		k = *buddy_page_byte(sc->pg_bias, (uintptr_t)b);
+		if (!k)
+			MM_PANIC("remote-freed block %p of hart %u is in no slab", (void *)b, sc->hart);
+		s = slab_desc(sc->desc_bias, ((uintptr_t)b >> 12) & class_tab[k - 1].pmask);
+		local_free(sc, s, b, max && sc->cnt.slabs_given - given0 >= 2);
+	}
+}
+
+error_t slab_alloc_slow(struct slab_cpu *sc, unsigned k, void **addr)
+{
+	struct slab *s = sc->cur[k], *t;
+	struct slab_blk *b;
+
+	if (!sc->home)
+		return ERR_NOMEM;
+	for (;;) {
+		if (s->free)
+			break;
+		if (s != &slab_none && s->carved < class_tab[k].n) {
+			slab_carve(sc, s);
+			break;
+		}
+		if (sc->pending || __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED)) {
+			take_inbox(sc, SLAB_DRAIN_MAX);
+			if (s->free)
+				break;
+		}
+		/*
+		 * The current slab is used up (carved whole, no free block: used == n, blocks in transit
+		 * included): it goes on no list (full) until a free reaches it.
+		 */
+		if ((t = sc->partial[k]) != NULL) {
+			if (t == sc->spare[k] && t->next)
+				t = t->next;	/* a slab with live blocks first: the spare stays empty */
+			if (t == sc->spare[k])
+				sc->spare[k] = NULL;
+			list_del(&sc->partial[k], t);
+			sc->cnt.switches++;
+		} else if ((t = slab_take(sc, k)) == NULL) {
+			return ERR_NOMEM;
+		}
+		if (s != &slab_none)
+			s->state = SLAB_FULL;
+		t->state = SLAB_CUR;
+		sc->cur[k] = s = t;
+	}
+	b = s->free;
+	s->free = b->next;
+	b->mark = 0;
+	s->used++;
+	sc->hits++;
+	*addr = b;
+	return 0;
+}
+
+/* ---- frees from the slow path, checked; remote frees ---- */
+
+/*
+ * Find the slab of @a in heap @h and check @a is a live block start of it. Return 0 (and *@sp, *@kp); 1
+ * when @a is in no slab; the refusal otherwise.
+ */
+static int lookup(struct heap *h, uintptr_t a, struct slab **sp)
+{
+	const struct slab_class *ci;
+	uintptr_t page, off, q;
+	struct slab *s;
+	unsigned k;
+
+	if (!h || !h->size || a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) == BUDDY_SEC_NONE)
+		return 1;
+	k = *buddy_page_byte(h->b.pg_bias, a);
+	if (!k)
+		return 1;
+	if (k > SLAB_NCLASSES)
+		MM_PANIC("page byte %u of %lx out of range", k, (unsigned long)a);
+	ci = &class_tab[k - 1];
+	page = (a >> 12) & ci->pmask;
+	s = slab_desc(h->page_desc_bias, page);
+	off = a - (page << 12);
+	*sp = s;
+	if (a & 15)
+		return ERR_MISALIGNED;
+	q = off / ci->size;
+	if (q * ci->size != off || q >= ci->n)
+		return ERR_INTERIOR;	/* inside a block, or in the slab's unused tail */
+	/* never carved, or carrying the marker: free (carved only grows; a racy read errs towards "carved") */
+	if (q >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) || ((struct slab_blk *)a)->mark == SLAB_MARK(a))
+		return ERR_DOUBLEFREE;
+	return 0;
+}
+
+bool slab_owns(struct heap *h, uintptr_t a)
+{
+	struct slab *s;
+
+	return lookup(h, a, &s) != 1;
+}
+
+int slab_getsize(struct heap *h, uintptr_t a, size_t *size)
+{
+	struct slab *s;
+	int e = lookup(h, a, &s);
+
+	if (!e)
+		*size = class_tab[s->cls].size;
+	return e;
+}
+
+/* push batch @o onto its owner's inbox: one compare-and-swap (release: the links and markers first) */
+static void out_flush(struct slab_cpu *sc, struct slab_out *o)
+{
+	struct slab_cpu *dst = harts[o->owner];
+	struct slab_blk *old = __atomic_load_n(&dst->inbox, __ATOMIC_RELAXED);
+
+	for (;;) {
+		o->tail->next = old;
+		if (__atomic_compare_exchange_n(&dst->inbox, &old, o->head, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			break;
+		sc->cnt.remote_cas_retries++;
+	}
+	sc->cnt.remote_pushes++;
+	o->head = o->tail = NULL;
+	o->n = 0;
+}
+
+/*
+ * Append marked-to-be block @b to the outgoing batch of @owner: slot owner % SLAB_OUT (direct-mapped, so
+ * finding it is one index); a slot busy with another owner is pushed first.
+ */
+static void remote_free(struct slab_cpu *sc, unsigned owner, struct slab_blk *b)
+{
+	struct slab_out *o = &sc->out[owner % SLAB_OUT];
+
+	if (o->n && o->owner != owner)
+		out_flush(sc, o);
+	b->mark = SLAB_MARK(b);
+	b->next = o->head;
+	if (!o->head)
+		o->tail = b;
+	o->head = b;
+	o->owner = owner;
+	sc->cnt.remote_frees++;
+	if (++o->n >= SLAB_REMOTE_BATCH)
+		out_flush(sc, o);
+}
+
+bool slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a)
+{
+	const struct slab_class *ci;
+	uintptr_t k, page, off, q;
+	struct slab *s;
+	unsigned owner;
+
+	/* a slab lives in a fully initialised section (it is smaller than one): its page bytes are valid */
+	if (a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) != BUDDY_SEC_FULL)
+		return false;
+	k = *buddy_page_byte(h->b.pg_bias, a);
+	if (!k || k > SLAB_NCLASSES)
+		return false;
+	ci = &slab_class_of_byte[k];
+	page = (a >> 12) & (uintptr_t)(intptr_t)ci->pmask;
+	s = slab_desc(h->page_desc_bias, page);
+	off = a - (page << 12);
+	q = (off * ci->recip) >> 32;
+	owner = s->owner;
+	if (q * ci->size != off || q >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) ||
+	    ((struct slab_blk *)a)->mark == SLAB_MARK(a) || owner == sc->hart || owner >= MM_MAX_HARTS ||
+	    !harts[owner])
+		return false;
+	remote_free(sc, owner, (struct slab_blk *)a);
+	return true;
+}
+
+int slab_free_any(struct slab_cpu *sc, struct heap *h, uintptr_t a)
+{
+	struct slab *s;
+	int e = lookup(h, a, &s);
+	unsigned owner;
+
+	if (e) {
+		if (e == ERR_DOUBLEFREE)
+			sc->cnt.double_frees++;
+		else if (e != 1)
+			sc->cnt.bad_frees++;
+		return e;
+	}
+	owner = s->owner;
+	if (owner == sc->hart && h == sc->home)
+		local_free(sc, s, (struct slab_blk *)a, false);
+	else
+		remote_free(sc, owner, (struct slab_blk *)a);
+	return 0;
+}
+
+void slab_drain(struct slab_cpu *sc)
+{
+	unsigned i;
+
+	for (i = 0; i < SLAB_OUT; i++)
+		if (sc->out[i].n)
+			out_flush(sc, &sc->out[i]);
+	take_inbox(sc, 0);
+	for (i = 0; i < SLAB_NCLASSES; i++) {
+		struct slab *s = sc->partial[i], *next;
+
+		sc->spare[i] = NULL;
+		for (; s; s = next) {
+			next = s->next;
+			if (!s->used) {
+				list_del(&sc->partial[i], s);
+				slab_give(sc, s);
+			}
+		}
+		s = sc->cur[i];
+		if (s != &slab_none && !s->used) {
+			sc->cur[i] = &slab_none;
+			slab_give(sc, s);
+		}
+	}
+}
+
+/* ---- invariant check ---- */
+
+static error_t check_slab(const struct slab_cpu *sc, const struct slab *s, unsigned k, unsigned state,
+			  char *why, size_t len)
+{
+	const struct slab_class *ci = &class_tab[k];
+	uintptr_t base = slab_base(sc->desc_bias, s), i;
+	const struct slab_blk *b;
+	unsigned nfree = 0;
+	const struct heap *h = sc->home;
+
+	if (s->cls != k || s->owner != sc->hart || s->state != state) {
+		snprintf(why, len, "slab %lx: class %u owner %u state %u, expected %u %u %u", (unsigned long)base,
+			 s->cls, s->owner, s->state, k, sc->hart, state);
+		return ERR_CORRUPT;
+	}
+	if (base - h->b.base >= h->b.span || (base & ((1ul << ci->order) - 1)) ||
+	    *buddy_tag(h->b.tag_bias, base) != (BUDDY_TAG_FREE | ci->order)) {
+		snprintf(why, len, "slab %lx: not a taken block of order %u", (unsigned long)base, ci->order);
+		return ERR_CORRUPT;
+	}
+	for (i = 0; i < (1u << (ci->order - 12)); i++)
+		if (*buddy_page_byte(sc->pg_bias, base + (i << 12)) != k + 1) {
+			snprintf(why, len, "slab %lx: page %lu byte is not class %u", (unsigned long)base,
+				 (unsigned long)i, k);
+			return ERR_CORRUPT;
+		}
+	for (b = s->free; b; b = b->next) {
+		uintptr_t off = (uintptr_t)b - base;
+
+		if (off >= (uintptr_t)ci->n * ci->size || off % ci->size || off / ci->size >= s->carved ||
+		    b->mark != SLAB_MARK(b) || ++nfree > ci->n) {
+			snprintf(why, len, "slab %lx: bad free block %p", (unsigned long)base, (const void *)b);
+			return ERR_CORRUPT;
+		}
+	}
+	if (s->carved > ci->n || s->used + nfree != s->carved) {
+		snprintf(why, len, "slab %lx: used %u + free %u != carved %u", (unsigned long)base, s->used, nfree,
+			 s->carved);
+		return ERR_CORRUPT;
+	}
+	if (state == SLAB_PARTIAL && !s->free && s->carved == ci->n) {
+		snprintf(why, len, "slab %lx: on the partial list with no free block", (unsigned long)base);
+		return ERR_CORRUPT;
+	}
+	return 0;
+}
+
+error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen)
+{
+	char dummy[8];
+	unsigned k;
+
+	if (!why)
+		why = dummy, whylen = sizeof(dummy);
+	snprintf(why, whylen, "ok");
+	if (!sc->home)
+		return 0;
+	for (k = 0; k < SLAB_NCLASSES; k++) {
+		const struct slab *s;
+		unsigned n = 0;
+		error_t e;
+
+		if (sc->cur[k] != &slab_none && (e = check_slab(sc, sc->cur[k], k, SLAB_CUR, why, whylen)))
+			return e;
+		bool spare_seen = false;
+
+		for (s = sc->partial[k]; s; s = s->next) {
+			if ((e = check_slab(sc, s, k, SLAB_PARTIAL, why, whylen)))
+				return e;
+			spare_seen |= s == sc->spare[k];
+			if (++n > (1u << 24) || (s->next && s->next->prev != s) || (!s->next && sc->partial[k]->prev != s)) {
+				snprintf(why, whylen, "class %u: partial list broken", k);
+				return ERR_CORRUPT;
+			}
+		}
+		if (sc->spare[k] && (!spare_seen || sc->spare[k]->used)) {
+			snprintf(why, whylen, "class %u: the spare slab is not an empty partial one", k);
+			return ERR_CORRUPT;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,277 @@
+/* slab.h - size classes between the powers of two, served from per-hart slabs carved out of the home heap. */
+#ifndef MM_SLAB_H
+#define MM_SLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mm/err.h"
+
+/*
+ * The class/slab layer under mem_alloc()'s small requests (1 .. SLAB_MAX_SIZE bytes, default proximity).
+ *
+ * Classes: 16-byte steps up to 128, then four per doubling (jemalloc's spacing): 16 32 48 64 80 96 112 128,
+ * 160 192 224 256, 320 384 448 512, 640 768 896 1024, 1280 1536 1792 2048, 2560 3072 3584 4096. Rounding
+ * wastes at most 25% of a request (a 129-byte one), 1/9 on average over a doubling.
+ *
+ * Alignment: every block starts at a multiple of its class size from a slab base aligned to the slab's
+ * size (>= 4 KiB), so a block is aligned to the largest power of two dividing its class size: a
+ * power-of-two class is naturally aligned (up to 4 KiB, the page), every other class at least to 16.
+ * slab_class_aligned() finds the smallest class with a given alignment (mem_alloc_aligned()).
+ *
+ * Slabs: a slab is one naturally aligned buddy block of 4 to 16 KiB (per class: the smallest that wastes
+ * at most 1/16 at its end, 8 KiB for 3584; small slabs keep a class with few live blocks cheap), taken from the home heap under its lock in one buddy
+ * operation and marked "taken" there (buddy_take(): the buddy counts it as used and refuses to free it).
+ * Its descriptor (struct slab) lives outside it, in the heap's descriptor array (HEAP_PAGE_DESC_SIZE per
+ * 4 KiB page, mm/heap.h), at its first page; every page of the slab carries the class index + 1 in the
+ * buddy's page byte (buddy_page_byte()), 0 elsewhere. So a block holds no header, and the owner of any
+ * address is found in three loads: page byte -> class -> descriptor.
+ *
+ * Ownership: a slab belongs to the hart that took it; only that hart touches its free list and counts.
+ * Each hart has per class a current slab (cur[], a static empty one when it has none), allocated from by
+ * the inline path, and a list of partial slabs (free blocks, not current). A slab whose blocks are all
+ * handed out and that is not current is on no list; a free into it puts it on the partial list; a free
+ * that empties a partial slab gives it back to the heap (one buddy free), so footprint shrinks after a
+ * burst. At most one empty slab per class stays, so that a class whose live count wavers around a slab
+ * boundary does not take and give a slab per call: the current slab when it is empty, else one spare
+ * kept on the partial list. slab_drain() gives those back as well.
+ *
+ * Carving is lazy and bounded: a new slab is taken whole but its blocks are put on its free list
+ * SLAB_CARVE at a time as the bump index `carved` advances, so no refill does more than one buddy
+ * operation and SLAB_CARVE stores, whatever the slab's block count.
+ *
+ * Free-block marker and double frees: a free block holds its link and, in its second word, its own
+ * address inverted (SLAB_MARK()); an allocation clears that word. A free whose block already carries the
+ * marker is a double free (checked by the inline path too, before anything is written). Blocks that
+ * were never carved (index >= carved) are free by definition. A live block whose second word happens to
+ * equal its inverted address (only stale data from a freed block copied into a live one can) is
+ * refused as a double free and leaks: never a corruption.
+ *
+ * Remote frees (a block of a slab another hart owns, in this cluster or another): the block is marked,
+ * linked into the freeing hart's batch for that owner (slot owner % SLAB_OUT; no atomic), and a batch of
+ * SLAB_REMOTE_BATCH blocks is pushed onto the owner's inbox with one compare-and-swap (a Treiber stack of
+ * chains: push only). The owner takes its whole inbox with one atomic exchange when it runs short of
+ * blocks (and in slab_drain()), and frees the blocks into their slabs, at most SLAB_DRAIN_MAX per call
+ * (the rest stays on a private pending chain), so no call does unbounded work. No heap lock is taken.
+ */
+
+#define SLAB_NCLASSES 28
+#define SLAB_MAX_SIZE 4096
+#define SLAB_MIN_ORDER 12		/* smallest slab: 4 KiB */
+#define SLAB_MAX_ORDER 15		/* largest: 32 KiB (below a buddy section, so its section is full) */
+#define SLAB_CARVE 16			/* blocks put on a slab's free list per carve */
+#define SLAB_REMOTE_BATCH 8		/* remote frees per compare-and-swap */
+#define SLAB_OUT 4			/* outgoing batches per hart: slot owner % SLAB_OUT */
+#define SLAB_DRAIN_MAX 64		/* inbox blocks freed per call */
+
+/* a free block: its link, and SLAB_MARK() of its address */
+struct slab_blk {
+	struct slab_blk *next;
+	uintptr_t mark;
+};
+
+/* one class: its block size and what the inline free needs to validate an address (16 bytes) */
+struct slab_class {
+	uint32_t recip;			/* ceil(2^32 / size): offset * recip >> 32 == offset / size below 32 KiB */
+	uint16_t size;
+	uint16_t n;			/* blocks per slab */
+	int32_t pmask;			/* ~(pages per slab - 1), sign-extended: page number & pmask = first page */
+	uint32_t order;			/* slab order */
+};
+
+/*
+ * The class table indexed by page byte (class + 1; entry 0 is empty), so that the inline free indexes it
+ * with the byte it loaded; slab_classes[k] is class k.
+ */
+extern const struct slab_class slab_class_of_byte[256];
+#define slab_classes (slab_class_of_byte + 1)
+
+/* the marker word of a free block at @a: its address inverted (one instruction; see above) */
+#define SLAB_MARK(a) (~(uintptr_t)(a))
+
+enum slab_state { SLAB_CUR, SLAB_PARTIAL, SLAB_FULL, SLAB_NONE };
+
+/* A slab's descriptor: HEAP_PAGE_DESC_SIZE (32) bytes in its heap's descriptor array. */
+struct slab {
+	struct slab_blk *free;		/* free blocks (owner only) */
+	struct slab *next, *prev;	/* the owner's partial list of this class */
+	uint16_t used;			/* blocks handed out and not freed back to it (in transit included) */
+	uint16_t carved;		/* blocks [0, carved) were put on the free list at least once */
+	uint8_t cls;
+	uint8_t state;			/* enum slab_state */
+	uint16_t owner;			/* hart index */
+};
+
+/* an outgoing batch of remote frees, for one owner hart */
+struct slab_out {
+	struct slab_blk *head, *tail;
+	uint32_t owner;
+	uint32_t n;
+};
+
+struct slab_counters {
+	uint64_t slabs_taken, slabs_given;	/* buddy operations */
+	uint64_t carves, switches;		/* carves; current slab replaced by a partial one */
+	uint64_t remote_frees, remote_pushes;	/* remote frees sent; compare-and-swap pushes (batches) */
+	uint64_t remote_cas_retries;
+	uint64_t inbox_takes, inbox_blocks;	/* atomic exchanges of the inbox; blocks received */
+	uint64_t double_frees, bad_frees;
+};
+
+struct heap;
+
+/*
+ * A hart's slab state, the first part of its struct mm_cpu (mm/cpu.h): cur[] and cls_of_size[] sit at
+ * small offsets from tp, what the inline paths read.
+ */
+struct slab_cpu {
+	struct slab *cur[SLAB_NCLASSES];	/* the current slab per class (never NULL) */
+	uint8_t cls_of_size[SLAB_MAX_SIZE / 16];	/* (size - 1) / 16 -> class */
+	/* the home heap: span, page bytes, descriptors (the inline free's ownership test) */
+	uintptr_t lo, span, pg_bias, desc_bias;
+	uint64_t hits;			/* allocations served by the inline path */
+	uint32_t hart;
+	struct heap *home;
+	struct slab *partial[SLAB_NCLASSES];	/* partial slabs per class (FIFO; head->prev is the tail) */
+	struct slab *spare[SLAB_NCLASSES];	/* an empty slab kept on the partial list, or NULL */
+	struct slab_blk *inbox;		/* remote frees for this hart's slabs: pushed by others, taken by it */
+	struct slab_blk *pending;	/* taken from the inbox, not freed into their slabs yet */
+	struct slab_out out[SLAB_OUT];
+	struct slab_counters cnt;
+};
+
+/* slab_none: the empty current slab of a class a hart has no slab of (free NULL, carved = n = 0) */
+extern struct slab slab_none;
+
+/*
+ * slab_cpu_init() - set up hart @hart's slab state @sc over home heap @home (NULL: none, every request
+ * takes the slow path and fails there). Context: boot hart, before the hart allocates.
+ */
+void slab_cpu_init(struct slab_cpu *sc, unsigned hart, struct heap *home);
+
+/* slab_size_class() - the class of a request of 1 .. SLAB_MAX_SIZE bytes. Context: any. Return: 0..27. */
+unsigned slab_size_class(size_t size);
+
+/*
+ * slab_class_aligned() - the smallest class holding @size bytes whose blocks are aligned to @align (a
+ * power of two). Context: any. Return: the class; -1 if none (larger than 4096 bytes, or aligned beyond).
+ */
+int slab_class_aligned(size_t size, size_t align);
+
+/*
+ * slab_alloc_slow() - an allocation of class @k that the inline path could not serve (the current slab
+ * has no free block): carve, take the inbox, switch to a partial slab, or take a new slab (one buddy
+ * allocation under the home heap's lock). Context: the calling hart's own @sc. Return: 0 and *@addr;
+ * ERR_NOMEM when the home heap has no room for a slab (the caller falls back to the proximity).
+ */
+error_t slab_alloc_slow(struct slab_cpu *sc, unsigned k, void **addr);
+
+/*
+ * slab_free_any() - free @a if it lies in a slab of heap @h (the home heap or another): a block of the
+ * caller's own slab is freed into it, one of another hart's goes into a remote batch. Context: the calling
+ * hart's @sc; no lock (a slab given back takes the home heap's). Return: 0 (freed); 1 (not a slab
+ * address: the caller goes on to the heap); ERR_MISALIGNED, ERR_INTERIOR, ERR_DOUBLEFREE (one log line,
+ * nothing changed).
+ */
+int slab_free_any(struct slab_cpu *sc, struct heap *h, uintptr_t a);
+
+/*
+ * slab_free_remote_fast() - mem_free()'s path for a live block of another hart's slab in heap @h: into the
+ * batch for its owner, no division, no lookup beyond the block's page. False, with nothing written, for
+ * anything else (the checked path then decides). Context: the calling hart's own @sc; no lock.
+ */
+bool slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a);
+
+/*
+ * slab_getsize() - the class size of the live block at @a in heap @h. Return: 0; 1 (not a slab address);
+ * ERR_MISALIGNED, ERR_INTERIOR, ERR_DOUBLEFREE (a free block) as slab_free_any() would refuse it.
+ */
+int slab_getsize(struct heap *h, uintptr_t a, size_t *size);
+
+/* slab_owns() - whether @a lies in a live slab of heap @h. Context: any hart; no lock, no log. */
+bool slab_owns(struct heap *h, uintptr_t a);
+
+/*
+ * slab_free_note() - the inline free's rare case: slab @s just went from full to one free block (it joins
+ * the partial list), or to empty (back to the heap unless it is the current or the spare one).
+ * Context: the owner of @s; takes the home heap's lock to give a slab back.
+ */
+void slab_free_note(struct slab_cpu *sc, struct slab *s);
+
+/*
+ * slab_drain() - push every outgoing batch, free the whole inbox, give every empty slab back (the current
+ * ones included). Context: the calling hart's own @sc (tests, soak, benchmarks: not bounded).
+ */
+void slab_drain(struct slab_cpu *sc);
+
+/*
+ * slab_check() - verify the slabs of @sc: descriptors, page bytes, free lists (each block marked, inside
+ * its slab, at a block start, below carved), counts (used + free == carved), list states. Context: the
+ * owning hart, or any hart while the owner is idle. Return: 0; ERR_CORRUPT with the reason in @why.
+ */
+error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen);
+
+/* ---- the inline paths (mm/mem.h) ---- */
+
+/* slab_desc() - the descriptor of page number @page (a >> 12) in a heap whose descriptor bias is @bias. */
+static inline struct slab *slab_desc(uintptr_t bias, uintptr_t page)
+{
+	return (struct slab *)(bias + page * sizeof(struct slab));
+}
+
+/*
+ * slab_alloc_fast() - pop a block of class @k from the current slab; NULL if it has none (then
+ * slab_alloc_slow()). The block's marker word is cleared: it is live.
+ */
+static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_cpu *sc, unsigned k)
+{
+	struct slab *s = sc->cur[k];
+	struct slab_blk *b = s->free;
+
+	if (__builtin_expect(b != NULL, 1)) {
+		s->free = b->next;
+		b->mark = 0;
+		s->used++;
+	}
+	return b;
+}
+
+/*
+ * slab_free_fast() - free @a into its slab if it is a live block of one of the calling hart's own slabs
+ * of its home heap: in the span, a page byte naming a class, at a block start below carved, unmarked.
+ * False, with nothing written, for anything else (another hart's slab, a buddy block, any bad address):
+ * the caller's slow path decides.
+ */
+static inline __attribute__((always_inline)) bool slab_free_fast(struct slab_cpu *sc, uintptr_t a)
+{
+	if (__builtin_expect(a - sc->lo < sc->span, 1)) {
+		uintptr_t k = *(const uint8_t *)(sc->pg_bias + (a >> 12));
+
+		if (__builtin_expect(k != 0, 1)) {
+			const struct slab_class *ci = &slab_class_of_byte[k];
+			uintptr_t page = (a >> 12) & (uintptr_t)(intptr_t)ci->pmask;
+			struct slab *s = slab_desc(sc->desc_bias, page);
+			uintptr_t off = a - (page << 12);
+			uintptr_t q = (off * ci->recip) >> 32;
+			struct slab_blk *b = (struct slab_blk *)a;
+
+			if (__builtin_expect(q * ci->size == off && q < s->carved && s->owner == sc->hart &&
+					     b->mark != SLAB_MARK(a), 1)) {
+				uint32_t u = s->used;
+
+				b->next = s->free;
+				b->mark = SLAB_MARK(a);
+				s->free = b;
+				s->used = (uint16_t)(u - 1);
+				/* u == 1 (now empty) or u == n (was full): one unsigned compare */
+				if (__builtin_expect(u - 2 >= (uint32_t)ci->n - 2, 0))
+					slab_free_note(sc, s);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+#endif
