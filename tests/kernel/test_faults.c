@@ -49,6 +49,10 @@ static void faults_fallback_in_distance_order(struct test *t)
 		if (i != (unsigned)c && st.largest_free >= 16384 && boot_topo.cluster[c].dist[i] < mind)
 			mind = boot_topo.cluster[c].dist[i];
 	}
+	if (mind == 255) {
+		test_skip(t, "no other cluster has a free 16 KiB block (tiny heaps)");
+		return;
+	}
 	/* fill the limited heap (if it has anything), then the next block must come from the nearest other */
 	for (i = 0; i < 100000; i++) {
 		ASSERT_OK(t, mem_alloc_receipt(16384, mem_prox_cluster((unsigned)c), MEM_VALID_SYS, &p, &r));
