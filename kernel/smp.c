@@ -117,6 +117,18 @@ void smp_poll_relax(uint32_t *spins)
 	plat_idle(boot_topo.timebase_hz * SMP_POLL_SLEEP_US / 1000000 + 1);
 }
 
+static void drain_one(void *arg)
+{
+	(void)arg;
+	mem_drain();
+}
+
+void smp_mem_drain_all(void)
+{
+	smp_call_all(drain_one, NULL);
+	smp_call_all(drain_one, NULL);
+}
+
 /* smp_wake_sleepers() - after storing what smp_wait_eq() waits for: kick every hart that sleeps there. */
 static void smp_wake_sleepers(void)
 {

@@ -65,6 +65,14 @@ void smp_barrier(void);
 #define SMP_POLL_SLEEP_US 100
 void smp_poll_relax(uint32_t *spins);
 
+/*
+ * smp_mem_drain_all() - every hart gives back what the allocator keeps for it (its slabs, its batches of
+ * remote frees): mem_drain() on every hart, twice, since a hart's inbox fills while the others drain in
+ * the first round and only its owner empties it, in the second. Context: the boot hart (tests, the soak,
+ * benchmarks), the other harts idle.
+ */
+void smp_mem_drain_all(void);
+
 /* smp_participants() - how many harts run the current smp_call_*. */
 unsigned smp_participants(void);
 

@@ -37,8 +37,7 @@ static void faults_fallback_in_distance_order(struct test *t)
 		return;
 	}
 	/* every hart's empty slabs back first (twice: remote frees sent, then freed by their owners) */
-	smp_call_all((void (*)(void *))mem_drain, NULL);
-	smp_call_all((void (*)(void *))mem_drain, NULL);
+	smp_mem_drain_all();
 	n = mem_prox_order((unsigned)c, order, TOPO_MAX_CLUSTERS);
 	ASSERT_GE(t, n, 1);
 	/* the nearest other cluster that can take a 16 KiB block now */
@@ -137,8 +136,7 @@ static void faults_refill_failures_are_survived(struct test *t)
 		return;
 	}
 	/* twice: remote frees sent in the first round are freed by their owners in the second */
-	smp_call_all((void (*)(void *))mem_drain, NULL);
-	smp_call_all((void (*)(void *))mem_drain, NULL);
+	smp_mem_drain_all();
 	for (c = 0; c < boot_topo.nclusters; c++) {
 		heap_get_stats(heap_of(c), &st);
 		free_before[c] = st.free_bytes;

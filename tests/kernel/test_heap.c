@@ -1021,8 +1021,7 @@ static void heap_stress_all_harts(struct test *t)
 		stress_live = 8;
 	memset(stress, 0, sizeof(stress));
 	/* the harts' empty slabs (mm/slab.h) back to their heaps first: a tiny heap needs all its room */
-	smp_call_all((void (*)(void *))mem_drain, NULL);
-	smp_call_all((void (*)(void *))mem_drain, NULL);
+	smp_mem_drain_all();
 	for (c = 0; c < heap_count(); c++)
 		heap_get_stats(heap_of(c), &before[c]);
 	stress_deadline = mm_clock() + boot_topo.timebase_hz *

@@ -25,7 +25,7 @@
  * index, and the boot hart turns them into checks afterwards: harts other than the caller never print.
  *
  * Byte accounting: a freed small block may sit in a per-hart cache or in a remote-free batch, both of which
- * the heap counts as used. Every "0 bytes lost" check therefore runs mem_drain() on every hart (drain_all())
+ * the heap counts as used. Every "0 bytes lost" check therefore runs mem_drain() on every hart (smp_mem_drain_all())
  * before taking the "before" snapshot and again before the "after" one.
  */
 
@@ -114,22 +114,7 @@ static error_t raw_size(const void *p, size_t *got)
 	return e == 1 ? heap_getsize(p, got) : e;
 }
 
-static void drain_one(void *arg)
-{
-	(void)arg;
-	mem_drain();
-}
 
-/*
- * give every hart's slabs and remote-batched blocks back to their heaps: twice, since a hart's inbox only
- * empties once every other hart has pushed its outgoing batches (the first round), and only its owner
- * frees what is in it (the second)
- */
-static void drain_all(void)
-{
-	smp_call_all(drain_one, NULL);
-	smp_call_all(drain_one, NULL);
-}
 
 /*
  * need_mem() - a case that needs memory looks first: unless every cluster with memory has a free block of
@@ -141,7 +126,7 @@ static bool need_mem(struct test *t, uint64_t largest, uint64_t total)
 	static char why[160];
 	unsigned c;
 
-	drain_all();
+	smp_mem_drain_all();
 	for (c = 0; c < nclusters(); c++) {
 		struct heap_stats st;
 
@@ -171,7 +156,7 @@ static void free_snapshot(uint64_t *fb)
 	}
 }
 
-/* after drain_all(): every heap holds exactly what it held before, and passes heap_check() */
+/* after smp_mem_drain_all(): every heap holds exactly what it held before, and passes heap_check() */
 static void expect_heaps_back(struct test *t, const uint64_t *before)
 {
 	unsigned c;
@@ -492,7 +477,7 @@ static void mem_fallback_distance_order(struct test *t)
 	n = mem_prox_order(c, order, TOPO_MAX_CLUSTERS);
 	ASSERT_EQ(t, n, nmem_clusters());
 	ASSERT_EQ(t, order[0], c);
-	drain_all();
+	smp_mem_drain_all();
 	free_snapshot(before);
 
 	e = exhaust_strict(c, &list, &nblocks);
@@ -564,7 +549,7 @@ static void mem_fallback_distance_order(struct test *t)
 	test_log("%u blocks held to exhaust %u clusters", nblocks, n);
 
 	EXPECT_EQ(t, free_list(&list), 0);
-	drain_all();
+	smp_mem_drain_all();
 	expect_heaps_back(t, before);
 }
 
@@ -592,7 +577,7 @@ static void mem_fallback_counters(struct test *t)
 		return;
 	n = mem_prox_order(c, order, TOPO_MAX_CLUSTERS);
 	ASSERT_GE(t, n, 2);
-	drain_all();
+	smp_mem_drain_all();
 	free_snapshot(before);
 	EXPECT_ERR(t, exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
 	for (m = 0; m < nclusters(); m++)
@@ -611,7 +596,7 @@ static void mem_fallback_counters(struct test *t)
 	EXPECT_EQ(t, srv1.fallbacks_in, srv0[rc.cluster].fallbacks_in + 1);
 	EXPECT_EQ(t, srv1.local_hits, srv0[rc.cluster].local_hits);
 	EXPECT_EQ(t, free_list(&list), 0);
-	drain_all();
+	smp_mem_drain_all();
 	expect_heaps_back(t, before);
 }
 
@@ -677,7 +662,7 @@ static void mem_global_spread(struct test *t)
 	EXPECT_TRUE(t, mem_prox_global() != NULL && mem_prox_global() == mem_prox_global());
 	for (c = 0; c < nclusters(); c++)
 		EXPECT_TRUE(t, mem_prox_global() != mem_prox_cluster(c) && mem_prox_global() != mem_prox_strict(c));
-	drain_all();
+	smp_mem_drain_all();
 	free_snapshot(before);
 	for (i = 0; i < n; i++) {
 		struct mem_receipt rc;
@@ -710,7 +695,7 @@ static void mem_global_spread(struct test *t)
 		EXPECT_LE(t, cnt[c], n / k + 1);
 	}
 	EXPECT_EQ(t, free_list(&list), 0);
-	drain_all();
+	smp_mem_drain_all();
 	expect_heaps_back(t, before);
 }
 
@@ -827,7 +812,7 @@ static void mem_dma_window(struct test *t)
 	EXPECT_TRUE(t, mem_is_dma((void *)(uintptr_t)(limit - 64), 64));
 	EXPECT_FALSE(t, mem_is_dma((void *)(uintptr_t)(limit - 64), 65));
 	EXPECT_FALSE(t, mem_is_dma((void *)(uintptr_t)limit, 1));
-	drain_all();
+	smp_mem_drain_all();
 	free_snapshot(before);
 	hres_reset();
 	smp_call_all(dma_body, NULL);
@@ -895,7 +880,7 @@ static void mem_dma_window(struct test *t)
 	if (!across)
 		test_log("dma: no cluster lies across 0x%llx: the DMA32-zone half had nothing to do",
 			 (unsigned long long)limit);
-	drain_all();
+	smp_mem_drain_all();
 	expect_heaps_back(t, before);
 }
 
@@ -1043,7 +1028,7 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 	size_t got, gran;
 	error_t e;
 
-	drain_all();
+	smp_mem_drain_all();
 	free_snapshot(before);
 	EXPECT_ERR(t, exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
@@ -1091,7 +1076,7 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 	}
 out:
 	EXPECT_EQ(t, free_list(&list), 0);
-	drain_all();
+	smp_mem_drain_all();
 	expect_heaps_back(t, before);
 }
 
@@ -1219,7 +1204,7 @@ static void mem_checked_frees(struct test *t)
 	}
 	/* every refusal by a heap was counted */
 	EXPECT_EQ(t, total_bad_frees(), bad0 + refused);
-	drain_all();
+	smp_mem_drain_all();
 	expect_heaps_back(t, before);
 }
 
@@ -1233,7 +1218,7 @@ static void mem_checked_frees_remote(struct test *t)
 	void *q, *s;
 
 	ASSERT_TRUE(t, mc->home != NULL);
-	drain_all();
+	smp_mem_drain_all();
 	free_snapshot(before);
 	bad0 = total_bad_frees();
 
@@ -1257,7 +1242,7 @@ static void mem_checked_frees_remote(struct test *t)
 		EXPECT_EQ(t, o1.free_bytes, o0.free_bytes);
 		EXPECT_EQ(t, o1.bad_frees, o0.bad_frees + 3);
 		EXPECT_EQ(t, total_bad_frees(), bad0 + 3);
-		drain_all();
+		smp_mem_drain_all();
 		expect_heaps_back(t, before);
 		return;
 	}
@@ -1278,7 +1263,7 @@ static void mem_exhaust_recover(struct test *t)
 	error_t e = 0;
 	int k;
 
-	drain_all();
+	smp_mem_drain_all();
 	free_snapshot(before);
 	for (c = 0; c < nclusters(); c++) {
 		struct heap_stats st;
@@ -1326,7 +1311,7 @@ static void mem_exhaust_recover(struct test *t)
 	}
 
 	EXPECT_EQ(t, free_list(&list), 0);
-	drain_all();
+	smp_mem_drain_all();
 	expect_heaps_back(t, before);
 	/* recovery: the largest block there was before is there again */
 	e = mem_alloc(64, NULL, MEM_VALID_SYS, &p);
@@ -1338,7 +1323,7 @@ static void mem_exhaust_recover(struct test *t)
 	EXPECT_OK(t, e);
 	if (!e)
 		EXPECT_OK(t, mem_free_checked(p));
-	drain_all();
+	smp_mem_drain_all();
 	expect_heaps_back(t, before);
 }
 
@@ -1601,7 +1586,7 @@ static void mem_stress_all_harts(struct test *t)
 	(void)test_seed_for(t, 0);	/* each hart's sequence: test_seed_for(NULL, 0x100 + hart index) */
 	memset(sres, 0, sizeof(sres));
 	memset(mbox, 0, sizeof(mbox));
-	drain_all();
+	smp_mem_drain_all();
 	free_snapshot(before);
 	/*
 	 * Every hart holds up to STRESS_LIVE blocks of up to 16 KiB (a 16 KiB block each, by power-of-two
@@ -1642,7 +1627,7 @@ static void mem_stress_all_harts(struct test *t)
 	}
 	EXPECT_EQ(t, late.pattern_bad, 0);
 	EXPECT_EQ(t, late.free_fail, 0);
-	drain_all();
+	smp_mem_drain_all();
 	smp_call_all(stress_after, NULL);
 	{
 		uint64_t rf = 0, rp = 0;
@@ -1705,7 +1690,7 @@ static void mem_stress_all_harts(struct test *t)
 	EXPECT_EQ(t, handed, received + leftover);
 	if (n > 1)
 		EXPECT_GT(t, handed, 0);
-	/* every block is back: each hart drained its caches and remote batches, drain_all() the boot hart's */
+	/* every block is back: each hart drained its caches and remote batches, smp_mem_drain_all() the boot hart's */
 	expect_heaps_back(t, before);
 }
 

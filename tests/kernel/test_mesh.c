@@ -46,21 +46,7 @@ static uint64_t free_bytes(unsigned c)
 	return st.free_bytes;
 }
 
-static void drain_one(void *arg)
-{
-	(void)arg;
-	mem_drain();
-}
 
-/*
- * every hart's slabs and batches back to the heaps: twice, since a hart's inbox of remote frees fills in
- * the first round and only its owner empties it (the second)
- */
-static void drain_all(void)
-{
-	smp_call_all(drain_one, NULL);
-	smp_call_all(drain_one, NULL);
-}
 
 static uint64_t before[TOPO_MAX_CLUSTERS];
 
@@ -68,7 +54,7 @@ static void snapshot(void)
 {
 	unsigned c;
 
-	drain_all();
+	smp_mem_drain_all();
 	for (c = 0; c < tp->nclusters; c++)
 		before[c] = free_bytes(c);
 }
@@ -79,7 +65,7 @@ static void expect_back(struct test *t)
 	char why[128];
 	unsigned c;
 
-	drain_all();
+	smp_mem_drain_all();
 	for (c = 0; c < tp->nclusters; c++) {
 		TEST_CHECK_(t, free_bytes(c) == before[c], (void)0, "cluster %u: free 0x%llx, was 0x%llx", c,
 			    (unsigned long long)free_bytes(c), (unsigned long long)before[c]);

@@ -108,11 +108,6 @@ static unsigned check_image(const uint8_t *buf, uint64_t first, unsigned n)
 	return bad;
 }
 
-static void drain_one(void *arg)
-{
-	(void)arg;
-	mem_drain();
-}
 
 static void heap_free_snapshot(uint64_t *fb)
 {
@@ -181,7 +176,7 @@ static void virtio_transport(struct test *t)
 	EXPECT_EQ(t, virtio_blk_capacity(), in.capacity);
 
 	/* from here on the driver owns only its rings: the last case checks that everything else came back */
-	smp_call_all(drain_one, NULL);
+	smp_mem_drain_all();
 	heap_free_snapshot(heap_before);
 	snapshot_taken = true;
 }
@@ -315,8 +310,7 @@ static void virtio_write_read_back(struct test *t)
 		return;
 	}
 	/* every hart's empty slabs back first: two 64 KiB heaps (tiny-heaps) need all their room here */
-	smp_call_all(drain_one, NULL);
-	smp_call_all(drain_one, NULL);
+	smp_mem_drain_all();
 	want = buf_alloc(t, RUN * SECTOR);
 	got = buf_alloc(t, RUN * SECTOR);
 	if (!want || !got) {
@@ -503,7 +497,7 @@ static void virtio_no_leak(struct test *t)
 	unsigned c;
 
 	ASSERT_TRUE(t, snapshot_taken);
-	smp_call_all(drain_one, NULL);
+	smp_mem_drain_all();
 	heap_free_snapshot(after);
 	for (c = 0; c < boot_topo.nclusters; c++) {
 		char why[120] = "";

@@ -1045,7 +1045,7 @@ static void bench_mesh(void)
 		t0 = bench_insn() - t0;
 		best = t0 < best ? t0 : best;
 	}
-	printk("bench: name=fallback_full clusters=%u mem_clusters=%u rings=%u insn=%llu result=%s\n", t->nclusters,
+	printk("bench: name=fallback_full clusters=%u mem_clusters=%u rings=%u insn=%llu result=\"%s\"\n", t->nclusters,
 	       n, rings, (unsigned long long)best, e ? err_str(e) : "served?");
 	/* one 64 KiB block free in the last cluster of the order: the walk ends there */
 	{
@@ -1077,7 +1077,7 @@ static void bench_mesh(void)
 				mem_free(p);
 			}
 		}
-		printk("bench: name=fallback_last clusters=%u mem_clusters=%u rank=%u insn=%llu result=%s\n",
+		printk("bench: name=fallback_last clusters=%u mem_clusters=%u rank=%u insn=%llu result=\"%s\"\n",
 		       t->nclusters, n, n - 1, (unsigned long long)best, e ? err_str(e) : "0");
 	}
 	while (held) {
