@@ -77,13 +77,16 @@ int slab_class_aligned(size_t size, size_t align)
 
 void slab_cpu_init(struct slab_cpu *sc, unsigned hart, struct heap *home)
 {
-	unsigned i;
+	unsigned i, k;
 
 	memset(sc, 0, sizeof(*sc));
 	for (i = 0; i < SLAB_NCLASSES; i++)
 		sc->cur[i] = &slab_none;
-	for (i = 0; i < SLAB_MAX_SIZE / 16; i++)
-		sc->cls_of_size[i] = (uint8_t)slab_size_class(16 * i + 16);
+	for (i = 0, k = 0; i < SLAB_MAX_SIZE / 16; i++) {	/* one walk of the classes, not one per size */
+		while (class_tab[k].size < 16 * i + 16)
+			k++;
+		sc->cls_of_size[i] = (uint8_t)k;
+	}
 	sc->hart = hart;
 	if (home && home->size) {
 		sc->home = home;

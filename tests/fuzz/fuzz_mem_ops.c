@@ -556,7 +556,13 @@ static bool build(struct fuzz_in *in)
 	unsigned c, i, j;
 	error_t e;
 
-	memset(&T, 0, sizeof(T));
+	/*
+	 * Zero only what an input writes: its NCL clusters and NHARTS harts (the scalars are all set below).
+	 * The rest of the struct (256 clusters' rows, 80 KiB) is never written and stays zero; zeroing it
+	 * all took a sixth of each input's time.
+	 */
+	memset(T.cluster, 0, NCL * sizeof(T.cluster[0]));
+	memset(T.hart, 0, NHARTS * sizeof(T.hart[0]));
 	T.nclusters = NCL;
 	T.mesh_x = 2;
 	T.mesh_y = 2;
