@@ -863,22 +863,11 @@ def render_report(logs, goals, plots, out, slab_goals=None):
                 md.append("No " + what + " with both a proxima and a newlib line.")
             md.append("")
 
-    md += ["## Goals", "", "Where several lines match a goal, the worst of them is judged. Throughput compares "
-           "the best lock of each allocator at 8 harts; the same-lock ratios follow it.", ""]
-    md.append(md_table(["goal", "target", "measured", "result"],
-                       [[g.goal, g.target, g.measured or "-", f"**{g.status}**" if g.status != MET else g.status]
-                        for g in goals]))
-    counts = {s: sum(1 for g in goals if g.status == s) for s in (MET, NOT_MET, NO_DATA)}
-    md += ["", f"{counts[MET]} met, {counts[NOT_MET]} not met, {counts[NO_DATA]} without data.", ""]
-
+    md += goals_section("Goals", "Where several lines match a goal, the worst of them is judged. Throughput "
+                        "compares the best lock of each allocator at 8 harts; the same-lock ratios follow it.", goals)
     if slab_goals:
-        md += ["## Goals of the size classes (issue 12)", "", "Each trace goal is judged on the uniform, powerlaw "
-               "and mixed traces; the worst one decides.", ""]
-        md.append(md_table(["goal", "target", "measured", "result"],
-                           [[g.goal, g.target, g.measured or "-", f"**{g.status}**" if g.status != MET else g.status]
-                            for g in slab_goals]))
-        c2 = {s: sum(1 for g in slab_goals if g.status == s) for s in (MET, NOT_MET, NO_DATA)}
-        md += ["", f"{c2[MET]} met, {c2[NOT_MET]} not met, {c2[NO_DATA]} without data.", ""]
+        md += goals_section("Goals of the size classes (issue 12)", "Each trace goal is judged on the uniform, "
+                            "powerlaw and mixed traces; the worst one decides.", slab_goals)
 
     md += ["## Plots", "", f"Data and scripts sit beside the images; regenerate one with "
            f"`cd {out} && gnuplot NAME.gp`.", ""]
@@ -903,6 +892,16 @@ def render_report(logs, goals, plots, out, slab_goals=None):
             md += ["", f"... and {len(ignored) - MAX_IGNORED_LISTED} more."]
         md.append("")
     return "\n".join(md)
+
+
+def goals_section(title, intro, goals):
+    """A report section: its heading, a sentence, the goals table and the count of each result."""
+    md = [f"## {title}", "", intro, ""]
+    md.append(md_table(["goal", "target", "measured", "result"],
+                       [[g.goal, g.target, g.measured or "-", f"**{g.status}**" if g.status != MET else g.status]
+                        for g in goals]))
+    counts = {s: sum(1 for g in goals if g.status == s) for s in (MET, NOT_MET, NO_DATA)}
+    return md + ["", f"{counts[MET]} met, {counts[NOT_MET]} not met, {counts[NO_DATA]} without data.", ""]
 
 
 def summary(goals, report, plots):

@@ -117,16 +117,20 @@ static void lock_ticket_mutual_exclusion(struct test *t) { run_hammer(t, K_TICKE
 static void lock_tas_mutual_exclusion(struct test *t) { run_hammer(t, K_TAS); }
 static void lock_qspin_mutual_exclusion(struct test *t) { run_hammer(t, K_QSPIN); }
 
-/* strict FIFO (no steals): the same, and no acquisition passed the queue */
-static void lock_qspin_mutual_exclusion_fifo(struct test *t)
+/* run(t, K_QSPIN) with lock_steal 0 (strict FIFO): afterwards no acquisition passed the queue */
+static void qspin_strict(struct test *t, void (*run)(struct test *, enum kind))
 {
 	uint32_t saved = lock_steal_budget;
 
 	lock_steal_budget = 0;
-	run_hammer(t, K_QSPIN);
+	run(t, K_QSPIN);
 	lock_steal_budget = saved;
 	EXPECT_EQ(t, l_qspin.st.steals, 0);
+	EXPECT_EQ(t, l_qspin.word, 0);
 }
+
+/* strict FIFO (no steals): the same, and no acquisition passed the queue */
+static void lock_qspin_mutual_exclusion_fifo(struct test *t) { qspin_strict(t, run_hammer); }
 
 /*
  * FIFO: the main thread holds the lock; threads enqueue one at a time (each waits until the previous
@@ -187,16 +191,7 @@ static void lock_mcs_fifo(struct test *t) { run_fifo(t, K_MCS); }
 static void lock_ticket_fifo(struct test *t) { run_fifo(t, K_TICKET); }
 
 /* qspin with lock_steal 0 serves its queue in order; the head claims each release (HANDOFF) */
-static void lock_qspin_fifo(struct test *t)
-{
-	uint32_t saved = lock_steal_budget;
-
-	lock_steal_budget = 0;
-	run_fifo(t, K_QSPIN);
-	lock_steal_budget = saved;
-	EXPECT_EQ(t, l_qspin.st.steals, 0);
-	EXPECT_EQ(t, l_qspin.word, 0);
-}
+static void lock_qspin_fifo(struct test *t) { qspin_strict(t, run_fifo); }
 
 /*
  * Halting waiters (lock_spin_budget 0: sleep at once; 4: a few spins first). Mutual exclusion with the
@@ -235,15 +230,8 @@ static void lock_qspin_halt_at_once(struct test *t) { run_halting(t, K_QSPIN, 0,
 static void lock_qspin_halt_after_spins(struct test *t) { run_halting(t, K_QSPIN, 4, ITERS); }
 
 /* sleeping at once and strictly FIFO: every wait is a sleep, the head's on the word */
-static void lock_qspin_halt_fifo(struct test *t)
-{
-	uint32_t saved = lock_steal_budget;
-
-	lock_steal_budget = 0;
-	run_halting(t, K_QSPIN, 0, ITERS);
-	lock_steal_budget = saved;
-	EXPECT_EQ(t, l_qspin.st.steals, 0);
-}
+static void halt_at_once(struct test *t, enum kind k) { run_halting(t, k, 0, ITERS); }
+static void lock_qspin_halt_fifo(struct test *t) { qspin_strict(t, halt_at_once); }
 
 static void run_fifo_halting(struct test *t, enum kind k)
 {
@@ -268,11 +256,7 @@ static void lock_ticket_fifo_halting(struct test *t) { run_fifo_halting(t, K_TIC
 
 static void lock_qspin_fifo_halting(struct test *t)
 {
-	uint32_t saved = lock_steal_budget;
-
-	lock_steal_budget = 0;
-	run_fifo_halting(t, K_QSPIN);
-	lock_steal_budget = saved;
+	qspin_strict(t, run_fifo_halting);
 	/* each waiter slept on its node, as the head, or both: one kick per sleep */
 	EXPECT_GE(t, l_qspin.st.kicks, l_qspin.st.halts);
 }
