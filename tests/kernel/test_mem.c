@@ -925,8 +925,21 @@ static void parse_private(void)
 }
 
 /*
+ * What heap_getsize() must answer for private memory, which no heap ever hands out: outside every heap's
+ * span ERR_NOTOWNED; inside one (memplan reserves it from the cluster's RAM, like the kernel image)
+ * ERR_MISALIGNED off the buddy granule, else ERR_INTERIOR (reserved memory).
+ */
+static error_t priv_getsize_code(const void *p)
+{
+	if (!heap_owner(p))
+		return ERR_NOTOWNED;
+	return (uintptr_t)p & (MIN_BLOCK_SIZE - 1) ? ERR_MISALIGNED : ERR_INTERIOR;
+}
+
+/*
  * One request on this hart; checks that the region is one of the names allowed and where its memory is:
- * private memory is in no heap (heap_getsize() refuses it), heap memory is a live heap block.
+ * private memory is in no heap (heap_getsize() refuses it as priv_getsize_code() says), heap memory is a
+ * live heap block.
  */
 static void *priv_one(struct hart_res *r, size_t size, struct mem_proximity_s *px, enum mem_reachability_s v,
 		      const char *want, unsigned want_cluster, struct mem_receipt *out)
@@ -949,7 +962,7 @@ static void *priv_one(struct hart_res *r, size_t size, struct mem_proximity_s *p
 	if (is_region(&rc, "heap"))
 		HCHECK(r, raw_size(p, &got) == 0 && got >= size, (uintptr_t)p, got);
 	else
-		HCHECK(r, heap_getsize(p, &got) == ERR_NOTOWNED && in_cluster_ram(rc.cluster, p, size),
+		HCHECK(r, heap_getsize(p, &got) == priv_getsize_code(p) && in_cluster_ram(rc.cluster, p, size),
 		       (uintptr_t)p, rc.cluster);
 	HCHECK(r, mem_getsize(p, &got) == 0 && got >= size, (uintptr_t)p, got);
 	memset(p, 0x5e, size);
@@ -1054,7 +1067,7 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 	if (e)
 		goto out;
 	EXPECT_TRUE(t, is_region(&rc, "cluster-private") && rc.cluster == c);
-	EXPECT_ERR(t, heap_getsize(a, &got), ERR_NOTOWNED);	/* reserved memory: in no heap's span */
+	EXPECT_ERR(t, heap_getsize(a, &got), priv_getsize_code(a));
 	e = mem_alloc_receipt(64, mem_prox_strict(c), MEM_VALID_CLUSTER, &b, &rc);
 	EXPECT_OK(t, e);
 	/*
