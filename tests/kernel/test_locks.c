@@ -476,6 +476,8 @@ static void halting_run(struct test *t, unsigned k)
 	}
 	if (smp_nharts() < 2) {
 		lock_spin_budget = saved;
+		test_log("%s: one hart: nobody waits, so neither halts nor the FIFO hand-off are checked",
+			 lock_kind_name(k));
 		return;
 	}
 	if (k == LOCK_QSPIN)
