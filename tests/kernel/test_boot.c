@@ -131,7 +131,9 @@ static void topology_reserved_firmware(struct test *t)
 		if (tp->reserved[i].base <= 0x80000000ULL && tp->reserved[i].base + tp->reserved[i].size > 0x80000000ULL)
 			found = 1;
 	EXPECT_TRUE(t, found);
-	EXPECT_TRUE(t, heap_getsize((void *)0x80000000UL, &(size_t){ 0 }) != 0);
+	/* reserved memory in a heap's span is interior to nothing the heap gave; outside every span, nobody's */
+	EXPECT_ERR(t, heap_getsize((void *)0x80000000UL, &(size_t){ 0 }),
+		   heap_owner((void *)0x80000000UL) ? ERR_INTERIOR : ERR_NOTOWNED);
 }
 
 static void topology_mesh(struct test *t)
@@ -334,9 +336,23 @@ static void smp_call_set_per_cluster(struct test *t)
 	for (c = 0; c < boot_topo.nclusters; c++)
 		EXPECT_EQ(t, per[c], boot_topo.cluster[c].nharts > 0);
 	expect_set_ran(t, &s);
-	/* two per cluster (or all a cluster has) */
+	/* two per cluster (or all a cluster has): exactly that many in each */
 	n = smp_set_per_cluster(&s, &boot_topo, 2);
 	EXPECT_EQ(t, smp_set_count(&s), n);
+	memset(per, 0, sizeof(per));
+	for (i = 0; i < boot_topo.nharts; i++)
+		if (smp_set_has(&s, i))
+			per[boot_topo.hart[i].cluster]++;
+	for (c = 0, i = 0; c < boot_topo.nclusters; c++) {
+		unsigned up = 0, h, want;
+
+		for (h = 0; h < boot_topo.nharts; h++)
+			up += boot_topo.hart[h].cluster == c && smp_hart_up(h);
+		want = up < 2 ? up : 2;
+		EXPECT_EQ(t, per[c], want);
+		i += want;
+	}
+	EXPECT_EQ(t, n, i);
 	expect_set_ran(t, &s);
 }
 
