@@ -546,16 +546,17 @@ static void host_mem_global(struct test *t)
 		EXPECT_TRUE(t, rc.cluster < NMEM && in_arena(rc.cluster, p, 4096) && !rc.fallback);
 		cnt[rc.cluster < NCL ? rc.cluster : 3]++;
 	}
-	/* per-hart round robin: exactly n / k each with room everywhere; one either way allowed */
-	for (c = 0; c < NMEM; c++) {
-		EXPECT_GE(t, cnt[c], n / NMEM - 1);
-		EXPECT_LE(t, cnt[c], n / NMEM + 1);
-	}
+	/* per-hart round robin: exactly n / k each with room everywhere (n is a multiple of k) */
+	for (c = 0; c < NMEM; c++)
+		EXPECT_EQ(t, cnt[c], n / NMEM);
 	EXPECT_EQ(t, cnt[3], 0);
 	EXPECT_EQ(t, free_list(&list), 0);
-	/* with cluster 1 full the rotation skips it: a fallback to the next in line */
+	/*
+	 * With cluster 1 full the rotation skips it: the requests whose turn is cluster 1's (one in NMEM)
+	 * fall back to the next in line, cluster 2, at rank 1; the others are served where they start.
+	 */
 	EXPECT_ERR(t, exhaust_strict(1, &list), ERR_EXHAUSTED);
-	for (i = 0; i < 12; i++) {
+	for (i = 0, c = 0; i < 4 * NMEM; i++) {
 		struct mem_receipt rc;
 		void *p;
 
@@ -563,7 +564,13 @@ static void host_mem_global(struct test *t)
 		push_blk(&list, p);
 		EXPECT_NE(t, rc.cluster, 1);
 		EXPECT_EQ(t, rc.fallback, rc.rank > 0);
+		if (rc.fallback) {
+			EXPECT_EQ(t, rc.cluster, 2);
+			EXPECT_EQ(t, rc.rank, 1);
+			c++;
+		}
 	}
+	EXPECT_EQ(t, c, 4);	/* cluster 1's turn came 4 times in 4 * NMEM requests */
 	EXPECT_EQ(t, free_list(&list), 0);
 	mem_drain();
 	expect_heaps_back(t, before);
@@ -1179,12 +1186,12 @@ static void host_mem_slab_empty_returned(struct test *t)
 	given0 = mc->slab.cnt.slabs_given;
 	for (i = 0; i < N; i++)
 		ASSERT_OK(t, mem_alloc(100, NULL, MEM_VALID_SYS, &v[i]));
-	EXPECT_GE(t, before[0] - free_bytes(0), 5 * 4096);
+	EXPECT_EQ(t, before[0] - free_bytes(0), 5 * 4096);	/* N blocks fill exactly five slabs */
 	for (i = 0; i < N; i++)
 		mem_free(v[i]);
 	EXPECT_EQ(t, before[0] - free_bytes(0), 4096);	/* one empty slab stays: the current one */
 	EXPECT_TRUE(t, mc->slab.spare[slab_size_class(100)] == NULL);
-	EXPECT_GE(t, mc->slab.cnt.slabs_given - given0, 4);
+	EXPECT_EQ(t, mc->slab.cnt.slabs_given - given0, 4);	/* all five but the current one */
 	expect_slabs_ok(t, mc);
 	/* a burst in every class, freed in a shuffled order: at most the current slabs stay */
 	{
@@ -1526,6 +1533,7 @@ static void host_mem_stress(struct test *t)
 		handed += s->handed;
 		received += s->received;
 	}
+	EXPECT_GT(t, allocs, 0);	/* else allocs == frees holds of a run that did nothing */
 	EXPECT_EQ(t, allocs, frees);
 	EXPECT_EQ(t, handed, received);
 	EXPECT_GT(t, handed, 0);
