@@ -424,14 +424,18 @@ static void run_random(struct test *t, uint64_t seed, int ops, int poison)
 		else {
 			/* alloc_order() and getsize() of a random live block */
 			unsigned order = (unsigned)(test_rand(&seed) % 14);
+			uint64_t bs = 1ul << (order < 6 ? 6 : order);
+			struct buddy_stats st;
 			void *p = NULL;
-			error_t e = buddy_alloc_order(&f->b, order, &p);
+			error_t e;
 
-			EXPECT_TRUE(t, e == 0 || e == ERR_NOMEM);
+			/* it fails exactly when no free block is large enough */
+			buddy_get_stats(&f->b, &st);
+			e = buddy_alloc_order(&f->b, order, &p);
+			EXPECT_ERR(t, e, st.largest_free >= bs ? 0 : ERR_NOMEM);
 			if (e == ERR_NOMEM) {
 				m.failures++;
 			} else if (!e) {
-				uint64_t bs = 1ul << (order < 6 ? 6 : order);
 				size_t got = 0;
 
 				EXPECT_EQ(t, (uintptr_t)p & (bs - 1), 0);
