@@ -277,9 +277,15 @@ static void lock_mcs_trylock(struct test *t)
 {
 	mcs_init(&l_mcs);
 	EXPECT_TRUE(t, mcs_trylock(&l_mcs));
+	EXPECT_FALSE(t, mcs_trylock(&l_mcs));	/* held: refused (the case passed for a trylock that always took) */
 	EXPECT_EQ(t, l_mcs.st.acquired, 1);
 	mcs_unlock(&l_mcs);
 	EXPECT_TRUE(t, l_mcs.tail == NULL);
+	EXPECT_TRUE(t, mcs_trylock(&l_mcs));	/* free again after the refusal: its node was given back */
+	mcs_unlock(&l_mcs);
+	EXPECT_TRUE(t, l_mcs.tail == NULL);
+	EXPECT_EQ(t, l_mcs.st.acquired, 2);
+	EXPECT_EQ(t, l_mcs.st.contended, 0);
 }
 
 static void lock_qspin_trylock(struct test *t)
