@@ -423,9 +423,11 @@ static void mesh_memory_only_clusters(struct test *t)
 static void mesh_remote_frees_many_owners(struct test *t)
 {
 	static void *blk[TOPO_MAX_CLUSTERS][4];
+	static uint8_t freed[TOPO_MAX_CLUSTERS];	/* an owner whose first block was freed */
 	unsigned c, k, owners = 0, most = 0;
 	int home = mem_prox_home(cls_self()->cluster);
 
+	memset(freed, 0, sizeof(freed));
 	snapshot();
 	for (c = 0; c < tp->nclusters; c++)
 		for (k = 0; k < 4; k++) {
@@ -436,13 +438,18 @@ static void mesh_remote_frees_many_owners(struct test *t)
 	for (k = 0; k < 4; k++)
 		for (c = 0; c < tp->nclusters; c++)
 			if (blk[c][k]) {
-				unsigned open;
+				unsigned open, i, slots = 0;
 
 				EXPECT_OK(t, mem_free_checked(blk[c][k]));
 				EXPECT_ERR(t, mem_free_checked(blk[c][k]), ERR_DOUBLEFREE);
 				open = mem_remote_open(mm_cpu_self());
 				most = open > most ? open : most;
-				owners += k == 0;
+				owners += !freed[c];
+				freed[c] = 1;
+				/* 4 blocks per owner fill no batch: a slot empties only for a new owner */
+				for (i = 0; i < MM_REMOTE_SLOTS; i++)
+					slots += mm_cpu_self()->remote[i].count > 0;
+				EXPECT_EQ(t, slots, owners < MM_REMOTE_SLOTS ? owners : MM_REMOTE_SLOTS);
 			}
 	test_log("%u owner clusters, at most %u blocks in open batches", owners, most);
 	EXPECT_LE(t, most, MM_REMOTE_SLOTS * 8);
