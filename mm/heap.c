@@ -497,3 +497,14 @@ void heap_get_stats(struct heap *h, struct heap_stats *st)
 	st->allocs = b.allocs;
 	st->frees = b.frees;
 }
+
+uint64_t heap_free_bytes(unsigned cluster)
+{
+	struct heap *h = heap_of(cluster);
+	struct heap_stats st;
+
+	if (!h || !h->size)
+		return 0;
+	heap_get_stats(h, &st);
+	return st.free_bytes;
+}

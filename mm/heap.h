@@ -103,6 +103,9 @@ error_t heap_check(struct heap *h, char *why, size_t whylen);
 /* heap_get_stats() - a consistent snapshot of @h's counters (under its lock). */
 void heap_get_stats(struct heap *h, struct heap_stats *st);
 
+/* heap_free_bytes() - the free bytes of cluster @cluster's heap (0 without one). Context: takes its lock. */
+uint64_t heap_free_bytes(unsigned cluster);
+
 /* Direct, lock-held variants for the layers above that batch several operations under one lock. */
 error_t heap_alloc_locked(struct heap *h, size_t size, void **addr);
 /* heap_alloc_locked() from the heap's memory below @limit only (buddy_alloc_below(): walks free lists) */

@@ -164,20 +164,12 @@ static int sim_init(uint64_t dma_limit, bool with_private)
 	return 0;
 }
 
-static uint64_t free_bytes(unsigned c)
-{
-	struct heap_stats st;
-
-	heap_get_stats(heap_of(c), &st);
-	return st.free_bytes;
-}
-
 static void snapshot(uint64_t *fb)
 {
 	unsigned c;
 
 	for (c = 0; c < NCL; c++)
-		fb[c] = has_mem(c) ? free_bytes(c) : 0;
+		fb[c] = has_mem(c) ? heap_free_bytes(c) : 0;
 }
 
 static void expect_heaps_back(struct test *t, const uint64_t *before)
@@ -188,7 +180,7 @@ static void expect_heaps_back(struct test *t, const uint64_t *before)
 		char why[120] = "";
 		error_t e;
 
-		EXPECT_EQ(t, free_bytes(c), before[c]);
+		EXPECT_EQ(t, heap_free_bytes(c), before[c]);
 		e = heap_check(heap_of(c), why, sizeof(why));
 		if (e)
 			test_log("cluster %u: heap_check: %s", c, why);
@@ -434,7 +426,7 @@ static void host_mem_fallback_order(struct test *t)
 		ASSERT_EQ(t, sim_init(0, false), 0);
 		snapshot(before);
 		EXPECT_ERR(t, exhaust_strict(c, &list), ERR_EXHAUSTED);
-		EXPECT_EQ(t, free_bytes(c), 0);
+		EXPECT_EQ(t, heap_free_bytes(c), 0);
 		mem_cluster_get_stats(c, &s0);
 		EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
 		EXPECT_TRUE(t, p == sentinel);
@@ -941,17 +933,6 @@ static size_t lowbit(size_t x)
 	return x & -x;
 }
 
-static uint64_t slab_rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 static void expect_slabs_ok(struct test *t, struct mm_cpu *mc)
 {
 	char why[120] = "";
@@ -1031,10 +1012,10 @@ static void host_mem_slab_model(struct test *t)
 		bsz[nb++] = slab_classes[k].size + 1;
 	}
 	for (i = 0; i < OPS; i++) {
-		unsigned j = (unsigned)(slab_rnd(&rng) % SLOTS);
+		unsigned j = (unsigned)(test_rand(&rng) % SLOTS);
 
 		if (!live[j].p) {
-			size_t size = slab_rnd(&rng) % 2 ? bsz[slab_rnd(&rng) % nb] : 1 + slab_rnd(&rng) % 4200, got = 0;
+			size_t size = test_rand(&rng) % 2 ? bsz[test_rand(&rng) % nb] : 1 + test_rand(&rng) % 4200, got = 0;
 			void *p;
 
 			if (mem_alloc(size, NULL, MEM_VALID_SYS, &p)) {
@@ -1186,10 +1167,10 @@ static void host_mem_slab_empty_returned(struct test *t)
 	given0 = mc->slab.cnt.slabs_given;
 	for (i = 0; i < N; i++)
 		ASSERT_OK(t, mem_alloc(100, NULL, MEM_VALID_SYS, &v[i]));
-	EXPECT_EQ(t, before[0] - free_bytes(0), 5 * 4096);	/* N blocks fill exactly five slabs */
+	EXPECT_EQ(t, before[0] - heap_free_bytes(0), 5 * 4096);	/* N blocks fill exactly five slabs */
 	for (i = 0; i < N; i++)
 		mem_free(v[i]);
-	EXPECT_EQ(t, before[0] - free_bytes(0), 4096);	/* one empty slab stays: the current one */
+	EXPECT_EQ(t, before[0] - heap_free_bytes(0), 4096);	/* one empty slab stays: the current one */
 	EXPECT_TRUE(t, mc->slab.spare[slab_size_class(100)] == NULL);
 	EXPECT_EQ(t, mc->slab.cnt.slabs_given - given0, 4);	/* all five but the current one */
 	expect_slabs_ok(t, mc);
@@ -1202,7 +1183,7 @@ static void host_mem_slab_empty_returned(struct test *t)
 			for (i = 0; i < 40; i++)
 				ASSERT_OK(t, mem_alloc(slab_classes[k].size, NULL, MEM_VALID_SYS, &w[k][i]));
 		for (i = 0; i < 40 * SLAB_NCLASSES; i++) {
-			unsigned a = (unsigned)(slab_rnd(&rng) % SLAB_NCLASSES), b = (unsigned)(slab_rnd(&rng) % 40);
+			unsigned a = (unsigned)(test_rand(&rng) % SLAB_NCLASSES), b = (unsigned)(test_rand(&rng) % 40);
 
 			if (w[a][b]) {
 				mem_free(w[a][b]);
@@ -1222,7 +1203,7 @@ static void host_mem_slab_empty_returned(struct test *t)
 			EXPECT_TRUE(t, mc->slab.partial[k] == mc->slab.spare[k] &&
 				       (!mc->slab.partial[k] || !mc->slab.partial[k]->next));
 		}
-		EXPECT_EQ(t, before[0] - free_bytes(0), cur);
+		EXPECT_EQ(t, before[0] - heap_free_bytes(0), cur);
 	}
 	expect_slabs_ok(t, mc);
 	mem_drain();
@@ -1272,7 +1253,7 @@ static void host_mem_slab_remote(struct test *t)
 	/* in hart 0's inbox now, not yet in its slabs: a free here is a double free too */
 	EXPECT_TRUE(t, mc->slab.inbox != NULL);
 	EXPECT_ERR(t, mem_free_checked(slab_remote_blocks[0]), ERR_DOUBLEFREE);
-	EXPECT_TRUE(t, free_bytes(0) < before[0]);
+	EXPECT_TRUE(t, heap_free_bytes(0) < before[0]);
 	expect_slabs_ok(t, mc);
 	mem_drain();
 	EXPECT_TRUE(t, mc->slab.inbox == NULL && mc->slab.pending == NULL);
@@ -1310,7 +1291,7 @@ static void host_mem_exhaust_recover(struct test *t)
 		EXPECT_ERR(t, e, ERR_NOMEM);
 		p = sentinel;
 		for (c = 0; c < NMEM; c++) {
-			EXPECT_EQ(t, free_bytes(c), 0);
+			EXPECT_EQ(t, heap_free_bytes(c), 0);
 			EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
 		}
 		EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
@@ -1342,17 +1323,6 @@ struct s_res {
 static void *s_mbox[NHARTS][S_SLOTS];
 static struct s_res s_res[NHARTS];
 static pthread_barrier_t s_bar;
-
-static uint64_t s_rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
 
 static uint8_t s_fill(unsigned owner, uint32_t seq)
 {
@@ -1426,7 +1396,7 @@ static void *stress_thread(void *arg)
 	become(me);
 	pthread_barrier_wait(&s_bar);
 	for (op = 0; op < S_OPS; op++) {
-		uint64_t r = s_rnd(&seed);
+		uint64_t r = test_rand(&seed);
 
 		s_poll(s, me);
 		if (nlive && (nlive == S_LIVE || r % 100 < 47)) {
@@ -1455,7 +1425,7 @@ static void *stress_thread(void *arg)
 			}
 			s_free(s, p, size);
 		} else {
-			uint64_t r2 = s_rnd(&seed);
+			uint64_t r2 = test_rand(&seed);
 			size_t size = r2 % 8 < 6 ? 16 + (r2 >> 8) % 497 : r2 % 8 == 6 ? 512 + (r2 >> 8) % 3585 :
 										  4096 + (r2 >> 8) % 12289;
 			unsigned pv = (unsigned)((r2 >> 32) % 10), pp = (unsigned)((r2 >> 40) % 4);

@@ -369,14 +369,6 @@ static bool pm_init(struct test *t)
 	return true;
 }
 
-static uint64_t pm_free(unsigned c)
-{
-	struct heap_stats st;
-
-	heap_get_stats(heap_of(c), &st);
-	return st.free_bytes;
-}
-
 struct pm_blk {
 	struct pm_blk *next;
 };
@@ -471,7 +463,7 @@ static void mesh_policy_nearest_ring(struct test *t)
 		uint64_t most = 0;
 
 		for (j = lo; j < hi; j++)
-			most = pm_free(order[j]) > most ? pm_free(order[j]) : most;
+			most = heap_free_bytes(order[j]) > most ? heap_free_bytes(order[j]) : most;
 		for (j = lo; j < hi; j++) {
 			ASSERT_OK(t, mem_alloc_receipt(64 << 10, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc));
 			((struct pm_blk *)p)->next = pm_held;
@@ -480,7 +472,7 @@ static void mesh_policy_nearest_ring(struct test *t)
 			EXPECT_EQ(t, rc.rank, lo);
 			EXPECT_TRUE(t, rc.fallback);
 			if (j == lo)
-				EXPECT_EQ(t, pm_free(rc.cluster) + (64 << 10), most);
+				EXPECT_EQ(t, heap_free_bytes(rc.cluster) + (64 << 10), most);
 			/* equally free at the start: each of the ring once, round-robin over the most free */
 			EXPECT_FALSE(t, topo_set_has(&got, rc.cluster));
 			topo_set_add(&got, rc.cluster);
@@ -496,7 +488,7 @@ static void mesh_policy_nearest_ring(struct test *t)
 	EXPECT_TRUE(t, p == NULL);
 	pm_release();
 	for (j = 0; j < topo.nclusters; j++)
-		EXPECT_EQ(t, pm_free(j), heap_of(j)->boot_free);
+		EXPECT_EQ(t, heap_free_bytes(j), heap_of(j)->boot_free);
 }
 
 /* remote frees for 63 owners from one hart: at most MM_REMOTE_SLOTS open batches, nothing lost */
@@ -537,7 +529,7 @@ static void mesh_policy_remote_slots(struct test *t)
 	mem_drain();
 	EXPECT_EQ(t, mem_remote_open(mm_cpu_self()), 0);
 	for (c = 0; c < topo.nclusters; c++) {
-		EXPECT_EQ(t, pm_free(c), heap_of(c)->boot_free);
+		EXPECT_EQ(t, heap_free_bytes(c), heap_of(c)->boot_free);
 		EXPECT_OK(t, heap_check(heap_of(c), why, sizeof(why)));
 	}
 }

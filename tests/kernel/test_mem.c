@@ -114,8 +114,6 @@ static error_t raw_size(const void *p, size_t *got)
 	return e == 1 ? heap_getsize(p, got) : e;
 }
 
-
-
 /*
  * need_mem() - a case that needs memory looks first: unless every cluster with memory has a free block of
  * @largest bytes and @total bytes free (caches drained first), the case skips, saying which cluster lacks
@@ -230,14 +228,6 @@ static error_t exhaust_strict(unsigned c, struct blk **list, unsigned *count)
 			ret = e;
 	}
 	return ret;
-}
-
-static uint64_t heap_free_bytes(unsigned c)
-{
-	struct heap_stats st;
-
-	heap_get_stats(heap_of(c), &st);
-	return st.free_bytes;
 }
 
 /* ---- per-hart verdicts ---- */

@@ -38,16 +38,6 @@ static unsigned hops(unsigned a, unsigned b)
 	return (ca->x > cb->x ? ca->x - cb->x : cb->x - ca->x) + (ca->y > cb->y ? ca->y - cb->y : cb->y - ca->y);
 }
 
-static uint64_t free_bytes(unsigned c)
-{
-	struct heap_stats st;
-
-	heap_get_stats(heap_of(c), &st);
-	return st.free_bytes;
-}
-
-
-
 static uint64_t before[TOPO_MAX_CLUSTERS];
 
 static void snapshot(void)
@@ -56,7 +46,7 @@ static void snapshot(void)
 
 	smp_mem_drain_all();
 	for (c = 0; c < tp->nclusters; c++)
-		before[c] = free_bytes(c);
+		before[c] = heap_free_bytes(c);
 }
 
 /* every heap back to its snapshot (after every hart's cache and batches are drained), heap_check() clean */
@@ -67,8 +57,8 @@ static void expect_back(struct test *t)
 
 	smp_mem_drain_all();
 	for (c = 0; c < tp->nclusters; c++) {
-		TEST_CHECK_(t, free_bytes(c) == before[c], (void)0, "cluster %u: free 0x%llx, was 0x%llx", c,
-			    (unsigned long long)free_bytes(c), (unsigned long long)before[c]);
+		TEST_CHECK_(t, heap_free_bytes(c) == before[c], (void)0, "cluster %u: free 0x%llx, was 0x%llx", c,
+			    (unsigned long long)heap_free_bytes(c), (unsigned long long)before[c]);
 		TEST_CHECK_(t, heap_check(heap_of(c), why, sizeof(why)) == 0, (void)0, "cluster %u: %s", c, why);
 	}
 }
@@ -347,7 +337,7 @@ static void mesh_fallback_nearest_ring(struct test *t)
 
 		for (j = lo; j < hi; j++) {
 			EXPECT_EQ(t, tp->cluster[c].dist[order[j]], d);
-			most = free_bytes(order[j]) > most ? free_bytes(order[j]) : most;
+			most = heap_free_bytes(order[j]) > most ? heap_free_bytes(order[j]) : most;
 		}
 		if (tp->emulated && r == 1 && tp->cluster[order[lo]].socket == tp->cluster[c].socket)
 			EXPECT_EQ(t, d, 10 + tp->hop);	/* the first ring: one hop away */
@@ -363,7 +353,7 @@ static void mesh_fallback_nearest_ring(struct test *t)
 			size_t blk = req;	/* the block it took (the debug allocator's trailer doubles it) */
 
 			EXPECT_OK(t, heap_getsize(p, &blk));
-			EXPECT_GE(t, free_bytes(rc.cluster) + blk, most);	/* the most free of the ring */
+			EXPECT_GE(t, heap_free_bytes(rc.cluster) + blk, most);	/* the most free of the ring */
 		}
 		for (j = lo; j < hi; j++)
 			fill(order[j]);

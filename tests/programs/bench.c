@@ -509,17 +509,6 @@ static void drain_fn(void *arg)
 	mem_drain();
 }
 
-static uint64_t heap_free_bytes(unsigned c)
-{
-	struct heap *h = heap_of(c);
-	struct heap_stats st;
-
-	if (!h || !h->size)
-		return 0;
-	heap_get_stats(h, &st);
-	return st.free_bytes;
-}
-
 static void place_print(const char *trace, int cluster, unsigned harts, uint64_t bytes, uint64_t local,
 			uint64_t cost, uint64_t opt, unsigned fails)
 {
