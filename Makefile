@@ -1,6 +1,8 @@
 # Proxima - one Makefile: the RISC-V kernel, host tests, QEMU runs, benchmarks.
 #   make            build build/kernel.elf (+ .map, .asm)
 #   make run        boot the default topology (NUMA, DIST, BOOTARGS, ICOUNT: see README)
+#                   QEMU=7.2 boots on Debian 12's QEMU 7.2 (build/qemu-7.2) instead of QEMU 10.0; also for
+#                   kernel-test, bench, soak and gdb
 #                   MESH=8x8 [HOP=2] splits the NUMA nodes into an emulated mesh of up to 16x16 clusters
 #   make test       host tests + the in-kernel suites on the topology matrix + a console session
 #   make console-test  replay tests/console/session.txt at the console prompt and check the answers
@@ -25,6 +27,7 @@ Q        := $(if $(V),,@)
 COMMA    := ,
 LOCK     ?= qspin
 DEBUG    ?= 0
+QEMU     ?=
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 # max-grow-copy-bb-insns: GCC may copy a tail block of up to 64 instructions so that a function whose
@@ -122,11 +125,11 @@ tsan-test: $(BUILD)/host-tests-tsan
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/host-tests-tsan host_locks
 
 run: $(BUILD)/kernel.elf
-	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --mesh "$(MESH)" --hop "$(HOP)" \
+	$(PYTHON) tools/run.py run --qemu "$(QEMU)" --numa "$(NUMA)" --dist "$(DIST)" --mesh "$(MESH)" --hop "$(HOP)" \
 		--bootargs "$(BOOTARGS)" --icount "$(ICOUNT)"
 
 kernel-test: $(BUILD)/kernel.elf $(BUILD)/kernel-debug.elf
-	$(PYTHON) tools/run.py matrix
+	$(PYTHON) tools/run.py matrix --qemu "$(QEMU)"
 
 # one boot of a 2-cluster machine: the session's commands at the prompt, each answer checked
 console-test: $(BUILD)/kernel.elf
@@ -140,19 +143,19 @@ test: host-test tsan-test tools-test fuzz kernel-test
 	$(PYTHON) tools/console_check.py
 
 bench: $(BUILD)/kernel.elf
-	$(PYTHON) tools/run.py bench
+	$(PYTHON) tools/run.py bench --qemu "$(QEMU)"
 
 SOAK_OPS ?= 2000000
 soak: $(BUILD)/kernel.elf
-	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --mesh "$(MESH)" --hop "$(HOP)" --timeout 3600 \
+	$(PYTHON) tools/run.py run --qemu "$(QEMU)" --numa "$(NUMA)" --dist "$(DIST)" --mesh "$(MESH)" --hop "$(HOP)" --timeout 3600 \
 		--bootargs "soak=$(SOAK_OPS) cma=default:16M $(BOOTARGS)"
 
 gdb: $(BUILD)/kernel.elf
-	$(PYTHON) tools/run.py run --numa "$(NUMA)" --dist "$(DIST)" --mesh "$(MESH)" --hop "$(HOP)" \
+	$(PYTHON) tools/run.py run --qemu "$(QEMU)" --numa "$(NUMA)" --dist "$(DIST)" --mesh "$(MESH)" --hop "$(HOP)" \
 		--bootargs "$(BOOTARGS)" --gdb
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
 
 clean:
 	rm -rf $(BUILD)/fuzz/obj $(BUILD)/fuzz/libfuzzcode.a

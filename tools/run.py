@@ -9,7 +9,11 @@
 
 The kernel powers off through QEMU's sifive_test device, so QEMU's exit status is the kernel's verdict
 (0 = clean) and becomes run.py's; a boot that outlives its timeout is killed and reported as exit 124.
-A spec QEMU 7.2 cannot run is refused with exit 2 before QEMU starts (see tools/topologies.py).
+A spec QEMU cannot run is refused with exit 2 before QEMU starts (see tools/topologies.py).
+
+Which QEMU: qemu-system-riscv64 on the PATH (QEMU 10.0 from bookworm-backports, installed by setup), or
+--qemu 7.2 for Debian 12's own QEMU 7.2 that setup unpacks into build/qemu-7.2, or --qemu BINARY. The runner
+reads the version (--version) and applies only the workarounds that version needs (QEMU_NEEDS below).
 """
 import argparse
 import os
@@ -39,6 +43,7 @@ BENCH_DIR = ROOT / "build/bench"
 BENCH_REPORT = ROOT / "tools/bench_report.py"
 KUNIT = Path(os.environ.get("PROXIMA_KUNIT", ROOT / "build/kunit/kunit.py"))
 QEMU = os.environ.get("PROXIMA_QEMU", "qemu-system-riscv64")   # tests point this at a fake
+QEMU_72 = os.environ.get("PROXIMA_QEMU_72", str(ROOT / "build/qemu-7.2/usr/bin/qemu-system-riscv64"))
 
 RUN_TIMEOUT = 120        # seconds for `run` (0 = none; --gdb and a terminal's console have none unless given)
 BENCH_TIMEOUT = 900      # seconds for each bench boot (icount runs every hart on one host thread)
@@ -73,6 +78,44 @@ def say(msg, file=None):
     print(f"run: {msg}", file=file or sys.stdout, flush=True)
 
 
+# -- which QEMU, and what its version needs ------------------------------------------------------------
+
+# What a QEMU older than a version needs from the runner: (the first version without the need, the need).
+# QEMU 7.2's -icount leaves a hart in START_PENDING; that one is the kernel's to handle (kernel/smp.c kicks
+# the hart with IPIs), so the runner has nothing to do for it.
+QEMU_NEEDS = (((8, 0), "aplic"),)   # 7.2's PLIC aborts for some layouts (topologies.Machine.needs_aplic)
+
+_VERSION_RE = re.compile(r"QEMU emulator version (\d+)\.(\d+)(?:\.(\d+))?")
+_versions = {}
+
+
+def qemu_binary(choice=None):
+    """The QEMU binary for a --qemu choice: None or "" = the default, "7.2" = build/qemu-7.2's, else a path."""
+    if not choice:
+        return QEMU
+    return QEMU_72 if choice == "7.2" else choice
+
+
+def qemu_version(binary):
+    """(first line of --version, (major, minor, micro) or None), cached per binary; ("", None) when it
+    cannot run."""
+    if binary not in _versions:
+        try:
+            out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30,
+                                 stdin=subprocess.DEVNULL).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        first = out.splitlines()[0] if out.splitlines() else ""
+        m = _VERSION_RE.search(first)
+        _versions[binary] = (first, tuple(int(g or 0) for g in m.groups()) if m else None)
+    return _versions[binary]
+
+
+def qemu_needs(version):
+    """The workarounds QEMU version (a tuple, None = unknown) needs; an unknown version gets all of them."""
+    return {need for fixed, need in QEMU_NEEDS if version is None or version < fixed}
+
+
 # -- QEMU command lines --------------------------------------------------------------------------------
 
 def qemu_command(m, kernel=KERNEL, bootargs="", icount=False, gdb=False, disk=None, extra="", dumpdtb=None,
@@ -82,9 +125,11 @@ def qemu_command(m, kernel=KERNEL, bootargs="", icount=False, gdb=False, disk=No
     dumpdtb: write the device tree to this file and exit instead of booting (-bios and -kernel are then
     only passed when the files exist; the caller supplies a stand-in kernel for bootargs without one).
     legacy: attach the disk on the legacy virtio-mmio transport (version 1) instead of the modern one.
+    qemu: the binary (default: QEMU); its version decides the workarounds (qemu_needs).
     """
-    margs = topo.qemu_machine_args(m, dumpdtb=dumpdtb)
-    cmd = [qemu or QEMU, *margs[:2]]
+    qemu = qemu or QEMU
+    margs = topo.qemu_machine_args(m, dumpdtb=dumpdtb, plic_bug="aplic" in qemu_needs(qemu_version(qemu)[1]))
+    cmd = [qemu, *margs[:2]]
     if not dumpdtb or FIRMWARE.exists():
         cmd += ["-bios", rel(FIRMWARE)]
     if not dumpdtb or Path(kernel).exists():
@@ -352,7 +397,8 @@ def cmd_run(args, parser):
     interactive, script = _stdin_kind()
     # someone at the console prompt, or at gdb, is not held to a timeout unless they ask for one
     timeout = args.timeout if args.timeout is not None else (0 if args.gdb or interactive else RUN_TIMEOUT)
-    cmd = qemu_command(m, args.kernel, args.bootargs, icount, args.gdb, args.disk, args.extra, qemu=args.qemu)
+    cmd = qemu_command(m, args.kernel, args.bootargs, icount, args.gdb, args.disk, args.extra,
+                       qemu=qemu_binary(args.qemu))
     say(shlex.join(cmd))
     if args.gdb:
         gdb = GDB if shutil.which(GDB) or not shutil.which("gdb-multiarch") else "gdb-multiarch"
@@ -392,7 +438,8 @@ def cmd_dumpdtb(args, parser):
             # QEMU takes -append only with -kernel; the DTB does not depend on what the kernel is
             kernel = Path(tmp) / "stand-in-kernel.bin"
             kernel.write_bytes(bytes.fromhex("13000000"))      # one nop: never run
-        cmd = qemu_command(m, kernel, args.bootargs, dumpdtb=rel(out), extra=args.extra, qemu=args.qemu)
+        cmd = qemu_command(m, kernel, args.bootargs, dumpdtb=rel(out), extra=args.extra,
+                           qemu=qemu_binary(args.qemu))
         say(shlex.join(cmd))
         b = boot(cmd, DUMPDTB_TIMEOUT)
     status = _exit_of(b, DUMPDTB_TIMEOUT)
@@ -522,7 +569,8 @@ def cmd_matrix(args, parser):
     if args.list:
         for t in chosen:
             m = topo.machine(t.numa, t.dist)
-            print(f"{t.name:<16} numa \"{t.numa or topo.DEFAULT_NUMA}\" dist \"{t.dist}\" "
+            print(f"{t.name:<16} qemu {args.qemu or t.qemu or 'default'}{' icount' if t.icount else ''} "
+                  f"numa \"{t.numa or topo.DEFAULT_NUMA}\" dist \"{t.dist}\" "
                   f"bootargs \"{' '.join(['test', t.bootargs]).strip()}\" harts {m.harts} "
                   f"timeout {t.timeout * args.timeout_scale:g} s kernel {t.kernel} "
                   f"disk {'legacy' if t.name in LEGACY_DISK else 'modern'}")
@@ -532,6 +580,8 @@ def cmd_matrix(args, parser):
     logs = Path(args.log_dir)
     logs.mkdir(parents=True, exist_ok=True)
     say(f"matrix: {len(chosen)} topologies, consoles in {rel(logs)}/")
+    for q in dict.fromkeys(qemu_binary(args.qemu or t.qemu) for t in chosen):
+        say(f"matrix: {q}: {qemu_version(q)[0] or 'no version (cannot run it?)'}")
     npass = nfail = nskip = cases_passed = cases_failed = 0
     for t in chosen:
         m = topo.machine(t.numa, t.dist)
@@ -558,11 +608,13 @@ def cmd_matrix(args, parser):
             nfail += 1
             cases_failed += 1
             continue
-        cmd = qemu_command(m, kernel, bootargs, disk=rel(disk), legacy=t.name in LEGACY_DISK, qemu=args.qemu)
+        qemu = qemu_binary(args.qemu or t.qemu)
+        cmd = qemu_command(m, kernel, bootargs, icount=t.icount, disk=rel(disk), legacy=t.name in LEGACY_DISK,
+                           qemu=qemu)
         if args.verbose:
             say(shlex.join(cmd))
         b = boot(cmd, timeout, log=log, echo=_echo_raw if args.verbose else None,
-                 header=f"run: {shlex.join(cmd)}\n")
+                 header=f"run: {qemu_version(qemu)[0] or qemu + ': no version'}\nrun: {shlex.join(cmd)}\n")
         with open(log, "a") as f:
             f.write("\nrun: " + (f"timeout after {timeout:g} s" if b.timed_out else f"exit {b.status}")
                     + f" ({b.elapsed:.1f} s)\n")
@@ -600,12 +652,12 @@ def cmd_bench(args, parser):
     status = 0
     for name, icount, bootargs, numa, dist in BENCH_BOOTS:
         m = topo.machine(numa, dist)
-        cmd = qemu_command(m, args.kernel, bootargs, icount=icount, qemu=args.qemu)
+        cmd = qemu_command(m, args.kernel, bootargs, icount=icount, qemu=qemu_binary(args.qemu))
         say(shlex.join(cmd))
         log = out / f"{name}.log"
-        qver = subprocess.run([cmd[0], "--version"], capture_output=True, text=True).stdout.splitlines()
+        qver = qemu_version(cmd[0])[0]
         header = (f"run: {shlex.join(cmd)}\n"
-                  f"bench: header qemu=\"{qver[0] if qver else '?'}\" host_cores={os.cpu_count()} "
+                  f"bench: header qemu=\"{qver or '?'}\" host_cores={os.cpu_count()} "
                   f"host_load={os.getloadavg()[0]:.1f}\n"
                   f"bench: header qemu_cmd=\"{shlex.join(cmd)}\"\n")
         b = boot(cmd, args.timeout, log=log, echo=_LineFilter("bench:", "panic:"), header=header)
@@ -628,7 +680,9 @@ def cmd_bench(args, parser):
 
 def build_parser():
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--qemu", default=None, help=argparse.SUPPRESS)   # tests: a fake QEMU
+    common.add_argument("--qemu", default=None, metavar="7.2|BINARY",
+                        help="7.2 = Debian 12's QEMU 7.2 unpacked by setup in build/qemu-7.2; or a binary "
+                             "(default: qemu-system-riscv64 on the PATH, QEMU 10.0; make's QEMU=)")
 
     spec = argparse.ArgumentParser(add_help=False)
     spec.add_argument("--numa", default="", metavar="SPEC",

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # setup.sh - install and build everything Proxima needs; idempotent (finished steps are skipped).
 #
-# Installs Debian's RISC-V toolchain, QEMU, OpenSBI, newlib sources, dtc, clang (host fuzzing) and
-# gnuplot when missing; builds newlib (libc, libm) for rv64gc/lp64d -mcmodel=medany into build/newlib;
-# extracts libfdt from Debian's linux-source-6.1 into build/libfdt.
+# Installs Debian's RISC-V toolchain, newlib sources, dtc, clang (host fuzzing) and gnuplot when missing,
+# and QEMU 10.0 from bookworm-backports (adding that suite to apt's sources once); unpacks Debian 12's own
+# QEMU 7.2 into build/qemu-7.2 (the matrix boots a few topologies on it) and OpenSBI 1.1 into build/opensbi;
+# builds newlib (libc, libm) for rv64gc/lp64d -mcmodel=medany into build/newlib; extracts libfdt and
+# kunit.py from Debian's linux-source-6.1.
+#
+# OpenSBI stays at 1.1 although QEMU 10's package pulls in 1.5.1: on QEMU 10.0.2, 1.5.1 left a hart in
+# START_PENDING with 4 x 8 harts and printed nothing for 120 s with 4 x 32; 1.1 brings up 128/128 in 15 s.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,23 +16,74 @@ build="$top/build"
 mkdir -p "$build"
 
 log() { printf 'setup: %s\n' "$*"; }
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "setup: need root to $*" >&2
+		exit 1
+	fi
+}
 
-pkgs=(gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf qemu-system-misc opensbi newlib-source
-      device-tree-compiler clang libclang-rt-14-dev gnuplot-nox xz-utils make python3)
+# bookworm-backports, from the archive (and with the keyring) of the machine's own bookworm sources
+backports=/etc/apt/sources.list.d/proxima-bookworm-backports.sources
+if ! grep -rqsE '(^|[[:space:]])bookworm-backports([[:space:]]|$)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	need_root "add bookworm-backports to apt's sources"
+	uri=$(grep -rhsE '^URIs:' /etc/apt/sources.list.d/*.sources | grep -v security | head -n1 | awk '{print $2}')
+	[ -n "$uri" ] || uri=$(grep -hsE '^deb[[:space:]]' /etc/apt/sources.list | grep -v security | head -n1 | awk '{print $2}')
+	[ -n "$uri" ] || { echo "setup: no Debian archive in apt's sources to take bookworm-backports from" >&2; exit 1; }
+	log "adding bookworm-backports ($uri) to apt's sources"
+	printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' \
+		"$uri" /usr/share/keyrings/debian-archive-keyring.gpg > "$backports"
+	apt_updated=0
+fi
+
+pkgs=(gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf newlib-source device-tree-compiler clang
+      libclang-rt-14-dev gnuplot-nox xz-utils make python3)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+qemu_major=$(qemu-system-riscv64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')
+if [ "${qemu_major:-0}" -lt 10 ]; then
+	missing+=(qemu-system-riscv/bookworm-backports)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing ${missing[*]}"
-	if [ "$(id -u)" != 0 ]; then
-		echo "setup: need root to install: ${missing[*]}" >&2
-		exit 1
-	fi
+	need_root "install: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	apt_updated=1
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# one file (or folder) out of a bookworm package, downloaded (not installed) into build/
+unpack() {	# unpack <package> <dest dir> <path in the package>...
+	local pkg=$1 dest=$2 tmp
+	shift 2
+	tmp=$(mktemp -d "$build/deb.XXXXXX")
+	(cd "$tmp" && apt-get download "$pkg/bookworm" >/dev/null 2>&1) ||
+		{ [ "${apt_updated:-0}" = 1 ] || apt-get update -qq; (cd "$tmp" && apt-get download "$pkg/bookworm" >/dev/null); }
+	mkdir -p "$dest"
+	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$dest" "$@"
+	rm -rf "$tmp"
+}
+
+# QEMU 7.2: Debian 12's own, for the topologies the matrix still boots on it (tools/topologies.py)
+if [ ! -x "$build/qemu-7.2/usr/bin/qemu-system-riscv64" ]; then
+	log "unpacking QEMU 7.2 (qemu-system-misc from bookworm) into build/qemu-7.2"
+	rm -rf "$build/qemu-7.2"
+	unpack qemu-system-misc "$build/qemu-7.2" ./usr/bin/qemu-system-riscv64
+fi
+
+# OpenSBI 1.1's generic fw_dynamic.bin (see the top of this file)
+if [ ! -f "$build/opensbi-1.1/fw_dynamic.bin" ]; then
+	log "unpacking OpenSBI 1.1 (opensbi from bookworm) into build/opensbi-1.1"
+	rm -rf "$build/opensbi-1.1" "$build/opensbi-deb"
+	unpack opensbi "$build/opensbi-deb" ./usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+	mkdir -p "$build/opensbi-1.1"
+	mv "$build/opensbi-deb/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin" "$build/opensbi-1.1/"
+	rm -rf "$build/opensbi-deb"
+fi
+ln -sfn opensbi-1.1/fw_dynamic.bin "$build/fw_dynamic.bin"
 
 # newlib: libc.a and libm.a for the kernel's printf/string functions.
 newlib_conf="--disable-newlib-supplied-syscalls --enable-newlib-reent-small --enable-newlib-io-c99-formats \
@@ -71,6 +127,3 @@ if [ ! -f "$build/libfdt/fdt.c" ] || [ ! -f "$build/kunit/tools/testing/kunit/ku
 	rm -rf "$tmp"
 fi
 
-fw=$(dpkg -L opensbi | grep 'generic/fw_dynamic.bin$' | head -n1)
-[ -n "$fw" ] || { echo "setup: no generic fw_dynamic.bin in opensbi" >&2; exit 1; }
-ln -sf "$fw" "$build/fw_dynamic.bin"

@@ -12,6 +12,7 @@ line. The console text comes from the harts in -smp and the -append bootargs, li
     badktap   a result numbered out of order, summary, exit 0
     exit:N    no output, exit N
     bench     two bench: lines among other console lines, exit 0
+    --version answers "QEMU emulator version $FAKE_QEMU_VERSION (fake)" (default 10.0.2) in every mode
     console   a prompt ("proxima> "); echoes each line read from stdin and answers "ran: <line>"; exits 0
               at "halt" or ^D (saying "halt" or "eot"), 5 at EOF of stdin (the runner must not close it)
 """
@@ -63,6 +64,9 @@ def console(out):
 
 def main():
     args = sys.argv[1:]
+    if args == ["--version"]:
+        print(f"QEMU emulator version {os.environ.get('FAKE_QEMU_VERSION', '10.0.2')} (fake)")
+        return 0
     if os.environ.get("FAKE_QEMU_ARGV"):
         with open(os.environ["FAKE_QEMU_ARGV"], "w") as f:
             f.write("\n".join(args) + "\n")

@@ -30,6 +30,7 @@ DTC = shutil.which("dtc")
 CROSS_GCC = shutil.which("riscv64-unknown-elf-gcc")
 FIRMWARE = ROOT / "build/fw_dynamic.bin"
 HAVE_QEMU = bool(QEMU) and FIRMWARE.exists()
+QEMU_72 = str(ROOT / "build/qemu-7.2/usr/bin/qemu-system-riscv64")   # unpacked by tools/setup.sh
 
 
 def run_py(*args, env=None, timeout=120):
@@ -101,7 +102,8 @@ class TestSpec(unittest.TestCase):
         names = [t.name for t in topo.MATRIX]
         self.assertEqual(names, ["1x1", "2x2", "numa4-unequal", "memoryless-last", "withheld-first",
                                  "cross-4g", "straddle-4g", "faults", "tiny-heaps", "sleep-at-once", "128-harts",
-                                 "mesh-4x4", "mesh-8x8-128", "mesh-16x16", "mesh-refused", "debug-build"])
+                                 "mesh-4x4", "mesh-8x8-128", "mesh-16x16", "mesh-refused", "qemu7.2-icount",
+                                 "qemu7.2-memoryless", "debug-build"])
         harts = {t.name: topo.machine(t.numa, t.dist).harts for t in topo.MATRIX}
         self.assertEqual(harts["128-harts"], 128)
         self.assertEqual(harts["mesh-8x8-128"], 128)
@@ -206,6 +208,32 @@ class TestQemuCommand(unittest.TestCase):
         self.assertNotIn("-icount", cmd)
         self.assertEqual(cmd[-2:], ["-numa", "node,nodeid=0,cpus=0,memdev=m0"])
 
+    def test_workarounds_follow_the_version(self):
+        self.assertEqual(run.qemu_needs((7, 2, 22)), {"aplic"})
+        self.assertEqual(run.qemu_needs((8, 0, 0)), set())
+        self.assertEqual(run.qemu_needs((10, 0, 2)), set())
+        self.assertEqual(run.qemu_needs(None), {"aplic"})       # unknown: every workaround
+        self.assertEqual(run.qemu_binary(None), run.QEMU)
+        self.assertEqual(run.qemu_binary(""), run.QEMU)
+        self.assertEqual(run.qemu_binary("7.2"), run.QEMU_72)
+        self.assertEqual(run.qemu_binary("/x/qemu"), "/x/qemu")
+        m = topo.machine("64M:1 64M:1 64M:1")
+        env = dict(os.environ)
+        for version, want in (("7.2.22", "virt,aia=aplic"), ("10.0.2", "virt"), ("8.0", "virt")):
+            with self.subTest(version=version):
+                os.environ["FAKE_QEMU_VERSION"] = version
+                run._versions.clear()
+                try:
+                    self.assertEqual(run.qemu_version(str(FAKE_QEMU))[0],
+                                     f"QEMU emulator version {version} (fake)")
+                    self.assertEqual(run.qemu_command(m, qemu=str(FAKE_QEMU))[2], want)
+                finally:
+                    os.environ.clear()
+                    os.environ.update(env)
+                    run._versions.clear()
+        self.assertEqual(run.qemu_version("/nonexistent/qemu"), ("", None))
+        self.assertEqual(run.qemu_command(m, qemu="/nonexistent/qemu")[2], "virt,aia=aplic")
+
 
 @unittest.skipUnless(HAVE_QEMU, "needs qemu-system-riscv64 and build/fw_dynamic.bin")
 class TestQemuAccepts(unittest.TestCase):
@@ -252,26 +280,37 @@ class TestQemuAccepts(unittest.TestCase):
         self.assertIn("distance-matrix = <0x00 0x00 0x0a 0x00 0x01 0x14 0x00 0x02 0x14 0x01 0x00 0x14 "
                       "0x01 0x01 0x0a 0x01 0x02 0x1e 0x02 0x00 0x14 0x02 0x01 0x1e 0x02 0x02 0x0a>", dts)
 
-    def qemu_fails(self, args):
-        cmd = [QEMU, *args, "-nographic"]
+    def qemu_fails(self, args, qemu=QEMU):
+        cmd = [qemu, *args, "-nographic"]
         cmd[2] += f",dumpdtb={self.tmp.name}/r.dtb"
         return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               stdin=subprocess.DEVNULL, timeout=60)
 
     def test_refusals_match_qemu(self):
-        """What the parser refuses or routes to the APLIC, QEMU 7.2 really cannot build."""
+        """What the parser refuses, QEMU 10.0 and 7.2 really cannot build; what it routes to the APLIC on
+        7.2, 7.2's PLIC really cannot build, and QEMU 10.0 builds with the default PLIC."""
+        qemus = [QEMU] + ([QEMU_72] if Path(QEMU_72).exists() else [])
         memoryless_first = topo.Machine([topo.Node(0, 1), topo.Node(128 << 20, 1)])
-        r = self.qemu_fails(topo.qemu_machine_args(memoryless_first))
-        self.assertNotEqual(r.returncode, 0)
-        self.assertIn("FDT_ERR_EXISTS", r.stdout)
+        for q in qemus:
+            with self.subTest(qemu=q):
+                r = self.qemu_fails(topo.qemu_machine_args(memoryless_first), q)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn("FDT_ERR_EXISTS", r.stdout)
         for numa in ("128M:2 128M:1", "64M:1 64M:1 64M:1"):
             with self.subTest(numa=numa):
-                args = topo.qemu_machine_args(topo.machine(numa))
-                self.assertEqual(args[1], "virt,aia=aplic")
-                args[1] = "virt"
-                r = self.qemu_fails(args)
-                self.assertNotEqual(r.returncode, 0)
-                self.assertIn("unnamed-gpio-out", r.stdout)
+                m = topo.machine(numa)
+                self.assertEqual(topo.qemu_machine_args(m)[1], "virt,aia=aplic")
+                plain = topo.qemu_machine_args(m, plic_bug=False)
+                self.assertEqual(plain[1], "virt")
+                if run.qemu_version(QEMU)[1] >= (8, 0):
+                    self.assertEqual(run.qemu_command(m, qemu=QEMU)[2], "virt")
+                    r = self.qemu_fails(plain)
+                    self.assertEqual(r.returncode, 0, r.stdout)
+                if QEMU_72 in qemus:
+                    self.assertEqual(run.qemu_command(m, qemu=QEMU_72)[2], "virt,aia=aplic")
+                    r = self.qemu_fails(plain, QEMU_72)
+                    self.assertNotEqual(r.returncode, 0)
+                    self.assertIn("unnamed-gpio-out", r.stdout)
 
 
 class TestKtap(unittest.TestCase):
@@ -500,14 +539,15 @@ class TestMatrixProcess(FakeQemuCase):
     def test_pass(self):
         r = self.matrix("pass", "1x1,2x2,withheld-first")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        lines = r.stdout.splitlines()
-        self.assertRegex(lines[1], r"^PASS 1x1 +harts 1/1 +cases 3 passed, 0 failed +\d+\.\d s$")
-        self.assertRegex(lines[2], r"^PASS 2x2 +harts 4/4 ")
+        self.assertIn("run: matrix: " + str(FAKE_QEMU) + ": QEMU emulator version 10.0.2 (fake)", r.stdout)
+        lines = [x for x in r.stdout.splitlines() if not x.startswith("run: ")]
+        self.assertRegex(lines[0], r"^PASS 1x1 +harts 1/1 +cases 3 passed, 0 failed +\d+\.\d s$")
+        self.assertRegex(lines[1], r"^PASS 2x2 +harts 4/4 ")
         self.assertEqual(lines[-2:], ["matrix: 3 passed, 0 failed", "9 passed, 0 failed"])
         log = (self.dir / "logs/withheld-first.log").read_text()
         self.assertIn("bootargs: test withhold=0", log)
         self.assertIn("run: exit 0", log)
-        self.assertTrue(log.startswith("run: "), log[:100])
+        self.assertTrue(log.startswith("run: QEMU emulator version 10.0.2 (fake)\nrun: "), log[:100])
 
     def test_failures_and_reasons(self):
         cases = [("fail", "1 cases failed", "2 passed, 1 failed"),
@@ -520,7 +560,7 @@ class TestMatrixProcess(FakeQemuCase):
             with self.subTest(mode=mode):
                 r = self.matrix(mode, "2x2")
                 self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-                line = r.stdout.splitlines()[1]
+                line = [x for x in r.stdout.splitlines() if not x.startswith("run: ")][0]
                 self.assertTrue(line.startswith("FAIL 2x2 "), line)
                 self.assertIn(f"(reason: ", line)
                 self.assertIn(reason, line)
