@@ -812,6 +812,33 @@ def evaluate_slab_goals(results, insn=None):
 
 
 
+def header_value(log, key):
+    """The value of key in log's header lines (the last one that names it), or None."""
+    found = None
+    for h in log.headers:
+        for k, v in h.items:
+            if k == key:
+                found = v
+    return found
+
+
+def _qemu_short(text):
+    """"QEMU emulator version 10.0.2 (Debian ...)" -> "10.0.2"; "?" when the header does not say."""
+    m = re.search(r"version (\S+)", text or "")
+    return m.group(1) if m else "?"
+
+
+def _log_status(log):
+    if log.error:
+        return f"unreadable: {log.error}"
+    if not log.results:
+        return "no bench result"
+    up, dt = header_value(log, "harts"), header_value(log, "harts_dt")
+    if up and dt and up.isdigit() and dt.isdigit() and int(up) < int(dt):
+        return f"ok, but {int(dt) - int(up)} hart(s) never came up"
+    return "ok"
+
+
 def render_report(logs, goals, plots, out, slab_goals=None):
     results = [r for log in logs for r in log.results]
     exact = insn_results(logs)
@@ -823,10 +850,12 @@ def render_report(logs, goals, plots, out, slab_goals=None):
           "Made by `tools/bench_report.py` from the console logs below. Instruction counts come from the "
           "ICOUNT boot (exact and repeatable); ops_per_sec from the MTTCG boot (real parallel harts, varies "
           "from run to run). A line without `alloc=` counts as proxima.", "", "## Logs", ""]
-    md.append(md_table(["log", "kind", "results", "header lines", "ignored bench lines", "status"],
-                       [[log.path, log.kind or "?", len(log.results), len(log.headers), len(log.ignored),
-                         f"unreadable: {log.error}" if log.error else ("no bench result" if not log.results
-                                                                       else "ok")] for log in logs]))
+    md.append(md_table(["log", "kind", "qemu", "harts up / in DT", "results", "header lines",
+                        "ignored bench lines", "status"],
+                       [[log.path, log.kind or "?", _qemu_short(header_value(log, "qemu")),
+                         f"{header_value(log, 'harts') or '?'} / {header_value(log, 'harts_dt') or '?'}",
+                         len(log.results), len(log.headers), len(log.ignored), _log_status(log)]
+                        for log in logs]))
     if dropped:
         md += ["", f"Instruction counts are taken from the ICOUNT log(s) only: those in {', '.join(dropped)} "
                "(no -icount: instret follows the host clock) are listed below but judged and plotted nowhere."]

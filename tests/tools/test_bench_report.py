@@ -116,6 +116,18 @@ class TestParseLogs(unittest.TestCase):
         # the same line with its line end is a result
         self.assertEqual(len(br.parse_text(PARTIAL.read_text() + "\n").results), 8)
 
+    def test_qemu_and_harts_in_the_logs_table(self):
+        text = ('bench: header qemu="QEMU emulator version 10.0.2 (Debian 1:10.0.2)" host_cores=2\n'
+                "bench: header lock=qspin harts={up} harts_dt=8 flags=ICOUNT\n"
+                "bench: name=empty_loop insn_per_iter=5\n")
+        for up, want in (("8", "ok"), ("7", "ok, but 1 hart(s) never came up")):
+            with self.subTest(up=up):
+                log = br.parse_text(text.format(up=up), "icount.log")
+                self.assertEqual(br.header_value(log, "harts"), up)
+                self.assertEqual(br._qemu_short(br.header_value(log, "qemu")), "10.0.2")
+                self.assertEqual(br._log_status(log), want)
+        self.assertEqual(br._qemu_short(None), "?")
+
     def test_unreadable(self):
         log = br.read_log(DATA / "no-such.log")
         self.assertTrue(log.error)
@@ -401,7 +413,7 @@ class TestReport(ReportCase):
         self.assertIn("| mcs | 24.50 | bench_partial.log:5 |", md)
         self.assertIn("| harts | lock | alloc | ops_per_sec | fairness | spins | contended | max_wait |\n", md)
         self.assertIn("| 24.50 (worst of 2) | **NOT MET** |", md)
-        self.assertIn("icount.log | icount | 44 |", md)
+        self.assertIn("icount.log | icount | 7.2.0 | 8 / ? | 44 |", md)
         self.assertIn("mttcg.log | mttcg | 11 |", md)
         self.assertNotIn("judged and plotted nowhere", md)        # mttcg.log holds no instruction counts
 
@@ -448,7 +460,7 @@ class TestReport(ReportCase):
         self.assertIn("no bench result line in", r.stderr)
         md = (out / "report.md").read_text()
         self.assertIn("unreadable: No such file or directory", md)
-        self.assertIn("| " + str(empty) + " | ? | 0 | 0 | 0 | no bench result |", md)
+        self.assertIn("| " + str(empty) + " | ? | ? | ? / ? | 0 | 0 | 0 | no bench result |", md)
         self.assertIn("7 met, 2 not met", md)                     # the good log still counts
 
     def test_usage(self):
