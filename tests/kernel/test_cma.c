@@ -86,14 +86,14 @@ static void cma_bad_free_is_enoent(struct test *t)
 
 	ASSERT_OK(t, cma_alloc(first_region->name, 16384, 0, &a));
 	cma_region_info(first_region, &before);
-	EXPECT_EQ(t, cma_free(a + 4096), -2);		/* inside a chunk: -ENOENT */
-	EXPECT_EQ(t, cma_free(a + 100), -2);
-	EXPECT_EQ(t, cma_free(0x1000), -2);		/* in no region */
+	EXPECT_EQ(t, cma_free(a + 4096), ERR_NOENT);	/* inside a chunk: -ENOENT */
+	EXPECT_EQ(t, cma_free(a + 100), ERR_NOENT);
+	EXPECT_EQ(t, cma_free(0x1000), ERR_NOENT);	/* in no region */
 	cma_region_info(first_region, &after);
 	EXPECT_EQ(t, after.free, before.free);
 	EXPECT_EQ(t, after.chunks, before.chunks);
 	EXPECT_OK(t, cma_free(a));
-	EXPECT_EQ(t, cma_free(a), -2);			/* already freed */
+	EXPECT_EQ(t, cma_free(a), ERR_NOENT);	/* already freed */
 	EXPECT_OK(t, cma_region_check(first_region, (char[96]){ 0 }, 96));
 }
 
