@@ -38,7 +38,7 @@ KLDFLAGS := -nostdlib -nostartfiles -static -T ldscripts/kernel.ld -Wl,--gc-sect
 
 LIBFDT_SRCS := fdt.c fdt_ro.c fdt_wip.c fdt_sw.c fdt_rw.c fdt_strerror.c fdt_empty_tree.c fdt_addresses.c
 PORTABLE := $(wildcard mm/*.c) kernel/lock.c kernel/bootargs.c kernel/console_line.c platform/dt.c platform/mesh.c \
-            tests/ktap.c
+            tests/ktap.c $(wildcard tests/common/*.c)
 KSRCS    := $(wildcard boot/*.S) $(filter-out $(PORTABLE),$(wildcard kernel/*.c platform/*.c)) \
             $(PORTABLE) $(wildcard tests/kernel/*.c tests/programs/*.c)
 KOBJS    := $(patsubst %,$(BUILD)/k/%.o,$(KSRCS)) $(patsubst %,$(BUILD)/k/libfdt/%.o,$(LIBFDT_SRCS))
