@@ -111,7 +111,7 @@ host-test: $(BUILD)/host-tests
 # ordering than RVWMO allows, so a missing fence passes every boot; TSan checks the C11 orderings.
 # Built apart (TSan and ASan do not mix): the lock, its host shim and the KTAP runner only.
 TSAN_CC   ?= clang
-TSAN_SRCS := kernel/lock.c tests/host/shim.c tests/host/test_lock.c tests/ktap.c tests/host/main.c mm/err.c
+TSAN_SRCS := kernel/lock.c tests/host/shim.c tests/host/test_lock.c tests/ktap.c tests/host/main.c mm/err.c mm/env.c
 $(BUILD)/host-tests-tsan: $(TSAN_SRCS) $(wildcard kernel/lock.h tests/*.h tests/host/*.h mm/*.h) $(SETUP) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  TSAN    $@"
