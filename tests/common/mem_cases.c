@@ -65,6 +65,75 @@ unsigned tc_blk_free_all(struct tc_blk **list)
 	return bad;
 }
 
+/* ---- exhausting heaps ---- */
+
+static unsigned log2_floor(uint64_t v)
+{
+	return 63 - (unsigned)__builtin_clzll(v);
+}
+
+error_t tc_exhaust_strict(unsigned c, struct tc_blk **list, unsigned *count)
+{
+	struct mem_proximity_s *sp = mem_prox_strict(c);
+	error_t ret = ERR_EXHAUSTED;
+	int k;
+
+	for (k = (int)log2_floor(heap_of(c)->size); k >= 6; k--) {
+		void *p;
+		error_t e;
+
+		while (!(e = mem_alloc(tc_req_for_order((unsigned)k), sp, MEM_VALID_SYS, &p))) {
+			tc_blk_push(list, p);
+			if (count)
+				(*count)++;
+		}
+		if (e != ERR_EXHAUSTED && ret == ERR_EXHAUSTED)
+			ret = e;
+	}
+	return ret;
+}
+
+unsigned tc_mem_exhaust_all(struct test *t, struct tc_blk **list)
+{
+	void *const sentinel = (void *)0x5a5a5a40;
+	uint64_t biggest = 0;
+	unsigned c, n = 0;
+	void *p = sentinel;
+	error_t e = 0;
+	int k;
+
+	for (c = 0; c < heap_count(); c++)
+		if (heap_of(c)->size > biggest)
+			biggest = heap_of(c)->size;
+	if (!biggest) {
+		test_fail(t, __FILE__, __LINE__, "no heap has memory");
+		return 0;
+	}
+	/* big blocks first, then every smaller order: the default proximity walks every cluster */
+	for (k = (int)log2_floor(biggest); k >= 6; k--) {
+		while (!(e = mem_alloc(tc_req_for_order((unsigned)k), NULL, MEM_VALID_SYS, &p))) {
+			tc_blk_push(list, p);
+			n++;
+		}
+		if (e != ERR_NOMEM)
+			break;
+	}
+	EXPECT_ERR(t, e, ERR_NOMEM);
+	EXPECT_GT(t, n, 0);
+	p = sentinel;
+	for (c = 0; c < heap_count(); c++) {
+		if (!heap_of(c)->size)
+			continue;
+		EXPECT_EQ(t, heap_free_bytes(c), 0);
+		EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
+		EXPECT_ERR(t, mem_alloc(64, mem_prox_cluster(c), MEM_VALID_SYS, &p), ERR_NOMEM);
+	}
+	EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_ERR(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p), ERR_NOMEM);
+	EXPECT_TRUE(t, p == sentinel);
+	return n;
+}
+
 /* ---- argument errors ---- */
 
 void tc_mem_args(struct test *t, unsigned cluster)
@@ -212,6 +281,69 @@ void tc_mem_memoryless_strict(struct test *t, unsigned c)
 	EXPECT_TRUE(t, p == sentinel);
 	mem_cluster_get_stats(c, &s1);
 	EXPECT_EQ(t, s1.failures, s0.failures + 2 * ARRAY_SIZE(v));
+}
+
+/* ---- a full heap, and remote frees for many owners ---- */
+
+unsigned tc_fill_strict(unsigned c, struct tc_blk **list)
+{
+	unsigned n = 0;
+	int k;
+
+	for (k = 63 - __builtin_clzll(heap_of(c)->size); k >= 6; k--) {
+		void *p;
+
+		while (!mem_alloc(((size_t)1 << k) - 16, mem_prox_strict(c), MEM_VALID_SYS, &p)) {
+			tc_blk_push(list, p);
+			n++;
+		}
+	}
+	return n;
+}
+
+#define TC_REMOTE_PER_OWNER_MAX 4
+
+unsigned tc_mem_remote_slots(struct test *t, unsigned per_owner, unsigned *most)
+{
+	static void *blk[TOPO_MAX_CLUSTERS][TC_REMOTE_PER_OWNER_MAX];
+	static uint8_t freed[TOPO_MAX_CLUSTERS];	/* an owner whose first block was freed */
+	struct mm_cpu *mc = mm_cpu_self();
+	int home = mem_prox_home(mc->cluster);
+	unsigned c, k, owners = 0;
+
+	*most = 0;
+	if (per_owner > TC_REMOTE_PER_OWNER_MAX)
+		per_owner = TC_REMOTE_PER_OWNER_MAX;
+	memset(freed, 0, sizeof(freed));
+	for (c = 0; c < heap_count(); c++)
+		for (k = 0; k < per_owner; k++) {
+			blk[c][k] = NULL;
+			if (heap_of(c)->size && (int)c != home &&
+			    mem_alloc((size_t)64 << k, mem_prox_strict(c), MEM_VALID_SYS, &blk[c][k]))
+				blk[c][k] = NULL;
+		}
+	for (k = 0; k < per_owner; k++)
+		for (c = 0; c < heap_count(); c++)
+			if (blk[c][k]) {
+				unsigned open, i, slots = 0;
+
+				EXPECT_OK(t, mem_free_checked(blk[c][k]));
+				EXPECT_ERR(t, mem_free_checked(blk[c][k]), ERR_DOUBLEFREE);
+				open = mem_remote_open(mc);
+				*most = open > *most ? open : *most;
+				owners += !freed[c];
+				freed[c] = 1;
+				/* no batch fills: a slot empties only for a new owner */
+				for (i = 0; i < MM_REMOTE_SLOTS; i++)
+					slots += mc->remote[i].count > 0;
+				EXPECT_EQ(t, slots, owners < MM_REMOTE_SLOTS ? owners : MM_REMOTE_SLOTS);
+			}
+	if (owners)
+		EXPECT_GT(t, *most, 0);
+	EXPECT_LE(t, *most, MM_REMOTE_SLOTS * 8);
+	mem_drain();
+	EXPECT_EQ(t, mem_remote_open(mc), 0);
+	return owners;
 }
 
 /* ---- stress ---- */

@@ -67,6 +67,43 @@ void tc_blk_push(struct tc_blk **list, void *p);
  */
 unsigned tc_blk_free_all(struct tc_blk **list);
 
+/* ---- exhausting heaps ---- */
+
+/*
+ * tc_req_for_order() - a request that gets a heap block of exactly 2^@k bytes (@k >= 6) in both builds:
+ * the debug allocator (MM_DEBUG) adds 24 bytes of guard and trailer, which 2^(k-1) + 1 still leaves
+ * room for.
+ */
+static inline size_t tc_req_for_order(unsigned k)
+{
+	return ((size_t)1 << (k - 1)) + 1;
+}
+
+/**
+ * tc_exhaust_strict() - take every block of cluster @c's heap through its strict proximity: the largest
+ * blocks first, then every smaller order down to 64 bytes, so that no free block of any order is left.
+ * @c: a cluster with a heap.
+ * @list: the blocks taken go here.
+ * @count: incremented per block taken (NULL: not counted).
+ *
+ * Context: any hart.
+ * Return: ERR_EXHAUSTED when every order ended the way the strict proximity documents, else the first
+ * other error.
+ */
+error_t tc_exhaust_strict(unsigned c, struct tc_blk **list, unsigned *count);
+
+/**
+ * tc_mem_exhaust_all() - take every heap block there is through the default proximity (largest orders
+ * first, down to 64 bytes) until ERR_NOMEM; then every heap has 0 bytes free, each cluster's strict
+ * proximity answers ERR_EXHAUSTED and its falling-back one ERR_NOMEM, and so do the global and the
+ * default proximity, none writing the result.
+ * @t: the running case.
+ * @list: the blocks taken go here; the caller gives them back (tc_blk_free_all()).
+ *
+ * Context: one hart, while no other allocates. Return: how many blocks it took.
+ */
+unsigned tc_mem_exhaust_all(struct test *t, struct tc_blk **list);
+
 /* ---- case bodies ---- */
 
 /**
@@ -103,6 +140,31 @@ unsigned tc_mem_checked_frees_local(struct test *t);
  * Context: any hart, after mem_init().
  */
 void tc_mem_memoryless_strict(struct test *t, unsigned c);
+
+/**
+ * tc_fill_strict() - take every block of cluster @c's heap through its strict proximity, largest first.
+ * @c: a cluster with a heap.
+ * @list: the blocks taken go here (tc_blk_free_all() gives them back).
+ *
+ * Context: any hart. Return: how many blocks it took.
+ */
+unsigned tc_fill_strict(unsigned c, struct tc_blk **list);
+
+/**
+ * tc_mem_remote_slots() - one hart frees small blocks of many owner clusters: @per_owner blocks (64 B,
+ * 128 B, ...) of every other cluster with a heap, one round over the owners per size. Each free of another
+ * cluster's block goes to a remote batch (a second free is refused); with fewer blocks per owner than a
+ * batch holds, a slot empties only when a new owner takes it, so the open batches are exactly those of
+ * the owners seen so far, up to MM_REMOTE_SLOTS, and never hold more than MM_REMOTE_SLOTS * 8 blocks.
+ * mem_drain() then leaves no batch open.
+ * @t: the running case.
+ * @per_owner: blocks per owner, 1..4 (below a batch's 8).
+ * @most: the most blocks the open batches held at once.
+ *
+ * Context: one hart; other harts may run but not free into its batches.
+ * Return: how many owner clusters it freed blocks of.
+ */
+unsigned tc_mem_remote_slots(struct test *t, unsigned per_owner, unsigned *most);
 
 /* ---- stress: every hart at once, random sizes, proximities and reachabilities, cross-hart frees ---- */
 

@@ -87,20 +87,6 @@ static bool is_region(const struct mem_receipt *r, const char *name)
 	return r->region && !strcmp(r->region, name);
 }
 
-static unsigned log2_floor(uint64_t v)
-{
-	return 63 - (unsigned)__builtin_clzll(v);
-}
-
-/*
- * A request that gets a heap block of exactly 2^k bytes (k >= 6) in both builds: the debug allocator
- * (MM_DEBUG) adds 24 bytes of guard and trailer to every request, which 2^(k-1) + 1 still leaves room for.
- */
-static size_t req_for_order(unsigned k)
-{
-	return ((size_t)1 << (k - 1)) + 1;
-}
-
 /* ticks of mm_clock() (the time CSR) per second, for the informational timings in the logs */
 static uint64_t tb_hz(void)
 {
@@ -141,32 +127,6 @@ static bool need_mem(struct test *t, uint64_t largest, uint64_t total)
 		return false;
 	}
 	return true;
-}
-
-/*
- * Exhaust cluster @c's heap through its strict proximity: the largest blocks first, then every smaller
- * order down to 64 bytes, so that no free block of any order is left. Returns ERR_EXHAUSTED when every
- * order ended the way the strict proximity documents, else the first other error.
- */
-static error_t exhaust_strict(unsigned c, struct tc_blk **list, unsigned *count)
-{
-	struct mem_proximity_s *sp = mem_prox_strict(c);
-	error_t ret = ERR_EXHAUSTED;
-	int k;
-
-	for (k = (int)log2_floor(heap_of(c)->size); k >= 6; k--) {
-		void *p;
-		error_t e;
-
-		while (!(e = mem_alloc(req_for_order((unsigned)k), sp, MEM_VALID_SYS, &p))) {
-			tc_blk_push(list, p);
-			if (count)
-				(*count)++;
-		}
-		if (e != ERR_EXHAUSTED && ret == ERR_EXHAUSTED)
-			ret = e;
-	}
-	return ret;
 }
 
 /* ---- per-hart verdicts ---- */
@@ -379,7 +339,7 @@ static void mem_fallback_distance_order(struct test *t)
 	smp_mem_drain_all();
 	tc_heaps_snapshot(before);
 
-	e = exhaust_strict(c, &list, &nblocks);
+	e = tc_exhaust_strict(c, &list, &nblocks);
 	EXPECT_ERR(t, e, ERR_EXHAUSTED);
 	EXPECT_EQ(t, heap_free_bytes(c), 0);
 	topo_set_add(&done, c);
@@ -431,7 +391,7 @@ static void mem_fallback_distance_order(struct test *t)
 		EXPECT_EQ(t, sv1.fallbacks_out, sv0[rc.cluster].fallbacks_out);
 		/* now the whole group goes, and the next answer must come from further away */
 		for (j = i; j < g; j++) {
-			EXPECT_ERR(t, exhaust_strict(order[j], &list, &nblocks), ERR_EXHAUSTED);
+			EXPECT_ERR(t, tc_exhaust_strict(order[j], &list, &nblocks), ERR_EXHAUSTED);
 			EXPECT_EQ(t, heap_free_bytes(order[j]), 0);
 			topo_set_add(&done, order[j]);
 		}
@@ -478,7 +438,7 @@ static void mem_fallback_counters(struct test *t)
 	ASSERT_GE(t, n, 2);
 	smp_mem_drain_all();
 	tc_heaps_snapshot(before);
-	EXPECT_ERR(t, exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
+	EXPECT_ERR(t, tc_exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
 	for (m = 0; m < nclusters(); m++)
 		mem_cluster_get_stats(m, &srv0[m]);
 	mem_cluster_get_stats(c, &c0);
@@ -932,7 +892,7 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 
 	smp_mem_drain_all();
 	tc_heaps_snapshot(before);
-	EXPECT_ERR(t, exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
+	EXPECT_ERR(t, tc_exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), ERR_EXHAUSTED);
 	EXPECT_TRUE(t, p == sentinel);
@@ -1108,13 +1068,12 @@ static void mem_exhaust_recover(struct test *t)
 {
 	void *const sentinel = (void *)0x5a5a5a40;
 	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
-	uint64_t biggest = 0, largest = 0;
+	uint64_t largest = 0;
 	struct cma_region *cma;
 	struct tc_blk *list = NULL;
-	unsigned c, nblocks = 0;
+	unsigned c, nblocks;
 	void *p = sentinel;
-	error_t e = 0;
-	int k;
+	error_t e;
 
 	smp_mem_drain_all();
 	tc_heaps_snapshot(before);
@@ -1122,34 +1081,13 @@ static void mem_exhaust_recover(struct test *t)
 		struct heap_stats st;
 
 		heap_get_stats(heap_of(c), &st);
-		if (heap_of(c)->size > biggest)
-			biggest = heap_of(c)->size;
 		if (st.largest_free > largest)
 			largest = st.largest_free;
 	}
-	ASSERT_TRUE(t, biggest > 0);
-	/* big blocks first, then every smaller order: the default proximity walks every cluster */
-	for (k = (int)log2_floor(biggest); k >= 6; k--) {
-		while (!(e = mem_alloc(req_for_order((unsigned)k), NULL, MEM_VALID_SYS, &p))) {
-			tc_blk_push(&list, p);
-			nblocks++;
-		}
-		if (e != ERR_NOMEM)
-			break;
-	}
-	EXPECT_ERR(t, e, ERR_NOMEM);
+	/* every heap empty, every proximity refusing: the shared body (tests/common/mem_cases.c) */
+	nblocks = tc_mem_exhaust_all(t, &list);
 	test_log("exhausted with %u blocks", nblocks);
 	p = sentinel;
-	for (c = 0; c < nclusters(); c++) {
-		if (!has_mem(c))
-			continue;
-		EXPECT_EQ(t, heap_free_bytes(c), 0);
-		EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
-		EXPECT_ERR(t, mem_alloc(64, mem_prox_cluster(c), MEM_VALID_SYS, &p), ERR_NOMEM);
-	}
-	EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
-	EXPECT_ERR(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p), ERR_NOMEM);
-	EXPECT_TRUE(t, p == sentinel);
 	/* DMA requests still have the CMA region "default" when cma= declared one (mm/mem.c's DMA rule) */
 	e = mem_alloc(64, NULL, MEM_VALID_DMA, &p);
 	if (cma_find("default", &cma)) {
