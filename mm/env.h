@@ -1,8 +1,10 @@
 /*
  * env.h - the few services mm/ needs from whoever embeds it: the kernel (kernel/mm_env.c) or the host shim.
- * The dependency points one way: mm/ reaches the kernel only through kernel/lock.h (its spinlocks) and
- * this header, which the kernel implements; kernel/lock.c itself needs nothing from mm/ (its own hooks:
- * lock_halt(), lock_kick(), lock_self(), lock_clock()).
+ * The dependency points one way: mm/ reaches the kernel only through kernel/lock.h (its spinlocks and
+ * kernel_tp, the tp register) and this header's mm_env_line(), mm_env_stop(), mm_clock() and mm_self(),
+ * which the kernel implements; the kernel's CLS reaches mm/ only as MM_CPU_TP_OFFSET (mm/cpu.h), whose
+ * layout kernel/cls.h checks. kernel/lock.c itself needs nothing from mm/ (its own hooks: lock_halt(),
+ * lock_kick(), lock_self(), lock_clock()). The README's "Layout" section has the whole folder rule.
  */
 #ifndef MM_ENV_H
 #define MM_ENV_H

@@ -1,6 +1,6 @@
 /* virtio.h - virtio-mmio registers, split virtqueues, and the polled virtio-blk driver's interface. */
-#ifndef PLATFORM_VIRTIO_H
-#define PLATFORM_VIRTIO_H
+#ifndef KERNEL_VIRTIO_H
+#define KERNEL_VIRTIO_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -106,7 +106,7 @@ struct virtio_blk_req_hdr {
 	uint64_t sector;
 };
 
-/* ---- the polled virtio-blk driver (platform/virtio_blk.c) ---- */
+/* ---- the polled virtio-blk driver (kernel/virtio_blk.c) ---- */
 
 /* What the driver knows about the device it drives (virtio_blk_get_info()). */
 struct virtio_blk_info {
