@@ -65,10 +65,10 @@ endif
 $(BUILD)/k/%.c.o: %.c $(SETUP) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/k/%.S.o: %.S $(SETUP) Makefile
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/k/libfdt/%.o: $(LIBFDT)/% $(SETUP)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $< -o $@
@@ -77,10 +77,10 @@ $(BUILD)/k/libfdt/%.o: $(LIBFDT)/% $(SETUP)
 KDOBJS   := $(patsubst $(BUILD)/k/%,$(BUILD)/kd/%,$(KOBJS))
 $(BUILD)/kd/%.c.o: %.c $(SETUP) Makefile
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(filter-out -DMM_DEBUG=%,$(KCFLAGS)) -DMM_DEBUG=1 -MMD -c $< -o $@
+	$(Q)$(CC) $(filter-out -DMM_DEBUG=%,$(KCFLAGS)) -DMM_DEBUG=1 -MMD -MP -c $< -o $@
 $(BUILD)/kd/%.S.o: %.S $(SETUP) Makefile
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/kd/libfdt/%.o: $(LIBFDT)/% $(SETUP)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $< -o $@
@@ -96,7 +96,7 @@ $(BUILD)/kernel.elf: $(KOBJS) ldscripts/kernel.ld
 $(BUILD)/h/%.c.o: %.c $(SETUP) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
-	$(Q)$(HOSTCC) $(HCFLAGS) -MMD -c $< -o $@
+	$(Q)$(HOSTCC) $(HCFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/h/libfdt/%.o: $(LIBFDT)/% $(SETUP)
 	@mkdir -p $(dir $@)
 	$(Q)$(HOSTCC) $(filter-out -Wextra -Werror,$(HCFLAGS)) -c $< -o $@
