@@ -59,19 +59,33 @@ _Static_assert(__builtin_offsetof(struct cls, mcs_top) == MCS_TOP_TP_OFFSET,
 _Static_assert(__builtin_offsetof(struct cls, mcs) % MCS_NODES_ALIGN == 0 && _Alignof(struct cls) >= MCS_NODES_ALIGN,
 	       "kernel/lock.h's overflow check needs mcs[] aligned to MCS_NODES_ALIGN");
 
-/* cls_mcs_init() - an empty MCS node stack (zeroed nodes: next == NULL). Before the CLS is used for locks. */
+/**
+ * cls_mcs_init() - give @c an empty MCS node stack (zeroed nodes: next == NULL).
+ * @c: a CLS.
+ *
+ * Context: before the CLS is used for locks.
+ */
 static inline void cls_mcs_init(struct cls *c)
 {
 	c->mcs_top = c->mcs;
 }
 
-/* cls_mcs_depth() - how many MCS nodes of @c are taken: the MCS locks its hart holds. */
+/**
+ * cls_mcs_depth() - how many MCS nodes of @c are taken: the MCS locks its hart holds.
+ * @c: a CLS.
+ *
+ * Context: any hart (exact on @c's own hart). Return: the depth, 0..MCS_NEST_MAX.
+ */
 static inline unsigned cls_mcs_depth(const struct cls *c)
 {
 	return (unsigned)(c->mcs_top - c->mcs);
 }
 
-/* cls_self() - the calling hart's CLS. Context: any hart, after kmain/secondary_entry set tp. */
+/**
+ * cls_self() - the calling hart's CLS.
+ *
+ * Context: any hart, after kmain/secondary_entry set tp. Return: the CLS tp points to.
+ */
 static inline struct cls *cls_self(void)
 {
 	struct cls *c;
@@ -80,8 +94,21 @@ static inline struct cls *cls_self(void)
 	return c;
 }
 
-/* cls_of() - the CLS of hart index @i (for inspection by tests and the boot hart), NULL if not up. */
+/**
+ * cls_of() - the CLS of hart index @i (for inspection by tests and the boot hart).
+ * @i: a hart index.
+ *
+ * Context: any hart. Return: the CLS, NULL if the hart is not up.
+ */
 struct cls *cls_of(unsigned i);
+
+/**
+ * cls_set() - record @c as the CLS of hart index @i (cls_of()).
+ * @i: a hart index.
+ * @c: its CLS.
+ *
+ * Context: the boot hart while starting harts (kernel/smp.c).
+ */
 void cls_set(unsigned i, struct cls *c);
 
 #endif /* __ASSEMBLER__ */
