@@ -29,7 +29,7 @@
  *   ring, padding to the next page, used ring), found by the device from QueuePFN = block / 4096.
  *
  * A request is three chained descriptors: header (device reads), data (device writes for a read, reads for a
- * write), status byte (device writes). The status byte is preset to 0xff so that a completion without a
+ * write), status byte (device writes). The status byte is preset to VBLK_STATUS_UNSET (0xff) so that a completion without a
  * status write shows as an error.
  *
  * A request that does not complete in time leaves buffers the device may still write: the driver resets
@@ -44,6 +44,7 @@
 #define HDR_BLOCK		64u	/* header (16 bytes) + status byte (at HDR_STATUS) in one block */
 #define HDR_STATUS		sizeof(struct virtio_blk_req_hdr)
 #define RESET_WAIT_MS		100u
+#define VBLK_STATUS_UNSET	0xffu	/* no VIRTIO_BLK_S_* value: the device never wrote the byte */
 #define CONFIG_TRIES		16	/* modern config space reads retried while the generation changes */
 
 struct vblk {
@@ -486,7 +487,7 @@ static error_t vblk_submit(void *hb, void *data, uint32_t len, bool device_write
 	vblk.desc[d1] = (struct virtq_desc){ (uintptr_t)data, len,
 					      VIRTQ_DESC_F_NEXT | (device_writes ? VIRTQ_DESC_F_WRITE : 0), d2 };
 	vblk.desc[d2] = (struct virtq_desc){ (uintptr_t)status, 1, VIRTQ_DESC_F_WRITE, 0 };
-	*status = 0xff;
+	*status = VBLK_STATUS_UNSET;
 	vblk.avail->ring[vblk.avail_idx % vblk.qsize] = head;
 	/*
 	 * Release: the descriptors, the ring slot, the header and the data (a write's) must be visible to the

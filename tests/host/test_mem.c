@@ -8,6 +8,7 @@
 #include "mm/cpu.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
+#include "mm/page_pool.h"
 #include "mm/slab.h"
 #include "tests/host/host.h"
 #include "tests/common/mem_cases.h"
@@ -705,7 +706,7 @@ static void host_mem_private_pages(struct test *t)
 	tc_heaps_snapshot(before);
 	ASSERT_OK(t, mem_alloc_receipt(100, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &a, &rc));
 	EXPECT_TRUE(t, is_region(&rc, "cluster-private") && in_priv(a));
-	EXPECT_EQ(t, (uintptr_t)a & 4095, 0);
+	EXPECT_EQ(t, (uintptr_t)a & (PAGE_POOL_PAGE_SIZE - 1), 0);
 	EXPECT_OK(t, mem_getsize(a, &sz));
 	EXPECT_EQ(t, sz, 4096);
 	ASSERT_OK(t, mem_alloc_receipt(3 * 4096 + 1, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &b, &rc));
@@ -1002,7 +1003,7 @@ static void host_mem_slab_checked(struct test *t)
 	heap_get_stats(heap_of(0), &h0);
 	/* class 48 (85 blocks in 4 KiB): a fresh slab's first block is its base */
 	ASSERT_OK(t, mem_alloc(48, NULL, MEM_VALID_SYS, (void **)&base));
-	EXPECT_EQ(t, (uintptr_t)base & 4095, 0);
+	EXPECT_EQ(t, (uintptr_t)base & (((uintptr_t)1 << SLAB_MIN_ORDER) - 1), 0);	/* a slab's first page */
 	ASSERT_OK(t, mem_alloc(100, NULL, MEM_VALID_SYS, (void **)&p));
 	ASSERT_OK(t, mem_getsize(p, &got));
 	EXPECT_EQ(t, got, 112);
