@@ -181,6 +181,16 @@ void tc_mem_args(struct test *t, unsigned cluster)
 
 /* ---- refused frees of the hart's own blocks ---- */
 
+/* a SYS block of @size through the default proximity; a failure is a failed check */
+static bool take(struct test *t, size_t size, void **p)
+{
+	error_t e = mem_alloc(size, NULL, MEM_VALID_SYS, p);
+
+	if (e)
+		test_fail(t, __FILE__, __LINE__, "mem_alloc(%zu) returned %s", size, err_str(e));
+	return !e;
+}
+
 unsigned tc_mem_checked_frees_local(struct test *t)
 {
 	struct mm_cpu *mc = mm_cpu_self();
@@ -200,10 +210,8 @@ unsigned tc_mem_checked_frees_local(struct test *t)
 		test_fail(t, __FILE__, __LINE__, "the calling hart has no home heap");
 		return 0;
 	}
-	if (mem_alloc(64, NULL, MEM_VALID_SYS, &p)) {
-		test_fail(t, __FILE__, __LINE__, "mem_alloc(64) failed");
+	if (!take(t, 64, &p))
 		return 0;
-	}
 	EXPECT_TRUE(t, heap_owner(p) == mc->home);
 	EXPECT_OK(t, mem_getsize(p, &bs));
 	EXPECT_EQ(t, bs, 64);
@@ -217,14 +225,12 @@ unsigned tc_mem_checked_frees_local(struct test *t)
 	EXPECT_ERR(t, mem_getsize(p, &bs), ERR_DOUBLEFREE);
 	refused += 2;
 	/* the slab hands the same block out again (LIFO) and it frees normally */
-	if (mem_alloc(64, NULL, MEM_VALID_SYS, &q) == 0) {
+	if (take(t, 64, &q)) {
 		EXPECT_TRUE(t, q == p);
 		EXPECT_OK(t, mem_free_checked(q));
-	} else {
-		test_fail(t, __FILE__, __LINE__, "mem_alloc(64) failed after a free");
 	}
 	/* a block of a class between powers of two: interior, misaligned, double */
-	if (mem_alloc(100, NULL, MEM_VALID_SYS, &q) == 0) {
+	if (take(t, 100, &q)) {
 		EXPECT_OK(t, mem_getsize(q, &bs));
 		EXPECT_EQ(t, bs, MM_DEBUG ? 100 : 112);	/* the debug allocator answers the requested size */
 		EXPECT_ERR(t, mem_free_checked((char *)q + 16), ERR_INTERIOR);
@@ -232,30 +238,24 @@ unsigned tc_mem_checked_frees_local(struct test *t)
 		EXPECT_OK(t, mem_free_checked(q));
 		EXPECT_ERR(t, mem_free_checked(q), ERR_DOUBLEFREE);
 		refused += 3;
-	} else {
-		test_fail(t, __FILE__, __LINE__, "mem_alloc(100) failed");
 	}
 
 	/* interior and misaligned addresses of a cached-size block and of a large block */
-	if (mem_alloc(4096, NULL, MEM_VALID_SYS, &q) == 0) {
+	if (take(t, 4096, &q)) {
 		EXPECT_ERR(t, mem_free_checked((char *)q + 64), ERR_INTERIOR);
 		EXPECT_ERR(t, mem_free_checked((char *)q + 4032), ERR_INTERIOR);
 		EXPECT_ERR(t, mem_free_checked((char *)q + 8), ERR_MISALIGNED);
 		EXPECT_ERR(t, mem_free_checked((char *)q + 1), ERR_MISALIGNED);
 		EXPECT_OK(t, mem_free_checked(q));
 		refused += 4;
-	} else {
-		test_fail(t, __FILE__, __LINE__, "mem_alloc(4096) failed");
 	}
-	if (mem_alloc(BIG_REQ, NULL, MEM_VALID_SYS, &s) == 0) {
+	if (take(t, BIG_REQ, &s)) {
 		EXPECT_ERR(t, mem_free_checked((char *)s + 4096), ERR_INTERIOR);
 		EXPECT_ERR(t, mem_free_checked((char *)s + BIG_REQ - 64), ERR_INTERIOR);
 		EXPECT_ERR(t, mem_free_checked((char *)s + 16), ERR_MISALIGNED);
 		EXPECT_OK(t, mem_free_checked(s));
 		EXPECT_ERR(t, mem_free_checked(s), ERR_DOUBLEFREE);
 		refused += 4;
-	} else {
-		test_fail(t, __FILE__, __LINE__, "mem_alloc(BIG_REQ) failed");
 	}
 	/* nobody's memory: no heap counts it */
 	EXPECT_ERR(t, mem_free_checked((void *)0x1000), ERR_NOTOWNED);
