@@ -41,7 +41,7 @@ KLDFLAGS := -nostdlib -nostartfiles -static -T ldscripts/kernel.ld -Wl,--gc-sect
 
 LIBFDT_SRCS := fdt.c fdt_ro.c fdt_wip.c fdt_sw.c fdt_rw.c fdt_strerror.c fdt_empty_tree.c fdt_addresses.c
 PORTABLE := $(wildcard mm/*.c) kernel/lock.c kernel/bootargs.c kernel/console_line.c platform/dt.c platform/mesh.c \
-            tests/ktap.c
+            tests/ktap.c $(wildcard tests/common/*.c)
 KSRCS    := $(wildcard boot/*.S) $(filter-out $(PORTABLE),$(wildcard kernel/*.c platform/*.c)) \
             $(PORTABLE) $(wildcard tests/kernel/*.c tests/programs/*.c)
 KOBJS    := $(patsubst %,$(BUILD)/k/%.o,$(KSRCS)) $(patsubst %,$(BUILD)/k/libfdt/%.o,$(LIBFDT_SRCS))
@@ -68,10 +68,10 @@ endif
 $(BUILD)/k/%.c.o: %.c $(SETUP) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/k/%.S.o: %.S $(SETUP) Makefile
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/k/libfdt/%.o: $(LIBFDT)/% $(SETUP)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $< -o $@
@@ -80,10 +80,10 @@ $(BUILD)/k/libfdt/%.o: $(LIBFDT)/% $(SETUP)
 KDOBJS   := $(patsubst $(BUILD)/k/%,$(BUILD)/kd/%,$(KOBJS))
 $(BUILD)/kd/%.c.o: %.c $(SETUP) Makefile
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(filter-out -DMM_DEBUG=%,$(KCFLAGS)) -DMM_DEBUG=1 -MMD -c $< -o $@
+	$(Q)$(CC) $(filter-out -DMM_DEBUG=%,$(KCFLAGS)) -DMM_DEBUG=1 -MMD -MP -c $< -o $@
 $(BUILD)/kd/%.S.o: %.S $(SETUP) Makefile
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(KCFLAGS) -MMD -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/kd/libfdt/%.o: $(LIBFDT)/% $(SETUP)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $< -o $@
@@ -99,7 +99,7 @@ $(BUILD)/kernel.elf: $(KOBJS) ldscripts/kernel.ld
 $(BUILD)/h/%.c.o: %.c $(SETUP) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
-	$(Q)$(HOSTCC) $(HCFLAGS) -MMD -c $< -o $@
+	$(Q)$(HOSTCC) $(HCFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/h/libfdt/%.o: $(LIBFDT)/% $(SETUP)
 	@mkdir -p $(dir $@)
 	$(Q)$(HOSTCC) $(filter-out -Wextra -Werror,$(HCFLAGS)) -c $< -o $@
@@ -114,7 +114,7 @@ host-test: $(BUILD)/host-tests
 # ordering than RVWMO allows, so a missing fence passes every boot; TSan checks the C11 orderings.
 # Built apart (TSan and ASan do not mix): the lock, its host shim and the KTAP runner only.
 TSAN_CC   ?= clang
-TSAN_SRCS := kernel/lock.c tests/host/shim.c tests/host/test_lock.c tests/ktap.c tests/host/main.c mm/err.c
+TSAN_SRCS := kernel/lock.c tests/host/shim.c tests/host/test_lock.c tests/ktap.c tests/host/main.c mm/err.c mm/env.c
 $(BUILD)/host-tests-tsan: $(TSAN_SRCS) $(wildcard kernel/lock.h tests/*.h tests/host/*.h mm/*.h) $(SETUP) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  TSAN    $@"

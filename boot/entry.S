@@ -1,4 +1,5 @@
 /* entry.S - where OpenSBI enters (a0 = hartid, a1 = DTB) and where started harts arrive. */
+#include "kernel/cls.h"
 
 	.section .text.entry, "ax"
 	.globl _start
@@ -34,7 +35,7 @@ _start:
 secondary_entry:
 	csrw	sie, zero
 	mv	tp, a1
-	ld	sp, 0(a1)
+	ld	sp, CLS_STACK_TOP_OFFSET(a1)
 	call	secondary_main
 park:
 	wfi

@@ -38,18 +38,38 @@ extern struct topo_set boot_withhold;
 /* the DTB OpenSBI passed (drivers probe their devices in it) */
 extern const void *boot_dtb;
 
-/* cma_print_info() - one line per CMA region: total, free, largest free chunk, chunks, failures. */
+/**
+ * cma_print_info() - one line per CMA region: total, free, largest free chunk, chunks, failures.
+ *
+ * Context: any hart; takes each region's lock in turn.
+ */
 void cma_print_info(void);
 
-/* topo_print_machine() - the "machine:" line; topo_print_clusters() - one "cluster=" line per cluster. */
+/** topo_print_machine() - print boot_topo's "machine:" line. Context: any hart, after kmain's topology step. */
 void topo_print_machine(void);
+/** topo_print_clusters() - print one "cluster=" line per cluster of boot_topo. Context: as topo_print_machine(). */
 void topo_print_clusters(void);
 
-/* trap_init() - install the fatal trap vector on the calling hart. */
+/** trap_init() - install the fatal trap vector on the calling hart. Context: each hart, at its start. */
 void trap_init(void);
+
+/**
+ * trap_fatal() - a trap was taken (none is expected): print its cause and address, and power off.
+ * @scause: the trap's cause.
+ * @sepc: the trapping instruction.
+ * @stval: the faulting address or instruction bits.
+ *
+ * Context: boot/entry.S's trap_vector, on the trapping hart. Return: never.
+ */
 void trap_fatal(uint64_t scause, uint64_t sepc, uint64_t stval) __attribute__((noreturn));
 
-/* smp_boot_hart_cls() - move the boot hart to a CLS in its own cluster. */
+/**
+ * smp_boot_hart_cls() - move the boot hart from its static CLS to one allocated in its own cluster.
+ * @t: the booted topology.
+ * @boot_index: the boot hart's index in @t's hart list.
+ *
+ * Context: boot hart, once, after the heaps exist and before other harts start.
+ */
 void smp_boot_hart_cls(const struct topo *t, unsigned boot_index);
 
 

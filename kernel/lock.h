@@ -3,6 +3,7 @@
 #define KERNEL_LOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*

@@ -9,12 +9,12 @@
 #include "kernel/memplan.h"
 #include "kernel/printk.h"
 #include "kernel/smp.h"
+#include "kernel/virtio.h"
 #include "mm/heap.h"
 #include "platform/csr.h"
 #include "platform/dt.h"
 #include "platform/mesh.h"
 #include "platform/platform.h"
-#include "platform/virtio.h"
 #include "tests/programs/programs.h"
 #include "tests/test.h"
 

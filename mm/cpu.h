@@ -50,16 +50,23 @@ struct mm_cpu {
 	struct mm_remote_list remote[MM_REMOTE_SLOTS];
 };
 
-/* mm_cache_hits() - allocations served from @c's slabs (counted as local hits of its home cluster). */
+/**
+ * mm_cache_hits() - allocations served from @c's slabs (counted as local hits of its home cluster).
+ * @c: a hart's allocator state.
+ *
+ * Context: any hart, no lock (a relaxed snapshot). Return: the count.
+ */
 static inline uint64_t mm_cache_hits(const struct mm_cpu *c)
 {
 	return c->slab.hits;
 }
 
-/*
+/**
  * mm_cpu_self() - the calling hart's struct mm_cpu. The kernel (built with MM_CPU_AT_TP) keeps it in the
- * hart's CLS, which tp points to, at offset MM_CPU_TP_OFFSET: the fast paths address its fields through
- * tp directly. Elsewhere (host tests) the embedding provides the function.
+ * hart's CLS, which tp points to, at offset MM_CPU_TP_OFFSET (kernel/cls.h checks it): the fast paths
+ * address its fields through tp directly. Elsewhere (host tests) the embedding provides the function.
+ *
+ * Context: any hart after its CLS is set (any thread on the host). Return: its state.
  */
 #define MM_CPU_TP_OFFSET 16
 #if defined(MM_CPU_AT_TP)

@@ -33,7 +33,12 @@ enum {
 	ERR_LAST_
 };
 
-/* err_str() - a short human-readable name for an error code ("ERR_NOMEM: no reachable memory"). */
+/**
+ * err_str() - a short human-readable name for an error code ("ERR_NOMEM: no reachable memory").
+ * @e: 0, an error_t, or any other number.
+ *
+ * Context: any hart, no lock. Return: a static string ("unknown error" for a number out of range).
+ */
 const char *err_str(error_t e);
 
 #endif

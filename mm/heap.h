@@ -52,68 +52,165 @@ struct heap_stats {
 
 extern struct heap *kernel_heap[TOPO_MESH_MAX][TOPO_MESH_MAX];
 
-/*
- * heap_init_all() - build kernel_heap[x][y] from @t. @reserved lists ranges never to hand out (OpenSBI,
- * the kernel image, the DTB, ...); clusters in @withhold (NULL: none) get an empty heap.
- * Context: boot hart, once, before any other hart runs. Return: 0, or ERR_NOMEM if no cluster has RAM.
+/**
+ * heap_init_all() - build kernel_heap[x][y] from @t.
+ * @t: the topology (clusters, their RAM and mesh positions).
+ * @reserved: ranges never to hand out (OpenSBI, the kernel image, the DTB, ...).
+ * @nreserved: entries in @reserved.
+ * @withhold: clusters that get an empty heap (NULL: none).
+ *
+ * Context: boot hart, once, before any other hart runs.
+ * Return: 0, or ERR_NOMEM if no cluster has RAM.
  */
 error_t heap_init_all(const struct topo *t, const struct topo_range *reserved, unsigned nreserved,
 		      const struct topo_set *withhold);
 
-/*
- * heap_set_limit() - fault injection: give cluster @cluster's heap at most @bytes (0: an empty heap,
- * ERR_NOMEM on every request while its harts fall back by distance). Call before heap_init_all().
+/**
+ * heap_set_limit() - fault injection: give cluster @cluster's heap at most @bytes.
+ * @cluster: a cluster id.
+ * @bytes: the most its heap gets (0: an empty heap, ERR_NOMEM on every request while its harts fall
+ *         back by distance).
+ *
+ * Context: boot hart, before heap_init_all().
  */
 void heap_set_limit(unsigned cluster, uint64_t bytes);
 
-/* heap_of() - the heap of cluster id @c (NULL if @c is outside the topology). */
+/**
+ * heap_of() - the heap of cluster id @c.
+ * @c: a cluster id.
+ *
+ * Context: any hart, no lock. Return: the heap, NULL if @c is outside the topology.
+ */
 struct heap *heap_of(unsigned c);
 
-/*
- * remote_malloc() - GIET's _remote_malloc(size, x, y) with an error code: @size bytes (rounded up to a
- * power of two >= 64) in cluster (@x, @y), address in *@addr. Context: any hart; takes that heap's lock.
+/**
+ * remote_malloc() - GIET's _remote_malloc(size, x, y) with an error code.
+ * @size: bytes, rounded up to a power of two >= 64.
+ * @x: mesh column of the cluster.
+ * @y: mesh row of the cluster.
+ * @addr: the block's address, written only on success.
+ *
+ * Context: any hart; takes that heap's lock.
  * Return: 0; ERR_SIZE (0 or larger than the heap); ERR_RANGE ((x,y) outside the mesh or no cluster
- * there); ERR_NOHEAP (memoryless cluster); ERR_NOMEM (no block large enough); ERR_INVAL (addr NULL).
+ * there); ERR_NOHEAP (memoryless cluster); ERR_NOMEM (no block large enough); ERR_INVAL (@addr NULL).
  */
 error_t remote_malloc(size_t size, unsigned x, unsigned y, void **addr);
 
-/* heap_alloc() - the same by cluster id. heap_alloc_local() - in the calling hart's cluster. */
+/**
+ * heap_alloc() - remote_malloc() by cluster id.
+ * @cluster: the cluster id.
+ * @size: bytes, rounded up to a power of two >= 64.
+ * @addr: the block's address, written only on success.
+ *
+ * Context: any hart; takes that heap's lock. Return: as remote_malloc(), ERR_RANGE for a bad id.
+ */
 error_t heap_alloc(unsigned cluster, size_t size, void **addr);
+
+/**
+ * heap_alloc_local() - heap_alloc() in the calling hart's cluster.
+ * @size: bytes, rounded up to a power of two >= 64.
+ * @addr: the block's address, written only on success.
+ *
+ * Context: any hart after its CLS is set; takes its cluster's heap lock. Return: as heap_alloc().
+ */
 error_t heap_alloc_local(size_t size, void **addr);
 
-/* heap_alloc_near() - cluster @c, else the nearest clusters by distance (boot-time placement). */
+/**
+ * heap_alloc_near() - a block from cluster @c, else from the nearest clusters by distance (boot-time
+ * placement of per-cluster structures).
+ * @c: the preferred cluster id.
+ * @size: bytes, rounded up to a power of two >= 64.
+ * @addr: the block's address, written only on success.
+ *
+ * Context: any hart; takes each tried heap's lock in turn.
+ * Return: 0; ERR_RANGE (@c outside the topology, or before heap_init_all()); ERR_NOMEM (no heap had
+ * room), or the last heap's other error.
+ */
 error_t heap_alloc_near(unsigned c, size_t size, void **addr);
 
-/*
- * heap_free() - free a block by address alone. NULL is a no-op. Context: any hart; takes the owner's
- * lock. Return: 0; ERR_NOTOWNED (no heap owns it); ERR_MISALIGNED; ERR_INTERIOR (inside a block);
- * ERR_DOUBLEFREE. Each error prints one line (address, cluster, reason) and changes nothing.
+/**
+ * heap_free() - free a block by address alone.
+ * @addr: a block start returned by a heap allocation; NULL is a no-op.
+ *
+ * Each error prints one line (address, cluster, reason) and changes nothing.
+ * Context: any hart; takes the owner's lock.
+ * Return: 0; ERR_NOTOWNED (no heap owns it); ERR_MISALIGNED; ERR_INTERIOR (inside a block);
+ * ERR_DOUBLEFREE.
  */
 error_t heap_free(void *addr);
 
-/* heap_getsize() - block size of the allocated block at @addr (same errors as heap_free()). */
+/**
+ * heap_getsize() - the size of the allocated block at @addr.
+ * @addr: a block start.
+ * @size: the block's size, written only on success.
+ *
+ * Context: any hart; takes the owner's lock. Return: 0, or heap_free()'s errors.
+ */
 error_t heap_getsize(const void *addr, size_t *size);
 
-/* heap_owner() - the heap whose span holds @addr, or NULL. O(1) (O(log clusters) at a span's edge), no lock. */
+/**
+ * heap_owner() - the heap whose span holds @addr.
+ * @addr: any address.
+ *
+ * O(1) (O(log clusters) at a span's edge). Context: any hart, no lock. Return: the heap, or NULL.
+ */
 struct heap *heap_owner(const void *addr);
 
-/* heap_check() - every invariant of @h (under its lock); the first violation is written to @why. */
+/**
+ * heap_check() - check every invariant of @h.
+ * @h: a heap.
+ * @why: the first violation, as text (may be NULL).
+ * @whylen: bytes at @why.
+ *
+ * Context: any hart; takes @h's lock (none for an empty heap, which passes).
+ * Return: 0, or ERR_CORRUPT with the reason in @why.
+ */
 error_t heap_check(struct heap *h, char *why, size_t whylen);
 
-/* heap_get_stats() - a consistent snapshot of @h's counters (under its lock). */
+/**
+ * heap_get_stats() - a consistent snapshot of @h's counters.
+ * @h: a heap.
+ * @st: the snapshot.
+ *
+ * Context: any hart; takes @h's lock.
+ */
 void heap_get_stats(struct heap *h, struct heap_stats *st);
 
-/* heap_free_bytes() - the free bytes of cluster @cluster's heap (0 without one). Context: takes its lock. */
+/**
+ * heap_free_bytes() - the free bytes of cluster @cluster's heap.
+ * @cluster: a cluster id.
+ *
+ * Context: any hart; takes its lock. Return: the free bytes, 0 without a heap.
+ */
 uint64_t heap_free_bytes(unsigned cluster);
 
-/* Direct, lock-held variants for the layers above that batch several operations under one lock. */
+/*
+ * Direct, lock-held variants for the layers above that batch several operations under one lock: the
+ * same arguments and returns as heap_alloc() and heap_free(). Context: the caller holds @h's lock.
+ */
+
+/** heap_alloc_locked() - heap_alloc() on @h, its lock held by the caller. */
 error_t heap_alloc_locked(struct heap *h, size_t size, void **addr);
-/* heap_alloc_locked() from the heap's memory below @limit only (buddy_alloc_below(): walks free lists) */
+/**
+ * heap_alloc_below_locked() - heap_alloc_locked() from @h's memory below @limit only (buddy_alloc_below():
+ * walks free lists). Return: as heap_alloc(); ERR_NOMEM when no block lies below @limit.
+ */
 error_t heap_alloc_below_locked(struct heap *h, size_t size, uintptr_t limit, void **addr);
+/** heap_free_locked() - heap_free() of @addr into @h, its lock held by the caller. */
 error_t heap_free_locked(struct heap *h, void *addr);
 
-/* heap_count() - clusters in the topology; heap_topo() - the topology the heaps were built from. */
+/**
+ * heap_count() - the clusters in the topology the heaps were built from.
+ *
+ * Context: any hart, no lock, after heap_init_all(). Return: the count (0 before).
+ */
 unsigned heap_count(void);
+
+/**
+ * heap_topo() - the topology the heaps were built from.
+ *
+ * Context: any hart, no lock. Return: the topology (NULL before heap_init_all()).
+ */
 const struct topo *heap_topo(void);
 
 #endif

@@ -47,11 +47,23 @@ struct topo_set {
 	uint64_t w[TOPO_MAX_CLUSTERS / 64];
 };
 
+/**
+ * topo_set_has() - whether cluster id @c is in @s.
+ * @s: the set (NULL: the empty set).
+ * @c: a cluster id (out of range: not in any set).
+ *
+ * Return: non-zero if it is.
+ */
 static inline int topo_set_has(const struct topo_set *s, unsigned c)
 {
 	return s && c < TOPO_MAX_CLUSTERS && ((s->w[c / 64] >> (c % 64)) & 1);
 }
 
+/**
+ * topo_set_add() - put cluster id @c into @s (an id out of range is ignored).
+ * @s: the set.
+ * @c: a cluster id.
+ */
 static inline void topo_set_add(struct topo_set *s, unsigned c)
 {
 	if (c < TOPO_MAX_CLUSTERS)

@@ -13,9 +13,13 @@
 #define SIE_SSIE (1UL << 1)
 #define SIP_SSIP (1UL << 1)
 
+/** rdtime() - the time CSR (boot_topo.timebase_hz ticks per second). Context: any hart. */
 static inline uint64_t rdtime(void) { return csr_read(time); }
+/** rdcycle() - the cycle CSR. Context: any hart. */
 static inline uint64_t rdcycle(void) { return csr_read(cycle); }
+/** rdinstret() - the instret CSR (guest instructions exactly under ICOUNT=1). Context: any hart. */
 static inline uint64_t rdinstret(void) { return csr_read(instret); }
+/** wfi() - wait for an interrupt (returns on a pending one even with sstatus.SIE clear). Context: any hart. */
 static inline void wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
 
 #endif

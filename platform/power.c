@@ -13,14 +13,21 @@ void plat_power_init(uint64_t test_dev_base)
 }
 
 /*
- * QEMU's sifive_test device: 0x5555 = pass (exit 0), (code << 16) | 0x3333 = fail (exit code).
+ * QEMU's sifive_test device: SIFIVE_TEST_PASS = exit 0, (code << 16) | SIFIVE_TEST_FAIL = exit code.
  * Without it, SBI system reset with reason "system failure" (QEMU then exits 0: the console says why).
  */
+#define SIFIVE_TEST_PASS 0x5555u
+#define SIFIVE_TEST_FAIL 0x3333u
+#define SIFIVE_TEST_CODE_SHIFT 16
+#define SIFIVE_TEST_CODE_MASK 0xffffu
+
 void plat_poweroff(int status)
 {
 	if (test_dev)
-		*test_dev = status ? (((uint32_t)status & 0xffff) << 16) | 0x3333 : 0x5555;
-	sbi_system_reset(0, status ? 1 : 0);
+		*test_dev = status ? (((uint32_t)status & SIFIVE_TEST_CODE_MASK) << SIFIVE_TEST_CODE_SHIFT) |
+					     SIFIVE_TEST_FAIL :
+				     SIFIVE_TEST_PASS;
+	sbi_system_reset(SBI_SRST_TYPE_SHUTDOWN, status ? SBI_SRST_REASON_FAILURE : SBI_SRST_REASON_NONE);
 	for (;;)
 		wfi();
 }

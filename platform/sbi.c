@@ -15,33 +15,31 @@ struct sbiret sbi_ecall(long ext, long fid, long a0, long a1, long a2)
 
 long sbi_probe_extension(long ext)
 {
-	struct sbiret r = sbi_ecall(SBI_EXT_BASE, 3, ext, 0, 0);
+	struct sbiret r = sbi_ecall(SBI_EXT_BASE, SBI_BASE_PROBE_EXTENSION, ext, 0, 0);
 
 	return r.error ? 0 : r.value;
 }
 
 long sbi_hart_start(unsigned long hartid, unsigned long start_addr, unsigned long opaque)
 {
-	return sbi_ecall(SBI_EXT_HSM, 0, (long)hartid, (long)start_addr, (long)opaque).error;
+	return sbi_ecall(SBI_EXT_HSM, SBI_HSM_HART_START, (long)hartid, (long)start_addr, (long)opaque).error;
 }
 
-/* Returns an SBI_HSM_* state, or a negative SBI error. */
 long sbi_hart_get_status(unsigned long hartid)
 {
-	struct sbiret r = sbi_ecall(SBI_EXT_HSM, 2, (long)hartid, 0, 0);
+	struct sbiret r = sbi_ecall(SBI_EXT_HSM, SBI_HSM_HART_GET_STATUS, (long)hartid, 0, 0);
 
 	return r.error ? r.error : r.value;
 }
 
 long sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base)
 {
-	return sbi_ecall(SBI_EXT_IPI, 0, (long)hart_mask, (long)hart_mask_base, 0).error;
+	return sbi_ecall(SBI_EXT_IPI, SBI_IPI_SEND_IPI, (long)hart_mask, (long)hart_mask_base, 0).error;
 }
 
-/* Program the next timer event at @stime_value (time CSR units); clears a pending supervisor timer. */
 long sbi_set_timer(uint64_t stime_value)
 {
-	return sbi_ecall(SBI_EXT_TIME, 0, (long)stime_value, 0, 0).error;
+	return sbi_ecall(SBI_EXT_TIME, SBI_TIME_SET_TIMER, (long)stime_value, 0, 0).error;
 }
 
 void sbi_legacy_putchar(int c)
@@ -49,8 +47,7 @@ void sbi_legacy_putchar(int c)
 	sbi_ecall(SBI_EXT_LEGACY_PUTCHAR, 0, c, 0, 0);
 }
 
-/* type 0 = shutdown; reason 0 = none, 1 = system failure. */
 long sbi_system_reset(unsigned long type, unsigned long reason)
 {
-	return sbi_ecall(SBI_EXT_SRST, 0, (long)type, (long)reason, 0).error;
+	return sbi_ecall(SBI_EXT_SRST, SBI_SRST_SYSTEM_RESET, (long)type, (long)reason, 0).error;
 }

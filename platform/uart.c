@@ -16,6 +16,8 @@ static unsigned shift;
 #define UART_LSR 5
 #define LSR_DR 0x01
 #define LSR_THRE 0x20
+#define LCR_8N1 0x03		/* 8 data bits, no parity, 1 stop bit, DLAB clear */
+#define FCR_ENABLE_CLEAR 0x07	/* FIFOs on, receive and transmit FIFOs cleared */
 
 static inline void reg_w(unsigned r, uint8_t v) { uart[r << shift] = v; }
 static inline uint8_t reg_r(unsigned r) { return uart[r << shift]; }
@@ -27,8 +29,8 @@ void plat_uart_init(uint64_t base, unsigned reg_shift)
 	shift = reg_shift;
 	uart = (volatile uint8_t *)(uintptr_t)base;
 	reg_w(UART_IER, 0);	/* polled: no interrupts */
-	reg_w(UART_LCR, 0x03);	/* 8N1; QEMU ignores the divisor, keep OpenSBI's */
-	reg_w(UART_FCR, 0x07);	/* FIFOs on and cleared */
+	reg_w(UART_LCR, LCR_8N1);	/* QEMU ignores the divisor: keep OpenSBI's */
+	reg_w(UART_FCR, FCR_ENABLE_CLEAR);
 }
 
 void plat_putc(char c)

@@ -3,15 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mm/env.h"
 #include "mm/err.h"
 #include "tests/test.h"
 
 /*
- * The embedding provides test_out(): a whole line, printed atomically (printk in the kernel, stdout on the
- * host). Cases run one at a time on the calling hart/thread; a case that wants all harts uses the kernel's
- * smp_call_all() itself.
+ * Every line goes out through mm_log() (mm/env.h): whole, never interleaved, to printk in the kernel and
+ * stdout on the host. Cases run one at a time on the calling hart/thread; a case that wants all harts
+ * uses the kernel's smp_call_all() itself.
  */
-void test_out(const char *line);
 
 extern const struct test_suite __start_test_suites[];
 extern const struct test_suite __stop_test_suites[];
@@ -34,46 +34,26 @@ uint64_t test_seed_for(struct test *t, uint64_t salt)
 	return z ? z : 1;
 }
 
-static void outf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void outf(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	test_out(buf);
-}
-
 void test_fail(struct test *t, const char *file, int line, const char *fmt, ...)
 {
-	char msg[200];
 	const char *base = strrchr(file, '/');
+	char prefix[96];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	snprintf(prefix, sizeof(prefix), "        # %s:%d: ", base ? base + 1 : file, line);
 	t->failures++;
-	outf("        # %s:%d: %s", base ? base + 1 : file, line, msg);
-}
-
-void test_skip(struct test *t, const char *reason)
-{
-	t->skipped = 1;
-	t->skip_reason = reason;
+	va_start(ap, fmt);
+	mm_vlog(prefix, fmt, ap);
+	va_end(ap);
 }
 
 void test_log(const char *fmt, ...)
 {
-	char msg[200];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	mm_vlog("        # ", fmt, ap);
 	va_end(ap);
-	outf("        # %s", msg);
 }
 
 /*
@@ -130,11 +110,11 @@ int test_run_all(const char *filter)
 
 	for (s = __start_test_suites; s < __stop_test_suites; s++)
 		nsuites += count_selected(s, filter) > 0;
-	outf("KTAP version 1");
-	outf("1..%d", nsuites);
+	mm_log("KTAP version 1");
+	mm_log("1..%d", nsuites);
 	if (!nsuites) {
-		outf("# filter '%s' matches no suite or case: nothing run", filter ? filter : "");
-		outf("0 passed, 0 failed, nothing selected");
+		mm_log("# filter '%s' matches no suite or case: nothing run", filter ? filter : "");
+		mm_log("0 passed, 0 failed, nothing selected");
 		return 1;
 	}
 	for (s = __start_test_suites; s < __stop_test_suites; s++) {
@@ -145,9 +125,9 @@ int test_run_all(const char *filter)
 		if (!n)
 			continue;
 		idx++;
-		outf("    KTAP version 1");
-		outf("    # Subtest: %s", s->name);
-		outf("    1..%d", n);
+		mm_log("    KTAP version 1");
+		mm_log("    # Subtest: %s", s->name);
+		mm_log("    1..%d", n);
 		if (s->skip_if)
 			skip = s->skip_if();
 		for (c = s->cases; c->name; c++) {
@@ -157,7 +137,7 @@ int test_run_all(const char *filter)
 				continue;
 			i++;
 			if (skip) {
-				outf("    ok %d %s # SKIP %s", i, c->name, skip);
+				mm_log("    ok %d %s # SKIP %s", i, c->name, skip);
 				ss++;
 				continue;
 			}
@@ -165,23 +145,23 @@ int test_run_all(const char *filter)
 			c->fn(&t);
 			current = NULL;
 			if (t.failures) {
-				outf("    not ok %d %s", i, c->name);
+				mm_log("    not ok %d %s", i, c->name);
 				sf++;
 			} else if (t.skipped) {
-				outf("    ok %d %s # SKIP %s", i, c->name, t.skip_reason);
+				mm_log("    ok %d %s # SKIP %s", i, c->name, t.skip_reason);
 				ss++;
 			} else {
-				outf("    ok %d %s", i, c->name);
+				mm_log("    ok %d %s", i, c->name);
 				sp++;
 			}
 		}
-		outf("    # %s: pass:%d fail:%d skip:%d total:%d", s->name, sp, sf, ss, n);
-		outf("%s %d %s", sf ? "not ok" : "ok", idx, s->name);
+		mm_log("    # %s: pass:%d fail:%d skip:%d total:%d", s->name, sp, sf, ss, n);
+		mm_log("%s %d %s", sf ? "not ok" : "ok", idx, s->name);
 		passed += sp;
 		failed += sf;
 		skipped += ss;
 	}
-	outf("# Totals: pass:%d fail:%d skip:%d total:%d", passed, failed, skipped, passed + failed + skipped);
-	outf("%d passed, %d failed", passed, failed);
+	mm_log("# Totals: pass:%d fail:%d skip:%d total:%d", passed, failed, skipped, passed + failed + skipped);
+	mm_log("%d passed, %d failed", passed, failed);
 	return failed;
 }

@@ -51,7 +51,11 @@ struct test_suite {
 void test_fail(struct test *t, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Mark the running case as skipped (KTAP "# SKIP reason"); the case should return after it. */
-void test_skip(struct test *t, const char *reason);
+static inline void test_skip(struct test *t, const char *reason)
+{
+	t->skipped = 1;
+	t->skip_reason = reason;
+}
 /* Print a KTAP diagnostic line ("    # ...") for the running case. */
 void test_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -63,6 +67,9 @@ void test_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 			onfail;                                                                     \
 		}                                                                                   \
 	} while (0)
+
+/* CHECK_OR_FALSE() - a check inside a helper that returns bool: record the failure and return false */
+#define CHECK_OR_FALSE(t, cond, ...) TEST_CHECK_(t, (cond), return false, __VA_ARGS__)
 
 #define EXPECT_TRUE(t, c)   TEST_CHECK_(t, (c), (void)0, "expected %s", #c)
 #define ASSERT_TRUE(t, c)   TEST_CHECK_(t, (c), return, "expected %s", #c)

@@ -53,7 +53,7 @@ fuzz-long: $(addprefix fuzz-run-,$(FUZZ_TARGETS))
 $(FUZZ_DIR)/obj/%.c.o: %.c $(SETUP) Makefile tests/fuzz/fuzz.mk
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XFLAGS) -MMD -c $< -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XFLAGS) -MMD -MP -c $< -o $@
 $(FUZZ_DIR)/obj/libfdt/%.o: $(LIBFDT)/% $(SETUP) tests/fuzz/fuzz.mk
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(filter-out -Wextra -Werror,$(FUZZ_CFLAGS)) $(FUZZ_NOCMP) -c $< -o $@

@@ -74,12 +74,6 @@ void test_fail(struct test *t, const char *file, int line, const char *fmt, ...)
 	abort();
 }
 
-void test_skip(struct test *t, const char *reason)
-{
-	t->skipped = 1;
-	t->skip_reason = reason;
-}
-
 void test_log(const char *fmt, ...)
 {
 	va_list ap;

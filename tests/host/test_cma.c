@@ -6,39 +6,12 @@
 #include "kernel/bootargs.h"
 #include "mm/cma.h"
 #include "mm/env.h"
+#include "tests/host/rng.h"
 #include "tests/test.h"
 
 #define PG ((uintptr_t)CMA_PAGE_SIZE)
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
-
-/* xorshift64*: fixed seeds, so every run performs the same operations. */
-static uint64_t rng;
-
-static void rng_seed(uint64_t s)
-{
-	rng = s ? s : 1;
-}
-
-static uint64_t rnd(void)
-{
-	return test_rand(&rng);
-}
-
-static size_t rnd_below(size_t n)
-{
-	return n ? (size_t)(rnd() % n) : 0;
-}
-
-/* A check inside a helper that returns bool: record the failure and return false. */
-#define CHECK_OR_FALSE(t, cond, ...)                                                                \
-	do {                                                                                        \
-		(t)->checks++;                                                                      \
-		if (!(cond)) {                                                                      \
-			test_fail((t), __FILE__, __LINE__, __VA_ARGS__);                            \
-			return false;                                                               \
-		}                                                                                   \
-	} while (0)
 
 /* A region with its metadata on the host heap. The base is a made-up address: CMA never touches it. */
 struct fixture {

@@ -318,24 +318,25 @@ static void dt_memory_ranges_merge_or_fail(struct test *t)
 	free(f);
 }
 
-static void dt_memory_without_node_id(struct test *t)
+/* @dtb without @path's numa-node-id: refused as corrupt, the message naming the node and the property */
+static void expect_without_node_id(struct test *t, const char *dtb, const char *path)
 {
-	void *f = dtb_edit(t, "numa4.dtb");
+	void *f = dtb_edit(t, dtb);
 
 	ASSERT_TRUE(t, f);
-	EDIT_OK(t, fdt_delprop(f, node(t, f, "/memory@a0000000"), "numa-node-id"));
-	expect_fail(t, f, ERR_CORRUPT, "/memory@a0000000", "numa-node-id");
+	EDIT_OK(t, fdt_delprop(f, node(t, f, path), "numa-node-id"));
+	expect_fail(t, f, ERR_CORRUPT, path, "numa-node-id");
 	free(f);
+}
+
+static void dt_memory_without_node_id(struct test *t)
+{
+	expect_without_node_id(t, "numa4.dtb", "/memory@a0000000");
 }
 
 static void dt_cpu_without_node_id(struct test *t)
 {
-	void *f = dtb_edit(t, "numa2.dtb");
-
-	ASSERT_TRUE(t, f);
-	EDIT_OK(t, fdt_delprop(f, node(t, f, "/cpus/cpu@3"), "numa-node-id"));
-	expect_fail(t, f, ERR_CORRUPT, "/cpus/cpu@3", "numa-node-id");
-	free(f);
+	expect_without_node_id(t, "numa2.dtb", "/cpus/cpu@3");
 }
 
 static void dt_node_id_out_of_range(struct test *t)

@@ -8,8 +8,10 @@
 #include "mm/cpu.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
+#include "mm/page_pool.h"
 #include "mm/slab.h"
 #include "tests/host/host.h"
+#include "tests/common/mem_cases.h"
 #include "tests/test.h"
 
 /*
@@ -164,76 +166,6 @@ static int sim_init(uint64_t dma_limit, bool with_private)
 	return 0;
 }
 
-static void snapshot(uint64_t *fb)
-{
-	unsigned c;
-
-	for (c = 0; c < NCL; c++)
-		fb[c] = has_mem(c) ? heap_free_bytes(c) : 0;
-}
-
-static void expect_heaps_back(struct test *t, const uint64_t *before)
-{
-	unsigned c;
-
-	for (c = 0; c < NMEM; c++) {
-		char why[120] = "";
-		error_t e;
-
-		EXPECT_EQ(t, heap_free_bytes(c), before[c]);
-		e = heap_check(heap_of(c), why, sizeof(why));
-		if (e)
-			test_log("cluster %u: heap_check: %s", c, why);
-		EXPECT_OK(t, e);
-	}
-}
-
-struct blk {
-	struct blk *next;
-};
-
-static void push_blk(struct blk **list, void *p)
-{
-	((struct blk *)p)->next = *list;
-	*list = p;
-}
-
-static unsigned free_list(struct blk **list)
-{
-	unsigned bad = 0;
-
-	while (*list) {
-		struct blk *b = *list;
-
-		*list = b->next;
-		bad += mem_free_checked(b) != 0;
-	}
-	return bad;
-}
-
-/* a request that gets a block of exactly 2^k bytes, also under the debug allocator's 24 extra bytes */
-static size_t req_for_order(unsigned k)
-{
-	return ((size_t)1 << (k - 1)) + 1;
-}
-
-static error_t exhaust_strict(unsigned c, struct blk **list)
-{
-	error_t ret = ERR_EXHAUSTED;
-	int k;
-
-	for (k = 21; k >= 6; k--) {
-		void *p;
-		error_t e;
-
-		while (!(e = mem_alloc(req_for_order((unsigned)k), mem_prox_strict(c), MEM_VALID_SYS, &p)))
-			push_blk(list, p);
-		if (e != ERR_EXHAUSTED && ret == ERR_EXHAUSTED)
-			ret = e;
-	}
-	return ret;
-}
-
 /* ---- harts as threads ---- */
 
 struct hart_res {
@@ -303,33 +235,15 @@ static void run_harts(struct test *t, const char *what, unsigned first,
 
 /* ---- cases ---- */
 
+/* the shared body (tests/common/mem_cases.c) through memoryless cluster 3's proximities, then the host's own */
 static void host_mem_args(struct test *t)
 {
-	void *const sentinel = (void *)0x5a5a5a40;
-	struct mem_proximity_s *px[] = { NULL, mem_prox_global(), mem_prox_cluster(1), mem_prox_strict(3) };
-	struct mem_receipt r;
-	void *p = sentinel;
-	unsigned i;
-	size_t sz;
+	void *p = NULL;
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
-	for (i = 0; i < ARRAY_SIZE(px); i++) {
-		EXPECT_ERR(t, mem_alloc(0, px[i], MEM_VALID_SYS, &p), ERR_SIZE);
-		EXPECT_ERR(t, mem_alloc(MEM_MAX_SIZE + 1, px[i], MEM_VALID_SYS, &p), ERR_SIZE);
-		EXPECT_ERR(t, mem_alloc(SIZE_MAX, px[i], MEM_VALID_DMA, &p), ERR_SIZE);
-		EXPECT_ERR(t, mem_alloc(64, px[i], (enum mem_reachability_s)17, &p), ERR_REACH);
-		EXPECT_ERR(t, mem_alloc(64, px[i], MEM_VALID_COUNT_, &p), ERR_REACH);
-		EXPECT_ERR(t, mem_alloc(64, px[i], (enum mem_reachability_s)-1, &p), ERR_REACH);
-		EXPECT_ERR(t, mem_alloc(64, px[i], MEM_VALID_SYS, NULL), ERR_INVAL);
-		EXPECT_ERR(t, mem_alloc_receipt(0, px[i], MEM_VALID_SYS, &p, &r), ERR_SIZE);
-		EXPECT_ERR(t, mem_alloc_receipt(64, px[i], (enum mem_reachability_s)17, &p, &r), ERR_REACH);
-		EXPECT_ERR(t, mem_alloc_receipt(64, px[i], MEM_VALID_CPU, NULL, NULL), ERR_INVAL);
-	}
-	EXPECT_ERR(t, mem_alloc(MEM_MAX_SIZE, NULL, MEM_VALID_SYS, &p), ERR_NOMEM);
+	tc_mem_args(t, 3);
 	EXPECT_ERR(t, mem_alloc(ARENA_SIZE, mem_prox_strict(0), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
-	EXPECT_TRUE(t, p == sentinel);
-	EXPECT_ERR(t, mem_getsize(sentinel, NULL), ERR_INVAL);
-	EXPECT_ERR(t, mem_getsize((void *)0x1000, &sz), ERR_NOTOWNED);
+	EXPECT_TRUE(t, p == NULL);
 	EXPECT_EQ(t, mem_dma_limit(), 0);
 }
 
@@ -402,9 +316,9 @@ static void host_mem_placement(struct test *t)
 	uint64_t before[NCL];
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	run_harts(t, "placement", 0, place_fn);
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /*
@@ -419,13 +333,13 @@ static void host_mem_fallback_order(struct test *t)
 
 	for (c = 0; c < NMEM; c++) {
 		struct mem_cluster_stats s0, s1, v0, v1;
-		struct blk *list = NULL;
+		struct tc_blk *list = NULL;
 		uint64_t before[NCL];
 		void *p = sentinel;
 
 		ASSERT_EQ(t, sim_init(0, false), 0);
-		snapshot(before);
-		EXPECT_ERR(t, exhaust_strict(c, &list), ERR_EXHAUSTED);
+		tc_heaps_snapshot(before);
+		EXPECT_ERR(t, tc_exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
 		EXPECT_EQ(t, heap_free_bytes(c), 0);
 		mem_cluster_get_stats(c, &s0);
 		EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
@@ -441,100 +355,87 @@ static void host_mem_fallback_order(struct test *t)
 			mem_cluster_get_stats(srv, &v0);
 			e = mem_alloc_receipt(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc);
 			ASSERT_OK(t, e);
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 			EXPECT_EQ(t, rc.cluster, srv);
 			EXPECT_EQ(t, rc.rank, i);
 			EXPECT_TRUE(t, rc.fallback && !rc.cached && is_region(&rc, "heap"));
 			EXPECT_TRUE(t, in_arena(srv, p, BIG_REQ));
 			/* a small request takes the same walk (c is not hart 0's home unless c == 0) */
 			EXPECT_OK(t, mem_alloc(64, mem_prox_cluster(c), MEM_VALID_SYS, &p));
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 			EXPECT_EQ(t, cluster_of(p), srv);
 			mem_cluster_get_stats(c, &s1);
 			mem_cluster_get_stats(srv, &v1);
 			EXPECT_EQ(t, s1.fallbacks_out, s0.fallbacks_out + 2);
 			EXPECT_EQ(t, v1.fallbacks_in, v0.fallbacks_in + 2);
 			EXPECT_EQ(t, s1.failures, s0.failures);
-			EXPECT_ERR(t, exhaust_strict(srv, &list), ERR_EXHAUSTED);
+			EXPECT_ERR(t, tc_exhaust_strict(srv, &list, NULL), ERR_EXHAUSTED);
 		}
 		p = sentinel;
 		EXPECT_ERR(t, mem_alloc(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p), ERR_NOMEM);
 		EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
 		EXPECT_TRUE(t, p == sentinel);
-		EXPECT_EQ(t, free_list(&list), 0);
+		EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 		mem_drain();
-		expect_heaps_back(t, before);
+		tc_expect_heaps_back(t, before);
 	}
 }
 
 /* cluster 3 prefers 0 and 2 equally: the one with more free memory serves first */
 static void host_mem_equal_group(struct test *t)
 {
-	struct blk *list = NULL;
+	struct tc_blk *list = NULL;
 	struct mem_receipt rc;
 	uint64_t before[NCL];
 	void *p;
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	ASSERT_OK(t, mem_alloc((size_t)1 << 20, mem_prox_strict(0), MEM_VALID_SYS, &p));
-	push_blk(&list, p);
+	tc_blk_push(&list, p);
 	ASSERT_OK(t, mem_alloc_receipt(BIG_REQ, mem_prox_cluster(3), MEM_VALID_SYS, &p, &rc));
-	push_blk(&list, p);
+	tc_blk_push(&list, p);
 	EXPECT_EQ(t, rc.cluster, 2);
 	EXPECT_TRUE(t, rc.rank == 0 && !rc.fallback);
 	ASSERT_OK(t, mem_alloc((size_t)2 << 20, mem_prox_strict(2), MEM_VALID_SYS, &p));
-	push_blk(&list, p);
+	tc_blk_push(&list, p);
 	ASSERT_OK(t, mem_alloc_receipt(BIG_REQ, mem_prox_cluster(3), MEM_VALID_SYS, &p, &rc));
-	push_blk(&list, p);
+	tc_blk_push(&list, p);
 	EXPECT_EQ(t, rc.cluster, 0);
 	EXPECT_TRUE(t, rc.rank == 0 && !rc.fallback);
 	/* with 0 and 2 full, the next distance (1 at 30) serves: a fallback at rank 2 */
-	EXPECT_ERR(t, exhaust_strict(0, &list), ERR_EXHAUSTED);
-	EXPECT_ERR(t, exhaust_strict(2, &list), ERR_EXHAUSTED);
+	EXPECT_ERR(t, tc_exhaust_strict(0, &list, NULL), ERR_EXHAUSTED);
+	EXPECT_ERR(t, tc_exhaust_strict(2, &list, NULL), ERR_EXHAUSTED);
 	ASSERT_OK(t, mem_alloc_receipt(BIG_REQ, mem_prox_cluster(3), MEM_VALID_SYS, &p, &rc));
-	push_blk(&list, p);
+	tc_blk_push(&list, p);
 	EXPECT_EQ(t, rc.cluster, 1);
 	EXPECT_TRUE(t, rc.rank == 2 && rc.fallback);
-	EXPECT_EQ(t, free_list(&list), 0);
+	EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
+/* memoryless cluster 3: the shared body (tests/common/mem_cases.c) */
 static void host_mem_memoryless(struct test *t)
 {
-	void *const sentinel = (void *)0x5a5a5a40;
-	enum mem_reachability_s v[] = { MEM_VALID_SYS, MEM_VALID_DMA, MEM_VALID_CLUSTER, MEM_VALID_CPU };
-	struct mem_cluster_stats s0, s1;
-	void *p = sentinel;
-	unsigned i;
-
 	ASSERT_EQ(t, sim_init(0, false), 0);
-	mem_cluster_get_stats(3, &s0);
-	for (i = 0; i < ARRAY_SIZE(v); i++) {
-		EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(3), v[i], &p), ERR_NOHEAP);
-		EXPECT_ERR(t, mem_alloc(BIG_REQ, mem_prox_strict(3), v[i], &p), ERR_NOHEAP);
-	}
-	EXPECT_TRUE(t, p == sentinel);
-	mem_cluster_get_stats(3, &s1);
-	EXPECT_EQ(t, s1.failures, s0.failures + 2 * ARRAY_SIZE(v));
-	EXPECT_ERR(t, heap_alloc(3, 64, &p), ERR_NOHEAP);
+	tc_mem_memoryless_strict(t, 3);
 }
 
 static void host_mem_global(struct test *t)
 {
 	unsigned n = 64 * NMEM, i, cnt[NCL] = { 0 }, c;
-	struct blk *list = NULL;
+	struct tc_blk *list = NULL;
 	uint64_t before[NCL];
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	for (i = 0; i < n; i++) {
 		struct mem_receipt rc;
 		void *p;
 
 		ASSERT_OK(t, mem_alloc_receipt(4096, mem_prox_global(), MEM_VALID_SYS, &p, &rc));
-		push_blk(&list, p);
+		tc_blk_push(&list, p);
 		EXPECT_TRUE(t, rc.cluster < NMEM && in_arena(rc.cluster, p, 4096) && !rc.fallback);
 		cnt[rc.cluster < NCL ? rc.cluster : 3]++;
 	}
@@ -542,18 +443,18 @@ static void host_mem_global(struct test *t)
 	for (c = 0; c < NMEM; c++)
 		EXPECT_EQ(t, cnt[c], n / NMEM);
 	EXPECT_EQ(t, cnt[3], 0);
-	EXPECT_EQ(t, free_list(&list), 0);
+	EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 	/*
 	 * With cluster 1 full the rotation skips it: the requests whose turn is cluster 1's (one in NMEM)
 	 * fall back to the next in line, cluster 2, at rank 1; the others are served where they start.
 	 */
-	EXPECT_ERR(t, exhaust_strict(1, &list), ERR_EXHAUSTED);
+	EXPECT_ERR(t, tc_exhaust_strict(1, &list, NULL), ERR_EXHAUSTED);
 	for (i = 0, c = 0; i < 4 * NMEM; i++) {
 		struct mem_receipt rc;
 		void *p;
 
 		ASSERT_OK(t, mem_alloc_receipt(4096, mem_prox_global(), MEM_VALID_SYS, &p, &rc));
-		push_blk(&list, p);
+		tc_blk_push(&list, p);
 		EXPECT_NE(t, rc.cluster, 1);
 		EXPECT_EQ(t, rc.fallback, rc.rank > 0);
 		if (rc.fallback) {
@@ -563,9 +464,9 @@ static void host_mem_global(struct test *t)
 		}
 	}
 	EXPECT_EQ(t, c, 4);	/* cluster 1's turn came 4 times in 4 * NMEM requests */
-	EXPECT_EQ(t, free_list(&list), 0);
+	EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 static void dma_fn(struct hart_res *r, unsigned h)
@@ -607,7 +508,7 @@ static void host_mem_dma(struct test *t)
 	EXPECT_TRUE(t, mem_is_dma((void *)(uintptr_t)(limit - 64), 64));
 	EXPECT_FALSE(t, mem_is_dma((void *)(uintptr_t)(limit - 64), 65));
 	EXPECT_FALSE(t, mem_is_dma((void *)(uintptr_t)limit, 1));
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	for (c = 0; c < NMEM; c++) {
 		void *const sentinel = (void *)0x5a5a5a40;
 		struct mem_receipt rc;
@@ -630,7 +531,7 @@ static void host_mem_dma(struct test *t)
 	/* every hart: its cache must not hand out non-DMA memory for a DMA request */
 	run_harts(t, "dma", 0, dma_fn);
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /*
@@ -650,7 +551,7 @@ static void host_mem_dma_straddle(struct test *t)
 	ASSERT_EQ(t, sim_init(0, false), 0);
 	limit = low_arena_end(&low) - ARENA_SIZE / 2;
 	ASSERT_EQ(t, sim_init(limit, false), 0);
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	for (c = 0; c < NMEM; c++) {
 		struct mem_receipt rc;
 
@@ -684,7 +585,7 @@ static void host_mem_dma_straddle(struct test *t)
 	/* every hart: its cache must not hand out memory above the limit for a DMA request */
 	run_harts(t, "dma", 0, dma_fn);
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* ---- private regions ---- */
@@ -718,33 +619,33 @@ static void priv_fn(struct hart_res *r, unsigned h)
 	static const size_t sizes[] = { 16, 64, 1000, 4096 };
 	unsigned c = hart_cluster(h), i;
 	bool hc = c == PRIV_CLUSTER, hh = h == PRIV_HART;
-	struct blk *list = NULL;
+	struct tc_blk *list = NULL;
 
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		size_t sz = sizes[i];
 		void *p;
 
 		if ((p = priv_one(r, sz, NULL, MEM_VALID_CLUSTER, hc ? "cluster-private" : "heap", NCL)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		if ((p = priv_one(r, sz, NULL, MEM_VALID_CPU, hh ? "cpu-private" : hc ? "cluster-private" : "heap",
 				  NCL)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		if ((p = priv_one(r, sz, NULL, MEM_VALID_SYS, "heap", NCL)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		if ((p = priv_one(r, sz, NULL, MEM_VALID_DMA, "heap", NCL)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		if ((p = priv_one(r, sz, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, "cluster-private",
 				  PRIV_CLUSTER)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		/* a CPU request with cluster 1's proximity: private memory only if this hart may use it */
 		if ((p = priv_one(r, sz, mem_prox_cluster(PRIV_CLUSTER), MEM_VALID_CPU,
 				  hh ? "cpu-private" : hc ? "cluster-private" : "heap", PRIV_CLUSTER)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		if ((p = priv_one(r, sz, mem_prox_cluster(PRIV_CLUSTER), MEM_VALID_SYS, "heap", PRIV_CLUSTER)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 	}
 	while (list) {
-		struct blk *b = list;
+		struct tc_blk *b = list;
 
 		list = b->next;
 		HCHECK(r, mem_free_checked(b) == 0, (uintptr_t)b, 0);
@@ -754,23 +655,23 @@ static void priv_fn(struct hart_res *r, unsigned h)
 static void host_mem_private(struct test *t)
 {
 	void *const sentinel = (void *)0x5a5a5a40;
-	struct blk *list = NULL;
+	struct tc_blk *list = NULL;
 	struct mem_receipt rc;
 	uint64_t before[NCL];
 	void *p = sentinel, *a, *b;
 
 	ASSERT_EQ(t, sim_init(0, true), 0);
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	run_harts(t, "private", 0, priv_fn);
 	/* cluster 1's heap full: SYS/DMA never spill into its private memory; CLUSTER requests still fit */
-	EXPECT_ERR(t, exhaust_strict(PRIV_CLUSTER, &list), ERR_EXHAUSTED);
+	EXPECT_ERR(t, tc_exhaust_strict(PRIV_CLUSTER, &list, NULL), ERR_EXHAUSTED);
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_DMA, &p), ERR_EXHAUSTED);
 	/* hart 0 is not in cluster 1: its CPU request may not use cluster 1's private memory either */
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CPU, &p), ERR_EXHAUSTED);
 	EXPECT_TRUE(t, p == sentinel);
 	ASSERT_OK(t, mem_alloc_receipt(64, mem_prox_cluster(PRIV_CLUSTER), MEM_VALID_SYS, &p, &rc));
-	push_blk(&list, p);
+	tc_blk_push(&list, p);
 	EXPECT_TRUE(t, rc.cluster == 2 && rc.fallback && !in_priv(p));
 	ASSERT_OK(t, mem_alloc_receipt(64, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &a, &rc));
 	EXPECT_TRUE(t, is_region(&rc, "cluster-private") && in_priv(a));
@@ -780,9 +681,9 @@ static void host_mem_private(struct test *t)
 	EXPECT_ERR(t, mem_free_checked((char *)b + 8), ERR_MISALIGNED);
 	EXPECT_ERR(t, mem_free_checked((char *)b + 16), ERR_INTERIOR);
 	EXPECT_OK(t, mem_free_checked(b));
-	EXPECT_EQ(t, free_list(&list), 0);
+	EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /*
@@ -802,10 +703,10 @@ static void host_mem_private_pages(struct test *t)
 	i = (unsigned)sim_init(0, true);
 	sim_priv_pages = false;
 	ASSERT_EQ(t, i, 0);
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	ASSERT_OK(t, mem_alloc_receipt(100, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &a, &rc));
 	EXPECT_TRUE(t, is_region(&rc, "cluster-private") && in_priv(a));
-	EXPECT_EQ(t, (uintptr_t)a & 4095, 0);
+	EXPECT_EQ(t, (uintptr_t)a & (PAGE_POOL_PAGE_SIZE - 1), 0);
 	EXPECT_OK(t, mem_getsize(a, &sz));
 	EXPECT_EQ(t, sz, 4096);
 	ASSERT_OK(t, mem_alloc_receipt(3 * 4096 + 1, mem_prox_strict(PRIV_CLUSTER), MEM_VALID_CLUSTER, &b, &rc));
@@ -833,7 +734,7 @@ static void host_mem_private_pages(struct test *t)
 	for (i = 0; i < n; i++)
 		EXPECT_OK(t, mem_free_checked(pg[i]));
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* a caller-made proximity (the seed's interface): cluster 2's strict proximity behind a counting alloc() */
@@ -854,7 +755,7 @@ static void host_mem_caller_prox(struct test *t)
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
 	mine.priv = mem_prox_strict(2);
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	caller_calls = 0;
 	memset(&rc, 0xee, sizeof(rc));
 	ASSERT_OK(t, mem_alloc_receipt(100, &mine, MEM_VALID_SYS, &p, &rc));
@@ -867,7 +768,7 @@ static void host_mem_caller_prox(struct test *t)
 	EXPECT_ERR(t, mem_alloc((size_t)2 * ARENA_SIZE, &mine, MEM_VALID_SYS, &p), ERR_EXHAUSTED);
 	EXPECT_EQ(t, caller_calls, 2);	/* ERR_SIZE is decided before any proximity runs */
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* ---- checked frees ---- */
@@ -876,36 +777,15 @@ static void host_mem_checked_frees(struct test *t)
 {
 	struct mm_cpu *mc;
 	uint64_t before[NCL];
-	void *p, *q, *s;
+	void *q, *s;
 	char why[120];
-	size_t bs;
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
 	mc = mm_cpu_self();
-	snapshot(before);
-	EXPECT_OK(t, mem_free_checked(NULL));
-	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
-	EXPECT_EQ(t, cluster_of(p), 0);
-	ASSERT_OK(t, mem_getsize(p, &bs));
-	EXPECT_EQ(t, bs, 64);
-	EXPECT_OK(t, mem_free_checked(p));
-	EXPECT_TRUE(t, mc->slab.cur[slab_size_class(64)]->free == p);
-	EXPECT_ERR(t, mem_free_checked(p), ERR_DOUBLEFREE);
+	tc_heaps_snapshot(before);
+	/* the home heap's own blocks: the shared body (tests/common/mem_cases.c), all in cluster 0 */
+	(void)tc_mem_checked_frees_local(t);
 	EXPECT_OK(t, heap_check(heap_of(0), why, sizeof(why)));
-	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &q));
-	EXPECT_TRUE(t, q == p);
-	EXPECT_OK(t, mem_free_checked(q));
-
-	ASSERT_OK(t, mem_alloc(4096, NULL, MEM_VALID_SYS, &q));
-	EXPECT_ERR(t, mem_free_checked((char *)q + 64), ERR_INTERIOR);
-	EXPECT_ERR(t, mem_free_checked((char *)q + 8), ERR_MISALIGNED);
-	EXPECT_OK(t, mem_free_checked(q));
-	ASSERT_OK(t, mem_alloc(BIG_REQ, NULL, MEM_VALID_SYS, &s));
-	EXPECT_ERR(t, mem_free_checked((char *)s + 4096), ERR_INTERIOR);
-	EXPECT_ERR(t, mem_free_checked((char *)s + 16), ERR_MISALIGNED);
-	EXPECT_OK(t, mem_free_checked(s));
-	EXPECT_ERR(t, mem_free_checked(s), ERR_DOUBLEFREE);
-	EXPECT_ERR(t, mem_free_checked((void *)0x1000), ERR_NOTOWNED);
 	EXPECT_ERR(t, mem_free_checked(&why[0]), ERR_NOTOWNED);
 	/* the heap's own descriptor at the start of the arena: inside the span, never handed out */
 	EXPECT_ERR(t, mem_free_checked(arena[1]), ERR_INTERIOR);
@@ -923,7 +803,7 @@ static void host_mem_checked_frees(struct test *t)
 	EXPECT_OK(t, heap_check(heap_of(2), why, sizeof(why)));
 	mem_drain();
 	EXPECT_EQ(t, mc->remote[0].count, 0);
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* ---- the slab layer: classes, alignment, checked frees, empty slabs, remote frees (mm/slab.h) ---- */
@@ -956,7 +836,7 @@ static void host_mem_slab_fast_double_free(struct test *t)
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
 	mc = mm_cpu_self();
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
 	s = mc->slab.cur[slab_size_class(64)];
 	used = s->used;
@@ -980,7 +860,7 @@ static void host_mem_slab_fast_double_free(struct test *t)
 	for (i = 0; i < N; i++)
 		mem_free(v[i]);
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /*
@@ -1004,7 +884,7 @@ static void host_mem_slab_model(struct test *t)
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
 	mc = mm_cpu_self();
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	memset(live, 0, sizeof(live));
 	for (k = 0; k < SLAB_NCLASSES; k++) {
 		bsz[nb++] = slab_classes[k].size - 1;
@@ -1066,7 +946,7 @@ static void host_mem_slab_model(struct test *t)
 	expect_slabs_ok(t, mc);
 	mem_drain();
 	expect_slabs_ok(t, mc);
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* every class's alignment, and mem_alloc_aligned() across sizes and alignments */
@@ -1079,7 +959,7 @@ static void host_mem_slab_align(struct test *t)
 	void *p;
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	for (k = 0; k < SLAB_NCLASSES; k++) {
 		size_t s = slab_classes[k].size;
 
@@ -1104,7 +984,7 @@ static void host_mem_slab_align(struct test *t)
 	EXPECT_ERR(t, mem_alloc_aligned(64, 64, NULL, MEM_VALID_SYS, NULL), ERR_INVAL);
 	EXPECT_ERR(t, mem_alloc_aligned(0, 64, NULL, MEM_VALID_SYS, &p), ERR_SIZE);
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* checked frees of class blocks: interior, misaligned, never carved, slab tail, double, the heap's own free */
@@ -1119,11 +999,11 @@ static void host_mem_slab_checked(struct test *t)
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
 	mc = mm_cpu_self();
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	heap_get_stats(heap_of(0), &h0);
 	/* class 48 (85 blocks in 4 KiB): a fresh slab's first block is its base */
 	ASSERT_OK(t, mem_alloc(48, NULL, MEM_VALID_SYS, (void **)&base));
-	EXPECT_EQ(t, (uintptr_t)base & 4095, 0);
+	EXPECT_EQ(t, (uintptr_t)base & (((uintptr_t)1 << SLAB_MIN_ORDER) - 1), 0);	/* a slab's first page */
 	ASSERT_OK(t, mem_alloc(100, NULL, MEM_VALID_SYS, (void **)&p));
 	ASSERT_OK(t, mem_getsize(p, &got));
 	EXPECT_EQ(t, got, 112);
@@ -1149,7 +1029,7 @@ static void host_mem_slab_checked(struct test *t)
 	/* every refusal counted by the heap: 7 checked or inline class-block frees, 1 heap_free() */
 	EXPECT_EQ(t, h1.bad_frees, h0.bad_frees + 10);
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* empty slabs go back to the heap without a drain (all but the current one of each class) */
@@ -1163,7 +1043,7 @@ static void host_mem_slab_empty_returned(struct test *t)
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
 	mc = mm_cpu_self();
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	given0 = mc->slab.cnt.slabs_given;
 	for (i = 0; i < N; i++)
 		ASSERT_OK(t, mem_alloc(100, NULL, MEM_VALID_SYS, &v[i]));
@@ -1207,7 +1087,7 @@ static void host_mem_slab_empty_returned(struct test *t)
 	}
 	expect_slabs_ok(t, mc);
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* remote frees: hart 2 (cluster 1) frees hart 0's blocks: batched, one compare-and-swap per 8 */
@@ -1240,7 +1120,7 @@ static void host_mem_slab_remote(struct test *t)
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
 	mc = mm_cpu_self();
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	for (i = 0; i < 64; i++)
 		ASSERT_OK(t, mem_alloc(200, NULL, MEM_VALID_SYS, &slab_remote_blocks[i]));
 	ASSERT_EQ(t, pthread_create(&th, NULL, slab_remote_thread, NULL), 0);
@@ -1259,7 +1139,7 @@ static void host_mem_slab_remote(struct test *t)
 	EXPECT_TRUE(t, mc->slab.inbox == NULL && mc->slab.pending == NULL);
 	EXPECT_EQ(t, mc->slab.cnt.inbox_blocks, 64);
 	expect_slabs_ok(t, mc);
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* ---- exhaustion ---- */
@@ -1267,198 +1147,56 @@ static void host_mem_slab_remote(struct test *t)
 static void host_mem_exhaust_recover(struct test *t)
 {
 	void *const sentinel = (void *)0x5a5a5a40;
-	struct blk *list = NULL;
+	struct tc_blk *list = NULL;
 	uint64_t before[NCL];
-	unsigned c, round;
+	unsigned round;
 	void *p = sentinel;
-	error_t e = 0;
-	int k;
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	/* twice: the second round proves the first gave everything back */
 	for (round = 0; round < 2; round++) {
-		unsigned n = 0;
-
-		for (k = 21; k >= 6; k--) {
-			while (!(e = mem_alloc(req_for_order((unsigned)k), NULL, MEM_VALID_SYS, &p))) {
-				push_blk(&list, p);
-				n++;
-			}
-			if (e != ERR_NOMEM)
-				break;
-		}
-		EXPECT_ERR(t, e, ERR_NOMEM);
+		/* every heap empty, every proximity refusing: the shared body (tests/common/mem_cases.c) */
+		(void)tc_mem_exhaust_all(t, &list);
 		p = sentinel;
-		for (c = 0; c < NMEM; c++) {
-			EXPECT_EQ(t, heap_free_bytes(c), 0);
-			EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
-		}
-		EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
+		/* no private region here: a cpu-private request has nowhere else to go */
 		EXPECT_ERR(t, mem_alloc(16, NULL, MEM_VALID_CPU, &p), ERR_NOMEM);
 		EXPECT_TRUE(t, p == sentinel);
-		EXPECT_GT(t, n, 0);
-		EXPECT_EQ(t, free_list(&list), 0);
+		EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 		mem_drain();
-		expect_heaps_back(t, before);
+		tc_expect_heaps_back(t, before);
 	}
 	EXPECT_OK(t, mem_alloc((size_t)1 << 20, NULL, MEM_VALID_SYS, &p));
 	EXPECT_OK(t, mem_free_checked(p));
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
-/* ---- pthread stress ---- */
+/* ---- pthread stress: tests/common/mem_cases.c's tc_stress_run(), one thread per hart ---- */
 
-#define S_LIVE 64
-#define S_SLOTS 8
 #define S_OPS 20000
-#define S_MAGIC 0x4dull
 
-struct s_res {
-	uint64_t allocs, frees, handed, received, alloc_fail, free_fail, pattern_bad, reach_bad;
-	error_t first_err;
-};
-
-static void *s_mbox[NHARTS][S_SLOTS];
-static struct s_res s_res[NHARTS];
 static pthread_barrier_t s_bar;
 
-static uint8_t s_fill(unsigned owner, uint32_t seq)
+static bool s_in_priv(const void *p)
 {
-	return (uint8_t)(seq * 13u + owner * 101u + 7u);
+	return in_priv(p);
 }
 
-static void s_stamp(void *p, size_t size, unsigned owner, uint32_t seq)
-{
-	uint64_t *w = p;
-
-	w[0] = S_MAGIC << 56 | (uint64_t)owner << 32 | seq;
-	w[1] = size;
-	memset((char *)p + 16, s_fill(owner, seq), size - 16);
-}
-
-static bool s_intact(const void *p, size_t size)
-{
-	const uint64_t *w = p;
-	const uint8_t *b = p;
-	unsigned owner = (unsigned)(w[0] >> 32) & 0xffffff;
-	uint8_t f;
-	size_t i;
-
-	if (w[0] >> 56 != S_MAGIC || (size && w[1] != size) || w[1] < 16 || w[1] > 16384 || owner >= NHARTS)
-		return false;
-	f = s_fill(owner, (uint32_t)w[0]);
-	for (i = 16; i < w[1]; i++)
-		if (b[i] != f)
-			return false;
-	return true;
-}
-
-static void s_free(struct s_res *s, void *p, size_t size)
-{
-	error_t e;
-
-	if (!s_intact(p, size))
-		s->pattern_bad++;
-	((uint64_t *)p)[0] = 0;
-	e = mem_free_checked(p);
-	if (e) {
-		s->free_fail++;
-		if (!s->first_err)
-			s->first_err = e;
-	} else {
-		s->frees++;
-	}
-}
-
-static void s_poll(struct s_res *s, unsigned me)
-{
-	unsigned i;
-
-	for (i = 0; i < S_SLOTS; i++) {
-		void *p = __atomic_exchange_n(&s_mbox[me][i], NULL, __ATOMIC_ACQUIRE);
-
-		if (p) {
-			s->received++;
-			s_free(s, p, 0);
-		}
-	}
-}
+static const struct tc_stress_env s_env = {
+	.nharts = NHARTS, .nclusters = NCL, .ops = S_OPS, .dma = true, .in_private = s_in_priv,
+};
 
 static void *stress_thread(void *arg)
 {
-	unsigned me = (unsigned)(uintptr_t)arg, nlive = 0, op, i;
-	struct { void *p; size_t size; bool shareable; } live[S_LIVE];
-	struct s_res *s = &s_res[me];
-	uint64_t seed = 0x9e3779b97f4a7c15ull * (me + 1) + 12345;
+	unsigned me = (unsigned)(uintptr_t)arg;
 
 	become(me);
 	pthread_barrier_wait(&s_bar);
-	for (op = 0; op < S_OPS; op++) {
-		uint64_t r = test_rand(&seed);
-
-		s_poll(s, me);
-		if (nlive && (nlive == S_LIVE || r % 100 < 47)) {
-			unsigned k = (unsigned)((r >> 8) % nlive);
-			void *p = live[k].p;
-			size_t size = live[k].size;
-			bool share = live[k].shareable;
-
-			live[k] = live[--nlive];
-			if (share && (r >> 20) % 3 == 0) {
-				unsigned to = (unsigned)((r >> 24) % NHARTS), j;
-				bool sent = false;
-
-				if (!s_intact(p, size))
-					s->pattern_bad++;
-				for (j = 0; to != me && j < S_SLOTS && !sent; j++) {
-					void *expected = NULL;
-
-					sent = __atomic_compare_exchange_n(&s_mbox[to][j], &expected, p, false,
-									   __ATOMIC_RELEASE, __ATOMIC_RELAXED);
-				}
-				if (sent) {
-					s->handed++;
-					continue;
-				}
-			}
-			s_free(s, p, size);
-		} else {
-			uint64_t r2 = test_rand(&seed);
-			size_t size = r2 % 8 < 6 ? 16 + (r2 >> 8) % 497 : r2 % 8 == 6 ? 512 + (r2 >> 8) % 3585 :
-										  4096 + (r2 >> 8) % 12289;
-			unsigned pv = (unsigned)((r2 >> 32) % 10), pp = (unsigned)((r2 >> 40) % 4);
-			enum mem_reachability_s v = pv < 5 ? MEM_VALID_SYS : pv < 7 ? MEM_VALID_CLUSTER :
-						    pv < 9 ? MEM_VALID_CPU : MEM_VALID_DMA;
-			struct mem_proximity_s *px = pp < 2 ? NULL : pp == 2 ?
-				mem_prox_cluster((unsigned)((r2 >> 48) % NCL)) : mem_prox_global();
-			void *p;
-			error_t e = mem_alloc(size, px, v, &p);
-
-			if (e) {
-				s->alloc_fail++;
-				if (!s->first_err)
-					s->first_err = e;
-				continue;
-			}
-			s->allocs++;
-			if (v == MEM_VALID_DMA && !mem_is_dma(p, size))
-				s->reach_bad++;
-			if (v != MEM_VALID_CPU && v != MEM_VALID_CLUSTER && in_priv(p))
-				s->reach_bad++;
-			s_stamp(p, size, me, op);
-			live[nlive].p = p;
-			live[nlive].size = size;
-			live[nlive].shareable = v == MEM_VALID_SYS || v == MEM_VALID_DMA;
-			nlive++;
-		}
-	}
+	tc_stress_run(&s_env, me, test_seed_for(NULL, 0x100 + me));
 	pthread_barrier_wait(&s_bar);
-	s_poll(s, me);
-	for (i = 0; i < nlive; i++)
-		s_free(s, live[i].p, live[i].size);
-	/* every outgoing remote free is sent, then every hart frees what it received (mm/slab.h) */
+	/* what others handed over after this thread's last look; then the remote frees (mm/slab.h) */
+	tc_stress_res[me].received += tc_stress_poll(me, &tc_stress_res[me]);
 	mem_drain();
 	pthread_barrier_wait(&s_bar);
 	mem_drain();
@@ -1468,7 +1206,8 @@ static void *stress_thread(void *arg)
 
 static void host_mem_stress(struct test *t)
 {
-	uint64_t before[NCL], allocs = 0, frees = 0, handed = 0, received = 0, limit;
+	struct tc_stress_res late = { 0 }, sum;
+	uint64_t before[NCL], limit, leftover = 0;
 	pthread_t th[NHARTS];
 	unsigned h;
 
@@ -1476,9 +1215,9 @@ static void host_mem_stress(struct test *t)
 	limit = low_arena_end(NULL);
 	ASSERT_EQ(t, sim_init(limit, true), 0);
 	mem_drain();
-	snapshot(before);
-	memset(s_mbox, 0, sizeof(s_mbox));
-	memset(s_res, 0, sizeof(s_res));
+	tc_heaps_snapshot(before);
+	tc_stress_reset();
+	(void)test_seed_for(t, 0);	/* each thread's sequence: test_seed_for(NULL, 0x100 + hart index) */
 	ASSERT_EQ(t, pthread_barrier_init(&s_bar, NULL, NHARTS), 0);
 	for (h = 0; h < NHARTS; h++)
 		ASSERT_EQ(t, pthread_create(&th[h], NULL, stress_thread, (void *)(uintptr_t)h), 0);
@@ -1486,28 +1225,16 @@ static void host_mem_stress(struct test *t)
 		pthread_join(th[h], NULL);
 	pthread_barrier_destroy(&s_bar);
 	become(0);
-	for (h = 0; h < NHARTS; h++) {
-		struct s_res *s = &s_res[h];
-
-		if (s->alloc_fail || s->free_fail || s->pattern_bad || s->reach_bad)
-			test_log("hart %u: alloc_fail %llu free_fail %llu pattern_bad %llu reach_bad %llu (%s)", h,
-				 (unsigned long long)s->alloc_fail, (unsigned long long)s->free_fail,
-				 (unsigned long long)s->pattern_bad, (unsigned long long)s->reach_bad,
-				 err_str(s->first_err));
-		EXPECT_EQ(t, s->alloc_fail, 0);
-		EXPECT_EQ(t, s->free_fail, 0);
-		EXPECT_EQ(t, s->pattern_bad, 0);
-		EXPECT_EQ(t, s->reach_bad, 0);
-		allocs += s->allocs;
-		frees += s->frees;
-		handed += s->handed;
-		received += s->received;
-	}
-	EXPECT_GT(t, allocs, 0);	/* else allocs == frees holds of a run that did nothing */
-	EXPECT_EQ(t, allocs, frees);
-	EXPECT_EQ(t, handed, received);
-	EXPECT_GT(t, handed, 0);
-	expect_heaps_back(t, before);
+	/* every thread emptied its mailbox after the last hand-over: nothing may be left */
+	for (h = 0; h < NHARTS; h++)
+		leftover += tc_stress_poll(h, &late);
+	EXPECT_EQ(t, leftover, 0);
+	tc_stress_expect(t, &s_env, &late, leftover, &sum);
+	EXPECT_EQ(t, sum.ran, NHARTS);
+	test_log("stress: %u threads x %u ops: %llu allocs, %llu frees, %llu handed to other threads", NHARTS,
+		 S_OPS, (unsigned long long)sum.allocs, (unsigned long long)sum.frees,
+		 (unsigned long long)sum.handed);
+	tc_expect_heaps_back(t, before);
 	/* and the private regions are whole again: each takes a block of almost its full size */
 	{
 		void *p;

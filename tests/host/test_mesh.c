@@ -13,6 +13,7 @@
 #include "platform/dt.h"
 #include "platform/mesh.h"
 #include "tests/host/host.h"
+#include "tests/common/mem_cases.h"
 #include "tests/test.h"
 
 #define DTB_DIR "tests/host/dtb/"
@@ -369,35 +370,19 @@ static bool pm_init(struct test *t)
 	return true;
 }
 
-struct pm_blk {
-	struct pm_blk *next;
-};
-
-static struct pm_blk *pm_held;
+static struct tc_blk *pm_held;
 
 static void pm_fill(unsigned c)
 {
-	int k;
-
-	for (k = 21; k >= 6; k--) {
-		void *p;
-
-		while (!mem_alloc(((size_t)1 << k) - 8, mem_prox_strict(c), MEM_VALID_SYS, &p)) {
-			((struct pm_blk *)p)->next = pm_held;
-			pm_held = p;
-		}
-	}
+	(void)tc_fill_strict(c, &pm_held);
 }
 
-static void pm_release(void)
+static unsigned pm_release(void)
 {
-	while (pm_held) {
-		struct pm_blk *b = pm_held;
+	unsigned bad = tc_blk_free_all(&pm_held);
 
-		pm_held = b->next;
-		mem_free(b);
-	}
 	mem_drain();
+	return bad;
 }
 
 /* the orders: every cluster with memory once, by (distance, id); rings where the distance changes */
@@ -466,8 +451,7 @@ static void mesh_policy_nearest_ring(struct test *t)
 			most = heap_free_bytes(order[j]) > most ? heap_free_bytes(order[j]) : most;
 		for (j = lo; j < hi; j++) {
 			ASSERT_OK(t, mem_alloc_receipt(64 << 10, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc));
-			((struct pm_blk *)p)->next = pm_held;
-			pm_held = p;
+			tc_blk_push(&pm_held, p);
 			EXPECT_EQ(t, topo.cluster[c].dist[rc.cluster], d);
 			EXPECT_EQ(t, rc.rank, lo);
 			EXPECT_TRUE(t, rc.fallback);
@@ -486,48 +470,21 @@ static void mesh_policy_nearest_ring(struct test *t)
 	EXPECT_ERR(t, mem_alloc(64 << 10, mem_prox_cluster(c), MEM_VALID_SYS, &p), ERR_NOMEM);
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
 	EXPECT_TRUE(t, p == NULL);
-	pm_release();
+	EXPECT_EQ(t, pm_release(), 0);
 	for (j = 0; j < topo.nclusters; j++)
 		EXPECT_EQ(t, heap_free_bytes(j), heap_of(j)->boot_free);
 }
 
-/* remote frees for 63 owners from one hart: at most MM_REMOTE_SLOTS open batches, nothing lost */
+/* remote frees for 63 owners from one hart: the shared body (tests/common/mem_cases.c), 3 blocks each */
 static void mesh_policy_remote_slots(struct test *t)
 {
-	static void *blk[TOPO_MAX_CLUSTERS][3];
-	unsigned c, k, most = 0, home, seen = 0;
+	unsigned c, most, owners;
 
 	if (!pm_init(t))
 		return;
-	home = (unsigned)mem_prox_home(topo.hart[0].cluster);
-	for (c = 0; c < topo.nclusters; c++)
-		for (k = 0; k < 3; k++)
-			if (c == home || mem_alloc(64 << k, mem_prox_strict(c), MEM_VALID_SYS, &blk[c][k]))
-				blk[c][k] = NULL;
-	for (k = 0; k < 3; k++)
-		for (c = 0; c < topo.nclusters; c++)
-			if (blk[c][k]) {
-				unsigned open, i, owners = 0;
-
-				EXPECT_OK(t, mem_free_checked(blk[c][k]));
-				EXPECT_ERR(t, mem_free_checked(blk[c][k]), ERR_DOUBLEFREE);
-				open = mem_remote_open(mm_cpu_self());
-				most = open > most ? open : most;
-				for (i = 0; i < MM_REMOTE_SLOTS; i++)
-					owners += mm_cpu_self()->remote[i].count > 0;
-				/*
-				 * No batch reaches REMOTE_BATCH (3 blocks per owner), so a slot empties only when a
-				 * new owner takes it over: the open batches are those of the owners seen so far, up
-				 * to MM_REMOTE_SLOTS (owners <= MM_REMOTE_SLOTS alone held by construction).
-				 */
-				seen += k == 0;
-				EXPECT_EQ(t, owners, seen < MM_REMOTE_SLOTS ? seen : MM_REMOTE_SLOTS);
-			}
-	EXPECT_GT(t, seen, MM_REMOTE_SLOTS);	/* more owners than slots: the case is about evictions */
-	EXPECT_GT(t, most, 0);
-	EXPECT_LE(t, most, MM_REMOTE_SLOTS * 8);
-	mem_drain();
-	EXPECT_EQ(t, mem_remote_open(mm_cpu_self()), 0);
+	owners = tc_mem_remote_slots(t, 3, &most);
+	EXPECT_EQ(t, owners, 63);
+	EXPECT_GT(t, owners, MM_REMOTE_SLOTS);	/* more owners than slots: the case is about evictions */
 	for (c = 0; c < topo.nclusters; c++) {
 		EXPECT_EQ(t, heap_free_bytes(c), heap_of(c)->boot_free);
 		EXPECT_OK(t, heap_check(heap_of(c), why, sizeof(why)));

@@ -6,32 +6,10 @@
 #include "mm/memory_pool.h"
 #include "mm/page_pool.h"
 #include "mm/pool.h"
+#include "tests/host/rng.h"
 #include "tests/test.h"
 
 /* ---- shared helpers ---------------------------------------------------------------------------------- */
-
-/* xorshift64*: fixed seeds, so every run performs the same operations. */
-static uint64_t rng;
-
-static void rng_seed(uint64_t s)
-{
-	rng = s ? s : 1;
-}
-
-static uint64_t rnd(void)
-{
-	return test_rand(&rng);
-}
-
-static size_t rnd_below(size_t n)
-{
-	return n ? (size_t)(rnd() % n) : 0;
-}
-
-static size_t rnd_range(size_t lo, size_t hi)
-{
-	return lo + rnd_below(hi - lo + 1);
-}
 
 static uint8_t pat(uint32_t seed, size_t i)
 {
@@ -58,16 +36,6 @@ static size_t bad_fill(const void *p, size_t from, size_t n, uint32_t seed)
 			return i;
 	return n;
 }
-
-/* A check inside a helper that returns bool: record the failure and return false. */
-#define CHECK_OR_FALSE(t, cond, ...)                                                                \
-	do {                                                                                        \
-		(t)->checks++;                                                                      \
-		if (!(cond)) {                                                                      \
-			test_fail((t), __FILE__, __LINE__, __VA_ARGS__);                            \
-			return false;                                                               \
-		}                                                                                   \
-	} while (0)
 
 struct ival {
 	uintptr_t lo, hi;

@@ -42,7 +42,7 @@ static void cma_by_region_and_device(struct test *t)
 		EXPECT_OK(t, cma_find("no-such-device", &r));
 	ASSERT_OK(t, cma_alloc(first_region->name, 8192, 0, &a));
 	EXPECT_TRUE(t, cma_region_owns(first_region, a));
-	EXPECT_EQ(t, a & 4095, 0);
+	EXPECT_EQ(t, a & (CMA_PAGE_SIZE - 1), 0);
 	EXPECT_TRUE(t, mem_is_dma((void *)a, 8192));
 	EXPECT_OK(t, cma_free(a));
 }
@@ -66,7 +66,7 @@ static void cma_alignment_up_to_1m(struct test *t)
 		test_log("region %s holds 0x%llx bytes: alignments 0x%lx to 1 MiB not tried", first_region->name,
 			 (unsigned long long)in.total, (unsigned long)align);
 	ASSERT_OK(t, cma_alloc(first_region->name, 4096, 1, &a));	/* raised to a page */
-	EXPECT_EQ(t, a & 4095, 0);
+	EXPECT_EQ(t, a & (CMA_PAGE_SIZE - 1), 0);
 	EXPECT_OK(t, cma_free(a));
 	EXPECT_ERR(t, cma_alloc(first_region->name, 4096, 12288, &a), ERR_ALIGN);
 	EXPECT_ERR(t, cma_alloc(first_region->name, 0, 4096, &a), ERR_SIZE);

@@ -15,6 +15,7 @@
 #include "mm/mem.h"
 #include "mm/mem_internal.h"
 #include "mm/slab.h"
+#include "tests/common/mem_cases.h"
 #include "tests/test.h"
 
 /*
@@ -86,20 +87,6 @@ static bool is_region(const struct mem_receipt *r, const char *name)
 	return r->region && !strcmp(r->region, name);
 }
 
-static unsigned log2_floor(uint64_t v)
-{
-	return 63 - (unsigned)__builtin_clzll(v);
-}
-
-/*
- * A request that gets a heap block of exactly 2^k bytes (k >= 6) in both builds: the debug allocator
- * (MM_DEBUG) adds 24 bytes of guard and trailer to every request, which 2^(k-1) + 1 still leaves room for.
- */
-static size_t req_for_order(unsigned k)
-{
-	return ((size_t)1 << (k - 1)) + 1;
-}
-
 /* ticks of mm_clock() (the time CSR) per second, for the informational timings in the logs */
 static uint64_t tb_hz(void)
 {
@@ -140,94 +127,6 @@ static bool need_mem(struct test *t, uint64_t largest, uint64_t total)
 		return false;
 	}
 	return true;
-}
-
-static void free_snapshot(uint64_t *fb)
-{
-	unsigned c;
-
-	for (c = 0; c < nclusters(); c++) {
-		struct heap_stats st;
-
-		heap_get_stats(heap_of(c), &st);
-		fb[c] = st.free_bytes;
-	}
-}
-
-/* after smp_mem_drain_all(): every heap holds exactly what it held before, and passes heap_check() */
-static void expect_heaps_back(struct test *t, const uint64_t *before)
-{
-	unsigned c;
-
-	for (c = 0; c < nclusters(); c++) {
-		struct heap_stats st;
-		char why[120];
-		error_t e;
-
-		heap_get_stats(heap_of(c), &st);
-		if (st.free_bytes != before[c])
-			test_log("cluster %u: free 0x%llx, was 0x%llx", c, (unsigned long long)st.free_bytes,
-				 (unsigned long long)before[c]);
-		EXPECT_EQ(t, st.free_bytes, before[c]);
-		why[0] = 0;
-		e = heap_check(heap_of(c), why, sizeof(why));
-		if (e)
-			test_log("cluster %u: heap_check: %s", c, why);
-		EXPECT_OK(t, e);
-	}
-}
-
-/* blocks kept by a case, linked through their first word (every block is at least 16 bytes) */
-struct blk {
-	struct blk *next;
-};
-
-static void push_blk(struct blk **list, void *p)
-{
-	struct blk *b = p;
-
-	b->next = *list;
-	*list = b;
-}
-
-/* mem_free_checked() every block of @list; returns how many frees were refused */
-static unsigned free_list(struct blk **list)
-{
-	unsigned bad = 0;
-
-	while (*list) {
-		struct blk *b = *list;
-
-		*list = b->next;
-		bad += mem_free_checked(b) != 0;
-	}
-	return bad;
-}
-
-/*
- * Exhaust cluster @c's heap through its strict proximity: the largest blocks first, then every smaller
- * order down to 64 bytes, so that no free block of any order is left. Returns ERR_EXHAUSTED when every
- * order ended the way the strict proximity documents, else the first other error.
- */
-static error_t exhaust_strict(unsigned c, struct blk **list, unsigned *count)
-{
-	struct mem_proximity_s *sp = mem_prox_strict(c);
-	error_t ret = ERR_EXHAUSTED;
-	int k;
-
-	for (k = (int)log2_floor(heap_of(c)->size); k >= 6; k--) {
-		void *p;
-		error_t e;
-
-		while (!(e = mem_alloc(req_for_order((unsigned)k), sp, MEM_VALID_SYS, &p))) {
-			push_blk(list, p);
-			if (count)
-				(*count)++;
-		}
-		if (e != ERR_EXHAUSTED && ret == ERR_EXHAUSTED)
-			ret = e;
-	}
-	return ret;
 }
 
 /* ---- per-hart verdicts ---- */
@@ -288,44 +187,10 @@ static void expect_harts_ok(struct test *t, const char *what)
 
 /* ---- argument errors ---- */
 
+/* the shared body (tests/common/mem_cases.c) through cluster 0's proximities, on this topology */
 static void mem_args_errors(struct test *t)
 {
-	void *const sentinel = (void *)0x5a5a5a40;
-	void *p = sentinel;
-	struct mem_receipt r;
-	struct mem_proximity_s *px[] = { NULL, mem_prox_global(), mem_prox_cluster(0), mem_prox_strict(0) };
-	uint64_t biggest = 0;
-	unsigned i, c;
-	size_t sz;
-
-	for (i = 0; i < ARRAY_SIZE(px); i++) {
-		EXPECT_ERR(t, mem_alloc(0, px[i], MEM_VALID_SYS, &p), ERR_SIZE);
-		EXPECT_ERR(t, mem_alloc(MEM_MAX_SIZE + 1, px[i], MEM_VALID_SYS, &p), ERR_SIZE);
-		EXPECT_ERR(t, mem_alloc(SIZE_MAX, px[i], MEM_VALID_SYS, &p), ERR_SIZE);
-		EXPECT_ERR(t, mem_alloc(64, px[i], (enum mem_reachability_s)17, &p), ERR_REACH);
-		EXPECT_ERR(t, mem_alloc(64, px[i], MEM_VALID_COUNT_, &p), ERR_REACH);
-		EXPECT_ERR(t, mem_alloc(64, px[i], (enum mem_reachability_s)-1, &p), ERR_REACH);
-		EXPECT_ERR(t, mem_alloc(64, px[i], MEM_VALID_SYS, NULL), ERR_INVAL);
-		EXPECT_ERR(t, mem_alloc(0, px[i], MEM_VALID_SYS, NULL), ERR_INVAL);
-		EXPECT_ERR(t, mem_alloc_receipt(0, px[i], MEM_VALID_SYS, &p, &r), ERR_SIZE);
-		EXPECT_ERR(t, mem_alloc_receipt(64, px[i], (enum mem_reachability_s)17, &p, &r), ERR_REACH);
-		EXPECT_ERR(t, mem_alloc_receipt(64, px[i], MEM_VALID_SYS, NULL, &r), ERR_INVAL);
-		EXPECT_ERR(t, mem_alloc_receipt(MEM_MAX_SIZE + 1, px[i], MEM_VALID_SYS, &p, NULL), ERR_SIZE);
-	}
-	/* valid but larger than any heap: nothing has room (not ERR_SIZE: the size is not absurd) */
-	for (c = 0; c < nclusters(); c++)
-		if (heap_of(c)->size > biggest)
-			biggest = heap_of(c)->size;
-	EXPECT_ERR(t, mem_alloc(biggest + 1, NULL, MEM_VALID_SYS, &p), ERR_NOMEM);
-	EXPECT_ERR(t, mem_alloc(biggest + 1, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
-#if !MM_DEBUG
-	/* (the debug allocator's trailer holds 32-bit sizes: it answers ERR_SIZE above 4 GiB) */
-	EXPECT_ERR(t, mem_alloc(MEM_MAX_SIZE, NULL, MEM_VALID_SYS, &p), ERR_NOMEM);
-	EXPECT_ERR(t, mem_alloc((size_t)1 << 39, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
-#endif
-	EXPECT_TRUE(t, p == sentinel);
-	EXPECT_ERR(t, mem_getsize(sentinel, NULL), ERR_INVAL);
-	EXPECT_ERR(t, mem_getsize((void *)0x1000, &sz), ERR_NOTOWNED);
+	tc_mem_args(t, 0);
 }
 
 /* ---- placement with the default proximity, on every hart ---- */
@@ -458,7 +323,7 @@ static void mem_fallback_distance_order(struct test *t)
 	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	struct topo_set done = { { 0 } };
 	struct mem_cluster_stats s0, s1;
-	struct blk *list = NULL;
+	struct tc_blk *list = NULL;
 	void *p = sentinel;
 	error_t e;
 
@@ -472,9 +337,9 @@ static void mem_fallback_distance_order(struct test *t)
 	ASSERT_EQ(t, n, nmem_clusters());
 	ASSERT_EQ(t, order[0], c);
 	smp_mem_drain_all();
-	free_snapshot(before);
+	tc_heaps_snapshot(before);
 
-	e = exhaust_strict(c, &list, &nblocks);
+	e = tc_exhaust_strict(c, &list, &nblocks);
 	EXPECT_ERR(t, e, ERR_EXHAUSTED);
 	EXPECT_EQ(t, heap_free_bytes(c), 0);
 	topo_set_add(&done, c);
@@ -503,7 +368,7 @@ static void mem_fallback_distance_order(struct test *t)
 		p = NULL;
 		e = mem_alloc_receipt(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc);
 		ASSERT_OK(t, e);
-		push_blk(&list, p);
+		tc_blk_push(&list, p);
 		ASSERT_TRUE(t, rc.cluster < nclusters());	/* an index of dist() and fr[] below */
 		test_log("fallback from cluster %u: served by cluster %u (distance %u, rank %u)", c, rc.cluster,
 			 dist(c, rc.cluster), rc.rank);
@@ -526,7 +391,7 @@ static void mem_fallback_distance_order(struct test *t)
 		EXPECT_EQ(t, sv1.fallbacks_out, sv0[rc.cluster].fallbacks_out);
 		/* now the whole group goes, and the next answer must come from further away */
 		for (j = i; j < g; j++) {
-			EXPECT_ERR(t, exhaust_strict(order[j], &list, &nblocks), ERR_EXHAUSTED);
+			EXPECT_ERR(t, tc_exhaust_strict(order[j], &list, &nblocks), ERR_EXHAUSTED);
 			EXPECT_EQ(t, heap_free_bytes(order[j]), 0);
 			topo_set_add(&done, order[j]);
 		}
@@ -542,9 +407,9 @@ static void mem_fallback_distance_order(struct test *t)
 	EXPECT_EQ(t, s1.failures, s0.failures + 2);
 	test_log("%u blocks held to exhaust %u clusters", nblocks, n);
 
-	EXPECT_EQ(t, free_list(&list), 0);
+	EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 	smp_mem_drain_all();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /*
@@ -558,7 +423,7 @@ static void mem_fallback_counters(struct test *t)
 	static struct mem_cluster_stats srv0[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	struct mem_cluster_stats c0, c1, srv1;
 	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
-	struct blk *list = NULL;
+	struct tc_blk *list = NULL;
 	struct mem_receipt rc;
 	void *p;
 	error_t e;
@@ -572,14 +437,14 @@ static void mem_fallback_counters(struct test *t)
 	n = mem_prox_order(c, order, TOPO_MAX_CLUSTERS);
 	ASSERT_GE(t, n, 2);
 	smp_mem_drain_all();
-	free_snapshot(before);
-	EXPECT_ERR(t, exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
+	tc_heaps_snapshot(before);
+	EXPECT_ERR(t, tc_exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
 	for (m = 0; m < nclusters(); m++)
 		mem_cluster_get_stats(m, &srv0[m]);
 	mem_cluster_get_stats(c, &c0);
 	e = mem_alloc_receipt(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc);
 	ASSERT_OK(t, e);
-	push_blk(&list, p);
+	tc_blk_push(&list, p);
 	/* the nearest by the distance map: order[1], or any cluster at the same distance */
 	EXPECT_TRUE(t, rc.cluster == order[1] || dist(c, rc.cluster) == dist(c, order[1]));
 	EXPECT_TRUE(t, rc.fallback && rc.rank == 1);
@@ -589,36 +454,27 @@ static void mem_fallback_counters(struct test *t)
 	EXPECT_EQ(t, c1.failures, c0.failures);
 	EXPECT_EQ(t, srv1.fallbacks_in, srv0[rc.cluster].fallbacks_in + 1);
 	EXPECT_EQ(t, srv1.local_hits, srv0[rc.cluster].local_hits);
-	EXPECT_EQ(t, free_list(&list), 0);
+	EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 	smp_mem_drain_all();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* ---- memoryless (or withheld) clusters ---- */
 
 static void mem_memoryless_strict(struct test *t)
 {
-	void *const sentinel = (void *)0x5a5a5a40;
-	enum mem_reachability_s v[] = { MEM_VALID_SYS, MEM_VALID_DMA, MEM_VALID_CLUSTER, MEM_VALID_CPU };
-	unsigned c, i, found = 0;
+	unsigned c, found = 0;
 
 	for (c = 0; c < nclusters(); c++) {
-		struct mem_cluster_stats s0, s1;
 		struct mem_receipt rc;
-		void *p = sentinel;
+		void *p;
 		error_t e;
 
 		if (has_mem(c))
 			continue;
 		found++;
-		mem_cluster_get_stats(c, &s0);
-		for (i = 0; i < ARRAY_SIZE(v); i++) {
-			EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), v[i], &p), ERR_NOHEAP);
-			EXPECT_ERR(t, mem_alloc(BIG_REQ, mem_prox_strict(c), v[i], &p), ERR_NOHEAP);
-		}
-		EXPECT_TRUE(t, p == sentinel);
-		mem_cluster_get_stats(c, &s1);
-		EXPECT_EQ(t, s1.failures, s0.failures + 2 * ARRAY_SIZE(v));
+		/* the strict proximity refuses (the shared body, tests/common/mem_cases.c) */
+		tc_mem_memoryless_strict(t, c);
 		/* its falling-back proximity starts at a nearest cluster with memory: not a fallback */
 		e = mem_alloc_receipt(BIG_REQ, mem_prox_cluster(c), MEM_VALID_SYS, &p, &rc);
 		EXPECT_OK(t, e);
@@ -647,7 +503,7 @@ static void mem_global_spread(struct test *t)
 	memset(cnt, 0, sizeof(cnt));
 	unsigned k = nmem_clusters(), n = 64 * k, i;
 	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
-	struct blk *list = NULL;
+	struct tc_blk *list = NULL;
 	unsigned c;
 
 	ASSERT_GE(t, k, 1);
@@ -657,7 +513,7 @@ static void mem_global_spread(struct test *t)
 	for (c = 0; c < nclusters(); c++)
 		EXPECT_TRUE(t, mem_prox_global() != mem_prox_cluster(c) && mem_prox_global() != mem_prox_strict(c));
 	smp_mem_drain_all();
-	free_snapshot(before);
+	tc_heaps_snapshot(before);
 	for (i = 0; i < n; i++) {
 		struct mem_receipt rc;
 		void *p;
@@ -666,7 +522,7 @@ static void mem_global_spread(struct test *t)
 		EXPECT_OK(t, e);
 		if (e)
 			break;
-		push_blk(&list, p);
+		tc_blk_push(&list, p);
 		EXPECT_TRUE(t, rc.cluster < nclusters() && has_mem(rc.cluster));
 		EXPECT_TRUE(t, in_cluster_ram(rc.cluster, p, 4096));
 		EXPECT_FALSE(t, rc.fallback);
@@ -687,9 +543,9 @@ static void mem_global_spread(struct test *t)
 		}
 		EXPECT_EQ(t, cnt[c], n / k);
 	}
-	EXPECT_EQ(t, free_list(&list), 0);
+	EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 	smp_mem_drain_all();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* ---- proximities by mesh position ---- */
@@ -806,7 +662,7 @@ static void mem_dma_window(struct test *t)
 	EXPECT_FALSE(t, mem_is_dma((void *)(uintptr_t)(limit - 64), 65));
 	EXPECT_FALSE(t, mem_is_dma((void *)(uintptr_t)limit, 1));
 	smp_mem_drain_all();
-	free_snapshot(before);
+	tc_heaps_snapshot(before);
 	hres_reset();
 	smp_call_all(dma_body, NULL);
 	expect_harts_ok(t, "dma");
@@ -874,7 +730,7 @@ static void mem_dma_window(struct test *t)
 		test_log("dma: no cluster lies across 0x%llx: the DMA32-zone half had nothing to do",
 			 (unsigned long long)limit);
 	smp_mem_drain_all();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* ---- private regions (bootarg private=) ---- */
@@ -967,7 +823,7 @@ static void priv_body(void *arg)
 	struct cls *me = cls_self();
 	unsigned cl = me->cluster, i, c;
 	bool hc = topo_set_has(&priv_clusters, cl), hh = priv_hart[me->index];
-	struct blk *list = NULL;
+	struct tc_blk *list = NULL;
 
 	(void)arg;
 	for (i = 0; i < ARRAY_SIZE(priv_sizes); i++) {
@@ -978,17 +834,17 @@ static void priv_body(void *arg)
 		/* default proximity: CLUSTER -> cluster-private, CPU -> cpu-private if mine, SYS/DMA -> heap */
 		if ((p = priv_one(r, sz, NULL, MEM_VALID_CLUSTER, hc ? "cluster-private" : "heap",
 				  hc ? cl : TOPO_MAX_CLUSTERS, NULL)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		if ((p = priv_one(r, sz, NULL, MEM_VALID_CPU, hh ? "cpu-private" : hc ? "cluster-private" : "heap",
 				  hh || hc ? cl : TOPO_MAX_CLUSTERS, NULL)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		if ((p = priv_one(r, sz, NULL, MEM_VALID_SYS, "heap", TOPO_MAX_CLUSTERS, NULL)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		if (any_dma_heap() && (p = priv_one(r, sz, NULL, MEM_VALID_DMA, "heap", TOPO_MAX_CLUSTERS, NULL)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		/* global proximity: private memory only of this hart's cluster, cpu-private only its own */
 		if ((p = priv_one(r, sz, mem_prox_global(), MEM_VALID_CPU, NULL, 0, &rc))) {
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 			if (is_region(&rc, "cpu-private"))
 				HCHECK(r, hh && rc.cluster == cl, rc.cluster, hh);
 			else if (is_region(&rc, "cluster-private"))
@@ -997,23 +853,23 @@ static void priv_body(void *arg)
 				HCHECK(r, is_region(&rc, "heap"), (uintptr_t)p, 0);
 		}
 		if ((p = priv_one(r, sz, mem_prox_global(), MEM_VALID_SYS, "heap", TOPO_MAX_CLUSTERS, NULL)))
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 		/* another cluster's proximity */
 		for (c = 0; c < nclusters(); c++) {
 			if (c == cl || !topo_set_has(&priv_clusters, c))
 				continue;
 			/* a CLUSTER request names the proximity's cluster: its cluster-private region serves it */
 			if ((p = priv_one(r, sz, mem_prox_cluster(c), MEM_VALID_CLUSTER, "cluster-private", c, NULL)))
-				push_blk(&list, p);
+				tc_blk_push(&list, p);
 			/* a CPU request is for this hart only: never another cluster's private memory */
 			if ((p = priv_one(r, sz, mem_prox_cluster(c), MEM_VALID_CPU, "heap", c, NULL)))
-				push_blk(&list, p);
+				tc_blk_push(&list, p);
 			if ((p = priv_one(r, sz, mem_prox_cluster(c), MEM_VALID_SYS, "heap", c, NULL)))
-				push_blk(&list, p);
+				tc_blk_push(&list, p);
 		}
 	}
 	while (list) {
-		struct blk *b = list;
+		struct tc_blk *b = list;
 
 		list = b->next;
 		HCHECK(r, mem_free_checked(b) == 0, (uintptr_t)b, 0);
@@ -1028,15 +884,15 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 {
 	void *const sentinel = (void *)0x5a5a5a40;
 	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
-	struct blk *list = NULL;
+	struct tc_blk *list = NULL;
 	struct mem_receipt rc;
 	void *p = sentinel, *a, *b;
 	size_t got, gran;
 	error_t e;
 
 	smp_mem_drain_all();
-	free_snapshot(before);
-	EXPECT_ERR(t, exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
+	tc_heaps_snapshot(before);
+	EXPECT_ERR(t, tc_exhaust_strict(c, &list, NULL), ERR_EXHAUSTED);
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
 	EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_DMA, &p), ERR_EXHAUSTED);
 	EXPECT_TRUE(t, p == sentinel);
@@ -1046,7 +902,7 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 	} else {
 		EXPECT_OK(t, e);
 		if (!e) {
-			push_blk(&list, p);
+			tc_blk_push(&list, p);
 			EXPECT_NE(t, rc.cluster, c);
 			EXPECT_TRUE(t, is_region(&rc, "heap") && rc.fallback);
 		}
@@ -1081,9 +937,9 @@ static void priv_exhausted_heap(struct test *t, unsigned c)
 		EXPECT_OK(t, mem_free_checked(b));
 	}
 out:
-	EXPECT_EQ(t, free_list(&list), 0);
+	EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 	smp_mem_drain_all();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 static void mem_private_regions(struct test *t)
@@ -1133,70 +989,21 @@ static void mem_checked_frees(struct test *t)
 	struct mm_cpu *mc = &cls_self()->mm;
 	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
 	uint64_t top = 0, bad0;
-	struct slab *sl;
-	unsigned c, refused = 0;
-	void *p, *q, *s;
-	size_t bs;
+	unsigned c, refused;
 
 	ASSERT_TRUE(t, mc->home != NULL);
 	if (!need_mem(t, BIG_REQ, 0))	/* a BIG_REQ block, and small blocks of the home heap itself */
 		return;
-	free_snapshot(before);
+	tc_heaps_snapshot(before);
 	bad0 = total_bad_frees();
 
-	EXPECT_OK(t, mem_free_checked(NULL));
-	mem_free(NULL);
-
-	/*
-	 * A small block of the home heap: its free puts it back on its slab's free list; a second free is
-	 * refused, checked or not (the inline mem_free() sees the block's marker), and changes nothing.
-	 */
-	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
-	ASSERT_TRUE(t, heap_owner(p) == mc->home);
-	ASSERT_OK(t, mem_getsize(p, &bs));
-	EXPECT_EQ(t, bs, 64);
-	/* (the debug allocator asks for 24 bytes more: another class) */
-	sl = mc->slab.cur[slab_size_class(MM_DEBUG ? 64 + MEM_DBG_GUARD + MEM_DBG_TRAILER : 64)];
-	EXPECT_OK(t, mem_free_checked(p));
-	EXPECT_TRUE(t, sl->free == p);
-	EXPECT_ERR(t, mem_free_checked(p), ERR_DOUBLEFREE);
-	mem_free(p);
-	EXPECT_TRUE(t, sl->free == p && ((struct slab_blk *)p)->next != p);
-	EXPECT_ERR(t, mem_getsize(p, &bs), ERR_DOUBLEFREE);
-	/* the slab hands the same block out again (LIFO) and it frees normally */
-	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &q));
-	EXPECT_TRUE(t, q == p);
-	EXPECT_OK(t, mem_free_checked(q));
-	/* a block of a class between powers of two: interior, misaligned, double */
-	ASSERT_OK(t, mem_alloc(100, NULL, MEM_VALID_SYS, &q));
-	ASSERT_OK(t, mem_getsize(q, &bs));
-	EXPECT_EQ(t, bs, MM_DEBUG ? 100 : 112);	/* the debug allocator answers the requested size */
-	EXPECT_ERR(t, mem_free_checked((char *)q + 16), ERR_INTERIOR);
-	EXPECT_ERR(t, mem_free_checked((char *)q + 8), ERR_MISALIGNED);
-	EXPECT_OK(t, mem_free_checked(q));
-	EXPECT_ERR(t, mem_free_checked(q), ERR_DOUBLEFREE);
-	refused += 4;	/* the inline double free of p, and three of q (p's checked one is among the 9 below) */
-
-	/* interior and misaligned addresses of a cached-size block and of a large block */
-	ASSERT_OK(t, mem_alloc(4096, NULL, MEM_VALID_SYS, &q));
-	EXPECT_ERR(t, mem_free_checked((char *)q + 64), ERR_INTERIOR);
-	EXPECT_ERR(t, mem_free_checked((char *)q + 4032), ERR_INTERIOR);
-	EXPECT_ERR(t, mem_free_checked((char *)q + 8), ERR_MISALIGNED);
-	EXPECT_ERR(t, mem_free_checked((char *)q + 1), ERR_MISALIGNED);
-	EXPECT_OK(t, mem_free_checked(q));
-	ASSERT_OK(t, mem_alloc(BIG_REQ, NULL, MEM_VALID_SYS, &s));
-	EXPECT_ERR(t, mem_free_checked((char *)s + 4096), ERR_INTERIOR);
-	EXPECT_ERR(t, mem_free_checked((char *)s + BIG_REQ - 64), ERR_INTERIOR);
-	EXPECT_ERR(t, mem_free_checked((char *)s + 16), ERR_MISALIGNED);
-	EXPECT_OK(t, mem_free_checked(s));
-	EXPECT_ERR(t, mem_free_checked(s), ERR_DOUBLEFREE);
-	refused += 9;
+	/* the home heap's own blocks: the shared body (tests/common/mem_cases.c) */
+	refused = tc_mem_checked_frees_local(t);
 
 	/* nobody's memory: below RAM, and past the last cluster's */
 	for (c = 0; c < nclusters(); c++)
 		if (boot_topo.cluster[c].mem.base + boot_topo.cluster[c].mem.size > top)
 			top = boot_topo.cluster[c].mem.base + boot_topo.cluster[c].mem.size;
-	EXPECT_ERR(t, mem_free_checked((void *)0x1000), ERR_NOTOWNED);
 	EXPECT_ERR(t, mem_free_checked((void *)(uintptr_t)(top + 0x1000)), ERR_NOTOWNED);
 	/*
 	 * The kernel image: never any heap's to give. It lies in the span of the heap of the cluster whose RAM
@@ -1211,7 +1018,7 @@ static void mem_checked_frees(struct test *t)
 	/* every refusal by a heap was counted */
 	EXPECT_EQ(t, total_bad_frees(), bad0 + refused);
 	smp_mem_drain_all();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /* A small block of another cluster: its free goes to a remote batch; a second free is refused. */
@@ -1225,7 +1032,7 @@ static void mem_checked_frees_remote(struct test *t)
 
 	ASSERT_TRUE(t, mc->home != NULL);
 	smp_mem_drain_all();
-	free_snapshot(before);
+	tc_heaps_snapshot(before);
 	bad0 = total_bad_frees();
 
 	for (c = 0; c < nclusters(); c++) {
@@ -1249,7 +1056,7 @@ static void mem_checked_frees_remote(struct test *t)
 		EXPECT_EQ(t, o1.bad_frees, o0.bad_frees + 3);
 		EXPECT_EQ(t, total_bad_frees(), bad0 + 3);
 		smp_mem_drain_all();
-		expect_heaps_back(t, before);
+		tc_expect_heaps_back(t, before);
 		return;
 	}
 	test_skip(t, "no other cluster with a heap");
@@ -1261,48 +1068,26 @@ static void mem_exhaust_recover(struct test *t)
 {
 	void *const sentinel = (void *)0x5a5a5a40;
 	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
-	uint64_t biggest = 0, largest = 0;
+	uint64_t largest = 0;
 	struct cma_region *cma;
-	struct blk *list = NULL;
-	unsigned c, nblocks = 0;
+	struct tc_blk *list = NULL;
+	unsigned c, nblocks;
 	void *p = sentinel;
-	error_t e = 0;
-	int k;
+	error_t e;
 
 	smp_mem_drain_all();
-	free_snapshot(before);
+	tc_heaps_snapshot(before);
 	for (c = 0; c < nclusters(); c++) {
 		struct heap_stats st;
 
 		heap_get_stats(heap_of(c), &st);
-		if (heap_of(c)->size > biggest)
-			biggest = heap_of(c)->size;
 		if (st.largest_free > largest)
 			largest = st.largest_free;
 	}
-	ASSERT_TRUE(t, biggest > 0);
-	/* big blocks first, then every smaller order: the default proximity walks every cluster */
-	for (k = (int)log2_floor(biggest); k >= 6; k--) {
-		while (!(e = mem_alloc(req_for_order((unsigned)k), NULL, MEM_VALID_SYS, &p))) {
-			push_blk(&list, p);
-			nblocks++;
-		}
-		if (e != ERR_NOMEM)
-			break;
-	}
-	EXPECT_ERR(t, e, ERR_NOMEM);
+	/* every heap empty, every proximity refusing: the shared body (tests/common/mem_cases.c) */
+	nblocks = tc_mem_exhaust_all(t, &list);
 	test_log("exhausted with %u blocks", nblocks);
 	p = sentinel;
-	for (c = 0; c < nclusters(); c++) {
-		if (!has_mem(c))
-			continue;
-		EXPECT_EQ(t, heap_free_bytes(c), 0);
-		EXPECT_ERR(t, mem_alloc(64, mem_prox_strict(c), MEM_VALID_SYS, &p), ERR_EXHAUSTED);
-		EXPECT_ERR(t, mem_alloc(64, mem_prox_cluster(c), MEM_VALID_SYS, &p), ERR_NOMEM);
-	}
-	EXPECT_ERR(t, mem_alloc(64, mem_prox_global(), MEM_VALID_SYS, &p), ERR_NOMEM);
-	EXPECT_ERR(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p), ERR_NOMEM);
-	EXPECT_TRUE(t, p == sentinel);
 	/* DMA requests still have the CMA region "default" when cma= declared one (mm/mem.c's DMA rule) */
 	e = mem_alloc(64, NULL, MEM_VALID_DMA, &p);
 	if (cma_find("default", &cma)) {
@@ -1316,9 +1101,9 @@ static void mem_exhaust_recover(struct test *t)
 		}
 	}
 
-	EXPECT_EQ(t, free_list(&list), 0);
+	EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 	smp_mem_drain_all();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 	/* recovery: the largest block there was before is there again */
 	e = mem_alloc(64, NULL, MEM_VALID_SYS, &p);
 	EXPECT_OK(t, e);
@@ -1330,7 +1115,7 @@ static void mem_exhaust_recover(struct test *t)
 	if (!e)
 		EXPECT_OK(t, mem_free_checked(p));
 	smp_mem_drain_all();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 TEST_SUITE(mem, TEST_CASE(mem_args_errors), TEST_CASE(mem_placement_default), TEST_CASE(mem_fallback_counters),
@@ -1341,271 +1126,91 @@ TEST_SUITE(mem, TEST_CASE(mem_args_errors), TEST_CASE(mem_placement_default), TE
 /* ---- stress: every hart, random sizes, proximities and reachabilities, cross-hart frees ---- */
 
 /*
- * Each block starts with a 16-byte header naming its owner and sequence number and its size; the rest is
- * filled with a byte derived from both. The header and every byte are checked before every free, by
- * whichever hart frees it, so that overlapping blocks or a block handed out twice show up as a pattern
- * error. SYS and DMA blocks are sometimes handed to another hart through its mailbox (one slot array per
- * hart, compare-and-swap in, exchange out): the receiver checks and frees them, which sends small blocks
- * of other clusters down the batched remote-free path. Ops per hart: max(200, 24000 / harts). Every hart
- * runs it, all at once; a hand-over goes to any other hart that is up.
+ * The body is tests/common/mem_cases.c's tc_stress_run(), the one the host suite runs on pthreads. Here
+ * every hart runs it at once, max(200, 24000 / harts) operations each; a hand-over goes to any other hart
+ * that is up, and what a finished hart receives afterwards stays in its mailbox for the boot hart.
  */
-#define STRESS_LIVE 48
-#define MBOX_SLOTS 8
-#define STRESS_MAGIC 0x53ull
+static struct tc_stress_env stress_env;
+/* after the run, on every hart: its remote-free counters (mm/slab.h) */
+static uint64_t stress_remote_frees[TOPO_MAX_HARTS], stress_remote_pushes[TOPO_MAX_HARTS];
+static uint32_t stress_inbox_bad[TOPO_MAX_HARTS];
 
-struct sblock {
-	void *p;
-	size_t size;
-	uint32_t seq;
-};
-
-struct stress_res {
-	uint32_t ran;
-	uint64_t allocs, frees, handed, received;
-	uint64_t alloc_fail, free_fail, pattern_bad, reach_bad;
-	uint64_t slab_bad;		/* slab_check() of the hart's own slabs failed (every 256 ops, at the end) */
-	uint64_t remote_frees, remote_pushes;	/* its slab counters after the run (mm/slab.h) */
-	uint64_t t_ops, t_end;		/* ticks in the random phase, and in the final frees + drain */
-	error_t first_err;
-};
-
-static void *mbox[TOPO_MAX_HARTS][MBOX_SLOTS];
-static struct stress_res sres[TOPO_MAX_HARTS];
-static unsigned stress_ops;
-
-static uint8_t fill_byte(unsigned owner, uint32_t seq)
+static bool stress_hart_up(unsigned index)
 {
-	return (uint8_t)(seq * 31u + owner * 7u + 1u);
-}
-
-static void stamp(void *p, size_t size, unsigned owner, uint32_t seq)
-{
-	uint64_t *w = p;
-
-	w[0] = STRESS_MAGIC << 56 | (uint64_t)owner << 32 | seq;
-	w[1] = size;
-	memset((char *)p + 16, fill_byte(owner, seq), size - 16);
-}
-
-/* the block is intact: header, size and every fill byte (owner/seq come from the header when unknown) */
-static bool intact(const void *p, size_t size)
-{
-	const uint64_t *w = p;
-	const uint8_t *b = p;
-	unsigned owner;
-	uint64_t pat;
-	size_t i, n;
-	uint8_t f;
-
-	if (w[0] >> 56 != STRESS_MAGIC || (size && w[1] != size) || w[1] < 16 || w[1] > 16384)
-		return false;
-	owner = (unsigned)(w[0] >> 32) & 0xffffff;
-	if (owner >= TOPO_MAX_HARTS)
-		return false;
-	f = fill_byte(owner, (uint32_t)w[0]);
-	pat = f * 0x0101010101010101ull;
-	/* a word at a time (blocks are at least 16-byte aligned), then the tail bytes */
-	n = w[1];
-	for (i = 2; i < n / 8; i++)
-		if (w[i] != pat)
-			return false;
-	for (i = n & ~(size_t)7; i < n; i++)
-		if (b[i] != f)
-			return false;
-	return true;
-}
-
-static void checked_free(struct stress_res *s, void *p, size_t size)
-{
-	error_t e;
-
-	if (!intact(p, size))
-		s->pattern_bad++;
-	/* a freed block must not look like a live one to the next checker */
-	((uint64_t *)p)[0] = 0;
-	e = mem_free_checked(p);
-	if (e) {
-		s->free_fail++;
-		if (!s->first_err)
-			s->first_err = e;
-	} else {
-		s->frees++;
-	}
-}
-
-static void poll_mbox(struct stress_res *s, unsigned me)
-{
-	unsigned i;
-
-	for (i = 0; i < MBOX_SLOTS; i++) {
-		/* acquire: pairs with the sender's release; the block's contents are visible */
-		void *p = __atomic_exchange_n(&mbox[me][i], NULL, __ATOMIC_ACQUIRE);
-
-		if (p) {
-			s->received++;
-			checked_free(s, p, 0);
-		}
-	}
-}
-
-/* give @p to another hart (its mailbox) */
-static bool hand_over(unsigned me, uint64_t *seed, void *p)
-{
-	unsigned tries, i;
-
-	for (tries = 0; tries < 4; tries++) {
-		unsigned to = (unsigned)(test_rand(seed) % boot_topo.nharts);
-
-		if (to == me || to >= boot_topo.nharts || !smp_hart_up(to))
-			continue;
-		for (i = 0; i < MBOX_SLOTS; i++) {
-			void *expected = NULL;
-
-			/* release: the stamp is written before the receiver can see the pointer */
-			if (__atomic_compare_exchange_n(&mbox[to][i], &expected, p, false, __ATOMIC_RELEASE,
-							__ATOMIC_RELAXED))
-				return true;
-		}
-	}
-	return false;
-}
-
-/* mostly small: 85% 16..511 B, 10% up to 4 KiB (still cached), 5% up to 16 KiB (always the heap lock) */
-static size_t stress_size(uint64_t *seed)
-{
-	uint64_t r = test_rand(seed), k = r % 100;
-
-	if (k < 85)
-		return 16 + (r >> 8) % (512 - 16);
-	if (k < 95)
-		return 512 + (r >> 8) % (4096 - 512 + 1);
-	return 4096 + (r >> 8) % (16384 - 4096 + 1);
+	return smp_hart_up(index);
 }
 
 static void stress_body(void *arg)
 {
-	struct cls *me = cls_self();
-	unsigned idx = me->index, nlive = 0, op, i;
-	struct stress_res *s = &sres[idx];
-	struct sblock live[STRESS_LIVE];
-	uint64_t seed = test_seed_for(NULL, 0x100 + idx);
-	bool dma = kopts.dma_limit && any_dma_heap();
-	uint64_t t0 = mm_clock(), t1;
+	unsigned idx = cls_self()->index;
+	uint64_t t;
 
 	(void)arg;
-	s->ran++;
-	for (op = 0; op < stress_ops; op++) {
-		uint64_t r = test_rand(&seed);
-
-		if (op % 256 == 0 && slab_check(&me->mm.slab, NULL, 0))
-			s->slab_bad++;
-		poll_mbox(s, idx);
-		if (nlive && (nlive == STRESS_LIVE || r % 100 < 45)) {
-			unsigned k = (unsigned)((r >> 8) % nlive);
-			struct sblock b = live[k];
-
-			live[k] = live[--nlive];
-			/* SYS/DMA blocks (size tagged below) may be freed by another hart */
-			if ((b.seq & 1) && (r >> 20) % 3 == 0) {
-				if (!intact(b.p, b.size))
-					s->pattern_bad++;
-				if (hand_over(idx, &seed, b.p)) {
-					s->handed++;
-					continue;
-				}
-			}
-			checked_free(s, b.p, b.size);
-		} else {
-			size_t size = stress_size(&seed);
-			unsigned pv = (unsigned)((r >> 12) % 10), pp = (unsigned)((r >> 20) % 20);
-			enum mem_reachability_s v = pv < 6 ? MEM_VALID_SYS : pv < 8 ? MEM_VALID_CLUSTER :
-						    pv == 8 ? MEM_VALID_CPU : dma ? MEM_VALID_DMA : MEM_VALID_SYS;
-			/* 70% the default proximity, 15% a random cluster's, 15% the global one */
-			struct mem_proximity_s *px = pp < 14 ? NULL : pp < 17 ?
-				mem_prox_cluster((unsigned)((r >> 28) % nclusters())) : mem_prox_global();
-			void *p;
-			error_t e = mem_alloc(size, px, v, &p);
-			/* odd sequence numbers: blocks that anyone may free (SYS and DMA) */
-			uint32_t seq = ((uint32_t)op << 1) | (v == MEM_VALID_SYS || v == MEM_VALID_DMA);
-
-			if (e) {
-				s->alloc_fail++;
-				if (!s->first_err)
-					s->first_err = e;
-				continue;
-			}
-			s->allocs++;
-			if (v == MEM_VALID_DMA && !mem_is_dma(p, size))
-				s->reach_bad++;
-			stamp(p, size, idx, seq);
-			live[nlive++] = (struct sblock){ p, size, seq };
-		}
-	}
+	tc_stress_run(&stress_env, idx, test_seed_for(NULL, 0x100 + idx));
 	/*
-	 * Free the rest and empty this hart's caches. No barrier: a finished hart goes back to wfi instead of
-	 * spinning (under TCG a spinning vCPU takes host time from the harts still working). Blocks handed to
-	 * it afterwards stay in its mailbox for the boot hart to check and free.
+	 * Empty this hart's caches. No barrier: a finished hart goes back to wfi instead of spinning (under
+	 * TCG a spinning vCPU takes host time from the harts still working).
 	 */
-	t1 = mm_clock();
-	s->t_ops = t1 - t0;
-	poll_mbox(s, idx);
-	for (i = 0; i < nlive; i++)
-		checked_free(s, live[i].p, live[i].size);
+	t = mm_clock();
 	mem_drain();
-	s->t_end = mm_clock() - t1;
+	tc_stress_res[idx].t_end += mm_clock() - t;
 }
 
 /* after the run, on every hart: its slabs' invariants, an empty inbox, its remote-free counters */
 static void stress_after(void *arg)
 {
 	struct cls *me = cls_self();
-	struct stress_res *s = &sres[me->index];
 	char why[120];
 
 	(void)arg;
 	if (slab_check(&me->mm.slab, why, sizeof(why))) {
-		s->slab_bad++;
+		stress_inbox_bad[me->index]++;
 		printk("    # hart index %u: slab_check: %s\n", me->index, why);
 	}
 	if (__atomic_load_n(&me->mm.slab.inbox, __ATOMIC_ACQUIRE) || me->mm.slab.pending)
-		s->slab_bad++;
-	s->remote_frees = me->mm.slab.cnt.remote_frees;
-	s->remote_pushes = me->mm.slab.cnt.remote_pushes;
+		stress_inbox_bad[me->index]++;
+	stress_remote_frees[me->index] = me->mm.slab.cnt.remote_frees;
+	stress_remote_pushes[me->index] = me->mm.slab.cnt.remote_pushes;
 }
 
 static void mem_stress_all_harts(struct test *t)
 {
 	static uint64_t before[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
-	uint64_t allocs = 0, frees = 0, handed = 0, received = 0, t0, t1, t_ops = 0, t_end = 0, leftover = 0;
 	static struct lock_stats lk0[TOPO_MAX_CLUSTERS];	/* static: [TOPO_MAX_CLUSTERS] is too big for a hart stack */
-	struct stress_res late = { 0 };
+	uint64_t t0, t1, leftover = 0;
+	struct tc_stress_res late = { 0 }, sum;
 	unsigned i, n = smp_nharts();
 	uint64_t total;
 
-	stress_ops = 24000 / (n ? n : 1);
-	if (stress_ops < 200)
-		stress_ops = 200;
+	stress_env.nharts = boot_topo.nharts;
+	stress_env.nclusters = nclusters();
+	stress_env.hart_up = stress_hart_up;
+	stress_env.dma = kopts.dma_limit && any_dma_heap();
+	stress_env.ops = 24000 / (n ? n : 1);
+	if (stress_env.ops < 200)
+		stress_env.ops = 200;
 #if MM_DEBUG
 	/* the debug allocator checks every byte of every cached block it hands out: a quarter will do */
-	stress_ops /= 4;
+	stress_env.ops /= 4;
 #endif
 	(void)test_seed_for(t, 0);	/* each hart's sequence: test_seed_for(NULL, 0x100 + hart index) */
-	memset(sres, 0, sizeof(sres));
-	memset(mbox, 0, sizeof(mbox));
+	tc_stress_reset();
+	memset(stress_inbox_bad, 0, sizeof(stress_inbox_bad));
 	smp_mem_drain_all();
-	free_snapshot(before);
+	tc_heaps_snapshot(before);
 	/*
-	 * Every hart holds up to STRESS_LIVE blocks of up to 16 KiB (a 16 KiB block each, by power-of-two
+	 * Every hart holds up to TC_STRESS_LIVE blocks of up to 16 KiB (a 16 KiB block each, by power-of-two
 	 * rounding, at worst) and expects no refusal: the machine as a whole needs that much free, falling
 	 * back across clusters as it must.
 	 */
 	for (i = 0, total = 0; i < nclusters(); i++)
 		total += before[i];
-	if (total < (uint64_t)n * STRESS_LIVE * 16384 * 2) {
+	if (total < (uint64_t)n * TC_STRESS_LIVE * TC_STRESS_MAX_BLOCK * 2) {
 		static char why[120];
 
 		snprintf(why, sizeof(why), "%llu bytes free in all heaps: %u harts need %llu",
-			 (unsigned long long)total, n, (unsigned long long)n * STRESS_LIVE * 16384 * 2);
+			 (unsigned long long)total, n,
+			 (unsigned long long)n * TC_STRESS_LIVE * TC_STRESS_MAX_BLOCK * 2);
 		test_skip(t, why);
 		return;
 	}
@@ -1619,29 +1224,17 @@ static void mem_stress_all_harts(struct test *t)
 	smp_call_all(stress_body, NULL);
 	t1 = mm_clock();
 	/* hand-overs nobody took before finishing: checked and freed here, then back to their heaps */
-	for (i = 0; i < boot_topo.nharts; i++) {
-		unsigned k;
-
-		for (k = 0; k < MBOX_SLOTS; k++) {
-			void *p = __atomic_exchange_n(&mbox[i][k], NULL, __ATOMIC_ACQUIRE);
-
-			if (p) {
-				leftover++;
-				checked_free(&late, p, 0);
-			}
-		}
-	}
-	EXPECT_EQ(t, late.pattern_bad, 0);
-	EXPECT_EQ(t, late.free_fail, 0);
+	for (i = 0; i < boot_topo.nharts; i++)
+		leftover += tc_stress_poll(i, &late);
 	smp_mem_drain_all();
 	smp_call_all(stress_after, NULL);
 	{
 		uint64_t rf = 0, rp = 0;
 
 		for (i = 0; i < boot_topo.nharts; i++) {
-			EXPECT_EQ(t, sres[i].slab_bad, 0);
-			rf += sres[i].remote_frees;
-			rp += sres[i].remote_pushes;
+			EXPECT_EQ(t, stress_inbox_bad[i], 0);
+			rf += stress_remote_frees[i];
+			rp += stress_remote_pushes[i];
 		}
 		test_log("stress: %llu remote frees of slab blocks in %llu pushes", (unsigned long long)rf,
 			 (unsigned long long)rp);
@@ -1651,36 +1244,15 @@ static void mem_stress_all_harts(struct test *t)
 			test_log("stress: one hart: no remote frees and no hand-overs to check");
 		EXPECT_LE(t, rp, rf);	/* a push carries at least one block, SLAB_REMOTE_BATCH when full */
 	}
-	for (i = 0; i < boot_topo.nharts; i++) {
-		struct stress_res *s = &sres[i];
-
-		if (!smp_hart_up(i))
-			continue;
-		EXPECT_EQ(t, s->ran, 1);
-		if (s->alloc_fail || s->free_fail || s->pattern_bad || s->reach_bad)
-			test_log("hart index %u: alloc_fail %llu free_fail %llu pattern_bad %llu reach_bad %llu "
-				 "(first error %s)", i, (unsigned long long)s->alloc_fail,
-				 (unsigned long long)s->free_fail, (unsigned long long)s->pattern_bad,
-				 (unsigned long long)s->reach_bad, err_str(s->first_err));
-		EXPECT_EQ(t, s->alloc_fail, 0);
-		EXPECT_EQ(t, s->free_fail, 0);
-		EXPECT_EQ(t, s->pattern_bad, 0);
-		EXPECT_EQ(t, s->reach_bad, 0);
-		allocs += s->allocs;
-		frees += s->frees;
-		if (s->t_ops > t_ops)
-			t_ops = s->t_ops;
-		if (s->t_end > t_end)
-			t_end = s->t_end;
-		handed += s->handed;
-		received += s->received;
-	}
+	tc_stress_expect(t, &stress_env, &late, leftover, &sum);
+	EXPECT_EQ(t, sum.ran, n);
 	test_log("stress: %u harts x %u ops at once: %llu allocs, %llu frees, %llu handed to other harts "
-		 "(%llu ms)", n, stress_ops, (unsigned long long)allocs, (unsigned long long)frees,
-		 (unsigned long long)handed, (unsigned long long)((t1 - t0) / (tb_hz() / 1000)));
+		 "(%llu ms)", n, stress_env.ops, (unsigned long long)sum.allocs, (unsigned long long)sum.frees,
+		 (unsigned long long)sum.handed, (unsigned long long)((t1 - t0) / (tb_hz() / 1000)));
 	/* where the time went (informational: under TCG a descheduled lock holder or waiter stalls a queue) */
 	test_log("stress: slowest hart: %llu ms of operations, %llu ms to free and drain",
-		 (unsigned long long)(t_ops / (tb_hz() / 1000)), (unsigned long long)(t_end / (tb_hz() / 1000)));
+		 (unsigned long long)(sum.t_ops / (tb_hz() / 1000)),
+		 (unsigned long long)(sum.t_end / (tb_hz() / 1000)));
 	for (i = 0; i < nclusters(); i++) {
 		struct heap_stats st;
 
@@ -1694,13 +1266,8 @@ static void mem_stress_all_harts(struct test *t)
 				 (unsigned long long)(st.lock.kicks - lk0[i].kicks),
 				 (unsigned long long)((st.lock.wait_total - lk0[i].wait_total) / (tb_hz() / 1000)));
 	}
-	EXPECT_GT(t, allocs, 0);	/* else the two balances below hold of a run that did nothing */
-	EXPECT_EQ(t, allocs, frees + late.frees);
-	EXPECT_EQ(t, handed, received + leftover);
-	if (n > 1)
-		EXPECT_GT(t, handed, 0);
 	/* every block is back: each hart drained its caches and remote batches, smp_mem_drain_all() the boot hart's */
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 TEST_SUITE(mem_stress, TEST_CASE(mem_stress_all_harts));

@@ -11,6 +11,7 @@
 #include "mm/slab.h"
 #include "mm/mem_internal.h"
 #include "platform/mesh.h"
+#include "tests/common/mem_cases.h"
 #include "tests/test.h"
 
 /*
@@ -243,44 +244,26 @@ static void mesh_default_placement_own_cluster(struct test *t)
 
 /* ---- fallback: when the cluster is full, the nearest ring that is not ---- */
 
-struct blk {
-	struct blk *next;
-};
-
-static struct blk *held;
+static struct tc_blk *held;
 static unsigned nheld;
 
 static void hold(void *p)
 {
-	struct blk *b = p;
-
-	b->next = held;
-	held = b;
+	tc_blk_push(&held, p);
 	nheld++;
 }
 
-static void release_all(void)
+/* give every held block back; returns how many frees were refused */
+static unsigned release_all(void)
 {
-	while (held) {
-		struct blk *b = held;
-
-		held = b->next;
-		mem_free(b);
-	}
 	nheld = 0;
+	return tc_blk_free_all(&held);
 }
 
 /* take every block of cluster @c through its strict proximity, largest first */
 static void fill(unsigned c)
 {
-	int k;
-
-	for (k = 63 - __builtin_clzll(heap_of(c)->size); k >= 6; k--) {
-		void *p;
-
-		while (!mem_alloc(((size_t)1 << k) - 16, mem_prox_strict(c), MEM_VALID_SYS, &p))
-			hold(p);
-	}
+	nheld += tc_fill_strict(c, &held);
 }
 
 /* the cluster nearest the mesh's centre that has memory and neighbours with memory */
@@ -359,7 +342,7 @@ static void mesh_fallback_nearest_ring(struct test *t)
 			fill(order[j]);
 	}
 	test_log("%u blocks held", nheld);
-	release_all();
+	EXPECT_EQ(t, release_all(), 0);
 	expect_back(t);
 }
 
@@ -407,42 +390,16 @@ static void mesh_memory_only_clusters(struct test *t)
 }
 
 /*
- * A hart frees blocks of many clusters (more owners than it has remote slots): the batches go home and
- * nothing is lost; the hart's open batches never hold more than MM_REMOTE_SLOTS * 8 blocks.
+ * A hart frees blocks of many clusters (more owners than it has remote slots): the shared body
+ * (tests/common/mem_cases.c), 4 blocks per owner; the batches go home and nothing is lost.
  */
 static void mesh_remote_frees_many_owners(struct test *t)
 {
-	static void *blk[TOPO_MAX_CLUSTERS][4];
-	static uint8_t freed[TOPO_MAX_CLUSTERS];	/* an owner whose first block was freed */
-	unsigned c, k, owners = 0, most = 0;
-	int home = mem_prox_home(cls_self()->cluster);
+	unsigned owners, most;
 
-	memset(freed, 0, sizeof(freed));
 	snapshot();
-	for (c = 0; c < tp->nclusters; c++)
-		for (k = 0; k < 4; k++) {
-			blk[c][k] = NULL;
-			if (has_mem(c) && (int)c != home && mem_alloc(64 << k, mem_prox_strict(c), MEM_VALID_SYS, &blk[c][k]))
-				blk[c][k] = NULL;
-		}
-	for (k = 0; k < 4; k++)
-		for (c = 0; c < tp->nclusters; c++)
-			if (blk[c][k]) {
-				unsigned open, i, slots = 0;
-
-				EXPECT_OK(t, mem_free_checked(blk[c][k]));
-				EXPECT_ERR(t, mem_free_checked(blk[c][k]), ERR_DOUBLEFREE);
-				open = mem_remote_open(mm_cpu_self());
-				most = open > most ? open : most;
-				owners += !freed[c];
-				freed[c] = 1;
-				/* 4 blocks per owner fill no batch: a slot empties only for a new owner */
-				for (i = 0; i < MM_REMOTE_SLOTS; i++)
-					slots += mm_cpu_self()->remote[i].count > 0;
-				EXPECT_EQ(t, slots, owners < MM_REMOTE_SLOTS ? owners : MM_REMOTE_SLOTS);
-			}
+	owners = tc_mem_remote_slots(t, 4, &most);
 	test_log("%u owner clusters, at most %u blocks in open batches", owners, most);
-	EXPECT_LE(t, most, MM_REMOTE_SLOTS * 8);
 	expect_back(t);
 	if (!owners)
 		test_skip(t, "no other cluster with memory: no remote free");

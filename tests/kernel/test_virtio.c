@@ -6,10 +6,10 @@
 #include "kernel/cls.h"
 #include "kernel/kernel.h"
 #include "kernel/smp.h"
+#include "kernel/virtio.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
 #include "platform/csr.h"
-#include "platform/virtio.h"
 #include "tests/test.h"
 
 /*

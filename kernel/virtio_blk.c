@@ -5,11 +5,12 @@
 
 #include <libfdt.h>
 
+#include "kernel/kernel.h"
 #include "kernel/lock.h"
 #include "kernel/printk.h"
+#include "kernel/virtio.h"
 #include "mm/mem.h"
 #include "platform/csr.h"
-#include "platform/virtio.h"
 
 /*
  * One device, one request queue, one request in flight (the driver's lock is held from publishing a
@@ -28,7 +29,7 @@
  *   ring, padding to the next page, used ring), found by the device from QueuePFN = block / 4096.
  *
  * A request is three chained descriptors: header (device reads), data (device writes for a read, reads for a
- * write), status byte (device writes). The status byte is preset to 0xff so that a completion without a
+ * write), status byte (device writes). The status byte is preset to VBLK_STATUS_UNSET (0xff) so that a completion without a
  * status write shows as an error.
  *
  * A request that does not complete in time leaves buffers the device may still write: the driver resets
@@ -42,8 +43,8 @@
 #define LEGACY_PAGE		4096u	/* GuestPageSize and QueueAlign for the legacy transport */
 #define HDR_BLOCK		64u	/* header (16 bytes) + status byte (at HDR_STATUS) in one block */
 #define HDR_STATUS		sizeof(struct virtio_blk_req_hdr)
-#define DEFAULT_TIMEBASE_HZ	10000000ULL	/* QEMU virt's, if the DT does not say */
 #define RESET_WAIT_MS		100u
+#define VBLK_STATUS_UNSET	0xffu	/* no VIRTIO_BLK_S_* value: the device never wrote the byte */
 #define CONFIG_TRIES		16	/* modern config space reads retried while the generation changes */
 
 struct vblk {
@@ -389,25 +390,13 @@ static bool vblk_dt_enabled(const void *fdt, int node)
 	return !s || (len == 5 && !memcmp(s, "okay", 5)) || (len == 3 && !memcmp(s, "ok", 3));
 }
 
-static uint64_t vblk_dt_timebase(const void *fdt)
-{
-	int cpus = fdt_path_offset(fdt, "/cpus"), len;
-	const fdt32_t *p = cpus < 0 ? NULL : fdt_getprop(fdt, cpus, "timebase-frequency", &len);
-
-	if (p && len == 4)
-		return fdt32_ld(p);
-	if (p && len == 8)
-		return (uint64_t)fdt32_ld(p) << 32 | fdt32_ld(p + 1);
-	return DEFAULT_TIMEBASE_HZ;
-}
-
 /* vblk_probe() - the first virtio_blk_probe(): scan, set up, print one line */
 static error_t vblk_probe(const void *fdt)
 {
 	int node = -1;
 	error_t e;
 
-	vblk.tick_hz = vblk_dt_timebase(fdt);
+	vblk.tick_hz = boot_topo.timebase_hz;	/* the DT parser refused a machine without one */
 	vblk.timeout_ticks = ms_to_ticks(VIRTIO_BLK_TIMEOUT_MS);
 	while ((node = fdt_node_offset_by_compatible(fdt, node, "virtio,mmio")) >= 0) {
 		uint64_t base, size;
@@ -498,7 +487,7 @@ static error_t vblk_submit(void *hb, void *data, uint32_t len, bool device_write
 	vblk.desc[d1] = (struct virtq_desc){ (uintptr_t)data, len,
 					      VIRTQ_DESC_F_NEXT | (device_writes ? VIRTQ_DESC_F_WRITE : 0), d2 };
 	vblk.desc[d2] = (struct virtq_desc){ (uintptr_t)status, 1, VIRTQ_DESC_F_WRITE, 0 };
-	*status = 0xff;
+	*status = VBLK_STATUS_UNSET;
 	vblk.avail->ring[vblk.avail_idx % vblk.qsize] = head;
 	/*
 	 * Release: the descriptors, the ring slot, the header and the data (a write's) must be visible to the

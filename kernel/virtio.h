@@ -1,6 +1,6 @@
 /* virtio.h - virtio-mmio registers, split virtqueues, and the polled virtio-blk driver's interface. */
-#ifndef PLATFORM_VIRTIO_H
-#define PLATFORM_VIRTIO_H
+#ifndef KERNEL_VIRTIO_H
+#define KERNEL_VIRTIO_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -106,7 +106,7 @@ struct virtio_blk_req_hdr {
 	uint64_t sector;
 };
 
-/* ---- the polled virtio-blk driver (platform/virtio_blk.c) ---- */
+/* ---- the polled virtio-blk driver (kernel/virtio_blk.c) ---- */
 
 /* What the driver knows about the device it drives (virtio_blk_get_info()). */
 struct virtio_blk_info {
@@ -142,10 +142,18 @@ struct virtio_blk_info {
  */
 error_t virtio_blk_probe(const void *fdt);
 
-/* virtio_blk_present() - whether virtio_blk_probe() set up a device. Context: any hart. */
+/**
+ * virtio_blk_present() - whether virtio_blk_probe() set up a device.
+ *
+ * Context: any hart, no lock. Return: true if a device is ready.
+ */
 bool virtio_blk_present(void);
 
-/* virtio_blk_capacity() - the disk's size in 512-byte sectors (0 without a device). Context: any hart. */
+/**
+ * virtio_blk_capacity() - the disk's size in 512-byte sectors.
+ *
+ * Context: any hart, no lock. Return: the size, 0 without a device.
+ */
 uint64_t virtio_blk_capacity(void);
 
 /**
@@ -168,7 +176,12 @@ error_t virtio_blk_read(uint64_t sector, void *buf, unsigned nsectors);
 
 /**
  * virtio_blk_write() - write @nsectors 512-byte sectors from @buf starting at @sector.
- * Same arguments, context and returns as virtio_blk_read(); also ERR_IO for a read-only disk.
+ * @sector:   first sector
+ * @buf:      source, any kernel memory (copied into a DMA bounce buffer)
+ * @nsectors: sectors to write (0 writes nothing)
+ *
+ * Context: as virtio_blk_read().
+ * Return: as virtio_blk_read(); also ERR_IO for a read-only disk.
  */
 error_t virtio_blk_write(uint64_t sector, const void *buf, unsigned nsectors);
 
@@ -176,11 +189,19 @@ error_t virtio_blk_write(uint64_t sector, const void *buf, unsigned nsectors);
  * virtio_blk_dma_ranges() - call @fn(addr, len, @arg) for each distinct memory range ever handed to the
  * device: the rings, and every request's header, data and status buffers (the log keeps the first
  * VIRTIO_BLK_DMA_LOG distinct ranges; virtio_blk_get_info() counts the rest and keeps the hull of all).
+ * @fn:  called once per range
+ * @arg: passed to @fn
+ *
  * Context: any hart; takes the driver's lock, so @fn must not call the driver.
  */
 void virtio_blk_dma_ranges(void (*fn)(uintptr_t addr, size_t len, void *arg), void *arg);
 
-/* virtio_blk_get_info() - a snapshot of the device's description and counters (zeroed without a device). */
+/**
+ * virtio_blk_get_info() - a snapshot of the device's description and counters.
+ * @info: the snapshot (zeroed without a device).
+ *
+ * Context: any hart; takes the driver's lock.
+ */
 void virtio_blk_get_info(struct virtio_blk_info *info);
 
 #define VIRTIO_BLK_MAX_REQ	(64u << 10)	/* bytes per device request (larger reads/writes are split) */
