@@ -385,7 +385,7 @@ __attribute__((noinline)) error_t mem_raw_alloc(size_t size, struct mem_proximit
 
 		if (p)
 			c->slab.hits++;
-		if (p || (!(refill_fail_permille && refill_fault(c)) && !slab_alloc_slow(&c->slab, k, &p))) {
+		if (p || (!(refill_fail_permille && refill_fault(c)) && (p = slab_alloc_slow(&c->slab, k)) != NULL)) {
 			*addr = p;
 			if (r)
 				*r = (struct mem_receipt){ c->home->cluster, 0, false, true, "heap" };
@@ -424,7 +424,7 @@ struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, e
 	/* the inline path's request whose current slab ran out: straight to the slab layer's refill */
 	if (!prox && want && size - 1 < SLAB_MAX_SIZE && (unsigned)valid < MEM_VALID_COUNT_ &&
 	    ((c->cache_valid >> valid) & 1) && !(refill_fail_permille && refill_fault(c))) {
-		if (!slab_alloc_slow(&c->slab, c->slab.cls_of_size[(size - 1) >> 4], &r.addr))
+		if ((r.addr = slab_alloc_slow(&c->slab, c->slab.cls_of_size[(size - 1) >> 4])) != NULL)
 			return r;
 		/* no room for a slab: the proximity walk (its fault injection is not drawn twice) */
 		r.err = mem_raw_alloc_walk(size, c->prox, valid, &r.addr, NULL);
