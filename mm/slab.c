@@ -468,7 +468,7 @@ int slab_getsize(struct heap *h, uintptr_t a, size_t *size)
 }
 
 /* push batch @o onto its owner's inbox: one compare-and-swap (release: the links and markers first) */
-static void out_flush(struct slab_cpu *sc, struct slab_out *o)
+static __attribute__((noinline)) void out_flush(struct slab_cpu *sc, struct slab_out *o)
 {
 	struct slab_cpu *dst = harts[o->owner];
 	struct slab_blk *old = __atomic_load_n(&dst->inbox, __ATOMIC_RELAXED);
@@ -488,20 +488,24 @@ static void out_flush(struct slab_cpu *sc, struct slab_out *o)
  * Append marked-to-be block @b to the outgoing batch of @owner: slot owner % SLAB_OUT (direct-mapped, so
  * finding it is one index); a slot busy with another owner is pushed first.
  */
-static void remote_free(struct slab_cpu *sc, unsigned owner, struct slab_blk *b)
+static inline __attribute__((always_inline)) void remote_free(struct slab_cpu *sc, unsigned owner,
+								struct slab_blk *b)
 {
 	struct slab_out *o = &sc->out[owner % SLAB_OUT];
+	struct slab_blk *head = o->head;	/* NULL iff the batch is empty */
 
-	if (o->n && o->owner != owner)
+	if (unlikely(head && o->owner != owner)) {
 		out_flush(sc, o);
+		head = NULL;
+	}
 	b->mark = SLAB_MARK(b);
-	b->next = o->head;
-	if (!o->head)
+	b->next = head;
+	if (!head)
 		o->tail = b;
 	o->head = b;
 	o->owner = owner;
 	sc->cnt.remote_frees++;
-	if (++o->n >= SLAB_REMOTE_BATCH)
+	if (unlikely(++o->n >= SLAB_REMOTE_BATCH))
 		out_flush(sc, o);
 }
 
@@ -522,8 +526,9 @@ bool slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a)
 	if (off * ci->div >= ci->div || slab_block_index(off, ci->div) >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) ||
 	    ((struct slab_blk *)a)->mark == SLAB_MARK(a))
 		return false;
+	/* a live slab's owner is a hart with slab state (slab_take() wrote it): no test of harts[] */
 	owner = s->owner;
-	if (owner == sc->hart || owner >= MM_MAX_HARTS || !harts[owner])
+	if (owner == sc->hart)
 		return false;
 	remote_free(sc, owner, (struct slab_blk *)a);
 	return true;

@@ -126,9 +126,10 @@ struct slab {
 
 /* an outgoing batch of remote frees, for one owner hart */
 struct slab_out {
-	struct slab_blk *head, *tail;
+	struct slab_blk *head, *tail;	/* head NULL iff n == 0 */
 	uint32_t owner;
 	uint32_t n;
+	uint64_t unused;		/* 32 bytes: out[i] is one shift away */
 };
 
 struct slab_counters {
