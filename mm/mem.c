@@ -385,7 +385,7 @@ __attribute__((noinline)) error_t mem_raw_alloc(size_t size, struct mem_proximit
 
 		if (p)
 			c->slab.hits++;
-		if (p || (!(refill_fail_permille && refill_fault(c)) && !slab_alloc_slow(&c->slab, k, &p))) {
+		if (p || (!(refill_fail_permille && refill_fault(c)) && (p = slab_alloc_slow(&c->slab, k)) != NULL)) {
 			*addr = p;
 			if (r)
 				*r = (struct mem_receipt){ c->home->cluster, 0, false, true, "heap" };
@@ -415,23 +415,47 @@ static error_t mem_raw_alloc_walk(size_t size, struct mem_proximity_s *prox, enu
 	return e;
 }
 
-struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
-				    bool want)
+/* mem_alloc_slow() past its common case; @slab_full: the slab layer had no room for a slab */
+static __attribute__((noinline)) struct mem_alloc_ret alloc_slow_rest(size_t size, struct mem_proximity_s *prox,
+								      enum mem_reachability_s valid, bool want,
+								      bool slab_full)
 {
 	struct mem_alloc_ret r = { 0, NULL };
 	struct mm_cpu *c = mm_cpu_self();
 
-	/* the inline path's request whose current slab ran out: straight to the slab layer's refill */
-	if (!prox && want && size - 1 < SLAB_MAX_SIZE && (unsigned)valid < MEM_VALID_COUNT_ &&
+	if (!slab_full && !prox && want && size - 1 < SLAB_MAX_SIZE && (unsigned)valid < MEM_VALID_COUNT_ &&
 	    ((c->cache_valid >> valid) & 1) && !(refill_fail_permille && refill_fault(c))) {
-		if (!slab_alloc_slow(&c->slab, c->slab.cls_of_size[(size - 1) >> 4], &r.addr))
+		if ((r.addr = slab_alloc_slow(&c->slab, c->slab.cls_of_size[(size - 1) >> 4])) != NULL)
 			return r;
+		slab_full = true;
+	}
+	if (slab_full) {
 		/* no room for a slab: the proximity walk (its fault injection is not drawn twice) */
 		r.err = mem_raw_alloc_walk(size, c->prox, valid, &r.addr, NULL);
 		return r;
 	}
 	r.err = mem_raw_alloc(size, prox, valid, want ? &r.addr : NULL, NULL);
 	return r;
+}
+
+/*
+ * The inline path's request whose current slab ran out goes straight to the slab layer's refill (a
+ * switch to a partial slab, most often): nothing else on the way, so that it saves few registers.
+ */
+struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+				    bool want)
+{
+	struct mm_cpu *c = mm_cpu_self();
+
+	if (likely(!prox && want && size - 1 < SLAB_MAX_SIZE && (unsigned)valid < MEM_VALID_COUNT_ &&
+		   ((c->cache_valid >> valid) & 1) && !refill_fail_permille)) {
+		void *p = slab_alloc_slow(&c->slab, c->slab.cls_of_size[(size - 1) >> 4]);
+
+		if (likely(p != NULL))
+			return (struct mem_alloc_ret){ 0, p };
+		return alloc_slow_rest(size, prox, valid, want, true);
+	}
+	return alloc_slow_rest(size, prox, valid, want, false);
 }
 
 static struct mem_region *private_owner(uintptr_t a)

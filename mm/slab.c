@@ -22,23 +22,21 @@ _Static_assert(BUDDY_PAGE_ORDER == 12, "the inline free shifts by 12");
  * the order is the smallest of 12..15 whose tail waste is at most 1/16 of the slab (3584: 8 KiB, 1/8 at
  * any order below 32 KiB). Small slabs matter more than the tail: a class with a few live blocks holds
  * a whole slab (a first choice of "at most 1/40" took 32 KiB slabs for 640..3584 and made the powerlaw
- * trace's footprint 1.65 times its live bytes). recip = ceil(2^32 / size): for an offset o below
- * 2^15 that is a multiple of size, (o * recip) >> 32 == o / size exactly (the error o * (recip - 2^32 /
- * size) / 2^32 stays below 1); for any other o the product back differs, which is the inline test.
+ * trace's footprint 1.65 times its live bytes). div = ceil(2^64 / size) = floor((2^64 - 1) / size) + 1
+ * (for a power of two as well): Lemire's divisibility test and the quotient (slab_block_index()), exact
+ * for every offset in a slab (see struct slab_class).
  */
-#define C(sz, ord)                                                                              \
-	{ .size = (sz), .recip = (uint32_t)((((uint64_t)1 << 32) + (sz) - 1) / (sz)),           \
-	  .n = (uint16_t)((1u << (ord)) / (sz)), .order = (ord),                               \
-	  .pmask = (int32_t)~((1u << ((ord) - 12)) - 1) }
+#define C(sz, ord) { .div = UINT64_MAX / (sz) + 1, .omask = (1u << (ord)) - 1, .size = (sz), .n = (uint16_t)((1u << (ord)) / (sz)) }
 
 const struct slab_class slab_class_of_byte[256] = {
 	/*
 	 * Page bytes past the classes never occur in an initialised section; the inline free may still read
-	 * one in never-split memory (mm/mem.h's documented exception): it finds an in-bounds entry that points
-	 * it at its own page's descriptor, never outside the table or the descriptor array.
+	 * one in never-split memory (mm/mem.h's documented exception): its div of 0 fails the first test, and
+	 * its omask points the (speculated) loads at its own page's descriptor, never outside the table or
+	 * the descriptor array.
 	 */
-	[SLAB_NCLASSES + 1 ... 255] = { .pmask = -1 },
-	[0] = { 0, 0, 0, 0, 0 },	/* page byte 0: no slab */
+	[SLAB_NCLASSES + 1 ... 255] = { .div = 0, .omask = 0xfff },
+	[0] = { .div = 0, .omask = 0xfff },	/* page byte 0: no slab */
 	C(16, 12),   C(32, 12),   C(48, 12),   C(64, 12),   C(80, 12),   C(96, 12),   C(112, 12),
 	C(128, 12),  C(160, 12),  C(192, 12),  C(224, 12),  C(256, 12),  C(320, 12),  C(384, 12),
 	C(448, 12),  C(512, 12),  C(640, 12),  C(768, 12),  C(896, 13),  C(1024, 12), C(1280, 12),
@@ -153,7 +151,7 @@ static void list_del(struct slab **head, struct slab *s)
 }
 
 /* a new slab of class k from the home heap: one buddy allocation under its lock */
-static struct slab *slab_take(struct slab_cpu *sc, unsigned k)
+static __attribute__((noinline)) struct slab *slab_take(struct slab_cpu *sc, unsigned k)
 {
 	const struct slab_class *ci = &class_tab[k];
 	struct heap *h = sc->home;
@@ -162,7 +160,7 @@ static struct slab *slab_take(struct slab_cpu *sc, unsigned k)
 	error_t e;
 
 	spin_lock(&h->lock);
-	e = buddy_alloc_order(&h->b, ci->order, &p);
+	e = buddy_alloc_order(&h->b, slab_class_order(ci), &p);
 	if (!e)
 		buddy_take(&h->b, (uintptr_t)p);
 	else
@@ -173,7 +171,7 @@ static struct slab *slab_take(struct slab_cpu *sc, unsigned k)
 	s = slab_desc(sc->desc_bias, (uintptr_t)p >> 12);
 	*s = (struct slab){ .free = NULL, .used = 0, .carved = 0, .cls = (uint8_t)k, .state = SLAB_CUR,
 			    .owner = (uint16_t)sc->hart };
-	set_pages(sc->pg_bias, (uintptr_t)p, ci->order, (uint8_t)(k + 1));
+	set_pages(sc->pg_bias, (uintptr_t)p, slab_class_order(ci), (uint8_t)(k + 1));
 	sc->cnt.slabs_taken++;
 	return s;
 }
@@ -187,7 +185,7 @@ static void slab_give(struct slab_cpu *sc, struct slab *s)
 	int why;
 
 	s->state = SLAB_NONE;
-	set_pages(sc->pg_bias, base, ci->order, 0);
+	set_pages(sc->pg_bias, base, slab_class_order(ci), 0);
 	spin_lock(&h->lock);
 	buddy_untake(&h->b, base);
 	why = buddy_try_free(&h->b, base);
@@ -200,7 +198,7 @@ static void slab_give(struct slab_cpu *sc, struct slab *s)
 }
 
 /* put up to SLAB_CARVE never-used blocks of @s on its free list, lowest address on top */
-static void slab_carve(struct slab_cpu *sc, struct slab *s)
+static __attribute__((noinline)) void slab_carve(struct slab_cpu *sc, struct slab *s)
 {
 	const struct slab_class *ci = &class_tab[s->cls];
 	uintptr_t base = slab_base(sc->desc_bias, s);
@@ -223,9 +221,34 @@ static void slab_carve(struct slab_cpu *sc, struct slab *s)
 }
 
 /*
+ * The bias of the current slab (mm/slab.h: SLAB_USED_BIAS): it has it iff its class has no spare. Every
+ * change of cur[k] or spare[k] goes through these two, which keep that so.
+ */
+static void spare_set(struct slab_cpu *sc, unsigned k, struct slab *sp)
+{
+	struct slab *c = sc->cur[k];
+
+	if (c != &slab_none && !sp != !sc->spare[k])
+		c->used = (uint16_t)(sp ? c->used - SLAB_USED_BIAS : c->used + SLAB_USED_BIAS);
+	sc->spare[k] = sp;
+}
+
+static void cur_set(struct slab_cpu *sc, unsigned k, struct slab *s)
+{
+	struct slab *c = sc->cur[k];
+
+	if (c != &slab_none && !sc->spare[k])
+		c->used = (uint16_t)(c->used - SLAB_USED_BIAS);
+	if (s != &slab_none && !sc->spare[k])
+		s->used = (uint16_t)(s->used + SLAB_USED_BIAS);
+	sc->cur[k] = s;
+}
+
+/*
  * After a free into @s (used already decremented): a slab that was full (on no list) joins the partial
  * list; a partial slab that emptied goes back to the heap unless @keep (a drain over its budget: it stays
- * on the list, empty, and serves allocations or the next slab_drain()).
+ * on the list, empty, and serves allocations or the next slab_drain()). The inline free also calls it
+ * for a current slab that had no free block (carved out): nothing to do then.
  */
 static void note(struct slab_cpu *sc, struct slab *s, bool keep)
 {
@@ -236,18 +259,18 @@ static void note(struct slab_cpu *sc, struct slab *s, bool keep)
 		s->state = SLAB_PARTIAL;
 		list_add(&sc->partial[k], s);
 	}
-	if (s->used)
+	if (slab_used(s))
 		return;
 	/* at most one empty slab per class stays: the current one if it is empty, else a spare */
 	if (s->state == SLAB_CUR) {
 		if (sp && !keep) {
-			sc->spare[k] = NULL;
+			spare_set(sc, k, NULL);
 			list_del(&sc->partial[k], sp);
 			slab_give(sc, sp);
 		}
 	} else if (s->state == SLAB_PARTIAL && s != sp) {
-		if (!sp && sc->cur[k]->used)
-			sc->spare[k] = s;
+		if (!sp && slab_used(sc->cur[k]))
+			spare_set(sc, k, s);
 		else if (!keep) {
 			list_del(&sc->partial[k], s);
 			slab_give(sc, s);
@@ -268,7 +291,7 @@ static void local_free(struct slab_cpu *sc, struct slab *s, struct slab_blk *b, 
 	s->free = b;
 	s->used--;
 	if (!s->used || s->state == SLAB_FULL)
-		note(sc, s, keep);
+		note(sc, s, keep);	/* a current slab with the bias never reaches 0 */
 }
 
 /*
@@ -277,7 +300,7 @@ static void local_free(struct slab_cpu *sc, struct slab *s, struct slab_blk *b, 
  * visible) into the private pending chain, which is worked off SLAB_DRAIN_MAX at a time. At most two
  * slabs emptied by one call go back to the heap; further empty ones wait on their partial list.
  */
-static void take_inbox(struct slab_cpu *sc, unsigned max)
+static __attribute__((noinline)) void take_inbox(struct slab_cpu *sc, unsigned max)
 {
 	uint64_t given0 = sc->cnt.slabs_given;
 	unsigned i;
@@ -298,56 +321,98 @@ static void take_inbox(struct slab_cpu *sc, unsigned max)
 		k = *buddy_page_byte(sc->pg_bias, (uintptr_t)b);
 		if (!k)
 			MM_PANIC("remote-freed block %p of hart %u is in no slab", (void *)b, sc->hart);
-		s = slab_desc(sc->desc_bias, ((uintptr_t)b >> 12) & class_tab[k - 1].pmask);
+		s = slab_desc_at(sc->desc_bias, (uintptr_t)b & ~(uintptr_t)class_tab[k - 1].omask);
 		local_free(sc, s, b, max && sc->cnt.slabs_given - given0 >= 2);
 	}
 }
 
-error_t slab_alloc_slow(struct slab_cpu *sc, unsigned k, void **addr)
+/*
+ * The current slab of class @k has no free block: carve, take the inbox, switch to a partial slab, or
+ * take a new slab. Return the new state of cur[k] with a free block, or NULL (no room for a slab).
+ */
+static __attribute__((noinline)) struct slab *refill_rare(struct slab_cpu *sc, unsigned k)
 {
 	struct slab *s = sc->cur[k], *t;
-	struct slab_blk *b;
 
-	if (!sc->home)
-		return ERR_NOMEM;
 	for (;;) {
 		if (s->free)
-			break;
+			return s;
 		if (s != &slab_none && s->carved < class_tab[k].n) {
 			slab_carve(sc, s);
-			break;
+			return s;
 		}
 		if (sc->pending || __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED)) {
 			take_inbox(sc, SLAB_DRAIN_MAX);
 			if (s->free)
-				break;
+				return s;
 		}
 		/*
 		 * The current slab is used up (carved whole, no free block: used == n, blocks in transit
 		 * included): it goes on no list (full) until a free reaches it.
 		 */
+		if (s != &slab_none) {
+			cur_set(sc, k, &slab_none);
+			s->state = SLAB_FULL;
+		}
 		if ((t = sc->partial[k]) != NULL) {
 			if (t == sc->spare[k] && t->next)
 				t = t->next;	/* a slab with live blocks first: the spare stays empty */
 			if (t == sc->spare[k])
-				sc->spare[k] = NULL;
+				spare_set(sc, k, NULL);
 			list_del(&sc->partial[k], t);
 			sc->cnt.switches++;
 		} else if ((t = slab_take(sc, k)) == NULL) {
-			return ERR_NOMEM;
+			return NULL;
 		}
-		if (s != &slab_none)
-			s->state = SLAB_FULL;
 		t->state = SLAB_CUR;
-		sc->cur[k] = s = t;
+		cur_set(sc, k, t);
+		s = t;
 	}
+}
+
+/*
+ * refill_rare()'s common case, kept small: the current slab is carved out and full, nothing waits in the
+ * inbox, and the partial list's head is not the spare: it becomes current (the bias, if any, moves with
+ * it; a partial slab always has a free block).
+ */
+static struct slab *refill(struct slab_cpu *sc, unsigned k)
+{
+	struct slab *s = sc->cur[k], *t = sc->partial[k], *nx;
+
+	if (unlikely(s == &slab_none || s->carved < class_tab[k].n || !t || t == sc->spare[k] || sc->pending ||
+		     __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED)))
+		return refill_rare(sc, k);
+	if (!sc->spare[k]) {
+		s->used = (uint16_t)(s->used - SLAB_USED_BIAS);
+		t->used = (uint16_t)(t->used + SLAB_USED_BIAS);
+	}
+	s->state = SLAB_FULL;
+	nx = t->next;	/* list_del() of the head */
+	sc->partial[k] = nx;
+	if (nx)
+		nx->prev = t->prev;
+	t->next = t->prev = NULL;
+	t->state = SLAB_CUR;
+	sc->cur[k] = t;
+	sc->cnt.switches++;
+	return t;
+}
+
+void *slab_alloc_slow(struct slab_cpu *sc, unsigned k)
+{
+	struct slab *s = sc->cur[k];
+	struct slab_blk *b;
+
+	if (unlikely(!sc->home))
+		return NULL;
+	if (!s->free && !(s = refill(sc, k)))
+		return NULL;
 	b = s->free;
 	s->free = b->next;
 	b->mark = 0;
 	s->used++;
 	sc->hits++;
-	*addr = b;
-	return 0;
+	return b;
 }
 
 /* ---- frees from the slow path, checked; remote frees ---- */
@@ -359,7 +424,7 @@ error_t slab_alloc_slow(struct slab_cpu *sc, unsigned k, void **addr)
 static int lookup(struct heap *h, uintptr_t a, struct slab **sp)
 {
 	const struct slab_class *ci;
-	uintptr_t page, off, q;
+	uintptr_t off, q;
 	struct slab *s;
 	unsigned k;
 
@@ -371,9 +436,8 @@ static int lookup(struct heap *h, uintptr_t a, struct slab **sp)
 	if (k > SLAB_NCLASSES)
 		MM_PANIC("page byte %u of %lx out of range", k, (unsigned long)a);
 	ci = &class_tab[k - 1];
-	page = (a >> 12) & ci->pmask;
-	s = slab_desc(h->page_desc_bias, page);
-	off = a - (page << 12);
+	off = a & ci->omask;
+	s = slab_desc_at(h->page_desc_bias, a - off);
 	*sp = s;
 	if (a & 15)
 		return ERR_MISALIGNED;
@@ -404,7 +468,7 @@ int slab_getsize(struct heap *h, uintptr_t a, size_t *size)
 }
 
 /* push batch @o onto its owner's inbox: one compare-and-swap (release: the links and markers first) */
-static void out_flush(struct slab_cpu *sc, struct slab_out *o)
+static __attribute__((noinline)) void out_flush(struct slab_cpu *sc, struct slab_out *o)
 {
 	struct slab_cpu *dst = harts[o->owner];
 	struct slab_blk *old = __atomic_load_n(&dst->inbox, __ATOMIC_RELAXED);
@@ -424,45 +488,47 @@ static void out_flush(struct slab_cpu *sc, struct slab_out *o)
  * Append marked-to-be block @b to the outgoing batch of @owner: slot owner % SLAB_OUT (direct-mapped, so
  * finding it is one index); a slot busy with another owner is pushed first.
  */
-static void remote_free(struct slab_cpu *sc, unsigned owner, struct slab_blk *b)
+static inline __attribute__((always_inline)) void remote_free(struct slab_cpu *sc, unsigned owner,
+								struct slab_blk *b)
 {
 	struct slab_out *o = &sc->out[owner % SLAB_OUT];
+	struct slab_blk *head = o->head;	/* NULL iff the batch is empty */
 
-	if (o->n && o->owner != owner)
+	if (unlikely(head && o->owner != owner)) {
 		out_flush(sc, o);
+		head = NULL;
+	}
 	b->mark = SLAB_MARK(b);
-	b->next = o->head;
-	if (!o->head)
+	b->next = head;
+	if (!head)
 		o->tail = b;
 	o->head = b;
 	o->owner = owner;
 	sc->cnt.remote_frees++;
-	if (++o->n >= SLAB_REMOTE_BATCH)
+	if (unlikely(++o->n >= SLAB_REMOTE_BATCH))
 		out_flush(sc, o);
 }
 
 bool slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a)
 {
 	const struct slab_class *ci;
-	uintptr_t k, page, off, q;
+	uintptr_t off;
 	struct slab *s;
 	unsigned owner;
 
 	/* a slab lives in a fully initialised section (it is smaller than one): its page bytes are valid */
 	if (a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) != BUDDY_SEC_FULL)
 		return false;
-	k = *buddy_page_byte(h->b.pg_bias, a);
-	if (!k || k > SLAB_NCLASSES)
+	ci = &slab_class_of_byte[*buddy_page_byte(h->b.pg_bias, a)];
+	off = a & ci->omask;
+	s = slab_desc_at(h->page_desc_bias, a - off);
+	/* div 0 (no class) fails the first test */
+	if (off * ci->div >= ci->div || slab_block_index(off, ci->div) >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) ||
+	    ((struct slab_blk *)a)->mark == SLAB_MARK(a))
 		return false;
-	ci = &slab_class_of_byte[k];
-	page = (a >> 12) & (uintptr_t)(intptr_t)ci->pmask;
-	s = slab_desc(h->page_desc_bias, page);
-	off = a - (page << 12);
-	q = (off * ci->recip) >> 32;
+	/* a live slab's owner is a hart with slab state (slab_take() wrote it): no test of harts[] */
 	owner = s->owner;
-	if (q * ci->size != off || q >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) ||
-	    ((struct slab_blk *)a)->mark == SLAB_MARK(a) || owner == sc->hart || owner >= MM_MAX_HARTS ||
-	    !harts[owner])
+	if (owner == sc->hart)
 		return false;
 	remote_free(sc, owner, (struct slab_blk *)a);
 	return true;
@@ -500,17 +566,17 @@ void slab_drain(struct slab_cpu *sc)
 	for (i = 0; i < SLAB_NCLASSES; i++) {
 		struct slab *s = sc->partial[i], *next;
 
-		sc->spare[i] = NULL;
+		spare_set(sc, i, NULL);
 		for (; s; s = next) {
 			next = s->next;
-			if (!s->used) {
+			if (!slab_used(s)) {
 				list_del(&sc->partial[i], s);
 				slab_give(sc, s);
 			}
 		}
 		s = sc->cur[i];
-		if (s != &slab_none && !s->used) {
-			sc->cur[i] = &slab_none;
+		if (s != &slab_none && !slab_used(s)) {
+			cur_set(sc, i, &slab_none);
 			slab_give(sc, s);
 		}
 	}
@@ -532,12 +598,17 @@ static error_t check_slab(const struct slab_cpu *sc, const struct slab *s, unsig
 			 s->cls, s->owner, s->state, k, sc->hart, state);
 		return ERR_CORRUPT;
 	}
-	if (base - h->b.base >= h->b.span || (base & ((1ul << ci->order) - 1)) ||
-	    *buddy_tag(h->b.tag_bias, base) != (BUDDY_TAG_FREE | ci->order)) {
-		snprintf(why, len, "slab %lx: not a taken block of order %u", (unsigned long)base, ci->order);
+	if (base - h->b.base >= h->b.span || (base & ci->omask) ||
+	    *buddy_tag(h->b.tag_bias, base) != (BUDDY_TAG_FREE | slab_class_order(ci))) {
+		snprintf(why, len, "slab %lx: not a taken block of order %u", (unsigned long)base, slab_class_order(ci));
 		return ERR_CORRUPT;
 	}
-	for (i = 0; i < (1u << (ci->order - 12)); i++)
+	/* the bias: a current slab has it iff its class has no spare, no other slab has it */
+	if (!(s->used & SLAB_USED_BIAS) != !(state == SLAB_CUR && !sc->spare[k])) {
+		snprintf(why, len, "slab %lx: used %#x: wrong bias", (unsigned long)base, s->used);
+		return ERR_CORRUPT;
+	}
+	for (i = 0; i < (1u << (slab_class_order(ci) - 12)); i++)
 		if (*buddy_page_byte(sc->pg_bias, base + (i << 12)) != k + 1) {
 			snprintf(why, len, "slab %lx: page %lu byte is not class %u", (unsigned long)base,
 				 (unsigned long)i, k);
@@ -552,8 +623,8 @@ static error_t check_slab(const struct slab_cpu *sc, const struct slab *s, unsig
 			return ERR_CORRUPT;
 		}
 	}
-	if (s->carved > ci->n || s->used + nfree != s->carved) {
-		snprintf(why, len, "slab %lx: used %u + free %u != carved %u", (unsigned long)base, s->used, nfree,
+	if (s->carved > ci->n || slab_used(s) + nfree != s->carved) {
+		snprintf(why, len, "slab %lx: used %u + free %u != carved %u", (unsigned long)base, slab_used(s), nfree,
 			 s->carved);
 		return ERR_CORRUPT;
 	}
@@ -592,7 +663,7 @@ error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen)
 				return ERR_CORRUPT;
 			}
 		}
-		if (sc->spare[k] && (!spare_seen || sc->spare[k]->used)) {
+		if (sc->spare[k] && (!spare_seen || slab_used(sc->spare[k]))) {
 			snprintf(why, whylen, "class %u: the spare slab is not an empty partial one", k);
 			return ERR_CORRUPT;
 		}

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mm/buddy.h"
 #include "mm/err.h"
 
 /*
@@ -71,32 +72,52 @@ struct slab_blk {
 	uintptr_t mark;
 };
 
-/* one class: its block size and what the inline free needs to validate an address (16 bytes) */
+/*
+ * One class: what the inline free needs to validate an address, and its block size (16 bytes). The
+ * block-start test is Lemire's: for an offset o < 2^32, o is a multiple of size iff (o * div) mod 2^64 <
+ * div, with div = ceil(2^64 / size); the high word of the same product is o / size (o < 2^15 here).
+ */
 struct slab_class {
-	uint32_t recip;			/* ceil(2^32 / size): offset * recip >> 32 == offset / size below 32 KiB */
+	uint64_t div;			/* ceil(2^64 / size); 0 for page bytes that name no class: every test fails */
+	uint32_t omask;			/* slab size - 1: a & omask is the offset in its (naturally aligned) slab */
 	uint16_t size;
 	uint16_t n;			/* blocks per slab */
-	int32_t pmask;			/* ~(pages per slab - 1), sign-extended: page number & pmask = first page */
-	uint32_t order;			/* slab order */
 };
 
 /*
- * The class table indexed by page byte (class + 1; entry 0 is empty), so that the inline free indexes it
- * with the byte it loaded; slab_classes[k] is class k.
+ * The class table indexed by page byte (class + 1; entry 0 and those past the classes name no class, and
+ * their div of 0 fails the inline free's first test), so that the inline free indexes it with the byte it
+ * loaded without testing it first; slab_classes[k] is class k.
  */
 extern const struct slab_class slab_class_of_byte[256];
 #define slab_classes (slab_class_of_byte + 1)
+
+/* slab_class_order() - the order of class @ci's slabs (12..15) */
+static inline unsigned slab_class_order(const struct slab_class *ci)
+{
+	return 64u - (unsigned)__builtin_clzll((unsigned long long)ci->omask);
+}
 
 /* the marker word of a free block at @a: its address inverted (one instruction; see above) */
 #define SLAB_MARK(a) (~(uintptr_t)(a))
 
 enum slab_state { SLAB_CUR, SLAB_PARTIAL, SLAB_FULL, SLAB_NONE };
 
+/*
+ * The current slab of a class without a spare counts its used blocks from SLAB_USED_BIAS, so that the
+ * inline free's "now empty" test (used == 0) never fires for it: an empty current slab with no spare to
+ * give back needs nothing (a warm alloc/free pair calls nothing). With a spare, the current slab counts
+ * from 0, and its emptying gives the spare back (at most one empty slab per class stays). slab_used()
+ * is the real count.
+ */
+#define SLAB_USED_BIAS 0x8000u
+
 /* A slab's descriptor: HEAP_PAGE_DESC_SIZE (32) bytes in its heap's descriptor array. */
 struct slab {
 	struct slab_blk *free;		/* free blocks (owner only) */
 	struct slab *next, *prev;	/* the owner's partial list of this class */
-	uint16_t used;			/* blocks handed out and not freed back to it (in transit included) */
+	uint16_t used;			/* blocks handed out and not freed back to it (in transit included),
+					   + SLAB_USED_BIAS for a current slab whose class has no spare */
 	uint16_t carved;		/* blocks [0, carved) were put on the free list at least once */
 	uint8_t cls;
 	uint8_t state;			/* enum slab_state */
@@ -105,9 +126,10 @@ struct slab {
 
 /* an outgoing batch of remote frees, for one owner hart */
 struct slab_out {
-	struct slab_blk *head, *tail;
+	struct slab_blk *head, *tail;	/* head NULL iff n == 0 */
 	uint32_t owner;
 	uint32_t n;
+	uint64_t unused;		/* 32 bytes: out[i] is one shift away */
 };
 
 struct slab_counters {
@@ -162,10 +184,10 @@ int slab_class_aligned(size_t size, size_t align);
 /*
  * slab_alloc_slow() - an allocation of class @k that the inline path could not serve (the current slab
  * has no free block): carve, take the inbox, switch to a partial slab, or take a new slab (one buddy
- * allocation under the home heap's lock). Context: the calling hart's own @sc. Return: 0 and *@addr;
- * ERR_NOMEM when the home heap has no room for a slab (the caller falls back to the proximity).
+ * allocation under the home heap's lock). Context: the calling hart's own @sc. Return: the block; NULL
+ * when the home heap has no room for a slab (ERR_NOMEM: the caller falls back to the proximity).
  */
-error_t slab_alloc_slow(struct slab_cpu *sc, unsigned k, void **addr);
+void *slab_alloc_slow(struct slab_cpu *sc, unsigned k);
 
 /*
  * slab_free_any() - free @a if it lies in a slab of heap @h (the home heap or another): a block of the
@@ -193,8 +215,9 @@ int slab_getsize(struct heap *h, uintptr_t a, size_t *size);
 bool slab_owns(struct heap *h, uintptr_t a);
 
 /*
- * slab_free_note() - the inline free's rare case: slab @s just went from full to one free block (it joins
- * the partial list), or to empty (back to the heap unless it is the current or the spare one).
+ * slab_free_note() - the inline free's rare case: slab @s had no free block (full: it joins the partial
+ * list; or the current one, carved out: nothing), or is now empty (back to the heap unless it is the
+ * current or the spare one; a current one that empties gives the spare back).
  * Context: the owner of @s; takes the home heap's lock to give a slab back.
  */
 void slab_free_note(struct slab_cpu *sc, struct slab *s);
@@ -212,12 +235,31 @@ void slab_drain(struct slab_cpu *sc);
  */
 error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen);
 
+/* slab_used() - the blocks of @s handed out and not freed back (the bias of a current slab dropped) */
+static inline unsigned slab_used(const struct slab *s)
+{
+	return s->used & (SLAB_USED_BIAS - 1);
+}
+
 /* ---- the inline paths (mm/mem.h) ---- */
 
 /* slab_desc() - the descriptor of page number @page (a >> 12) in a heap whose descriptor bias is @bias. */
 static inline struct slab *slab_desc(uintptr_t bias, uintptr_t page)
 {
 	return (struct slab *)(bias + page * sizeof(struct slab));
+}
+
+/* slab_desc_at() - the descriptor of the page at page-aligned address @base: one shift, no multiply */
+static inline struct slab *slab_desc_at(uintptr_t bias, uintptr_t base)
+{
+	_Static_assert(sizeof(struct slab) << 7 == 1u << BUDDY_PAGE_ORDER, "(base >> 12) * 32 == base >> 7");
+	return (struct slab *)(bias + (base >> 7));
+}
+
+/* slab_block_index() - @off / the class size, for an offset @off < 2^32 (the high word of off * div) */
+static inline uintptr_t slab_block_index(uintptr_t off, uint64_t div)
+{
+	return (uintptr_t)(((unsigned __int128)off * div) >> 64);
 }
 
 /*
@@ -241,34 +283,29 @@ static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_c
  * slab_free_fast() - free @a into its slab if it is a live block of one of the calling hart's own slabs
  * of its home heap: in the span, a page byte naming a class, at a block start below carved, unmarked.
  * False, with nothing written, for anything else (another hart's slab, a buddy block, any bad address):
- * the caller's slow path decides.
+ * the caller's slow path decides. The rare cases call slab_free_note(): the slab had no free block (it
+ * was full, or is the current one, carved out) or is now empty (and not a current slab with the bias).
  */
 static inline __attribute__((always_inline)) bool slab_free_fast(struct slab_cpu *sc, uintptr_t a)
 {
 	if (__builtin_expect(a - sc->lo < sc->span, 1)) {
-		uintptr_t k = *(const uint8_t *)(sc->pg_bias + (a >> 12));
+		const struct slab_class *ci = &slab_class_of_byte[*buddy_page_byte(sc->pg_bias, a)];
+		uintptr_t off = a & ci->omask;
+		struct slab *s = slab_desc_at(sc->desc_bias, a - off);
+		struct slab_blk *b = (struct slab_blk *)a;
 
-		if (__builtin_expect(k != 0, 1)) {
-			const struct slab_class *ci = &slab_class_of_byte[k];
-			uintptr_t page = (a >> 12) & (uintptr_t)(intptr_t)ci->pmask;
-			struct slab *s = slab_desc(sc->desc_bias, page);
-			uintptr_t off = a - (page << 12);
-			uintptr_t q = (off * ci->recip) >> 32;
-			struct slab_blk *b = (struct slab_blk *)a;
+		if (__builtin_expect(off * ci->div < ci->div && slab_block_index(off, ci->div) < s->carved &&
+				     s->owner == sc->hart && b->mark != SLAB_MARK(a), 1)) {
+			struct slab_blk *old = s->free;
+			uint32_t u = s->used - 1u;	/* a live block's slab has used >= 1: no wrap */
 
-			if (__builtin_expect(q * ci->size == off && q < s->carved && s->owner == sc->hart &&
-					     b->mark != SLAB_MARK(a), 1)) {
-				uint32_t u = s->used;
-
-				b->next = s->free;
-				b->mark = SLAB_MARK(a);
-				s->free = b;
-				s->used = (uint16_t)(u - 1);
-				/* u == 1 (now empty) or u == n (was full): one unsigned compare */
-				if (__builtin_expect(u - 2 >= (uint32_t)ci->n - 2, 0))
-					slab_free_note(sc, s);
-				return true;
-			}
+			b->next = old;
+			b->mark = SLAB_MARK(a);
+			s->free = b;
+			s->used = (uint16_t)u;
+			if (__builtin_expect(!old || !u, 0))
+				slab_free_note(sc, s);
+			return true;
 		}
 	}
 	return false;

@@ -864,6 +864,62 @@ static void host_mem_slab_fast_double_free(struct test *t)
 }
 
 /*
+ * The inline free's block-start test (Lemire's, mm/slab.h) in every class: a fresh slab's first carve,
+ * then through mem_free(), which logs and otherwise ignores a refusal, each of: a block +16 (interior;
+ * not in class 16, where it is the next block), +8 (misaligned), the first never-carved block,
+ * the slab's tail past its last block, and the last block of the carve freed twice. None may change the
+ * slab: its used count and free list stay, and slab_check() passes.
+ */
+static void host_mem_slab_fast_block_start(struct test *t)
+{
+	uint64_t before[NCL];
+	struct mm_cpu *mc;
+	unsigned k, i;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mc = mm_cpu_self();
+	snapshot(before);
+	for (k = 0; k < SLAB_NCLASSES; k++) {
+		const struct slab_class *ci = &slab_classes[k];
+		unsigned carve = ci->n < SLAB_CARVE ? ci->n : SLAB_CARVE;
+		uint64_t bad0 = mc->slab.cnt.bad_frees + mc->slab.cnt.double_frees;
+		void *v[SLAB_CARVE];
+		char *base;
+		struct slab *s;
+		unsigned used;
+		struct slab_blk *fl;
+
+		for (i = 0; i < carve; i++)
+			ASSERT_OK(t, mem_alloc(ci->size, NULL, MEM_VALID_SYS, &v[i]));
+		s = mc->slab.cur[k];
+		base = v[0];
+		EXPECT_EQ(t, (uintptr_t)base & ci->omask, 0);	/* a fresh slab: its first block is its base */
+		EXPECT_EQ(t, s->carved, carve);
+		mem_free(v[carve - 1]);
+		used = s->used;
+		fl = s->free;
+		if (ci->size > 16)
+			mem_free(base + 16);
+		mem_free(base + 8);
+		if (carve < ci->n)
+			mem_free(base + (size_t)carve * ci->size);		/* never carved */
+		if ((size_t)ci->n * ci->size < (size_t)ci->omask + 1)
+			mem_free(base + (size_t)ci->n * ci->size);		/* the tail */
+		mem_free(v[carve - 1]);						/* free already */
+		EXPECT_EQ(t, s->used, used);
+		EXPECT_TRUE(t, s->free == fl);
+		EXPECT_EQ(t, mc->slab.cnt.bad_frees + mc->slab.cnt.double_frees - bad0,
+			  2 + (ci->size > 16) + (carve < ci->n) + ((size_t)ci->n * ci->size < (size_t)ci->omask + 1));
+		expect_slabs_ok(t, mc);
+		for (i = 0; i + 1 < carve; i++)
+			mem_free(v[i]);
+		expect_slabs_ok(t, mc);
+	}
+	mem_drain();
+	expect_heaps_back(t, before);
+}
+
+/*
  * Random sequences across the classes against a model: sizes at every class boundary -1/0/+1 and
  * uniform in 1 .. 4200 (past the classes: heap blocks). Every block is filled with its own pattern and
  * checked before its free; size, class and alignment are checked at once; slabs and heap every 256 steps.
@@ -1076,10 +1132,10 @@ static void host_mem_slab_empty_returned(struct test *t)
 					mem_free(w[k][i]);
 			/* one empty slab per class at most: the current one, or a spare on the partial list */
 			if (mc->slab.cur[k] != &slab_none)
-				cur += (uint64_t)1 << slab_classes[k].order;
+				cur += (uint64_t)1 << slab_class_order(&slab_classes[k]);
 			EXPECT_TRUE(t, mc->slab.spare[k] == NULL || mc->slab.cur[k] == &slab_none);
 			if (mc->slab.spare[k])
-				cur += (uint64_t)1 << slab_classes[k].order;
+				cur += (uint64_t)1 << slab_class_order(&slab_classes[k]);
 			EXPECT_TRUE(t, mc->slab.partial[k] == mc->slab.spare[k] &&
 				       (!mc->slab.partial[k] || !mc->slab.partial[k]->next));
 		}
@@ -1251,6 +1307,7 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_private), TEST_CASE(host_mem_private_pages),
 	   TEST_CASE(host_mem_caller_prox),
 	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_slab_fast_double_free),
+	   TEST_CASE(host_mem_slab_fast_block_start),
 	   TEST_CASE(host_mem_slab_model), TEST_CASE(host_mem_slab_align), TEST_CASE(host_mem_slab_checked),
 	   TEST_CASE(host_mem_slab_empty_returned), TEST_CASE(host_mem_slab_remote),
 	   TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));
