@@ -151,7 +151,7 @@ static void list_del(struct slab **head, struct slab *s)
 }
 
 /* a new slab of class k from the home heap: one buddy allocation under its lock */
-static __attribute__((noinline)) struct slab *slab_take(struct slab_cpu *sc, unsigned k)
+static struct slab *slab_take(struct slab_cpu *sc, unsigned k)
 {
 	const struct slab_class *ci = &class_tab[k];
 	struct heap *h = sc->home;
@@ -198,7 +198,7 @@ static void slab_give(struct slab_cpu *sc, struct slab *s)
 }
 
 /* put up to SLAB_CARVE never-used blocks of @s on its free list, lowest address on top */
-static __attribute__((noinline)) void slab_carve(struct slab_cpu *sc, struct slab *s)
+static void slab_carve(struct slab_cpu *sc, struct slab *s)
 {
 	const struct slab_class *ci = &class_tab[s->cls];
 	uintptr_t base = slab_base(sc->desc_bias, s);

@@ -61,7 +61,7 @@
 #define SLAB_MAX_SIZE 4096
 #define SLAB_MIN_ORDER 12		/* smallest slab: 4 KiB */
 #define SLAB_MAX_ORDER 15		/* largest: 32 KiB (below a buddy section, so its section is full) */
-#define SLAB_CARVE 16			/* blocks put on a slab's free list per carve */
+#define SLAB_CARVE 8			/* blocks put on a slab's free list per carve */
 #define SLAB_REMOTE_BATCH 8		/* remote frees per compare-and-swap */
 #define SLAB_OUT 4			/* outgoing batches per hart: slot owner % SLAB_OUT */
 #define SLAB_DRAIN_MAX 64		/* inbox blocks freed per call */
