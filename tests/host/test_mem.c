@@ -878,7 +878,7 @@ static void host_mem_slab_fast_block_start(struct test *t)
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
 	mc = mm_cpu_self();
-	snapshot(before);
+	tc_heaps_snapshot(before);
 	for (k = 0; k < SLAB_NCLASSES; k++) {
 		const struct slab_class *ci = &slab_classes[k];
 		unsigned carve = ci->n < SLAB_CARVE ? ci->n : SLAB_CARVE;
@@ -916,7 +916,7 @@ static void host_mem_slab_fast_block_start(struct test *t)
 		expect_slabs_ok(t, mc);
 	}
 	mem_drain();
-	expect_heaps_back(t, before);
+	tc_expect_heaps_back(t, before);
 }
 
 /*
