@@ -415,6 +415,14 @@ static error_t mem_raw_alloc_walk(size_t size, struct mem_proximity_s *prox, enu
 	return e;
 }
 
+/* a request the hart's own slabs serve: the default proximity, an address wanted, a class size, a cached reach */
+static inline bool slab_request(const struct mm_cpu *c, size_t size, const struct mem_proximity_s *prox,
+				enum mem_reachability_s valid, bool want)
+{
+	return !prox && want && size - 1 < SLAB_MAX_SIZE && (unsigned)valid < MEM_VALID_COUNT_ &&
+	       ((c->cache_valid >> valid) & 1);
+}
+
 /* mem_alloc_slow() past its common case; @slab_full: the slab layer had no room for a slab */
 static __attribute__((noinline)) struct mem_alloc_ret alloc_slow_rest(size_t size, struct mem_proximity_s *prox,
 								      enum mem_reachability_s valid, bool want,
@@ -423,8 +431,7 @@ static __attribute__((noinline)) struct mem_alloc_ret alloc_slow_rest(size_t siz
 	struct mem_alloc_ret r = { 0, NULL };
 	struct mm_cpu *c = mm_cpu_self();
 
-	if (!slab_full && !prox && want && size - 1 < SLAB_MAX_SIZE && (unsigned)valid < MEM_VALID_COUNT_ &&
-	    ((c->cache_valid >> valid) & 1) && !(refill_fail_permille && refill_fault(c))) {
+	if (!slab_full && slab_request(c, size, prox, valid, want) && !(refill_fail_permille && refill_fault(c))) {
 		if ((r.addr = slab_alloc_slow(&c->slab, c->slab.cls_of_size[(size - 1) >> 4])) != NULL)
 			return r;
 		slab_full = true;
@@ -447,8 +454,7 @@ struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, e
 {
 	struct mm_cpu *c = mm_cpu_self();
 
-	if (likely(!prox && want && size - 1 < SLAB_MAX_SIZE && (unsigned)valid < MEM_VALID_COUNT_ &&
-		   ((c->cache_valid >> valid) & 1) && !refill_fail_permille)) {
+	if (likely(slab_request(c, size, prox, valid, want) && !refill_fail_permille)) {
 		void *p = slab_alloc_slow(&c->slab, c->slab.cls_of_size[(size - 1) >> 4]);
 
 		if (likely(p != NULL))

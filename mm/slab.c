@@ -373,7 +373,8 @@ static __attribute__((noinline)) struct slab *refill_rare(struct slab_cpu *sc, u
 /*
  * refill_rare()'s common case, kept small: the current slab is carved out and full, nothing waits in the
  * inbox, and the partial list's head is not the spare: it becomes current (the bias, if any, moves with
- * it; a partial slab always has a free block).
+ * it; a partial slab always has a free block). It spells out cur_set() and list_del() of the head: with
+ * the calls' general cases the uniform trace costs 60.3 instructions per op instead of 57.9 (measured).
  */
 static struct slab *refill(struct slab_cpu *sc, unsigned k)
 {
