@@ -3,7 +3,7 @@
 #
 # Installs Debian's RISC-V toolchain, newlib sources, dtc, clang (host fuzzing) and gnuplot when missing,
 # and QEMU 10.0 from bookworm-backports (adding that suite to apt's sources once); unpacks Debian 12's own
-# QEMU 7.2 into build/qemu-7.2 (the matrix boots a few topologies on it) and OpenSBI 1.1 into build/opensbi;
+# QEMU 7.2 into build/qemu-7.2 (the matrix boots a few topologies on it) and OpenSBI 1.1 into build/opensbi-1.1;
 # builds newlib (libc, libm) for rv64gc/lp64d -mcmodel=medany into build/newlib; extracts libfdt and
 # kunit.py from Debian's linux-source-6.1.
 #
@@ -77,11 +77,8 @@ fi
 # OpenSBI 1.1's generic fw_dynamic.bin (see the top of this file)
 if [ ! -f "$build/opensbi-1.1/fw_dynamic.bin" ]; then
 	log "unpacking OpenSBI 1.1 (opensbi from bookworm) into build/opensbi-1.1"
-	rm -rf "$build/opensbi-1.1" "$build/opensbi-deb"
-	unpack opensbi "$build/opensbi-deb" ./usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
-	mkdir -p "$build/opensbi-1.1"
-	mv "$build/opensbi-deb/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin" "$build/opensbi-1.1/"
-	rm -rf "$build/opensbi-deb"
+	rm -rf "$build/opensbi-1.1"
+	unpack opensbi "$build/opensbi-1.1" --strip-components=6 ./usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 fi
 ln -sfn opensbi-1.1/fw_dynamic.bin "$build/fw_dynamic.bin"
 
