@@ -27,8 +27,8 @@ need_root() {
 backports=/etc/apt/sources.list.d/proxima-bookworm-backports.sources
 if ! grep -rqsE '(^|[[:space:]])bookworm-backports([[:space:]]|$)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
 	need_root "add bookworm-backports to apt's sources"
-	uri=$(grep -rhsE '^URIs:' /etc/apt/sources.list.d/*.sources | grep -v security | head -n1 | awk '{print $2}')
-	[ -n "$uri" ] || uri=$(grep -hsE '^deb[[:space:]]' /etc/apt/sources.list | grep -v security | head -n1 | awk '{print $2}')
+	uri=$(grep -rhsE '^URIs:' /etc/apt/sources.list.d/*.sources | grep -v security | head -n1 | awk '{print $2}' || true)
+	[ -n "$uri" ] || uri=$(grep -hsE '^deb[[:space:]]' /etc/apt/sources.list | grep -v security | head -n1 | awk '{print $2}' || true)
 	[ -n "$uri" ] || { echo "setup: no Debian archive in apt's sources to take bookworm-backports from" >&2; exit 1; }
 	log "adding bookworm-backports ($uri) to apt's sources"
 	printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' \
@@ -42,17 +42,24 @@ missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-qemu_major=$(qemu-system-riscv64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')
-if [ "${qemu_major:-0}" -lt 10 ]; then
-	missing+=(qemu-system-riscv/bookworm-backports)
-fi
-if [ ${#missing[@]} -gt 0 ]; then
-	log "installing ${missing[*]}"
-	need_root "install: ${missing[*]}"
+# (|| true: under set -e and pipefail a missing qemu-system-riscv64 would end the script here, silently)
+qemu_major=$(qemu-system-riscv64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p' || true)
+if [ ${#missing[@]} -gt 0 ] || [ "${qemu_major:-0}" -lt 10 ]; then
+	need_root "install packages"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt_updated=1
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing ${missing[*]}"
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# QEMU 10 in a transaction of its own, with bookworm-backports as the target release: its dependencies
+# (qemu-system-common, qemu-system-data, opensbi) must come from backports too, which "pkg/suite" alone
+# does not ask for ("held broken packages"); the packages above stay on bookworm's versions.
+if [ "${qemu_major:-0}" -lt 10 ]; then
+	log "installing qemu-system-riscv from bookworm-backports"
+	apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-riscv >/dev/null
 fi
 
 # one file (or folder) out of a bookworm package, downloaded (not installed) into build/
