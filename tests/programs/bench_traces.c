@@ -319,6 +319,22 @@ struct replay {
 	uint32_t hist[HIST_MAX + 1];
 };
 
+/*
+ * What Proxima's slow operations did (name=tail): each op over TAIL_INSN instructions is put in the first
+ * class of what the slab layer counted during it (a slab taken from / given to the heap, a carve, a
+ * switch to a partial slab, an inbox take); "heap" is none of those (a request the heap served).
+ */
+#define TAIL_INSN 100
+enum { TAIL_TAKE, TAIL_GIVE, TAIL_CARVE, TAIL_SWITCH, TAIL_INBOX, TAIL_HEAP, TAIL_KINDS };
+static const char *const tail_name[TAIL_KINDS] = { "take", "give", "carve", "switch", "inbox", "heap" };
+
+static unsigned tail_kind(const struct slab_counters *a, const struct slab_counters *b)
+{
+	return b->slabs_taken != a->slabs_taken ? TAIL_TAKE : b->slabs_given != a->slabs_given ? TAIL_GIVE :
+	       b->carves != a->carves ? TAIL_CARVE : b->switches != a->switches ? TAIL_SWITCH :
+	       b->inbox_takes != a->inbox_takes ? TAIL_INBOX : TAIL_HEAP;
+}
+
 static uint64_t pct_of(const uint32_t *hist, uint64_t n, unsigned pct)
 {
 	uint64_t want = (n * pct + 99) / 100, seen = 0;
@@ -336,10 +352,12 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 {
 	uint64_t ba, bf, sum = 0, max = 0, fp0, fp_peak = 0, live = 0, blk = 0, live_peak = 0, blk_at_peak = 0;
 	unsigned i, fails = 0, max_i = 0, max_size = 0;
-	char line[256], fo[48], rw[48];
+	uint64_t sum_kind[2] = { 0, 0 }, n_kind[2] = { 0, 0 }, tail_n[TAIL_KINDS] = { 0 }, tail_max[TAIL_KINDS] = { 0 };
+	char line[320], fo[48], rw[48];
 	size_t len;
-
-	struct slab_counters c0 = cls_self()->mm.slab.cnt, c1;
+	unsigned k;
+	bool px = a->settle == mem_drain;
+	struct slab_counters c0 = cls_self()->mm.slab.cnt, c1, before;
 
 	memset(r, 0, sizeof(*r));
 	bracket(&ba, &bf);
@@ -350,6 +368,7 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 		unsigned size = op->kind == OP_ALLOC ? op->size : r->req[op->slot];
 		uint64_t d, fp;
 
+		before = cls_self()->mm.slab.cnt;
 		if (op->kind == OP_ALLOC) {
 			d = timed_alloc(a->alloc, op->size, &r->ptr[op->slot]);
 			d = d > ba ? d - ba : 0;
@@ -371,6 +390,13 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 			}
 		}
 		sum += d;
+		sum_kind[op->kind] += d;
+		n_kind[op->kind]++;
+		if (px && d > TAIL_INSN) {
+			k = tail_kind(&before, &cls_self()->mm.slab.cnt);
+			tail_n[k]++;
+			tail_max[k] = d > tail_max[k] ? d : tail_max[k];
+		}
 		r->hist[d < HIST_MAX ? d : HIST_MAX]++;
 		if (d > max)
 			max = d, max_i = i, max_size = size;
@@ -394,13 +420,26 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 		 (unsigned long long)max, (unsigned long long)pct_of(r->hist, t->nops, 50),
 		 (unsigned long long)pct_of(r->hist, t->nops, 99),
 		 t->op[max_i].kind == OP_ALLOC ? "alloc" : "free", max_size, fails);
+	len = strlen(line);
+	bench_fmt_ratio(line + len, sizeof(line) - len, "insn_alloc", sum_kind[OP_ALLOC], n_kind[OP_ALLOC]);
+	len = strlen(line);
+	bench_fmt_ratio(line + len, sizeof(line) - len, "insn_free", sum_kind[OP_FREE], n_kind[OP_FREE]);
 	printk("%s\n", line);
+	if (px) {
+		len = (size_t)snprintf(line, sizeof(line), "bench: name=tail trace=%s alloc=%s over=%d", t->name,
+				       a->name, TAIL_INSN);
+		for (k = 0; k < TAIL_KINDS && len < sizeof(line); k++)
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu max_%s=%llu", tail_name[k],
+						(unsigned long long)tail_n[k], tail_name[k],
+						(unsigned long long)tail_max[k]);
+		printk("%s\n", line);
+	}
 	bench_fmt_ratio(fo, sizeof(fo), "footprint_over_live", fp_peak, live_peak);
 	bench_fmt_ratio(rw, sizeof(rw), "rounding_waste", blk_at_peak - live_peak, live_peak);
 	printk("bench: name=frag trace=%s alloc=%s%s%s peak_live=%llu peak_footprint=%llu\n", t->name, a->name, fo,
 	       rw, (unsigned long long)live_peak, (unsigned long long)fp_peak);
 	c1 = cls_self()->mm.slab.cnt;
-	if (a->settle == mem_drain)	/* what the slab layer did during the replay (and its final drain) */
+	if (px)	/* what the slab layer did during the replay (and its final drain) */
 		printk("bench: name=slabs trace=%s alloc=%s slabs_taken=%llu slabs_given=%llu carves=%llu switches=%llu\n",
 		       t->name, a->name, (unsigned long long)(c1.slabs_taken - c0.slabs_taken),
 		       (unsigned long long)(c1.slabs_given - c0.slabs_given), (unsigned long long)(c1.carves - c0.carves),
