@@ -30,42 +30,29 @@ static unsigned nspans;
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 /*
- * Owner map: the heap of an address in O(1), for heap_free() and heap_owner(). Addresses are cut into
- * slots of 2^shift bytes, shift the smallest (>= 16) with which every heap's buddy span lies in a run of
- * at most OWNER_SLOTS consecutive slots; slot[(a >> shift) % OWNER_SLOTS] names one heap whose buddy span
- * [b.base, b.end) meets slot a >> shift, and an unused entry names owner_none, whose span is empty. As
- * only that run is filled, slots outside it may alias an entry: no matter, since a lookup always
- * confirms that the address lies in the named heap's buddy span, which also gives buddy_try_free() its
- * precondition. Whatever that confirmation rejects - a slot two spans share (named for the first), the
- * few bytes a span's 64-byte rounding leaves out, an address no heap owns, NULL - goes to the binary
- * search over spans[], which is exact. A lookup is a shift, a mask, a load and a range test.
+ * Owner map (struct heap_owner_map, mm/heap.h): the heap of an address in O(1), for heap_free() and
+ * heap_owner(). Addresses are cut into slots of 2^shift bytes, shift the smallest (>= 16) with which
+ * every heap's buddy span lies in a run of at most HEAP_OWNER_SLOTS consecutive slots;
+ * slot[(a >> shift) % HEAP_OWNER_SLOTS] names one heap whose buddy span [b.base, b.end) meets slot
+ * a >> shift, and an unused entry names owner_none, whose span is empty. As only that run is filled,
+ * slots outside it may alias an entry: no matter, since a lookup always confirms that the address lies in
+ * the named heap's buddy span, which also gives buddy_try_free() its precondition. Whatever that
+ * confirmation rejects - a slot two spans share (named for the first), the few bytes a span's 64-byte
+ * rounding leaves out, an address no heap owns, NULL - goes to the binary search over spans[], which is
+ * exact. A lookup (heap_owner_fast()) is a shift, a mask, a load and a range test.
  */
-#define OWNER_SLOTS 1024	/* 4 per cluster of a 16x16 mesh: the search stays for the rare shared slot */
 static struct heap owner_none;
-static struct {
-	unsigned long shift3;		/* shift - 3: see owner_fast() */
-	struct heap *slot[OWNER_SLOTS];
-} owner_map = { .shift3 = 16 - 3, .slot = { [0 ... OWNER_SLOTS - 1] = &owner_none } };	/* no heap yet */
-
-static inline struct heap *owner_fast(uintptr_t a)
-{
-	/* (a >> shift) % OWNER_SLOTS, scaled by sizeof(pointer) = 8: one shift and one mask */
-	uintptr_t off = (a >> owner_map.shift3) & ((OWNER_SLOTS - 1) * sizeof(struct heap *));
-	struct heap *h = *(struct heap **)((char *)owner_map.slot + off);
-
-	if (unlikely(a - h->b.base >= h->b.span))
-		return NULL;
-	return h;
-}
-
+struct heap_owner_map heap_owner_map = {	/* no heap yet */
+	.shift3 = 16 - 3, .slot = { [0 ... HEAP_OWNER_SLOTS - 1] = &owner_none }
+};
 static void owner_map_build(void)
 {
 	uintptr_t lo = UINTPTR_MAX, hi = 0, k;
 	unsigned long shift = 16;
 	unsigned i;
 
-	for (k = 0; k < OWNER_SLOTS; k++)
-		owner_map.slot[k] = &owner_none;
+	for (k = 0; k < HEAP_OWNER_SLOTS; k++)
+		heap_owner_map.slot[k] = &owner_none;
 	for (i = 0; i < nspans; i++) {
 		if (spans[i].h->b.base < lo)
 			lo = spans[i].h->b.base;
@@ -73,15 +60,15 @@ static void owner_map_build(void)
 			hi = spans[i].h->b.end;
 	}
 	if (lo < hi)
-		while (((hi - 1) >> shift) - (lo >> shift) >= OWNER_SLOTS)
+		while (((hi - 1) >> shift) - (lo >> shift) >= HEAP_OWNER_SLOTS)
 			shift++;
-	owner_map.shift3 = shift - 3;
+	heap_owner_map.shift3 = shift - 3;
 	for (i = 0; i < nspans; i++) {
 		struct heap *h = spans[i].h;
 
 		for (k = h->b.base >> shift; k <= (h->b.end - 1) >> shift; k++)
-			if (owner_map.slot[k % OWNER_SLOTS] == &owner_none)
-				owner_map.slot[k % OWNER_SLOTS] = h;
+			if (heap_owner_map.slot[k % HEAP_OWNER_SLOTS] == &owner_none)
+				heap_owner_map.slot[k % HEAP_OWNER_SLOTS] = h;
 	}
 }
 
@@ -264,7 +251,7 @@ static struct heap *owner_search(uintptr_t a)
 
 struct heap *heap_owner(const void *addr)
 {
-	struct heap *h = owner_fast((uintptr_t)addr);
+	struct heap *h = heap_owner_fast((uintptr_t)addr);
 
 	return h ? h : owner_search((uintptr_t)addr);
 }
@@ -330,7 +317,7 @@ static __attribute__((noinline)) error_t alloc_split_unlock(struct heap *h, unsi
  * The common allocation and free, inline and without a stack frame: the lock's and the buddy's fast paths
  * (kernel/lock.h, mm/buddy.h) with nothing between them. A request of 1..fast_max bytes (fast_max is
  * the heap's size, capped at the largest order; 0 for an empty heap) needs none of alloc_checked()'s
- * tests, and an address that owner_fast() places in a heap's buddy span none of buddy_free()'s range
+ * tests, and an address that heap_owner_fast() places in a heap's buddy span none of buddy_free()'s range
  * test. Every other case leaves through a tail call that does the full work (and, under the lock, also
  * the unlock), so the results, counters and messages are those of the checked paths.
  */
@@ -403,7 +390,7 @@ static void report(const char *what, const void *addr, struct heap *h, error_t e
 		mm_log("heap: %s %p (no cluster): %s", what, addr, err_str(e));
 }
 
-/* free_search() - heap_free() of what owner_fast() does not place: NULL, a span's edge, no heap's address */
+/* free_search() - heap_free() of what heap_owner_fast() does not place: NULL, a span's edge, no heap's address */
 static __attribute__((noinline)) error_t free_search(void *addr)
 {
 	struct heap *h;
@@ -437,7 +424,7 @@ static __attribute__((noinline)) error_t free_finish_unlock(struct heap *h, void
 
 error_t heap_free(void *addr)
 {
-	struct heap *h = owner_fast((uintptr_t)addr);
+	struct heap *h = heap_owner_fast((uintptr_t)addr);
 	int why;
 
 	if (unlikely(!h))

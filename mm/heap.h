@@ -156,6 +156,33 @@ error_t heap_getsize(const void *addr, size_t *size);
  */
 struct heap *heap_owner(const void *addr);
 
+/* The owner map's table (mm/heap.c explains it), for heap_owner_fast(). */
+#define HEAP_OWNER_SLOTS 1024	/* 4 per cluster of a 16x16 mesh: the search stays for the rare shared slot */
+struct heap_owner_map {
+	unsigned long shift3;		/* shift - 3: see heap_owner_fast() */
+	struct heap *slot[HEAP_OWNER_SLOTS];
+};
+extern struct heap_owner_map heap_owner_map;
+
+/**
+ * heap_owner_fast() - heap_owner() without its search: the heap its owner map names for @a, if @a lies
+ * in that heap's span.
+ * @a: any address.
+ *
+ * A shift, a mask, a load and a range test, inline (mem_free()'s slow path). Context: any hart, no lock.
+ * Return: the heap; NULL when the map does not confirm one (heap_owner() then searches).
+ */
+static inline struct heap *heap_owner_fast(uintptr_t a)
+{
+	/* (a >> shift) % HEAP_OWNER_SLOTS, scaled by sizeof(pointer) = 8: one shift and one mask */
+	uintptr_t off = (a >> heap_owner_map.shift3) & ((HEAP_OWNER_SLOTS - 1) * sizeof(struct heap *));
+	struct heap *h = *(struct heap **)((char *)heap_owner_map.slot + off);
+
+	if (__builtin_expect(a - h->b.base >= h->b.span, 0))
+		return NULL;
+	return h;
+}
+
 /**
  * heap_check() - check every invariant of @h.
  * @h: a heap.

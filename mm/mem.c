@@ -522,14 +522,23 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 	return e;
 }
 
-/* mem_free()'s slow path: another hart's slab block straight into its batch, anything else checked */
+static void free_other(void *addr)
+{
+	(void)free_slow(addr);
+}
+
+/*
+ * mem_free()'s slow path: another hart's slab block straight into its batch, anything else checked. Both
+ * calls are tail calls: no frame on the way to the batch.
+ */
 void mem_free_slow(void *addr)
 {
-	struct heap *h = heap_owner(addr);
+	struct heap *h = heap_owner_fast((uintptr_t)addr);
 
-	if (h && slab_free_remote_fast(&mm_cpu_self()->slab, h, (uintptr_t)addr))
-		return;
-	(void)free_slow(addr);
+	if (h)
+		slab_free_remote_fast(&mm_cpu_self()->slab, h, (uintptr_t)addr, free_other);
+	else
+		free_other(addr);
 }
 
 /*

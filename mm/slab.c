@@ -485,20 +485,12 @@ static __attribute__((noinline)) void out_flush(struct slab_cpu *sc, struct slab
 	o->n = 0;
 }
 
-/*
- * Append marked-to-be block @b to the outgoing batch of @owner: slot owner % SLAB_OUT (direct-mapped, so
- * finding it is one index); a slot busy with another owner is pushed first.
- */
-static inline __attribute__((always_inline)) void remote_free(struct slab_cpu *sc, unsigned owner,
-								struct slab_blk *b)
+/* append block @b to batch @o (empty, or @owner's); return its new length */
+static inline __attribute__((always_inline)) uint32_t out_append(struct slab_cpu *sc, struct slab_out *o,
+								 unsigned owner, struct slab_blk *b)
 {
-	struct slab_out *o = &sc->out[owner % SLAB_OUT];
-	struct slab_blk *head = o->head;	/* NULL iff the batch is empty */
+	struct slab_blk *head = o->head;
 
-	if (unlikely(head && o->owner != owner)) {
-		out_flush(sc, o);
-		head = NULL;
-	}
 	b->mark = SLAB_MARK(b);
 	b->next = head;
 	if (!head)
@@ -506,11 +498,34 @@ static inline __attribute__((always_inline)) void remote_free(struct slab_cpu *s
 	o->head = b;
 	o->owner = owner;
 	sc->cnt.remote_frees++;
-	if (unlikely(++o->n >= SLAB_REMOTE_BATCH))
+	return ++o->n;
+}
+
+/* remote_free()'s rare case, out of line so that its common one saves no register */
+static __attribute__((noinline)) void out_evict(struct slab_cpu *sc, struct slab_out *o, unsigned owner,
+						struct slab_blk *b)
+{
+	out_flush(sc, o);	/* the slot holds another owner's batch: it goes first */
+	(void)out_append(sc, o, owner, b);	/* 1 < SLAB_REMOTE_BATCH: no flush */
+}
+
+/*
+ * Append marked-to-be block @b to the outgoing batch of @owner: slot owner % SLAB_OUT (direct-mapped, so
+ * finding it is one index); a slot busy with another owner is pushed first. The calls are tail calls.
+ */
+static inline __attribute__((always_inline)) void remote_free(struct slab_cpu *sc, unsigned owner,
+							      struct slab_blk *b)
+{
+	struct slab_out *o = &sc->out[owner % SLAB_OUT];
+
+	_Static_assert(SLAB_REMOTE_BATCH > 1, "out_evict() appends without a flush");
+	if (unlikely(o->head && o->owner != owner))
+		out_evict(sc, o, owner, b);
+	else if (unlikely(out_append(sc, o, owner, b) >= SLAB_REMOTE_BATCH))
 		out_flush(sc, o);
 }
 
-bool slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a)
+void slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a, void (*other)(void *))
 {
 	const struct slab_class *ci;
 	uintptr_t off;
@@ -519,20 +534,22 @@ bool slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a)
 
 	/* a slab lives in a fully initialised section (it is smaller than one): its page bytes are valid */
 	if (a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) != BUDDY_SEC_FULL)
-		return false;
+		goto other;
 	ci = &slab_class_of_byte[*buddy_page_byte(h->b.pg_bias, a)];
 	off = a & ci->omask;
 	s = slab_desc_at(h->page_desc_bias, a - off);
 	/* div 0 (no class) fails the first test */
 	if (off * ci->div >= ci->div || slab_block_index(off, ci->div) >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) ||
 	    ((struct slab_blk *)a)->mark == SLAB_MARK(a))
-		return false;
+		goto other;
 	/* a live slab's owner is a hart with slab state (slab_take() wrote it): no test of harts[] */
 	owner = s->owner;
 	if (owner == sc->hart)
-		return false;
+		goto other;
 	remote_free(sc, owner, (struct slab_blk *)a);
-	return true;
+	return;
+other:
+	other((void *)a);
 }
 
 int slab_free_any(struct slab_cpu *sc, struct heap *h, uintptr_t a)

@@ -200,10 +200,11 @@ int slab_free_any(struct slab_cpu *sc, struct heap *h, uintptr_t a);
 
 /*
  * slab_free_remote_fast() - mem_free()'s path for a live block of another hart's slab in heap @h: into the
- * batch for its owner, no division, no lookup beyond the block's page. False, with nothing written, for
- * anything else (the checked path then decides). Context: the calling hart's own @sc; no lock.
+ * batch for its owner, no division, no lookup beyond the block's page. Anything else goes to @other(@a)
+ * (the checked path), with nothing written. Every call is a tail call, so that this saves no register.
+ * Context: the calling hart's own @sc; no lock.
  */
-bool slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a);
+void slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a, void (*other)(void *));
 
 /*
  * slab_getsize() - the class size of the live block at @a in heap @h. Return: 0; 1 (not a slab address);
