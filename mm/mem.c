@@ -424,11 +424,11 @@ static inline bool slab_request(const struct mm_cpu *c, size_t size, const struc
 }
 
 /* mem_alloc_slow() past its common case; @slab_full: the slab layer had no room for a slab */
-static __attribute__((noinline)) struct mem_alloc_ret alloc_slow_rest(size_t size, struct mem_proximity_s *prox,
+static __attribute__((noinline)) struct mm_alloc_ret alloc_slow_rest(size_t size, struct mem_proximity_s *prox,
 								      enum mem_reachability_s valid, bool want,
 								      bool slab_full)
 {
-	struct mem_alloc_ret r = { 0, NULL };
+	struct mm_alloc_ret r = { 0, NULL };
 	struct mm_cpu *c = mm_cpu_self();
 
 	if (!slab_full && slab_request(c, size, prox, valid, want) && !(refill_fail_permille && refill_fault(c))) {
@@ -445,23 +445,23 @@ static __attribute__((noinline)) struct mem_alloc_ret alloc_slow_rest(size_t siz
 	return r;
 }
 
-/*
- * The inline path's request whose current slab ran out goes straight to the slab layer's refill (a
- * switch to a partial slab, most often): nothing else on the way, so that it saves few registers.
- */
-struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
-				    bool want)
+/* slab_alloc_miss()'s fallback: the home heap had no room for a slab */
+static struct mm_alloc_ret alloc_after_miss(size_t size, unsigned valid)
 {
-	struct mm_cpu *c = mm_cpu_self();
+	return alloc_slow_rest(size, NULL, (enum mem_reachability_s)valid, true, true);
+}
 
-	if (likely(slab_request(c, size, prox, valid, want) && !refill_fail_permille)) {
-		void *p = slab_alloc_slow(&c->slab, c->slab.cls_of_size[(size - 1) >> 4]);
-
-		if (likely(p != NULL))
-			return (struct mem_alloc_ret){ 0, p };
-		return alloc_slow_rest(size, prox, valid, want, true);
-	}
-	return alloc_slow_rest(size, prox, valid, want, false);
+/*
+ * The inline path's slab request whose current slab ran out (@how: its class) goes straight to the slab
+ * layer's refill (a carve or a switch to a partial slab, most often) by a tail call, nothing checked
+ * again; with refill faults injected it takes the checked way, which draws them.
+ */
+struct mm_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+				   unsigned long how)
+{
+	if (likely(how < SLAB_NCLASSES && !refill_fail_permille))
+		return slab_alloc_miss(&mm_cpu_self()->slab, (unsigned)how, size, (unsigned)valid, alloc_after_miss);
+	return alloc_slow_rest(size, prox, valid, how != MEM_SLOW_NOADDR, false);
 }
 
 static struct mem_region *private_owner(uintptr_t a)

@@ -210,15 +210,14 @@ error_t mem_alloc_aligned(size_t size, size_t align, struct mem_proximity_s *pro
 
 /*
  * The rest of mem_alloc() and mem_free(), out of line; not for direct use. The slow allocation returns
- * the block in registers (a two-word struct is returned in a0/a1), so that the caller's out-variable is
- * not forced to memory by having its address passed to a call. @want: the caller gave an out-pointer.
+ * the block in registers (struct mm_alloc_ret, mm/slab.h), so that the caller's out-variable is not
+ * forced to memory by having its address passed to a call. @how: the size class whose current slab ran
+ * out (a slab request: nothing is checked again), else MEM_SLOW_WANT or MEM_SLOW_NOADDR (no out-pointer).
  */
-struct mem_alloc_ret {
-	error_t err;
-	void *addr;
-};
-struct mem_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
-				    bool want);
+#define MEM_SLOW_WANT 32u
+#define MEM_SLOW_NOADDR 33u
+struct mm_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
+				   unsigned long how);
 void mem_free_slow(void *addr);
 
 /* the size class of a size of 1..4096 bytes known at compile time: a constant, like Linux's kmalloc_index() */
@@ -240,11 +239,13 @@ static inline __attribute__((always_inline)) error_t mem_alloc(size_t size, stru
 								enum mem_reachability_s valid, void **addr)
 {
 	struct mm_cpu *c = mm_cpu_self();
+	struct mm_alloc_ret r;
+	unsigned long how = addr ? MEM_SLOW_WANT : MEM_SLOW_NOADDR;
 
 	if (__builtin_expect(!prox && size - 1 < SLAB_MAX_SIZE && addr &&
 			     (valid == MEM_VALID_SYS || ((unsigned)valid < 32 && ((c->cache_valid >> valid) & 1))), 1)) {
-		unsigned k = __builtin_constant_p(size) ? (unsigned)MEM_CONST_CLASS(size) :
-							  c->slab.cls_of_size[(size - 1) >> 4];
+		unsigned long k = __builtin_constant_p(size) ? (unsigned long)MEM_CONST_CLASS(size) :
+							       c->slab.cls_of_size[(size - 1) >> 4];
 		void *p = slab_alloc_fast(&c->slab, k);
 
 		if (__builtin_expect(p != NULL, 1)) {
@@ -252,14 +253,12 @@ static inline __attribute__((always_inline)) error_t mem_alloc(size_t size, stru
 			*addr = p;
 			return 0;
 		}
+		how = k;	/* the current slab ran out: mem_alloc_slow() goes straight to the slab layer */
 	}
-	{
-		struct mem_alloc_ret r = mem_alloc_slow(size, prox, valid, addr != NULL);
-
-		if (!r.err)
-			*addr = r.addr;
-		return r.err;
-	}
+	r = mem_alloc_slow(size, prox, valid, how);
+	if (!r.err)
+		*addr = r.addr;
+	return r.err;
 }
 
 /*

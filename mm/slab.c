@@ -108,7 +108,7 @@ static void set_pages(uintptr_t pg_bias, uintptr_t base, unsigned order, uint8_t
 {
 	unsigned i;
 
-	for (i = 0; i < 1u << (order - 12); i++)
+	for (i = 0; i < 1u << (order - BUDDY_PAGE_ORDER); i++)
 		*buddy_page_byte(pg_bias, base + ((uintptr_t)i << 12)) = v;
 }
 
@@ -197,26 +197,28 @@ static void slab_give(struct slab_cpu *sc, struct slab *s)
 	sc->cnt.slabs_given++;
 }
 
-/* put up to SLAB_CARVE never-used blocks of @s on its free list, lowest address on top */
-static void slab_carve(struct slab_cpu *sc, struct slab *s)
+/* put up to SLAB_CARVE never-used blocks of @s (its free list empty) on that list, lowest address on top */
+static inline __attribute__((always_inline)) void slab_carve(struct slab_cpu *sc, struct slab *s,
+							      const struct slab_class *ci)
 {
-	const struct slab_class *ci = &class_tab[s->cls];
-	uintptr_t base = slab_base(sc->desc_bias, s);
-	unsigned i = s->carved, end = i + SLAB_CARVE < ci->n ? i + SLAB_CARVE : ci->n;
+	unsigned i = s->carved, end = i + SLAB_CARVE < ci->n ? i + SLAB_CARVE : ci->n, j;
+	uintptr_t a = slab_base(sc->desc_bias, s) + (uintptr_t)end * ci->size;	/* past the last one */
+	struct slab_blk *head = NULL;
 
-	while (end-- > i) {
-		struct slab_blk *b = (struct slab_blk *)(base + (uintptr_t)end * ci->size);
+	for (j = end; j > i; j--) {
+		struct slab_blk *b = (struct slab_blk *)(a -= ci->size);
 
 #if MM_DEBUG
 		/* every free block is poisoned past its link (see the debug allocator, mm/mem_debug.c) */
 		if (ci->size > MEM_DBG_TRAILER + sizeof(*b))
 			memset((char *)b + sizeof(*b), MEM_DBG_POISON, ci->size - MEM_DBG_TRAILER - sizeof(*b));
 #endif
-		b->next = s->free;
+		b->next = head;
 		b->mark = SLAB_MARK(b);
-		s->free = b;
+		head = b;
 	}
-	s->carved = (uint16_t)(i + SLAB_CARVE < ci->n ? i + SLAB_CARVE : ci->n);
+	s->free = head;
+	s->carved = (uint16_t)end;
 	sc->cnt.carves++;
 }
 
@@ -338,7 +340,7 @@ static __attribute__((noinline)) struct slab *refill_rare(struct slab_cpu *sc, u
 		if (s->free)
 			return s;
 		if (s != &slab_none && s->carved < class_tab[k].n) {
-			slab_carve(sc, s);
+			slab_carve(sc, s, &class_tab[k]);
 			return s;
 		}
 		if (sc->pending || __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED)) {
@@ -370,19 +372,50 @@ static __attribute__((noinline)) struct slab *refill_rare(struct slab_cpu *sc, u
 	}
 }
 
-/*
- * refill_rare()'s common case, kept small: the current slab is carved out and full, nothing waits in the
- * inbox, and the partial list's head is not the spare: it becomes current (the bias, if any, moves with
- * it; a partial slab always has a free block). It spells out cur_set() and list_del() of the head: with
- * the calls' general cases the uniform trace costs 60.3 instructions per op instead of 57.9 (measured).
- */
-static struct slab *refill(struct slab_cpu *sc, unsigned k)
+/* pop the first free block of @s (it has one): the inline path's pop, out of line */
+static inline __attribute__((always_inline)) void *pop(struct slab_cpu *sc, struct slab *s)
 {
-	struct slab *s = sc->cur[k], *t = sc->partial[k], *nx;
+	struct slab_blk *b = s->free;
 
-	if (unlikely(s == &slab_none || s->carved < class_tab[k].n || !t || t == sc->spare[k] || sc->pending ||
+	s->free = b->next;
+	b->mark = 0;
+	s->used++;
+	sc->hits++;
+	return b;
+}
+
+/* refill_rare() and the pop, out of line: slab_alloc_slow() reaches it by a tail call */
+static __attribute__((noinline)) void *alloc_rare(struct slab_cpu *sc, unsigned k)
+{
+	struct slab *s = refill_rare(sc, k);
+
+	return s ? pop(sc, s) : NULL;
+}
+
+/*
+ * slab_alloc_slow()'s common cases, with no call, so that it saves no register: the current slab @s has
+ * blocks left to carve, or it is carved out and full, nothing waits in the inbox, and the partial list's
+ * head is not the spare: that head becomes current (the bias, if any, moves with it; a partial slab
+ * always has a free block). The switch spells out cur_set() and list_del() of the head.
+ */
+static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *sc, unsigned k,
+								  void *(*rare)(struct slab_cpu *, unsigned))
+{
+	const struct slab_class *ci = &class_tab[k];
+	struct slab *s = sc->cur[k], *t, *nx;
+
+	if (unlikely(!sc->home))
+		return NULL;
+	if (s->free)
+		return pop(sc, s);
+	if (likely(s != &slab_none && s->carved < ci->n)) {
+		slab_carve(sc, s, ci);
+		return pop(sc, s);
+	}
+	t = sc->partial[k];
+	if (unlikely(s == &slab_none || !t || t == sc->spare[k] || sc->pending ||
 		     __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED)))
-		return refill_rare(sc, k);
+		return rare(sc, k);
 	if (!sc->spare[k]) {
 		s->used = (uint16_t)(s->used - SLAB_USED_BIAS);
 		t->used = (uint16_t)(t->used + SLAB_USED_BIAS);
@@ -396,24 +429,22 @@ static struct slab *refill(struct slab_cpu *sc, unsigned k)
 	t->state = SLAB_CUR;
 	sc->cur[k] = t;
 	sc->cnt.switches++;
-	return t;
+	return pop(sc, t);
 }
 
 void *slab_alloc_slow(struct slab_cpu *sc, unsigned k)
 {
-	struct slab *s = sc->cur[k];
-	struct slab_blk *b;
+	return alloc_slow(sc, k, alloc_rare);
+}
 
-	if (unlikely(!sc->home))
-		return NULL;
-	if (!s->free && !(s = refill(sc, k)))
-		return NULL;
-	b = s->free;
-	s->free = b->next;
-	b->mark = 0;
-	s->used++;
-	sc->hits++;
-	return b;
+struct mm_alloc_ret slab_alloc_miss(struct slab_cpu *sc, unsigned k, size_t size, unsigned valid,
+				    struct mm_alloc_ret (*full)(size_t size, unsigned valid))
+{
+	void *p = alloc_slow(sc, k, alloc_rare);
+
+	if (unlikely(!p))
+		return full(size, valid);
+	return (struct mm_alloc_ret){ 0, p };
 }
 
 /* ---- frees from the slow path, checked; remote frees ---- */

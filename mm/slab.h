@@ -92,10 +92,16 @@ struct slab_class {
 extern const struct slab_class slab_class_of_byte[256];
 #define slab_classes (slab_class_of_byte + 1)
 
-/* slab_class_order() - the order of class @ci's slabs (12..15) */
+/*
+ * slab_class_order() - the order of class @ci's slabs (12..15): three compares, where __builtin_clz()
+ * would be a libgcc call on a RISC-V without Zbb.
+ */
 static inline unsigned slab_class_order(const struct slab_class *ci)
 {
-	return 64u - (unsigned)__builtin_clzll((unsigned long long)ci->omask);
+	unsigned x = ci->omask >> 12;	/* 0, 1, 3 or 7 */
+
+	_Static_assert(SLAB_MIN_ORDER == 12 && SLAB_MAX_ORDER == 15, "three compares cover 12..15");
+	return 12u + (x > 0) + (x > 1) + (x > 3);
 }
 
 /* the marker word of a free block at @a: its address inverted (one instruction; see above) */
@@ -188,6 +194,21 @@ int slab_class_aligned(size_t size, size_t align);
  * when the home heap has no room for a slab (ERR_NOMEM: the caller falls back to the proximity).
  */
 void *slab_alloc_slow(struct slab_cpu *sc, unsigned k);
+
+/* an allocation's result in two registers (a0: the error, a1: the block), as the slow paths return it */
+struct mm_alloc_ret {
+	error_t err;
+	void *addr;
+};
+
+/*
+ * slab_alloc_miss() - mem_alloc()'s inline path found no free block in the current slab of class @k:
+ * slab_alloc_slow(), and if the home heap has no room for a slab, @full(@size, @valid) (the layer above's
+ * fallback, reached by a tail call, as is every other way out). Context: the calling hart's own @sc.
+ * Return: { 0, the block }, or what @full returns.
+ */
+struct mm_alloc_ret slab_alloc_miss(struct slab_cpu *sc, unsigned k, size_t size, unsigned valid,
+				    struct mm_alloc_ret (*full)(size_t size, unsigned valid));
 
 /*
  * slab_free_any() - free @a if it lies in a slab of heap @h (the home heap or another): a block of the

@@ -320,19 +320,20 @@ struct replay {
 };
 
 /*
- * What Proxima's slow operations did (name=tail): each op over TAIL_INSN instructions is put in the first
- * class of what the slab layer counted during it (a slab taken from / given to the heap, a carve, a
- * switch to a partial slab, an inbox take); "heap" is none of those (a request the heap served).
+ * What Proxima's operations did (name=tail): each op is put in the first class of what the slab layer
+ * counted during it (a slab taken from / given to the heap, a carve, a switch to a partial slab, an inbox
+ * take); "plain" is none of those (the inline paths, a free that moved a slab between lists, a request
+ * the heap served). Per class: KIND=over/all (ops over TAIL_INSN instructions / all), mean_KIND, max_KIND.
  */
 #define TAIL_INSN 100
-enum { TAIL_TAKE, TAIL_GIVE, TAIL_CARVE, TAIL_SWITCH, TAIL_INBOX, TAIL_HEAP, TAIL_KINDS };
-static const char *const tail_name[TAIL_KINDS] = { "take", "give", "carve", "switch", "inbox", "heap" };
+enum { TAIL_TAKE, TAIL_GIVE, TAIL_CARVE, TAIL_SWITCH, TAIL_INBOX, TAIL_PLAIN, TAIL_KINDS };
+static const char *const tail_name[TAIL_KINDS] = { "take", "give", "carve", "switch", "inbox", "plain" };
 
 static unsigned tail_kind(const struct slab_counters *a, const struct slab_counters *b)
 {
 	return b->slabs_taken != a->slabs_taken ? TAIL_TAKE : b->slabs_given != a->slabs_given ? TAIL_GIVE :
 	       b->carves != a->carves ? TAIL_CARVE : b->switches != a->switches ? TAIL_SWITCH :
-	       b->inbox_takes != a->inbox_takes ? TAIL_INBOX : TAIL_HEAP;
+	       b->inbox_takes != a->inbox_takes ? TAIL_INBOX : TAIL_PLAIN;
 }
 
 static uint64_t pct_of(const uint32_t *hist, uint64_t n, unsigned pct)
@@ -353,7 +354,8 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 	uint64_t ba, bf, sum = 0, max = 0, fp0, fp_peak = 0, live = 0, blk = 0, live_peak = 0, blk_at_peak = 0;
 	unsigned i, fails = 0, max_i = 0, max_size = 0;
 	uint64_t sum_kind[2] = { 0, 0 }, n_kind[2] = { 0, 0 }, tail_n[TAIL_KINDS] = { 0 }, tail_max[TAIL_KINDS] = { 0 };
-	char line[320], fo[48], rw[48];
+	uint64_t tail_all[TAIL_KINDS] = { 0 }, tail_sum[TAIL_KINDS] = { 0 };
+	char line[400], fo[48], rw[48];
 	size_t len;
 	unsigned k;
 	bool px = a->settle == mem_drain;
@@ -392,9 +394,11 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 		sum += d;
 		sum_kind[op->kind] += d;
 		n_kind[op->kind]++;
-		if (px && d > TAIL_INSN) {
+		if (px) {
 			k = tail_kind(&before, &cls_self()->mm.slab.cnt);
-			tail_n[k]++;
+			tail_all[k]++;
+			tail_sum[k] += d;
+			tail_n[k] += d > TAIL_INSN;
 			tail_max[k] = d > tail_max[k] ? d : tail_max[k];
 		}
 		r->hist[d < HIST_MAX ? d : HIST_MAX]++;
@@ -429,9 +433,11 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 		len = (size_t)snprintf(line, sizeof(line), "bench: name=tail trace=%s alloc=%s over=%d", t->name,
 				       a->name, TAIL_INSN);
 		for (k = 0; k < TAIL_KINDS && len < sizeof(line); k++)
-			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu max_%s=%llu", tail_name[k],
-						(unsigned long long)tail_n[k], tail_name[k],
-						(unsigned long long)tail_max[k]);
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu/%llu mean_%s=%llu max_%s=%llu",
+						tail_name[k], (unsigned long long)tail_n[k],
+						(unsigned long long)tail_all[k], tail_name[k],
+						(unsigned long long)(tail_all[k] ? tail_sum[k] / tail_all[k] : 0),
+						tail_name[k], (unsigned long long)tail_max[k]);
 		printk("%s\n", line);
 	}
 	bench_fmt_ratio(fo, sizeof(fo), "footprint_over_live", fp_peak, live_peak);
