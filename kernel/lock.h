@@ -884,6 +884,21 @@ static inline const char *lock_kind_name(enum lock_kind k)
 	return k < LOCK_NKINDS ? names[k] : "?";
 }
 
+/*
+ * ANY_LOCK_CALL() - the one dispatch of any_lock_init(), any_lock() and any_unlock(): <kind>_@op() on the
+ * union member of @kind, for example qspin_lock(&@l->qspin). The calls stay direct (in the kernel the
+ * inline fast paths), so any_lock() costs only the switch over the kind's own lock.
+ */
+#define ANY_LOCK_CALL(l, kind, op)                                                                          \
+	do {                                                                                                \
+		switch (kind) {                                                                             \
+		case LOCK_MCS: mcs_##op(&(l)->mcs); break;                                                  \
+		case LOCK_QSPIN: qspin_##op(&(l)->qspin); break;                                            \
+		case LOCK_TICKET: ticket_##op(&(l)->ticket); break;                                         \
+		default: tas_##op(&(l)->tas); break;                                                        \
+		}                                                                                           \
+	} while (0)
+
 /**
  * any_lock_init() - set @l's kind and initialise that lock (the kind's *_init()).
  * @l: the lock
@@ -894,12 +909,7 @@ static inline const char *lock_kind_name(enum lock_kind k)
 static inline void any_lock_init(struct any_lock *l, enum lock_kind k)
 {
 	l->kind = k;
-	switch (k) {
-	case LOCK_MCS: mcs_init(&l->mcs); break;
-	case LOCK_QSPIN: qspin_init(&l->qspin); break;
-	case LOCK_TICKET: ticket_init(&l->ticket); break;
-	default: tas_init(&l->tas); break;
-	}
+	ANY_LOCK_CALL(l, k, init);
 }
 
 /**
@@ -910,12 +920,7 @@ static inline void any_lock_init(struct any_lock *l, enum lock_kind k)
  */
 static inline void any_lock(struct any_lock *l)
 {
-	switch (l->kind) {
-	case LOCK_MCS: mcs_lock(&l->mcs); break;
-	case LOCK_QSPIN: qspin_lock(&l->qspin); break;
-	case LOCK_TICKET: ticket_lock(&l->ticket); break;
-	default: tas_lock(&l->tas); break;
-	}
+	ANY_LOCK_CALL(l, l->kind, lock);
 }
 
 /**
@@ -926,12 +931,7 @@ static inline void any_lock(struct any_lock *l)
  */
 static inline void any_unlock(struct any_lock *l)
 {
-	switch (l->kind) {
-	case LOCK_MCS: mcs_unlock(&l->mcs); break;
-	case LOCK_QSPIN: qspin_unlock(&l->qspin); break;
-	case LOCK_TICKET: ticket_unlock(&l->ticket); break;
-	default: tas_unlock(&l->tas); break;
-	}
+	ANY_LOCK_CALL(l, l->kind, unlock);
 }
 
 /**
