@@ -826,6 +826,17 @@ static void pp_expect_range(struct pp_model *m, uintptr_t start, uintptr_t end, 
 	m->total += n - meta;
 }
 
+/* The end of a case: the model's shadow maps, the model and the pool's memory. */
+static void pp_model_free(struct pp_model *m, uint8_t *buf)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nr; i++)
+		free(m->r[i].shadow);
+	free(m);
+	free(buf);
+}
+
 /* First fit over the shadow maps: where the pool must put a run of @k pages (0 if nowhere). */
 static uintptr_t pp_predict(struct pp_model *m, size_t k)
 {
@@ -1038,7 +1049,7 @@ static void pp_random_ops(struct test *t)
 	struct pp_model *m = calloc(1, sizeof(*m));
 	static unsigned long storage[64];
 	uintptr_t b = (uintptr_t)buf;
-	unsigned step, i;
+	unsigned step;
 
 	ASSERT_TRUE(t, buf && m);
 	rng_seed(0x5eed0004);
@@ -1080,10 +1091,7 @@ static void pp_random_ops(struct test *t)
 		m->n--;
 	}
 	EXPECT_TRUE(t, pp_verify(t, m));
-	for (i = 0; i < m->nr; i++)
-		free(m->r[i].shadow);
-	free(m);
-	free(buf);
+	pp_model_free(m, buf);
 }
 
 /* Init/extend: rounding, bitmap placement and every argument error. */
@@ -1192,8 +1200,7 @@ static void pp_bad_frees(struct test *t)
 	EXPECT_OK(t, page_pool_free(&m->pool, r2));
 	EXPECT_OK(t, page_pool_free(&m->pool, r3));
 	EXPECT_OK(t, page_pool_check(&m->pool, NULL, 0));
-	free(m);
-	free(buf);
+	pp_model_free(m, buf);
 }
 
 /* Fill with single pages, check, free in random order; then one run of a whole range. */
@@ -1238,10 +1245,7 @@ static void pp_exhaust_recover(struct test *t)
 	EXPECT_ERR(t, page_pool_alloc(&m->pool, (m->r[0].npages + 1) * PG, &a), ERR_SIZE);
 	EXPECT_OK(t, page_pool_free(&m->pool, m->r[0].base));
 	EXPECT_OK(t, page_pool_check(&m->pool, NULL, 0));
-	for (i = 0; i < m->nr; i++)
-		free(m->r[i].shadow);
-	free(m);
-	free(buf);
+	pp_model_free(m, buf);
 }
 
 /* page_pool_check() notices bitmap damage. */
