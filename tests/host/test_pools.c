@@ -142,15 +142,11 @@ static bool mp_verify(struct test *t, struct mp_model *m, bool full)
 /* Sizes: mostly small, some medium, a few large. */
 static size_t mp_rnd_size(void)
 {
-	size_t r = rnd_below(100);
+	static const struct rnd_band sizes[] = {
+		{ 60, 1, 128 }, { 90, 129, 2048 }, { 99, 2049, 16384 }, { 100, 16385, 80000 },
+	};
 
-	if (r < 60)
-		return rnd_range(1, 128);
-	if (r < 90)
-		return rnd_range(129, 2048);
-	if (r < 99)
-		return rnd_range(2049, 16384);
-	return rnd_range(16385, 80000);
+	return rnd_bands(sizes, sizeof(sizes) / sizeof(sizes[0]));
 }
 
 static void mp_add(struct mp_model *m, void *p)
@@ -939,15 +935,12 @@ static bool pp_verify(struct test *t, struct pp_model *m)
 	return disjoint(t, iv, m->n);
 }
 
+/* Run lengths in pages: mostly 1-4, some up to 32, a few up to 160. */
 static size_t pp_rnd_pages(void)
 {
-	size_t r = rnd_below(100);
+	static const struct rnd_band pages[] = { { 70, 1, 4 }, { 95, 5, 32 }, { 100, 33, 160 } };
 
-	if (r < 70)
-		return rnd_range(1, 4);
-	if (r < 95)
-		return rnd_range(5, 32);
-	return rnd_range(33, 160);
+	return rnd_bands(pages, sizeof(pages) / sizeof(pages[0]));
 }
 
 static void pp_do_alloc(struct test *t, struct pp_model *m)
