@@ -391,7 +391,8 @@ void ticket_init(struct ticket_lock *l);
  *
  * A waiter spins lock_spin_budget iterations, then publishes its hart's slot and sleeps in lock_halt()
  * until the unlock that serves its ticket kicks it. No node: ticket locks nest without limit.
- * Context: any hart (index below LOCK_MAX_HARTS); locks held at once are released in any order.
+ * Context: any hart (index below LOCK_MAX_HARTS); locks held at once are released in any order; not in
+ * a trap handler: the one slot per hart relies on a hart waiting for one ticket lock at a time.
  */
 void ticket_lock(struct ticket_lock *l);
 
