@@ -65,28 +65,26 @@ ifeq ($(filter help clean,$(MAKECMDGOALS)),)
 include $(SETUP)
 endif
 
-$(BUILD)/k/%.c.o: %.c $(SETUP) Makefile
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/k/%.S.o: %.S $(SETUP) Makefile
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/k/libfdt/%.o: $(LIBFDT)/% $(SETUP)
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $< -o $@
+# The kernel's object rules, once per object tree: $(1) the folder under build/, $(2) the C flags, $(3) the
+# label of the compile line. Assembly and libfdt build with KCFLAGS in both trees.
+define KOBJ_RULES
+$(BUILD)/$(1)/%.c.o: %.c $(SETUP) Makefile
+	@mkdir -p $$(dir $$@)
+	@echo "  $(3) $$<"
+	$(Q)$(CC) $(2) -MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/%.S.o: %.S $(SETUP) Makefile
+	@mkdir -p $$(dir $$@)
+	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $$< -o $$@
+$(BUILD)/$(1)/libfdt/%.o: $(LIBFDT)/% $(SETUP)
+	@mkdir -p $$(dir $$@)
+	$(Q)$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $$< -o $$@
+endef
+$(eval $(call KOBJ_RULES,k,$(KCFLAGS),CC     ))
 
 # the debug allocator build (DEBUG=1 objects in build/kd/): poison, guards, allocation sites
 KDOBJS   := $(patsubst $(BUILD)/k/%,$(BUILD)/kd/%,$(KOBJS))
-$(BUILD)/kd/%.c.o: %.c $(SETUP) Makefile
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(filter-out -DMM_DEBUG=%,$(KCFLAGS)) -DMM_DEBUG=1 -MMD -MP -c $< -o $@
-$(BUILD)/kd/%.S.o: %.S $(SETUP) Makefile
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/kd/libfdt/%.o: $(LIBFDT)/% $(SETUP)
-	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(filter-out -Wextra -Werror,$(KCFLAGS)) -c $< -o $@
+KDCFLAGS := $(filter-out -DMM_DEBUG=%,$(KCFLAGS)) -DMM_DEBUG=1
+$(eval $(call KOBJ_RULES,kd,$(KDCFLAGS),CC-DBG ))
 $(BUILD)/kernel-debug.elf: $(KDOBJS) ldscripts/kernel.ld
 	@echo "  LD      $@"
 	$(Q)$(CC) $(KCFLAGS) $(filter-out -Wl$(COMMA)-Map%,$(KLDFLAGS)) $(KDOBJS) -Wl,--start-group -lc -lm -lgcc -Wl,--end-group -o $@

@@ -35,6 +35,18 @@
  * so a spurious or late wake-up only costs a loop. The ordering arguments that rule out a lost wake-up
  * are next to the atomics and fences in lock.c.
  */
+/**
+ * struct lock_stats - a lock's counters, written by the holder inside its critical section (see above).
+ * @acquired: acquisitions, contended or not (trylocks that succeeded included)
+ * @contended: acquisitions that had to wait (went through the slow path)
+ * @spins: cpu_relax() iterations of those waits
+ * @wait_total: lock_clock() ticks spent waiting, summed over the contended acquisitions
+ * @wait_max: the longest of those waits, in ticks
+ * @halts: contended acquisitions whose waiter stopped spinning and slept in lock_halt()
+ * @kicks: wake-up IPIs sent to this lock's sleeping waiters, counted by the woken waiter once it holds
+ *         the lock (ticket: kicks that landed after the exchange may count in the hart's next acquisition)
+ * @steals: qspin only: acquisitions that took the free lock ahead of a queued head
+ */
 struct lock_stats {
 	uint64_t acquired;
 	uint64_t contended;
@@ -61,22 +73,54 @@ extern uint32_t lock_steal_budget;
  * Platform hooks of the halting waiters, implemented by kernel/smp.c (wfi, SBI IPI) and by the host
  * shim (a per-thread condition variable whose timeout is a test failure, never a silent recovery).
  * A hart is named by its index, lock_self().
+ */
+
+/**
+ * lock_halt() - sleep until a kick arrives (or spuriously), then forget the kick.
  *
- * lock_halt() - sleep until a kick arrives (or spuriously), then forget the kick: wfi, then clear
- *               SIP.SSIP. A kick sent before the call makes it return at once. Callers loop on their
- *               condition. Context: the caller has published, then fenced, that it sleeps.
- * lock_kick() - wake hart @hart out of lock_halt() (or make its next lock_halt() return at once).
+ * Kernel: wfi, then clear SIP.SSIP. Host: wait on the thread's condition variable, then clear its
+ * pending flag; a wait of HOST_HALT_TIMEOUT_S without a kick is logged and counted as a lost wake-up.
+ * A kick sent before the call makes it return at once. Callers loop on their condition.
+ *
+ * Context: a waiter of one of the locks (or an smp.c wait) that has published, then fenced, that it
+ * sleeps.
  */
 void lock_halt(void);
+
+/**
+ * lock_kick() - wake a hart out of lock_halt() (or make its next lock_halt() return at once).
+ * @hart: the hart's index (lock_self() on that hart)
+ *
+ * Kernel: fence iorw,iorw (the store the woken hart looks for is visible first), then an SBI IPI; an
+ * index with no CLS is ignored. Host: sets the thread's pending flag and signals its condition variable.
+ *
+ * Context: any hart; takes no lock of this file (the host shim takes the target's mutex).
+ */
 void lock_kick(unsigned hart);
 
 /*
  * The embedding's other two services, so that the lock needs nothing from mm/ (mm/ uses the lock, not the
- * reverse): lock_self() - the calling hart's index, below LOCK_MAX_HARTS; lock_clock() - monotonic ticks
- * for the wait statistics (the time CSR in the kernel, ns on the host).
+ * reverse).
  */
 #define LOCK_MAX_HARTS 128
+
+/**
+ * lock_self() - the calling hart's index.
+ *
+ * Kernel: its CLS index. Host: the thread's id from host_set_self(), or one handed out in order of
+ * first call.
+ *
+ * Context: any hart (in the kernel: with its CLS set up).
+ * Return: the index, below LOCK_MAX_HARTS.
+ */
 unsigned lock_self(void);
+
+/**
+ * lock_clock() - monotonic ticks for the wait statistics.
+ *
+ * Context: any; read only on the contended path.
+ * Return: the time CSR in the kernel (rdtime), CLOCK_MONOTONIC nanoseconds on the host.
+ */
 uint64_t lock_clock(void);
 
 /*
@@ -158,24 +202,105 @@ struct qspin_lock {
 _Static_assert((MCS_NEST_MAX & (MCS_NEST_MAX - 1)) == 0, "the overflow check needs a power-of-two stack");
 
 #if defined(HOST_TEST)
+/**
+ * mcs_node_get() - host only: the calling thread's next free MCS node (tests/host/shim.c).
+ *
+ * Context: any thread; its nodes are thread-local.
+ * Return: the node; mm_panic() beyond MCS_NEST_MAX nodes taken.
+ */
 struct mcs_node *mcs_node_get(void);
+
+/**
+ * mcs_node_put() - host only: give back the thread's last node taken.
+ * @n: that node (unused: the thread's stack depth goes down by one)
+ *
+ * Context: the thread that took it.
+ */
 void mcs_node_put(struct mcs_node *n);
 #endif
 
-/* mcs_nest_overflow() - the hart asked for a node beyond MCS_NEST_MAX: panic (kernel only). */
+/**
+ * mcs_nest_overflow() - the hart asked for a node beyond MCS_NEST_MAX: panic (kernel only, lock.c).
+ *
+ * Context: called by mcs_node_take() only; never returns.
+ */
 void mcs_nest_overflow(void) __attribute__((noreturn, cold));
 
-/* the slow halves, out of line in lock.c: wait for a held lock, hand the lock to a queued successor */
+/*
+ * The slow halves, out of line in lock.c: wait for a held lock, hand the lock to a queued successor.
+ * Only the fast paths below call them, through LOCK_SLOW(); they are not an interface of their own.
+ */
+
+/**
+ * mcs_lock_slow() - the contended half of mcs_lock(): link behind @prev, spin, then sleep, until granted.
+ * @l: the lock
+ * @n: our node, already the tail
+ * @prev: the tail our swap replaced (it held or was queued for @l)
+ *
+ * Context: mcs_lock_inline() only. Counts the wait in @l's statistics, once it holds @l.
+ */
 void mcs_lock_slow(struct mcs_lock *l, struct mcs_node *n, struct mcs_node *prev);
+
+/**
+ * mcs_unlock_slow() - the hand-off half of mcs_unlock(): wait for the successor to link, grant it, kick
+ *                     it if it sleeps, give @n back.
+ * @l: the lock
+ * @n: the holder's node (the tail has moved past it)
+ *
+ * Context: mcs_unlock_inline() only, by the holder.
+ */
 void mcs_unlock_slow(struct mcs_lock *l, struct mcs_node *n);
-void ticket_lock_slow(struct ticket_lock *l, unsigned long me);	/* me: a ticket, zero-extended */
-void ticket_unlock_slow(struct ticket_lock *l, unsigned long owner);	/* owner: the ticket now served */
+
+/**
+ * ticket_lock_slow() - wait until ticket @me is served: spin, then sleep with a published slot.
+ * @l: the lock
+ * @me: our ticket, zero-extended
+ *
+ * Context: ticket_lock_inline() only. Counts the wait in @l's statistics, once it holds @l.
+ */
+void ticket_lock_slow(struct ticket_lock *l, unsigned long me);
+
+/**
+ * ticket_unlock_slow() - kick the sleeping hart whose turn @owner now is, if any.
+ * @l: the lock (compared with the slots' lock, never dereferenced)
+ * @owner: the ticket now served, zero-extended
+ *
+ * Context: ticket_unlock_inline() only, after its release store and fence; some hart has a slot.
+ */
+void ticket_unlock_slow(struct ticket_lock *l, unsigned long owner);
+
+/**
+ * tas_lock_slow() - spin on plain loads while @l is held, swap again when it looks free.
+ * @l: the lock
+ *
+ * Context: tas_lock_inline() only. Never sleeps. Counts the wait in @l's statistics, once it holds @l.
+ */
 void tas_lock_slow(struct tas_lock *l);
+
+/**
+ * qspin_lock_slow() - steal, or queue, become the head, and take @l (lock.c's steps 1-4).
+ * @l: the lock
+ *
+ * Context: qspin_lock_inline() only; uses the calling hart's one qspin node. Counts the wait (and a
+ * steal) in @l's statistics, once it holds @l.
+ */
 void qspin_lock_slow(struct qspin_lock *l);
+
+/**
+ * qspin_unlock_slow() - release @l when its word holds more than LOCKED; kick the head if it sleeps.
+ * @l: the lock
+ *
+ * Context: qspin_unlock_inline() only, by the holder.
+ */
 void qspin_unlock_slow(struct qspin_lock *l);
 
-/*
+/**
  * LOCK_SLOW() - call one of the slow halves above from a fast path: fn(a, b, c), extra arguments ignored.
+ * @fn: the slow half's name (mcs_lock_slow ... qspin_unlock_slow)
+ * @a: its first argument
+ * @b: its second argument, if it takes one (else ignored)
+ * @c: its third argument, if it takes one (else ignored)
+ *
  * Each argument travels as a whole register (uintptr_t), so the slow halves take only pointers and
  * unsigned longs: a uint32_t parameter would be expected sign-extended, as the ABI passes it.
  *
@@ -226,39 +351,119 @@ void mcs_init(struct mcs_lock *l);
  * @l: the lock
  *
  * Uses one of the calling hart's MCS_NEST_MAX nodes until mcs_unlock(); panics beyond that nesting.
- * Context: any hart with a CLS; locks held at once are released in reverse order.
+ * A waiter spins lock_spin_budget iterations, then sleeps in lock_halt() until the hand-off kicks it.
+ * In the kernel a macro for mcs_lock_inline(); the function in lock.c is the same code.
+ * Context: any hart with a CLS (host: any thread); locks held at once are released in reverse order.
  */
 void mcs_lock(struct mcs_lock *l);
 
 /**
- * mcs_unlock() - release @l, handing it to the first queued hart if any.
+ * mcs_unlock() - release @l, handing it to the first queued hart if any (and kicking it if it sleeps).
  * @l: a lock the calling hart holds (the last MCS lock it took)
  *
+ * Gives the hart's node back. With a successor that has swapped the tail but not linked itself yet,
+ * waits (spinning) until it has.
  * Context: the holder.
  */
 void mcs_unlock(struct mcs_lock *l);
 
 /**
- * mcs_trylock() - take @l only if it is free.
+ * mcs_trylock() - take @l only if nobody holds it or is queued for it; never waits.
  * @l: the lock
  *
- * Context: as mcs_lock(). Return: 1 if the caller now holds @l (release it with mcs_unlock()), else 0.
+ * Takes a node as mcs_lock() does (and panics beyond MCS_NEST_MAX as it does), gives it back on failure.
+ * Context: as mcs_lock().
+ * Return: 1 if the caller now holds @l (release it with mcs_unlock()), else 0.
  */
 int mcs_trylock(struct mcs_lock *l);
 
-/* ticket_*(), tas_*(): the same contract as mcs_init(), mcs_lock() and mcs_unlock(), without nodes. */
+/**
+ * ticket_init() - an unlocked ticket lock (next == owner == 0) with zeroed statistics.
+ * @l: the lock
+ *
+ * Context: nobody else uses @l yet.
+ */
 void ticket_init(struct ticket_lock *l);
+
+/**
+ * ticket_lock() - take a ticket and wait until it is served: FIFO, all waiters on one shared word.
+ * @l: the lock
+ *
+ * A waiter spins lock_spin_budget iterations, then publishes its hart's slot and sleeps in lock_halt()
+ * until the unlock that serves its ticket kicks it. No node: ticket locks nest without limit.
+ * Context: any hart (index below LOCK_MAX_HARTS); locks held at once are released in any order; not in
+ * a trap handler: the one slot per hart relies on a hart waiting for one ticket lock at a time.
+ */
 void ticket_lock(struct ticket_lock *l);
+
+/**
+ * ticket_unlock() - serve the next ticket; kick its hart if some hart sleeps on a ticket lock.
+ * @l: a lock the calling hart holds
+ *
+ * Context: the holder.
+ */
 void ticket_unlock(struct ticket_lock *l);
 
+/**
+ * tas_init() - an unlocked test-and-set lock with zeroed statistics.
+ * @l: the lock
+ *
+ * Context: nobody else uses @l yet.
+ */
 void tas_init(struct tas_lock *l);
+
+/**
+ * tas_lock() - swap 1 in until the old value was 0; no order among waiters, and no sleeping.
+ * @l: the lock
+ *
+ * Context: any hart; nests without limit. Spins only, never sleeps (halts and kicks stay 0).
+ */
 void tas_lock(struct tas_lock *l);
+
+/**
+ * tas_unlock() - release @l (a release store of 0).
+ * @l: a lock the calling hart holds
+ *
+ * Context: the holder.
+ */
 void tas_unlock(struct tas_lock *l);
 
-/* qspin_*(): the same contract too; waiters are served in FIFO order apart from the bounded steals above. */
+/**
+ * qspin_init() - an unlocked queued spinlock (word 0) with zeroed statistics.
+ * @l: the lock
+ *
+ * Context: nobody else uses @l yet.
+ */
 void qspin_init(struct qspin_lock *l);
+
+/**
+ * qspin_lock() - take @l: one CAS if it is free and nobody is queued, else the queue (see above).
+ * @l: the lock
+ *
+ * Waiters are served in FIFO order apart from the bounded steals above (none with lock_steal_budget 0).
+ * Waiting uses the hart's one qspin node in lock.c, so qspin locks nest without limit.
+ * Context: any hart (index below LOCK_MAX_HARTS); not in a trap handler: the one node per hart relies
+ * on a hart waiting for one lock at a time.
+ */
 void qspin_lock(struct qspin_lock *l);
+
+/**
+ * qspin_unlock() - release @l: one CAS LOCKED -> 0 if nothing else is in the word, else the slow path
+ *                  (clears LOCKED and SLEEPS, keeps the tail and HANDOFF, kicks the head if it slept).
+ * @l: a lock the calling hart holds
+ *
+ * Context: the holder.
+ */
 void qspin_unlock(struct qspin_lock *l);
+
+/**
+ * qspin_trylock() - take @l only if its word is 0: free, unclaimed, nobody queued; never waits.
+ * @l: the lock
+ *
+ * Fails too while the lock is momentarily free but a queue head is about to take it.
+ * Context: any hart.
+ * Return: 1 if the caller now holds @l (release it with qspin_unlock()), else 0.
+ */
 int qspin_trylock(struct qspin_lock *l);
 
 /* ---- atomics of the fast paths ---- */
@@ -270,7 +475,13 @@ int qspin_trylock(struct qspin_lock *l);
  * clobber keeps the compiler from moving accesses across them as well.
  */
 
-/* mcs_swap_tail() - tail = @n, returning the old tail: amoswap.d.aqrl (see mcs_lock_inline()). */
+/**
+ * mcs_swap_tail() - tail = @n, returning the old tail: amoswap.d.aqrl (see mcs_lock_inline()).
+ * @l: the lock
+ * @n: the new tail
+ *
+ * Context: mcs_lock_inline(). Return: the previous tail, NULL if the lock was free.
+ */
 static inline struct mcs_node *mcs_swap_tail(struct mcs_lock *l, struct mcs_node *n)
 {
 	struct mcs_node *prev;
@@ -279,11 +490,16 @@ static inline struct mcs_node *mcs_swap_tail(struct mcs_lock *l, struct mcs_node
 	return prev;
 }
 
-/*
- * mcs_cas_tail_release() - tail = NULL if it is still @n; true if it was. C11's compare-exchange(release,
- * relaxed) in RVWMO's own mapping: lr.d, compare, sc.d.rl (the store, if it happens, is ordered after
- * every earlier access of the hart), retry only on a lost reservation. A failed compare stores nothing
- * and orders nothing. asm goto leaves straight for the caller's slow path.
+/**
+ * mcs_cas_tail_release() - tail = NULL if it is still @n.
+ * @l: the lock
+ * @n: the holder's node
+ *
+ * C11's compare-exchange(release, relaxed) in RVWMO's own mapping: lr.d, compare, sc.d.rl (the store, if
+ * it happens, is ordered after every earlier access of the hart), retry only on a lost reservation. A
+ * failed compare stores nothing and orders nothing. asm goto leaves straight for the caller's slow path.
+ *
+ * Context: mcs_unlock_inline(). Return: true if the tail was @n (and is now NULL).
  */
 static inline bool mcs_cas_tail_release(struct mcs_lock *l, struct mcs_node *n)
 {
@@ -303,10 +519,17 @@ differs:
 	return false;
 }
 
-/*
- * LOCK_CAS32() - the body of a 32-bit compare-and-swap with the ordering bits in @lr and @sc: lr.w,
- * compare, sc.w, retry only on a lost reservation; returns whether *@p was @old (and is now @v). A
- * failed compare stores nothing and orders nothing. asm goto leaves straight for the caller's slow path.
+/**
+ * LOCK_CAS32() - the body of a 32-bit compare-and-swap with the ordering bits in @lr and @sc.
+ * @p: the word
+ * @old: the value expected
+ * @v: the value to store
+ * @lr: the load-reserved mnemonic ("lr.w" or "lr.w.aq")
+ * @sc: the store-conditional mnemonic ("sc.w" or "sc.w.rl")
+ *
+ * lr.w, compare, sc.w, retry only on a lost reservation; returns (from the function it is the body of)
+ * whether *@p was @old (and is now @v). A failed compare stores nothing and orders nothing. asm goto
+ * leaves straight for the caller's slow path.
  */
 #define LOCK_CAS32(p, old, v, lr, sc)                                                                       \
 	do {                                                                                                \
@@ -326,22 +549,40 @@ differs:                                                                        
 		return false;                                                                               \
 	} while (0)
 
-/*
+/**
  * lock_cas32_acquire() - C11's compare-exchange(acquire, relaxed) as RVWMO maps it: lr.w.aq (nothing
  * later is performed before the load that saw @old), sc.w.
+ * @p: the word
+ * @old: the value expected
+ * @v: the value to store
+ *
+ * Context: any. Return: true if *@p was @old and is now @v.
  */
 static inline bool lock_cas32_acquire(uint32_t *p, uint32_t old, uint32_t v)
 {
 	LOCK_CAS32(p, old, v, "lr.w.aq", "sc.w");
 }
 
-/* lock_cas32_release() - compare-exchange(release, relaxed): lr.w, sc.w.rl (the store after all before it). */
+/**
+ * lock_cas32_release() - compare-exchange(release, relaxed): lr.w, sc.w.rl (the store after all before it).
+ * @p: the word
+ * @old: the value expected
+ * @v: the value to store
+ *
+ * Context: any. Return: true if *@p was @old and is now @v.
+ */
 static inline bool lock_cas32_release(uint32_t *p, uint32_t old, uint32_t v)
 {
 	LOCK_CAS32(p, old, v, "lr.w", "sc.w.rl");
 }
 
-/* lock_swap32_aq() - *@p = @v, returning the old value: amoswap.w.aq. */
+/**
+ * lock_swap32_aq() - *@p = @v, returning the old value: amoswap.w.aq.
+ * @p: the word
+ * @v: the value to store
+ *
+ * Context: any. Return: the value *@p held before.
+ */
 static inline uint32_t lock_swap32_aq(uint32_t *p, uint32_t v)
 {
 	uint32_t old;
@@ -350,7 +591,13 @@ static inline uint32_t lock_swap32_aq(uint32_t *p, uint32_t v)
 	return old;
 }
 
-/* lock_store32_release() - a release store as one AMO that discards the old value: amoswap.w.rl zero. */
+/**
+ * lock_store32_release() - a release store as one AMO that discards the old value: amoswap.w.rl zero.
+ * @p: the word
+ * @v: the value to store
+ *
+ * Context: any.
+ */
 static inline void lock_store32_release(uint32_t *p, uint32_t v)
 {
 	__asm__ volatile("amoswap.w.rl zero, %1, %0" : "+A"(*p) : "r"(v) : "memory");
@@ -389,6 +636,12 @@ static inline void lock_store32_release(uint32_t *p, uint32_t v)
 
 /* ---- the MCS node stack ---- */
 
+/*
+ * mcs_node_take() - the calling hart's next free MCS node; panics beyond MCS_NEST_MAX (kernel:
+ * mcs_nest_overflow(); host: mcs_node_get()).
+ * mcs_node_give() - give back @n, the node last taken (and any taken after it).
+ * Context: the calling hart's own stack; no atomics (nobody else touches it).
+ */
 #if defined(HOST_TEST)
 static inline struct mcs_node *mcs_node_take(void)
 {
@@ -554,6 +807,11 @@ static inline void qspin_unlock_inline(struct qspin_lock *l)
 #define qspin_unlock(l) qspin_unlock_inline(l)
 #endif
 
+/*
+ * spinlock_t, spin_init(), spin_lock(), spin_unlock() - the heaps' lock: the kind LOCK= selects at build
+ * time (-DLOCK_KIND_mcs|qspin|ticket|tas; MCS when none is defined), with that kind's contract above.
+ * LOCK_KIND_NAME names it.
+ */
 #if defined(LOCK_KIND_ticket)
 typedef struct ticket_lock spinlock_t;
 #define LOCK_KIND_NAME "ticket"
@@ -580,15 +838,29 @@ typedef struct mcs_lock spinlock_t;
 #define spin_unlock mcs_unlock
 #endif
 
-/* spin_stats() - the statistics of any of the four lock kinds (read them under the lock for exact values). */
+/**
+ * spin_stats() - the statistics of any of the four lock kinds.
+ * @l: a pointer to a lock of any kind (every kind has its struct lock_stats in st)
+ *
+ * Context: any; read them under the lock for exact values (the holder writes them without atomics).
+ * Return: a pointer to @l's struct lock_stats.
+ */
 #define spin_stats(l) (&(l)->st)
 
-/*
- * any_lock: one lock of a kind chosen at run time, for the tests and benchmarks that run the same body
- * under each kind. Not for the kernel's own locks: the switch costs a few instructions per call.
+/**
+ * enum lock_kind - the four kinds, for struct any_lock; LOCK_NKINDS counts them.
  */
 enum lock_kind { LOCK_MCS, LOCK_QSPIN, LOCK_TICKET, LOCK_TAS, LOCK_NKINDS };
 
+/**
+ * struct any_lock - one lock of a kind chosen at run time, for the tests and benchmarks that run the same
+ * body under each kind. Not for the kernel's own locks: the switch costs a few instructions per call.
+ * @kind: which member of the union is the lock (set by any_lock_init())
+ * @mcs: the lock if @kind is LOCK_MCS
+ * @qspin: the lock if @kind is LOCK_QSPIN
+ * @ticket: the lock if @kind is LOCK_TICKET
+ * @tas: the lock for any other @kind
+ */
 struct any_lock {
 	enum lock_kind kind;
 	union {
@@ -599,7 +871,13 @@ struct any_lock {
 	};
 };
 
-/* lock_kind_name() - "mcs", "qspin", "ticket" or "tas" */
+/**
+ * lock_kind_name() - the name of a lock kind.
+ * @k: the kind
+ *
+ * Context: any.
+ * Return: "mcs", "qspin", "ticket" or "tas"; "?" for a value that is no kind.
+ */
 static inline const char *lock_kind_name(enum lock_kind k)
 {
 	static const char *const names[LOCK_NKINDS] = { "mcs", "qspin", "ticket", "tas" };
@@ -607,38 +885,63 @@ static inline const char *lock_kind_name(enum lock_kind k)
 	return k < LOCK_NKINDS ? names[k] : "?";
 }
 
+/*
+ * ANY_LOCK_CALL() - the one dispatch of any_lock_init(), any_lock() and any_unlock(): <kind>_@op() on the
+ * union member of @kind, for example qspin_lock(&@l->qspin). The calls stay direct (in the kernel the
+ * inline fast paths), so any_lock() costs only the switch over the kind's own lock.
+ */
+#define ANY_LOCK_CALL(l, kind, op)                                                                          \
+	do {                                                                                                \
+		switch (kind) {                                                                             \
+		case LOCK_MCS: mcs_##op(&(l)->mcs); break;                                                  \
+		case LOCK_QSPIN: qspin_##op(&(l)->qspin); break;                                            \
+		case LOCK_TICKET: ticket_##op(&(l)->ticket); break;                                         \
+		default: tas_##op(&(l)->tas); break;                                                        \
+		}                                                                                           \
+	} while (0)
+
+/**
+ * any_lock_init() - set @l's kind and initialise that lock (the kind's *_init()).
+ * @l: the lock
+ * @k: its kind; a value that is no kind makes it a test-and-set lock
+ *
+ * Context: nobody else uses @l yet.
+ */
 static inline void any_lock_init(struct any_lock *l, enum lock_kind k)
 {
 	l->kind = k;
-	switch (k) {
-	case LOCK_MCS: mcs_init(&l->mcs); break;
-	case LOCK_QSPIN: qspin_init(&l->qspin); break;
-	case LOCK_TICKET: ticket_init(&l->ticket); break;
-	default: tas_init(&l->tas); break;
-	}
+	ANY_LOCK_CALL(l, k, init);
 }
 
+/**
+ * any_lock() - take @l with its kind's lock function.
+ * @l: a lock set up by any_lock_init()
+ *
+ * Context: that kind's (mcs_lock(), qspin_lock(), ticket_lock(), tas_lock()).
+ */
 static inline void any_lock(struct any_lock *l)
 {
-	switch (l->kind) {
-	case LOCK_MCS: mcs_lock(&l->mcs); break;
-	case LOCK_QSPIN: qspin_lock(&l->qspin); break;
-	case LOCK_TICKET: ticket_lock(&l->ticket); break;
-	default: tas_lock(&l->tas); break;
-	}
+	ANY_LOCK_CALL(l, l->kind, lock);
 }
 
+/**
+ * any_unlock() - release @l with its kind's unlock function.
+ * @l: a lock the calling hart holds
+ *
+ * Context: the holder.
+ */
 static inline void any_unlock(struct any_lock *l)
 {
-	switch (l->kind) {
-	case LOCK_MCS: mcs_unlock(&l->mcs); break;
-	case LOCK_QSPIN: qspin_unlock(&l->qspin); break;
-	case LOCK_TICKET: ticket_unlock(&l->ticket); break;
-	default: tas_unlock(&l->tas); break;
-	}
+	ANY_LOCK_CALL(l, l->kind, unlock);
 }
 
-/* any_lock_stats() - its statistics, wherever the kind keeps them */
+/**
+ * any_lock_stats() - its statistics, wherever the kind keeps them.
+ * @l: a lock set up by any_lock_init()
+ *
+ * Context: any; exact under the lock, as spin_stats().
+ * Return: a pointer to the kind's struct lock_stats.
+ */
 static inline struct lock_stats *any_lock_stats(struct any_lock *l)
 {
 	switch (l->kind) {
@@ -649,10 +952,15 @@ static inline struct lock_stats *any_lock_stats(struct any_lock *l)
 	}
 }
 
-/*
- * cpu_relax() - the body of every spin loop. On RISC-V, Zihintpause's "pause" (encoded as a FENCE
- * hint, a no-op on harts without it). In host tests threads outnumber cores, and a FIFO lock whose next
- * owner is descheduled stalls everyone behind it (the vCPU-preemption problem), so yield instead.
+/**
+ * cpu_relax() - the body of every spin loop.
+ *
+ * On RISC-V, Zihintpause's "pause" (encoded as a FENCE hint, a no-op on harts without it), with a
+ * "memory" clobber so that the loop re-loads what it spins on. In host tests threads outnumber cores,
+ * and a FIFO lock whose next owner is descheduled stalls everyone behind it (the vCPU-preemption
+ * problem), so yield instead.
+ *
+ * Context: any.
  */
 #if defined(HOST_TEST)
 #include <sched.h>

@@ -51,17 +51,19 @@ void lock_halt(void)
 	csr_clear(sip, SIP_SSIP);
 }
 
-/* lock_kick() - kernel/lock.h's hook: an SBI IPI to hart index @hart. */
+/* lock_self() - kernel/lock.h's hook: the calling hart's CLS index. */
 unsigned lock_self(void)
 {
 	return cls_self()->index;
 }
 
+/* lock_clock() - kernel/lock.h's hook: the time CSR. */
 uint64_t lock_clock(void)
 {
 	return rdtime();
 }
 
+/* lock_kick() - kernel/lock.h's hook: an SBI IPI to hart index @hart (none if it has no CLS). */
 void lock_kick(unsigned hart)
 {
 	struct cls *c = cls_of(hart);

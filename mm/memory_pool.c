@@ -158,22 +158,8 @@ static inline size_t mp_need(size_t size)
 	return n < MP_MIN_BLOCK ? MP_MIN_BLOCK : n;
 }
 
-/* Free list: put @f between @pv and @nx (either may be NULL). */
-static void mp_link(struct memory_pool_s *pool, struct memory_pool_free_s *f, struct memory_pool_free_s *pv,
-		    struct memory_pool_free_s *nx)
-{
-	f->prev = pv;
-	f->next = nx;
-	if (pv)
-		pv->next = f;
-	else
-		pool->free_head = f;
-	if (nx)
-		nx->prev = f;
-}
-
-/* Free list: join @pv and @nx, dropping whatever was between them. */
-static void mp_unlink(struct memory_pool_s *pool, struct memory_pool_free_s *pv, struct memory_pool_free_s *nx)
+/* Free list: make @nx follow @pv, dropping whatever was between them (either may be NULL: list ends). */
+static void mp_join(struct memory_pool_s *pool, struct memory_pool_free_s *pv, struct memory_pool_free_s *nx)
 {
 	if (pv)
 		pv->next = nx;
@@ -181,6 +167,14 @@ static void mp_unlink(struct memory_pool_s *pool, struct memory_pool_free_s *pv,
 		pool->free_head = nx;
 	if (nx)
 		nx->prev = pv;
+}
+
+/* Free list: put @f between @pv and @nx (either may be NULL). */
+static void mp_link(struct memory_pool_s *pool, struct memory_pool_free_s *f, struct memory_pool_free_s *pv,
+		    struct memory_pool_free_s *nx)
+{
+	mp_join(pool, pv, f);
+	mp_join(pool, f, nx);
 }
 
 /* Free list: insert @f at its address-ordered place (a walk: see the allocation comment below). */
@@ -252,7 +246,7 @@ static struct mp_hdr *mp_take(struct memory_pool_s *pool, struct memory_pool_fre
 			mp_set(e, (fend - e) | last, e - b, pool);
 			mp_link(pool, mp_free_of(mp_at(e)), pv, nx);
 		} else {
-			mp_unlink(pool, pv, nx);
+			mp_join(pool, pv, nx);
 			pool->nfree--;
 		}
 	}
@@ -283,7 +277,7 @@ static void mp_release(struct memory_pool_s *pool, struct mp_hdr *h)
 		if (mp_is_free(n)) {
 			struct memory_pool_free_s *nf = mp_free_of(n);
 
-			mp_unlink(pool, nf->prev, nf->next);
+			mp_join(pool, nf->prev, nf->next);
 			grown += mp_size(n);
 			last = n->sizef & MP_LAST;
 			mp_kill(n);
@@ -578,7 +572,7 @@ static void mp_grow(struct memory_pool_s *pool, struct mp_hdr *h, struct mp_hdr 
 	} else {
 		h->sizef = (sz + nsz) | MP_USED | last;
 		mp_seal(h);
-		mp_unlink(pool, pv, nx);
+		mp_join(pool, pv, nx);
 		mp_fix_next(h);
 		pool->free -= nsz;
 		pool->nfree--;

@@ -655,11 +655,18 @@ def _histogram(p, terminal, cats, cols, table, ylabel, extra=(), goal=None):
     return p
 
 
+def _rows_for(p, results, name, key):
+    """The results of benchmark `name` that carry `key=`; none marks plot `p` skipped, saying so."""
+    rows = [r for r in results if r.name == name and r.num(key) is not None]
+    if not rows:
+        p.skipped = f"no {name} lines with {key}="
+    return rows
+
+
 def plot_frag(results, terminal):
     p = Plot("frag", "Footprint over live bytes per trace")
-    rows = [r for r in results if r.name == "frag" and r.num("footprint_over_live") is not None]
+    rows = _rows_for(p, results, "frag", "footprint_over_live")
     if not rows:
-        p.skipped = "no frag lines with footprint_over_live="
         return p
     cats = list(dict.fromkeys(r.get("trace", "?") for r in rows))
     cols = sorted(dict.fromkeys(r.alloc for r in rows), key=lambda a: (a != PROXIMA, a))
@@ -669,9 +676,8 @@ def plot_frag(results, terminal):
 
 def plot_placement(results, terminal):
     p = Plot("placement", "Local allocations (%)")
-    rows = [r for r in results if r.name == "placement" and r.num("local_pct") is not None]
+    rows = _rows_for(p, results, "placement", "local_pct")
     if not rows:
-        p.skipped = "no placement lines with local_pct="
         return p
     per_cluster = [r for r in rows if r.get("cluster") is not None]
     if per_cluster:

@@ -36,4 +36,23 @@ static inline size_t rnd_range(size_t lo, size_t hi)
 	return lo + rnd_below(hi - lo + 1);
 }
 
+/* One band of rnd_bands(): taken when the draw is below @pct (cumulative percent); a number in [@lo, @hi]. */
+struct rnd_band {
+	unsigned pct;
+	size_t lo, hi;
+};
+
+/*
+ * rnd_bands() - draw a percent (rnd_below(100)), take the first of the @n bands it falls in (the last band
+ * takes whatever is left), then a number in that band: the same draws as an if-chain over the bands.
+ */
+static inline size_t rnd_bands(const struct rnd_band *b, size_t n)
+{
+	size_t r = rnd_below(100), i;
+
+	for (i = 0; i + 1 < n && r >= b[i].pct; i++)
+		;
+	return rnd_range(b[i].lo, b[i].hi);
+}
+
 #endif

@@ -458,11 +458,23 @@ static void bad_frees(struct test *t)
 	fx_fini(&f);
 }
 
+/* What cma_region_info() says: @bytes free in @ranges ranges, the largest @largest, @chunks live chunks. */
+static void expect_space(struct test *t, const struct cma_region *r, size_t bytes, unsigned ranges, size_t largest,
+			 unsigned chunks)
+{
+	struct cma_info in;
+
+	cma_region_info(r, &in);
+	EXPECT_EQ(t, in.free, bytes);
+	EXPECT_EQ(t, in.free_ranges, ranges);
+	EXPECT_EQ(t, in.largest_free, largest);
+	EXPECT_EQ(t, in.chunks, chunks);
+}
+
 static void exhaustion(struct test *t)
 {
 	struct fixture f;
 	uintptr_t a[64], x = 0;
-	struct cma_info in;
 	unsigned i, n = 0;
 
 	if (!fx_init(t, &f, "full", 0xa0000000, 4 * MiB))
@@ -479,19 +491,13 @@ static void exhaustion(struct test *t)
 		a[n++] = x;
 	}
 	EXPECT_EQ(t, n, 64);
-	cma_region_info(&f.r, &in);
-	EXPECT_EQ(t, in.free, 0);
-	EXPECT_EQ(t, in.free_ranges, 0);
-	EXPECT_EQ(t, in.largest_free, 0);
+	expect_space(t, &f.r, 0, 0, 0, 64);
 	EXPECT_ERR(t, cma_region_alloc(&f.r, PG, 0, &x), ERR_EXHAUSTED);
 	EXPECT_TRUE(t, region_ok(t, &f.r));
 	/* free every other chunk: 32 holes of 64 KiB, none can hold 128 KiB */
 	for (i = 0; i < n; i += 2)
 		EXPECT_OK(t, cma_region_free(&f.r, a[i]));
-	cma_region_info(&f.r, &in);
-	EXPECT_EQ(t, in.free_ranges, 32);
-	EXPECT_EQ(t, in.free, 2 * MiB);
-	EXPECT_EQ(t, in.largest_free, 64 * KiB);
+	expect_space(t, &f.r, 2 * MiB, 32, 64 * KiB, 32);
 	EXPECT_ERR(t, cma_region_alloc(&f.r, 128 * KiB, 0, &x), ERR_EXHAUSTED);
 	/* 64 KiB 128 KiB-aligned fits in every hole (the even chunks were 128 KiB-aligned): the lowest */
 	EXPECT_OK(t, cma_region_alloc(&f.r, 64 * KiB, 128 * KiB, &x));
@@ -501,11 +507,7 @@ static void exhaustion(struct test *t)
 	/* the rest: back to one free range */
 	for (i = 1; i < n; i += 2)
 		EXPECT_OK(t, cma_region_free(&f.r, a[i]));
-	cma_region_info(&f.r, &in);
-	EXPECT_EQ(t, in.free_ranges, 1);
-	EXPECT_EQ(t, in.free, 4 * MiB);
-	EXPECT_EQ(t, in.largest_free, 4 * MiB);
-	EXPECT_EQ(t, in.chunks, 0);
+	expect_space(t, &f.r, 4 * MiB, 1, 4 * MiB, 0);
 	EXPECT_TRUE(t, region_ok(t, &f.r));
 	EXPECT_OK(t, cma_region_alloc(&f.r, 4 * MiB, 0, &x));
 	EXPECT_EQ(t, x, 0xa0000000);

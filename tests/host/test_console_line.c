@@ -21,17 +21,30 @@ static enum console_line_event feed(struct console_line *l, const char *in)
 	return ev;
 }
 
-static void line_basic(struct test *t)
+/*
+ * Type @typed on a fresh line: every byte but the last keeps the line open, the last ends it; the line
+ * then holds @buf (not overflowed) and the terminal showed @echoed.
+ */
+static void expect_typed(struct test *t, const char *typed, const char *buf, const char *echoed)
 {
+	size_t i, n = strlen(typed);
 	struct console_line l;
 
 	console_line_reset(&l);
 	shown[0] = '\0';
-	EXPECT_EQ(t, feed(&l, "help"), CONSOLE_LINE_MORE);
-	EXPECT_EQ(t, feed(&l, "\r"), CONSOLE_LINE_DONE);
-	EXPECT_TRUE(t, !strcmp(l.buf, "help"));
-	EXPECT_TRUE(t, !strcmp(shown, "help\n"));
+	for (i = 0; i + 1 < n; i++)
+		EXPECT_EQ(t, console_line_feed(&l, (unsigned char)typed[i], echo), CONSOLE_LINE_MORE);
+	EXPECT_EQ(t, console_line_feed(&l, (unsigned char)typed[n - 1], echo), CONSOLE_LINE_DONE);
+	EXPECT_TRUE(t, !strcmp(l.buf, buf));
+	EXPECT_TRUE(t, !strcmp(shown, echoed));
 	EXPECT_FALSE(t, l.overflow);
+	if (strcmp(l.buf, buf) || strcmp(shown, echoed))
+		test_log("typed a %zu-byte line: got '%s', echoed %zu bytes", n, l.buf, strlen(shown));
+}
+
+static void line_basic(struct test *t)
+{
+	expect_typed(t, "help\r", "help", "help\n");
 }
 
 static void line_crlf_is_one_end(struct test *t)
@@ -53,33 +66,19 @@ static void line_crlf_is_one_end(struct test *t)
 
 static void line_backspace(struct test *t)
 {
-	struct console_line l;
-
-	console_line_reset(&l);
-	shown[0] = '\0';
-	feed(&l, "\x7f" "ab\x7f" "c\b\bx");
-	EXPECT_EQ(t, feed(&l, "\n"), CONSOLE_LINE_DONE);
-	EXPECT_TRUE(t, !strcmp(l.buf, "x"));
-	EXPECT_TRUE(t, !strcmp(shown, "ab\b \bc\b \b\b \bx\n"));
-	console_line_reset(&l);
-	feed(&l, "junk\x15ok");
-	EXPECT_EQ(t, feed(&l, "\r"), CONSOLE_LINE_DONE);
-	EXPECT_TRUE(t, !strcmp(l.buf, "ok"));
+	/* DEL with nothing to erase, DEL, ^H twice */
+	expect_typed(t, "\x7f" "ab\x7f" "c\b\bx\n", "x", "ab\b \bc\b \b\b \bx\n");
+	/* ^U: one erase per character */
+	expect_typed(t, "junk\x15ok\r", "ok", "junk\b \b\b \b\b \b\b \bok\n");
 }
 
 static void line_controls_and_escapes(struct test *t)
 {
 	struct console_line l;
 
-	console_line_reset(&l);
-	shown[0] = '\0';
-	/* arrow keys, a bell, a non-ASCII byte and a tab */
-	feed(&l, "\x1b[A\x1b[1;5Cto\x07p\xc3o\x1bOx\tz");
-	EXPECT_EQ(t, feed(&l, "\r"), CONSOLE_LINE_DONE);
-	EXPECT_TRUE(t, !strcmp(l.buf, "topox z"));	/* ESC O x: ESC and one byte go, x stays */
-	console_line_reset(&l);
-	feed(&l, "abc\x03");
-	EXPECT_TRUE(t, !strcmp(l.buf, ""));
+	/* arrow keys, a bell, a non-ASCII byte and a tab; ESC O x: ESC and one byte go, x stays */
+	expect_typed(t, "\x1b[A\x1b[1;5Cto\x07p\xc3o\x1bOx\tz\r", "topox z", "topox z\n");
+	expect_typed(t, "abc\x03", "", "abc^C\n");
 	console_line_reset(&l);
 	EXPECT_EQ(t, feed(&l, "\x04"), CONSOLE_LINE_EOF);
 	console_line_reset(&l);

@@ -381,11 +381,23 @@ static void host_mem_fallback_order(struct test *t)
 	}
 }
 
+/* One BIG_REQ through cluster 3's proximity, kept on @list: @cluster must serve it, at @rank. */
+static void expect_big_from_3(struct test *t, struct tc_blk **list, unsigned cluster, unsigned rank, bool fallback)
+{
+	struct mem_receipt rc;
+	void *p;
+
+	ASSERT_OK(t, mem_alloc_receipt(BIG_REQ, mem_prox_cluster(3), MEM_VALID_SYS, &p, &rc));
+	tc_blk_push(list, p);
+	EXPECT_EQ(t, rc.cluster, cluster);
+	EXPECT_EQ(t, rc.rank, rank);
+	EXPECT_EQ(t, rc.fallback, fallback);
+}
+
 /* cluster 3 prefers 0 and 2 equally: the one with more free memory serves first */
 static void host_mem_equal_group(struct test *t)
 {
 	struct tc_blk *list = NULL;
-	struct mem_receipt rc;
 	uint64_t before[NCL];
 	void *p;
 
@@ -393,23 +405,14 @@ static void host_mem_equal_group(struct test *t)
 	tc_heaps_snapshot(before);
 	ASSERT_OK(t, mem_alloc((size_t)1 << 20, mem_prox_strict(0), MEM_VALID_SYS, &p));
 	tc_blk_push(&list, p);
-	ASSERT_OK(t, mem_alloc_receipt(BIG_REQ, mem_prox_cluster(3), MEM_VALID_SYS, &p, &rc));
-	tc_blk_push(&list, p);
-	EXPECT_EQ(t, rc.cluster, 2);
-	EXPECT_TRUE(t, rc.rank == 0 && !rc.fallback);
+	expect_big_from_3(t, &list, 2, 0, false);
 	ASSERT_OK(t, mem_alloc((size_t)2 << 20, mem_prox_strict(2), MEM_VALID_SYS, &p));
 	tc_blk_push(&list, p);
-	ASSERT_OK(t, mem_alloc_receipt(BIG_REQ, mem_prox_cluster(3), MEM_VALID_SYS, &p, &rc));
-	tc_blk_push(&list, p);
-	EXPECT_EQ(t, rc.cluster, 0);
-	EXPECT_TRUE(t, rc.rank == 0 && !rc.fallback);
+	expect_big_from_3(t, &list, 0, 0, false);
 	/* with 0 and 2 full, the next distance (1 at 30) serves: a fallback at rank 2 */
 	EXPECT_ERR(t, tc_exhaust_strict(0, &list, NULL), ERR_EXHAUSTED);
 	EXPECT_ERR(t, tc_exhaust_strict(2, &list, NULL), ERR_EXHAUSTED);
-	ASSERT_OK(t, mem_alloc_receipt(BIG_REQ, mem_prox_cluster(3), MEM_VALID_SYS, &p, &rc));
-	tc_blk_push(&list, p);
-	EXPECT_EQ(t, rc.cluster, 1);
-	EXPECT_TRUE(t, rc.rank == 2 && rc.fallback);
+	expect_big_from_3(t, &list, 1, 2, true);
 	EXPECT_EQ(t, tc_blk_free_all(&list), 0);
 	mem_drain();
 	tc_expect_heaps_back(t, before);

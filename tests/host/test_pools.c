@@ -142,15 +142,11 @@ static bool mp_verify(struct test *t, struct mp_model *m, bool full)
 /* Sizes: mostly small, some medium, a few large. */
 static size_t mp_rnd_size(void)
 {
-	size_t r = rnd_below(100);
+	static const struct rnd_band sizes[] = {
+		{ 60, 1, 128 }, { 90, 129, 2048 }, { 99, 2049, 16384 }, { 100, 16385, 80000 },
+	};
 
-	if (r < 60)
-		return rnd_range(1, 128);
-	if (r < 90)
-		return rnd_range(129, 2048);
-	if (r < 99)
-		return rnd_range(2049, 16384);
-	return rnd_range(16385, 80000);
+	return rnd_bands(sizes, sizeof(sizes) / sizeof(sizes[0]));
 }
 
 static void mp_add(struct mp_model *m, void *p)
@@ -826,6 +822,17 @@ static void pp_expect_range(struct pp_model *m, uintptr_t start, uintptr_t end, 
 	m->total += n - meta;
 }
 
+/* The end of a case: the model's shadow maps, the model and the pool's memory. */
+static void pp_model_free(struct pp_model *m, uint8_t *buf)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nr; i++)
+		free(m->r[i].shadow);
+	free(m);
+	free(buf);
+}
+
 /* First fit over the shadow maps: where the pool must put a run of @k pages (0 if nowhere). */
 static uintptr_t pp_predict(struct pp_model *m, size_t k)
 {
@@ -928,15 +935,12 @@ static bool pp_verify(struct test *t, struct pp_model *m)
 	return disjoint(t, iv, m->n);
 }
 
+/* Run lengths in pages: mostly 1-4, some up to 32, a few up to 160. */
 static size_t pp_rnd_pages(void)
 {
-	size_t r = rnd_below(100);
+	static const struct rnd_band pages[] = { { 70, 1, 4 }, { 95, 5, 32 }, { 100, 33, 160 } };
 
-	if (r < 70)
-		return rnd_range(1, 4);
-	if (r < 95)
-		return rnd_range(5, 32);
-	return rnd_range(33, 160);
+	return rnd_bands(pages, sizeof(pages) / sizeof(pages[0]));
 }
 
 static void pp_do_alloc(struct test *t, struct pp_model *m)
@@ -1038,7 +1042,7 @@ static void pp_random_ops(struct test *t)
 	struct pp_model *m = calloc(1, sizeof(*m));
 	static unsigned long storage[64];
 	uintptr_t b = (uintptr_t)buf;
-	unsigned step, i;
+	unsigned step;
 
 	ASSERT_TRUE(t, buf && m);
 	rng_seed(0x5eed0004);
@@ -1080,10 +1084,7 @@ static void pp_random_ops(struct test *t)
 		m->n--;
 	}
 	EXPECT_TRUE(t, pp_verify(t, m));
-	for (i = 0; i < m->nr; i++)
-		free(m->r[i].shadow);
-	free(m);
-	free(buf);
+	pp_model_free(m, buf);
 }
 
 /* Init/extend: rounding, bitmap placement and every argument error. */
@@ -1192,8 +1193,7 @@ static void pp_bad_frees(struct test *t)
 	EXPECT_OK(t, page_pool_free(&m->pool, r2));
 	EXPECT_OK(t, page_pool_free(&m->pool, r3));
 	EXPECT_OK(t, page_pool_check(&m->pool, NULL, 0));
-	free(m);
-	free(buf);
+	pp_model_free(m, buf);
 }
 
 /* Fill with single pages, check, free in random order; then one run of a whole range. */
@@ -1238,10 +1238,7 @@ static void pp_exhaust_recover(struct test *t)
 	EXPECT_ERR(t, page_pool_alloc(&m->pool, (m->r[0].npages + 1) * PG, &a), ERR_SIZE);
 	EXPECT_OK(t, page_pool_free(&m->pool, m->r[0].base));
 	EXPECT_OK(t, page_pool_check(&m->pool, NULL, 0));
-	for (i = 0; i < m->nr; i++)
-		free(m->r[i].shadow);
-	free(m);
-	free(buf);
+	pp_model_free(m, buf);
 }
 
 /* page_pool_check() notices bitmap damage. */
