@@ -411,6 +411,8 @@ static void mesh_remote_frees_many_owners(struct test *t)
 /* ---- all harts: random sizes and proximities over the mesh, fill patterns, nothing lost ---- */
 
 #define STRESS_LIVE 48
+#define STRESS_ORDERS 10	/* sizes 16 B .. 8 KiB */
+static unsigned stress_orders;	/* sizes 16 << 0 .. stress_orders - 1: what the machine's free memory holds */
 static uint32_t stress_bad[TOPO_MAX_HARTS], stress_ops[TOPO_MAX_HARTS], stress_nomem[TOPO_MAX_HARTS];
 
 static uint64_t word(unsigned h, unsigned i, unsigned w)
@@ -437,7 +439,7 @@ static void stress_body(void *arg)
 			mem_free(live[h][i].p);
 			live[h][i].p = NULL;
 		} else {
-			size_t size = (size_t)16 << ((r >> 8) % 10);	/* 16 B .. 8 KiB */
+			size_t size = (size_t)16 << ((r >> 8) % stress_orders);
 			unsigned c = (unsigned)((r >> 16) % tp->nclusters);
 			struct mem_proximity_s *px = (r >> 24) % 4 == 0 ? NULL :
 						     (r >> 24) % 4 == 1 ? mem_prox_cluster(c) :
@@ -468,11 +470,25 @@ static void stress_body(void *arg)
 static void mesh_stress_all_harts(struct test *t)
 {
 	unsigned i, ops = 0, nomem = 0;
+	uint64_t free = 0;
 
 	memset(stress_bad, 0, sizeof(stress_bad));
 	memset(stress_ops, 0, sizeof(stress_ops));
 	memset(stress_nomem, 0, sizeof(stress_nomem));
 	snapshot();
+	/*
+	 * Every hart's live set at its largest (STRESS_LIVE blocks of the top size) and a 4 KiB slab per size
+	 * for each hart, together, in half the free memory: a hart that runs while the others hold all they
+	 * can still finds room (with 64 KiB heaps, 16..64 B; else up to 8 KiB), so "no operation done" is
+	 * never a full machine.
+	 */
+	for (i = 0; i < tp->nclusters; i++)
+		free += heap_free_bytes(i);
+	for (stress_orders = STRESS_ORDERS; stress_orders > 1; stress_orders--)
+		if ((((uint64_t)16 << (stress_orders - 1)) * STRESS_LIVE + ((uint64_t)stress_orders << 12)) *
+			    tp->nharts <= free / 2)
+			break;
+	test_log("sizes 16 B .. %u B (%llu bytes free)", 16u << (stress_orders - 1), (unsigned long long)free);
 	smp_call_all(stress_body, NULL);
 	for (i = 0; i < tp->nharts; i++) {
 		TEST_CHECK_(t, !stress_bad[i], (void)0, "hart index %u: %u words overwritten", i, stress_bad[i]);
