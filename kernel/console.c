@@ -8,12 +8,11 @@
 #include "kernel/console_line.h"
 #include "kernel/kernel.h"
 #include "kernel/printk.h"
+#include "kernel/selftest.h"
 #include "mm/cma.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
 #include "platform/platform.h"
-#include "tests/programs/programs.h"
-#include "tests/test.h"
 
 /*
  * Every command gets argv[0] = its name and between min_args and max_args more words (checked before it

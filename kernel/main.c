@@ -8,6 +8,7 @@
 #include "kernel/kernel.h"
 #include "kernel/memplan.h"
 #include "kernel/printk.h"
+#include "kernel/selftest.h"
 #include "kernel/smp.h"
 #include "kernel/virtio.h"
 #include "mm/heap.h"
@@ -15,8 +16,6 @@
 #include "platform/dt.h"
 #include "platform/mesh.h"
 #include "platform/platform.h"
-#include "tests/programs/programs.h"
-#include "tests/test.h"
 
 extern char __kernel_start[], __kernel_end[], boot_stack_top[];
 

@@ -107,12 +107,8 @@ void test_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define EXPECT_ERR(t, e, w)   TEST_ERR_(t, e, w, (void)0)
 #define ASSERT_ERR(t, e, w)   TEST_ERR_(t, e, w, return)
 
-/*
- * Run the registered cases that filter selects (NULL or "" = all; "suite.case", or a part of a suite's or a
- * case's name), print KTAP and the "N passed, N failed" line. Returns the failed count, or 1 when the
- * filter selects nothing (a typo must not pass).
- */
-int test_run_all(const char *filter);
+/* test_run_all() and test_seed are declared in kernel/selftest.h: what the kernel runs of tests/ */
+#include "kernel/selftest.h"
 
 /*
  * Randomised cases draw every sequence from test_seed (the seed= bootarg in the kernel, $TEST_SEED on the
@@ -135,7 +131,6 @@ static inline uint64_t test_rand(uint64_t *s)
 	*s = x;
 	return x * 0x2545f4914f6cdd1dULL;
 }
-extern uint64_t test_seed;
 uint64_t test_seed_for(struct test *t, uint64_t salt);
 
 /* Whether filter selects case tcase of suite suite, and how many registered cases it selects. */

@@ -23,6 +23,7 @@ struct test_program {
  * Context: the boot hart, from kmain() or the console. Return: the program's verdict (0 = pass), or -1
  * (after one line saying so) if no program has that name.
  */
-int test_program_run(const char *name, const char *arg);
+/* test_program_run() is declared in kernel/selftest.h: the kernel runs a program by name */
+#include "kernel/selftest.h"
 
 #endif
