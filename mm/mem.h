@@ -214,8 +214,8 @@ error_t mem_alloc_aligned(size_t size, size_t align, struct mem_proximity_s *pro
  * forced to memory by having its address passed to a call. @how: the size class whose current slab ran
  * out (a slab request: nothing is checked again), else MEM_SLOW_WANT or MEM_SLOW_NOADDR (no out-pointer).
  */
-#define MEM_SLOW_WANT 32u
-#define MEM_SLOW_NOADDR 33u
+#define MEM_SLOW_WANT ((unsigned long)SLAB_NCLASSES)
+#define MEM_SLOW_NOADDR (MEM_SLOW_WANT + 1)
 struct mm_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
 				   unsigned long how);
 void mem_free_slow(void *addr);

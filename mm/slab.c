@@ -109,7 +109,7 @@ static void set_pages(uintptr_t pg_bias, uintptr_t base, unsigned order, uint8_t
 	unsigned i;
 
 	for (i = 0; i < 1u << (order - BUDDY_PAGE_ORDER); i++)
-		*buddy_page_byte(pg_bias, base + ((uintptr_t)i << 12)) = v;
+		*buddy_page_byte(pg_bias, base + ((uintptr_t)i << BUDDY_PAGE_ORDER)) = v;
 }
 
 /*
@@ -398,8 +398,7 @@ static __attribute__((noinline)) void *alloc_rare(struct slab_cpu *sc, unsigned 
  * head is not the spare: that head becomes current (the bias, if any, moves with it; a partial slab
  * always has a free block). The switch spells out cur_set() and list_del() of the head.
  */
-static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *sc, unsigned k,
-								  void *(*rare)(struct slab_cpu *, unsigned))
+static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *sc, unsigned k)
 {
 	const struct slab_class *ci = &class_tab[k];
 	struct slab *s = sc->cur[k], *t, *nx;
@@ -415,7 +414,7 @@ static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *s
 	t = sc->partial[k];
 	if (unlikely(s == &slab_none || !t || t == sc->spare[k] || sc->pending ||
 		     __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED)))
-		return rare(sc, k);
+		return alloc_rare(sc, k);
 	if (!sc->spare[k]) {
 		s->used = (uint16_t)(s->used - SLAB_USED_BIAS);
 		t->used = (uint16_t)(t->used + SLAB_USED_BIAS);
@@ -434,13 +433,13 @@ static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *s
 
 void *slab_alloc_slow(struct slab_cpu *sc, unsigned k)
 {
-	return alloc_slow(sc, k, alloc_rare);
+	return alloc_slow(sc, k);
 }
 
 struct mm_alloc_ret slab_alloc_miss(struct slab_cpu *sc, unsigned k, size_t size, unsigned valid,
 				    struct mm_alloc_ret (*full)(size_t size, unsigned valid))
 {
-	void *p = alloc_slow(sc, k, alloc_rare);
+	void *p = alloc_slow(sc, k);
 
 	if (unlikely(!p))
 		return full(size, valid);

@@ -98,10 +98,10 @@ extern const struct slab_class slab_class_of_byte[256];
  */
 static inline unsigned slab_class_order(const struct slab_class *ci)
 {
-	unsigned x = ci->omask >> 12;	/* 0, 1, 3 or 7 */
+	unsigned x = ci->omask >> SLAB_MIN_ORDER;	/* 0, 1, 3 or 7 */
 
-	_Static_assert(SLAB_MIN_ORDER == 12 && SLAB_MAX_ORDER == 15, "three compares cover 12..15");
-	return 12u + (x > 0) + (x > 1) + (x > 3);
+	_Static_assert(SLAB_MAX_ORDER - SLAB_MIN_ORDER == 3, "three compares cover the orders");
+	return SLAB_MIN_ORDER + (x > 0) + (x > 1) + (x > 3);
 }
 
 /* the marker word of a free block at @a: its address inverted (one instruction; see above) */

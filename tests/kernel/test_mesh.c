@@ -8,8 +8,8 @@
 #include "mm/cpu.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
-#include "mm/slab.h"
 #include "mm/mem_internal.h"
+#include "mm/slab.h"
 #include "platform/mesh.h"
 #include "tests/common/mem_cases.h"
 #include "tests/test.h"
@@ -485,7 +485,7 @@ static void mesh_stress_all_harts(struct test *t)
 	for (i = 0; i < tp->nclusters; i++)
 		free += heap_free_bytes(i);
 	for (stress_orders = STRESS_ORDERS; stress_orders > 1; stress_orders--)
-		if ((((uint64_t)16 << (stress_orders - 1)) * STRESS_LIVE + ((uint64_t)stress_orders << 12)) *
+		if ((((uint64_t)16 << (stress_orders - 1)) * STRESS_LIVE + ((uint64_t)stress_orders << SLAB_MIN_ORDER)) *
 			    tp->nharts <= free / 2)
 			break;
 	test_log("sizes 16 B .. %u B (%llu bytes free)", 16u << (stress_orders - 1), (unsigned long long)free);

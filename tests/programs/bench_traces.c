@@ -329,6 +329,10 @@ struct replay {
 enum { TAIL_TAKE, TAIL_GIVE, TAIL_CARVE, TAIL_SWITCH, TAIL_INBOX, TAIL_PLAIN, TAIL_KINDS };
 static const char *const tail_name[TAIL_KINDS] = { "take", "give", "carve", "switch", "inbox", "plain" };
 
+struct tail {
+	uint64_t over, all, sum, max;	/* ops over TAIL_INSN, all ops, their instructions, the worst */
+};
+
 static unsigned tail_kind(const struct slab_counters *a, const struct slab_counters *b)
 {
 	return b->slabs_taken != a->slabs_taken ? TAIL_TAKE : b->slabs_given != a->slabs_given ? TAIL_GIVE :
@@ -353,8 +357,8 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 {
 	uint64_t ba, bf, sum = 0, max = 0, fp0, fp_peak = 0, live = 0, blk = 0, live_peak = 0, blk_at_peak = 0;
 	unsigned i, fails = 0, max_i = 0, max_size = 0;
-	uint64_t sum_kind[2] = { 0, 0 }, n_kind[2] = { 0, 0 }, tail_n[TAIL_KINDS] = { 0 }, tail_max[TAIL_KINDS] = { 0 };
-	uint64_t tail_all[TAIL_KINDS] = { 0 }, tail_sum[TAIL_KINDS] = { 0 };
+	uint64_t sum_kind[2] = { 0, 0 }, n_kind[2] = { 0, 0 };
+	struct tail tail[TAIL_KINDS] = { { 0 } }, *tk;
 	char line[400], fo[48], rw[48];
 	size_t len;
 	unsigned k;
@@ -395,11 +399,11 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 		sum_kind[op->kind] += d;
 		n_kind[op->kind]++;
 		if (px) {
-			k = tail_kind(&before, &cls_self()->mm.slab.cnt);
-			tail_all[k]++;
-			tail_sum[k] += d;
-			tail_n[k] += d > TAIL_INSN;
-			tail_max[k] = d > tail_max[k] ? d : tail_max[k];
+			tk = &tail[tail_kind(&before, &cls_self()->mm.slab.cnt)];
+			tk->all++;
+			tk->sum += d;
+			tk->over += d > TAIL_INSN;
+			tk->max = d > tk->max ? d : tk->max;
 		}
 		r->hist[d < HIST_MAX ? d : HIST_MAX]++;
 		if (d > max)
@@ -434,10 +438,10 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 				       a->name, TAIL_INSN);
 		for (k = 0; k < TAIL_KINDS && len < sizeof(line); k++)
 			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu/%llu mean_%s=%llu max_%s=%llu",
-						tail_name[k], (unsigned long long)tail_n[k],
-						(unsigned long long)tail_all[k], tail_name[k],
-						(unsigned long long)(tail_all[k] ? tail_sum[k] / tail_all[k] : 0),
-						tail_name[k], (unsigned long long)tail_max[k]);
+						tail_name[k], (unsigned long long)tail[k].over,
+						(unsigned long long)tail[k].all, tail_name[k],
+						(unsigned long long)(tail[k].all ? tail[k].sum / tail[k].all : 0),
+						tail_name[k], (unsigned long long)tail[k].max);
 		printk("%s\n", line);
 	}
 	bench_fmt_ratio(fo, sizeof(fo), "footprint_over_live", fp_peak, live_peak);
