@@ -78,8 +78,10 @@ void slab_cpu_init(struct slab_cpu *sc, unsigned hart, struct heap *home)
 	unsigned i, k;
 
 	memset(sc, 0, sizeof(*sc));
-	for (i = 0; i < SLAB_NCLASSES; i++)
+	for (i = 0; i < SLAB_NCLASSES; i++) {
 		sc->cur[i] = &slab_none;
+		sc->cache[i].bound = sc->cache[i].max = sc->cache[i].room = (uint16_t)slab_cache_max(class_tab[i].size);
+	}
 	for (i = 0, k = 0; i < SLAB_MAX_SIZE / 16; i++) {	/* one walk of the classes, not one per size */
 		while (class_tab[k].size < 16 * i + 16)
 			k++;
@@ -280,10 +282,6 @@ static void note(struct slab_cpu *sc, struct slab *s, bool keep)
 	}
 }
 
-void slab_free_note(struct slab_cpu *sc, struct slab *s)
-{
-	note(sc, s, false);
-}
 
 /* free marked block @b into its slab @s (owner only) */
 static void local_free(struct slab_cpu *sc, struct slab *s, struct slab_blk *b, bool keep)
@@ -372,6 +370,15 @@ static __attribute__((noinline)) struct slab *refill_rare(struct slab_cpu *sc, u
 	}
 }
 
+/* an allocation missed the cache of its class: its bound grows back by SLAB_CACHE_STEP (slab_cache_gc()) */
+static __attribute__((noinline)) void cache_grow(struct slab_cache *m)
+{
+	unsigned add = m->bound - m->max < SLAB_CACHE_STEP ? m->bound - m->max : SLAB_CACHE_STEP;
+
+	m->max = (uint16_t)(m->max + add);
+	m->room = (uint16_t)(m->room + add);
+}
+
 /* pop the first free block of @s (it has one): the inline path's pop, out of line */
 static inline __attribute__((always_inline)) void *pop(struct slab_cpu *sc, struct slab *s)
 {
@@ -402,9 +409,12 @@ static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *s
 {
 	const struct slab_class *ci = &class_tab[k];
 	struct slab *s = sc->cur[k], *t, *nx;
+	struct slab_cache *m = &sc->cache[k];
 
 	if (unlikely(!sc->home))
 		return NULL;
+	if (unlikely(m->max < m->bound))
+		cache_grow(m);
 	if (s->free)
 		return pop(sc, s);
 	if (likely(s != &slab_none && s->carved < ci->n)) {
@@ -603,10 +613,71 @@ int slab_free_any(struct slab_cpu *sc, struct heap *h, uintptr_t a)
 	return 0;
 }
 
+/* live block @b of slab @s of the home heap: into @s, or into the batch for its owner */
+static void free_home(struct slab_cpu *sc, struct slab *s, struct slab_blk *b)
+{
+	if (s->owner == sc->hart)
+		local_free(sc, s, b, false);
+	else
+		remote_free(sc, s->owner, b);
+}
+
+/* the most recent block of class @k's cache (it has one): live again, and back to its slab */
+static void cache_evict(struct slab_cpu *sc, unsigned k)
+{
+	struct slab_cache *m = &sc->cache[k];
+	struct slab_blk *b = m->head;
+
+	m->head = b->next;
+	m->room++;
+	b->mark = 0;
+	free_home(sc, slab_desc_at(sc->desc_bias, (uintptr_t)b & ~(uintptr_t)class_tab[k].omask), b);
+}
+
+/*
+ * The caches' garbage collection, one class per step, in turn: a cache whose head has not changed since
+ * the step before on it (no free into it, no allocation from it in between: idle) gives up to
+ * SLAB_CACHE_STEP blocks back to their slabs and its bound shrinks by as many, so that a cache does not
+ * keep the slabs of its last frees after a burst. A slow-path allocation grows the bound back
+ * (cache_grow()). The steps ride on the slab layer's rare paths (slab_free_note(), refills): a quiet
+ * hart does none, and no step costs more than SLAB_CACHE_STEP frees.
+ */
+void slab_cache_gc(struct slab_cpu *sc)
+{
+	unsigned k = sc->gc_next, i;
+	struct slab_cache *m = &sc->cache[k];
+
+	sc->gc_next = k + 1 < SLAB_NCLASSES ? k + 1 : 0;
+	if (m->head && m->head == sc->cache_seen[k])
+		for (i = 0; i < SLAB_CACHE_STEP && m->head; i++) {
+			cache_evict(sc, k);	/* room + 1 ... */
+			m->room--;		/* ... and the bound - 1: the room stays */
+			m->max--;
+		}
+	sc->cache_seen[k] = m->head;
+}
+
+void slab_free_note(struct slab_cpu *sc, struct slab *s)
+{
+	note(sc, s, false);
+	slab_cache_gc(sc);
+}
+
+/* empty the cache of class @k: each block live again, then freed into its slab or sent to its owner */
+static void cache_flush(struct slab_cpu *sc, unsigned k)
+{
+	struct slab_cache *m = &sc->cache[k];
+
+	while (m->head)
+		cache_evict(sc, k);
+}
+
 void slab_drain(struct slab_cpu *sc)
 {
 	unsigned i;
 
+	for (i = 0; i < SLAB_NCLASSES; i++)
+		cache_flush(sc, i);
 	for (i = 0; i < SLAB_OUT; i++)
 		if (sc->out[i].n)
 			out_flush(sc, &sc->out[i]);
@@ -683,6 +754,35 @@ static error_t check_slab(const struct slab_cpu *sc, const struct slab *s, unsig
 	return 0;
 }
 
+/* the cache of class @k: at most its bound, room counts the rest, each block a marked carved one of class @k */
+static error_t check_cache(const struct slab_cpu *sc, unsigned k, char *why, size_t len)
+{
+	const struct slab_cache *m = &sc->cache[k];
+	const struct slab_class *ci = &class_tab[k];
+	const struct slab_blk *b;
+	unsigned n = 0;
+
+	if (m->bound != slab_cache_max(ci->size) || m->max > m->bound || m->room > m->max) {
+		snprintf(why, len, "class %u: cache room %u of %u (bound %u)", k, m->room, m->max, m->bound);
+		return ERR_CORRUPT;
+	}
+	for (b = m->head; b; b = b->next) {
+		uintptr_t a = (uintptr_t)b, off = a & ci->omask;
+		const struct slab *s = slab_desc_at(sc->desc_bias, a - off);
+
+		if (++n > m->max || a - sc->lo >= sc->span || *buddy_page_byte(sc->pg_bias, a) != k + 1 ||
+		    off % ci->size || off / ci->size >= s->carved || b->mark != SLAB_MARK(b) || !slab_used(s)) {
+			snprintf(why, len, "class %u: bad cached block %p", k, (const void *)b);
+			return ERR_CORRUPT;
+		}
+	}
+	if (n != (unsigned)(m->max - m->room)) {
+		snprintf(why, len, "class %u: %u cached blocks, room %u of %u", k, n, m->room, m->max);
+		return ERR_CORRUPT;
+	}
+	return 0;
+}
+
 error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen)
 {
 	char dummy[8];
@@ -715,6 +815,8 @@ error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen)
 			snprintf(why, whylen, "class %u: the spare slab is not an empty partial one", k);
 			return ERR_CORRUPT;
 		}
+		if ((e = check_cache(sc, k, why, whylen)))
+			return e;
 	}
 	return 0;
 }

@@ -38,6 +38,19 @@
  * boundary does not take and give a slab per call: the current slab when it is empty, else one spare
  * kept on the partial list. slab_drain() gives those back as well.
  *
+ * Caches: in front of the slabs, each hart keeps per class a cache of blocks it freed (struct slab_cache):
+ * a LIFO list of at most SLAB_CACHE_BYTES of blocks (2 to 64), from any slab of its home heap, its own or
+ * another hart's of the same cluster. The inline free puts a block there, marked; the inline allocation
+ * takes the cache's most recent block first, then the current slab's. A cached block still counts as used
+ * in its slab, so a slab is never given back under a cache. Without the cache, frees land in whatever slab
+ * their block came from, and in a steady state (as many frees as allocations, at random) every partial
+ * slab holds a free block or two: the current slab ran out every two allocations or so, and each switch to
+ * a partial slab cost a hundred instructions. A free into a full cache goes into its slab (the owner's) or
+ * to the slow path; an allocation from an empty one pops the current slab. So that a cache does not keep
+ * the slabs of its last frees after a burst, the rare paths take garbage-collection steps
+ * (slab_cache_gc()): an idle cache gives its blocks back, SLAB_CACHE_STEP at a time, and its bound shrinks
+ * with them; an allocation that misses it grows the bound back.
+ *
  * Carving is lazy and bounded: a new slab is taken whole but its blocks are put on its free list
  * SLAB_CARVE at a time as the bump index `carved` advances, so no refill does more than one buddy
  * operation and SLAB_CARVE stores, whatever the slab's block count.
@@ -65,6 +78,7 @@
 #define SLAB_REMOTE_BATCH 8		/* remote frees per compare-and-swap */
 #define SLAB_OUT 4			/* outgoing batches per hart: slot owner % SLAB_OUT */
 #define SLAB_DRAIN_MAX 64		/* inbox blocks freed per call */
+#define SLAB_CACHE_STEP 8		/* a cache's bound shrinks (garbage collection) and grows by this many */
 
 /* a free block: its link, and SLAB_MARK() of its address */
 struct slab_blk {
@@ -147,6 +161,29 @@ struct slab_counters {
 	uint64_t double_frees, bad_frees;
 };
 
+/*
+ * A hart's cache of one class: blocks freed on this hart, of any slab of its home heap, handed out again
+ * before the current slab's (LIFO). Each is marked free (SLAB_MARK()) and still counted as used by its
+ * slab. room counts down from the class's bound (slab_cache_max()): a free into a full cache, and an
+ * allocation from an empty one, pass through to the slabs.
+ */
+struct slab_cache {
+	struct slab_blk *head;
+	uint16_t room;			/* blocks it may still take: max - cached */
+	uint16_t max;			/* its bound now: 0 .. bound */
+	uint16_t bound;			/* slab_cache_max() of the class */
+	uint16_t unused;
+};
+
+/* the bound of a class's cache: SLAB_CACHE_BYTES of blocks, 2 to 64 of them */
+#define SLAB_CACHE_BYTES 4096
+static inline unsigned slab_cache_max(unsigned size)
+{
+	unsigned n = SLAB_CACHE_BYTES / size;
+
+	return n < 2 ? 2 : n > 64 ? 64 : n;
+}
+
 struct heap;
 
 /*
@@ -154,6 +191,7 @@ struct heap;
  * small offsets from tp, what the inline paths read.
  */
 struct slab_cpu {
+	struct slab_cache cache[SLAB_NCLASSES];	/* per class: recently freed blocks */
 	struct slab *cur[SLAB_NCLASSES];	/* the current slab per class (never NULL) */
 	uint8_t cls_of_size[SLAB_MAX_SIZE / 16];	/* (size - 1) / 16 -> class */
 	/* the home heap: span, page bytes, descriptors (the inline free's ownership test) */
@@ -166,6 +204,8 @@ struct slab_cpu {
 	struct slab_blk *inbox;		/* remote frees for this hart's slabs: pushed by others, taken by it */
 	struct slab_blk *pending;	/* taken from the inbox, not freed into their slabs yet */
 	struct slab_out out[SLAB_OUT];
+	struct slab_blk *cache_seen[SLAB_NCLASSES];	/* each cache's head at its last garbage collection step */
+	unsigned gc_next;			/* the class of the next step */
 	struct slab_counters cnt;
 };
 
@@ -257,6 +297,14 @@ void slab_drain(struct slab_cpu *sc);
  */
 error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen);
 
+/*
+ * slab_cache_gc() - one garbage-collection step of @sc's caches: the next class in turn, whose cache, if
+ * idle since the step before on it (its head unchanged), gives up to SLAB_CACHE_STEP blocks back to
+ * their slabs and shrinks its bound by as many (a slow-path allocation of the class grows it back). The
+ * inline free's rare path takes a step each time. Context: the calling hart's own @sc.
+ */
+void slab_cache_gc(struct slab_cpu *sc);
+
 /* slab_used() - the blocks of @s handed out and not freed back (the bias of a current slab dropped) */
 static inline unsigned slab_used(const struct slab *s)
 {
@@ -290,9 +338,18 @@ static inline uintptr_t slab_block_index(uintptr_t off, uint64_t div)
  */
 static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_cpu *sc, unsigned k)
 {
-	struct slab *s = sc->cur[k];
-	struct slab_blk *b = s->free;
+	struct slab_cache *m = &sc->cache[k];
+	struct slab_blk *b = m->head;
+	struct slab *s;
 
+	if (__builtin_expect(b != NULL, 1)) {
+		m->head = b->next;
+		b->mark = 0;
+		m->room++;
+		return b;
+	}
+	s = sc->cur[k];
+	b = s->free;
 	if (__builtin_expect(b != NULL, 1)) {
 		s->free = b->next;
 		b->mark = 0;
@@ -317,10 +374,23 @@ static inline __attribute__((always_inline)) bool slab_free_fast(struct slab_cpu
 		struct slab_blk *b = (struct slab_blk *)a;
 
 		if (__builtin_expect(off * ci->div < ci->div && slab_block_index(off, ci->div) < s->carved &&
-				     s->owner == sc->hart && b->mark != SLAB_MARK(a), 1)) {
-			struct slab_blk *old = s->free;
-			uint32_t u = s->used - 1u;	/* a live block's slab has used >= 1: no wrap */
+				     b->mark != SLAB_MARK(a), 1)) {
+			struct slab_cache *m = &sc->cache[ci - slab_classes];
+			unsigned room = m->room;
+			struct slab_blk *old;
+			uint32_t u;
 
+			if (__builtin_expect(room != 0, 1)) {
+				b->next = m->head;
+				b->mark = SLAB_MARK(a);
+				m->head = b;
+				m->room = (uint16_t)(room - 1);
+				return true;
+			}
+			if (s->owner != sc->hart)
+				return false;
+			old = s->free;
+			u = s->used - 1u;	/* a live block's slab has used >= 1: no wrap */
 			b->next = old;
 			b->mark = SLAB_MARK(a);
 			s->free = b;

@@ -834,7 +834,8 @@ static void host_mem_slab_fast_double_free(struct test *t)
 	uint64_t before[NCL];
 	struct mm_cpu *mc;
 	struct slab *s;
-	unsigned i, used;
+	struct slab_cache *m;
+	unsigned i, used, room;
 	void *p, *q, *v[N];
 
 	ASSERT_EQ(t, sim_init(0, false), 0);
@@ -842,14 +843,21 @@ static void host_mem_slab_fast_double_free(struct test *t)
 	tc_heaps_snapshot(before);
 	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
 	s = mc->slab.cur[slab_size_class(64)];
+	m = &mc->slab.cache[slab_size_class(64)];
 	used = s->used;
+	room = m->room;
+	/* into the hart's cache: marked free there, still counted by its slab */
 	mem_free(p);
-	EXPECT_TRUE(t, s->free == p);
-	EXPECT_EQ(t, s->used, used - 1);
+	EXPECT_TRUE(t, m->head == p);
+	EXPECT_EQ(t, m->room, room - 1);
+	EXPECT_EQ(t, s->used, used);
 	mem_free(p);
-	EXPECT_TRUE(t, s->free == p && ((struct slab_blk *)p)->next != p);
-	EXPECT_EQ(t, s->used, used - 1);
+	EXPECT_TRUE(t, m->head == p && ((struct slab_blk *)p)->next != p);
+	EXPECT_EQ(t, m->room, room - 1);
+	EXPECT_EQ(t, s->used, used);
 	EXPECT_EQ(t, mc->slab.cnt.double_frees, 1);
+	EXPECT_ERR(t, mem_free_checked(p), ERR_DOUBLEFREE);
+	EXPECT_EQ(t, mc->slab.cnt.double_frees, 2);
 	expect_slabs_ok(t, mc);
 	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &q));
 	EXPECT_TRUE(t, q == p);
@@ -1091,7 +1099,63 @@ static void host_mem_slab_checked(struct test *t)
 	tc_expect_heaps_back(t, before);
 }
 
-/* empty slabs go back to the heap without a drain (all but the current one of each class) */
+/*
+ * What the slabs of @mc hold once nothing is live: per class the current slab, a spare, and the slabs that
+ * hold the cache's blocks (each counted once), where every other slab was given back. Checks that a
+ * partial slab holds nothing but cached blocks.
+ */
+static uint64_t held_when_idle(struct test *t, const struct mm_cpu *mc)
+{
+	uint64_t held = 0;
+	unsigned k;
+
+	for (k = 0; k < SLAB_NCLASSES; k++) {
+		const struct slab_class *ci = &slab_classes[k];
+		uint64_t sz = (uint64_t)1 << slab_class_order(ci);
+		const struct slab *s;
+		const struct slab_blk *b, *c;
+
+		if (mc->slab.cur[k] != &slab_none)
+			held += sz;
+		for (s = mc->slab.partial[k]; s; s = s->next) {
+			unsigned cached = 0;
+
+			for (b = mc->slab.cache[k].head; b; b = b->next)
+				cached += slab_desc_at(mc->slab.desc_bias, (uintptr_t)b & ~(uintptr_t)ci->omask) == s;
+			EXPECT_EQ(t, slab_used(s), cached);
+			held += sz;
+		}
+		/* a cached block of a full slab (on no list), or of the current one: that slab counted once */
+		for (b = mc->slab.cache[k].head; b; b = b->next) {
+			const struct slab *bs = slab_desc_at(mc->slab.desc_bias, (uintptr_t)b & ~(uintptr_t)ci->omask);
+			bool seen = bs->state != SLAB_FULL;
+
+			for (c = mc->slab.cache[k].head; c != b && !seen; c = c->next)
+				seen = slab_desc_at(mc->slab.desc_bias, (uintptr_t)c & ~(uintptr_t)ci->omask) == bs;
+			if (!seen)
+				held += sz;
+		}
+	}
+	return held;
+}
+
+/* garbage collection steps until every cache is idle and empty: the slabs it kept go back */
+static void gc_until_empty(struct test *t, struct mm_cpu *mc)
+{
+	unsigned i, k, left = 0;
+
+	for (i = 0; i < 2 * SLAB_NCLASSES * (64 / SLAB_CACHE_STEP + 1); i++)
+		slab_cache_gc(&mc->slab);
+	for (k = 0; k < SLAB_NCLASSES; k++)
+		left += mc->slab.cache[k].head != NULL;
+	EXPECT_EQ(t, left, 0);
+}
+
+/*
+ * Empty slabs go back to the heap without a drain: after a burst what stays is the current slab of each
+ * class, at most one spare, and the slabs of the blocks the hart's caches keep (at most a cache's bound
+ * per class), which garbage collection steps on an idle cache give back.
+ */
 static void host_mem_slab_empty_returned(struct test *t)
 {
 	enum { N = 5 * 36 };		/* five slabs of class 112 (36 blocks each) */
@@ -1109,11 +1173,18 @@ static void host_mem_slab_empty_returned(struct test *t)
 	EXPECT_EQ(t, before[0] - heap_free_bytes(0), 5 * 4096);	/* N blocks fill exactly five slabs */
 	for (i = 0; i < N; i++)
 		mem_free(v[i]);
+	/* the first slab's 36 blocks went into the cache (its bound), the other frees into their slabs */
+	EXPECT_EQ(t, mc->slab.cache[slab_size_class(100)].room, 0);
+	EXPECT_EQ(t, before[0] - heap_free_bytes(0), 2 * 4096);	/* that slab and the current one */
+	EXPECT_EQ(t, before[0] - heap_free_bytes(0), held_when_idle(t, mc));
+	EXPECT_EQ(t, mc->slab.cnt.slabs_given - given0, 3);
+	expect_slabs_ok(t, mc);
+	gc_until_empty(t, mc);
 	EXPECT_EQ(t, before[0] - heap_free_bytes(0), 4096);	/* one empty slab stays: the current one */
 	EXPECT_TRUE(t, mc->slab.spare[slab_size_class(100)] == NULL);
 	EXPECT_EQ(t, mc->slab.cnt.slabs_given - given0, 4);	/* all five but the current one */
 	expect_slabs_ok(t, mc);
-	/* a burst in every class, freed in a shuffled order: at most the current slabs stay */
+	/* a burst in every class, freed in a shuffled order: the current slabs and the caches' stay */
 	{
 		static void *w[SLAB_NCLASSES][40];
 		uint64_t rng = 0x9e3779b97f4a7c15ull, cur = 0;
@@ -1129,10 +1200,14 @@ static void host_mem_slab_empty_returned(struct test *t)
 				w[a][b] = NULL;
 			}
 		}
-		for (k = 0; k < SLAB_NCLASSES; k++) {
+		for (k = 0; k < SLAB_NCLASSES; k++)
 			for (i = 0; i < 40; i++)
 				if (w[k][i])
 					mem_free(w[k][i]);
+		EXPECT_EQ(t, before[0] - heap_free_bytes(0), held_when_idle(t, mc));
+		expect_slabs_ok(t, mc);
+		gc_until_empty(t, mc);
+		for (k = 0; k < SLAB_NCLASSES; k++) {
 			/* one empty slab per class at most: the current one, or a spare on the partial list */
 			if (mc->slab.cur[k] != &slab_none)
 				cur += (uint64_t)1 << slab_class_order(&slab_classes[k]);
