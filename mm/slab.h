@@ -368,14 +368,15 @@ static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_c
 static inline __attribute__((always_inline)) bool slab_free_fast(struct slab_cpu *sc, uintptr_t a)
 {
 	if (__builtin_expect(a - sc->lo < sc->span, 1)) {
-		const struct slab_class *ci = &slab_class_of_byte[*buddy_page_byte(sc->pg_bias, a)];
+		uintptr_t pb = *buddy_page_byte(sc->pg_bias, a);
+		const struct slab_class *ci = &slab_class_of_byte[pb];
 		uintptr_t off = a & ci->omask;
 		struct slab *s = slab_desc_at(sc->desc_bias, a - off);
 		struct slab_blk *b = (struct slab_blk *)a;
 
 		if (__builtin_expect(off * ci->div < ci->div && slab_block_index(off, ci->div) < s->carved &&
 				     b->mark != SLAB_MARK(a), 1)) {
-			struct slab_cache *m = &sc->cache[ci - slab_classes];
+			struct slab_cache *m = &sc->cache[pb - 1];	/* pb names a class: div != 0 */
 			unsigned room = m->room;
 			struct slab_blk *old;
 			uint32_t u;
