@@ -521,6 +521,7 @@ static __attribute__((noinline)) void out_flush(struct slab_cpu *sc, struct slab
 		sc->cnt.remote_cas_retries++;
 	}
 	sc->cnt.remote_pushes++;
+	sc->cnt.remote_frees += o->n;
 	o->head = o->tail = NULL;
 	o->n = 0;
 }
@@ -537,7 +538,6 @@ static inline __attribute__((always_inline)) uint32_t out_append(struct slab_cpu
 		o->tail = b;
 	o->head = b;
 	o->owner = owner;
-	sc->cnt.remote_frees++;
 	return ++o->n;
 }
 
@@ -553,15 +553,26 @@ static __attribute__((noinline)) void out_evict(struct slab_cpu *sc, struct slab
  * Append marked-to-be block @b to the outgoing batch of @owner: slot owner % SLAB_OUT (direct-mapped, so
  * finding it is one index); a slot busy with another owner is pushed first. The calls are tail calls.
  */
-static inline __attribute__((always_inline)) void remote_free(struct slab_cpu *sc, unsigned owner,
+static inline __attribute__((always_inline)) void remote_free(struct slab_cpu *sc, uintptr_t owner,
 							      struct slab_blk *b)
 {
 	struct slab_out *o = &sc->out[owner % SLAB_OUT];
+	struct slab_blk *head = o->head;
+	uint32_t n = o->n;
 
 	_Static_assert(SLAB_REMOTE_BATCH > 1, "out_evict() appends without a flush");
-	if (unlikely(o->head && o->owner != owner))
-		out_evict(sc, o, owner, b);
-	else if (unlikely(out_append(sc, o, owner, b) >= SLAB_REMOTE_BATCH))
+	b->mark = SLAB_MARK(b);
+	b->next = head;
+	if (!head) {
+		o->tail = b;
+		o->owner = (uint32_t)owner;
+	} else if (unlikely(o->owner != owner)) {
+		out_evict(sc, o, (unsigned)owner, b);	/* b's link is written again there */
+		return;
+	}
+	o->head = b;
+	o->n = ++n;
+	if (unlikely(n >= SLAB_REMOTE_BATCH))
 		out_flush(sc, o);
 }
 
@@ -570,10 +581,10 @@ void slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a, voi
 	const struct slab_class *ci;
 	uintptr_t off;
 	struct slab *s;
-	unsigned owner;
+	uintptr_t owner;
 
 	/* a slab lives in a fully initialised section (it is smaller than one): its page bytes are valid */
-	if (a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) != BUDDY_SEC_FULL)
+	if (buddy_section_state(&h->b, a) != BUDDY_SEC_FULL)
 		goto other;
 	ci = &slab_class_of_byte[*buddy_page_byte(h->b.pg_bias, a)];
 	off = a & ci->omask;

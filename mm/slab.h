@@ -155,7 +155,7 @@ struct slab_out {
 struct slab_counters {
 	uint64_t slabs_taken, slabs_given;	/* buddy operations */
 	uint64_t carves, switches;		/* carves; current slab replaced by a partial one */
-	uint64_t remote_frees, remote_pushes;	/* remote frees sent; compare-and-swap pushes (batches) */
+	uint64_t remote_frees, remote_pushes;	/* remote frees sent (counted as their batch goes); pushes */
 	uint64_t remote_cas_retries;
 	uint64_t inbox_takes, inbox_blocks;	/* atomic exchanges of the inbox; blocks received */
 	uint64_t double_frees, bad_frees;
@@ -260,8 +260,9 @@ struct mm_alloc_ret slab_alloc_miss(struct slab_cpu *sc, unsigned k, size_t size
 int slab_free_any(struct slab_cpu *sc, struct heap *h, uintptr_t a);
 
 /*
- * slab_free_remote_fast() - mem_free()'s path for a live block of another hart's slab in heap @h: into the
- * batch for its owner, no division, no lookup beyond the block's page. Anything else goes to @other(@a)
+ * slab_free_remote_fast() - mem_free()'s path for a live block of another hart's slab in heap @h, whose
+ * span holds @a (heap_owner_fast() said so): into the batch for its owner, no division, no lookup beyond
+ * the block's page. Anything else goes to @other(@a)
  * (the checked path), with nothing written. Every call is a tail call, so that this saves no register.
  * Context: the calling hart's own @sc; no lock.
  */
