@@ -240,6 +240,7 @@ static inline __attribute__((always_inline)) error_t mem_alloc(size_t size, stru
 {
 	struct mm_cpu *c = mm_cpu_self();
 	struct mm_alloc_ret r;
+	error_t e;
 	unsigned long how = addr ? MEM_SLOW_WANT : MEM_SLOW_NOADDR;
 
 	if (__builtin_expect(!prox && size - 1 < SLAB_MAX_SIZE && addr &&
@@ -256,9 +257,10 @@ static inline __attribute__((always_inline)) error_t mem_alloc(size_t size, stru
 		how = k;	/* the current slab ran out: mem_alloc_slow() goes straight to the slab layer */
 	}
 	r = mem_alloc_slow(size, prox, valid, how);
-	if (!r.err)
+	e = (error_t)r.err;
+	if (!e)
 		*addr = r.addr;
-	return r.err;
+	return e;
 }
 
 /*

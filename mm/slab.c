@@ -370,15 +370,6 @@ static __attribute__((noinline)) struct slab *refill_rare(struct slab_cpu *sc, u
 	}
 }
 
-/* an allocation missed the cache of its class: its bound grows back by SLAB_CACHE_STEP (slab_cache_gc()) */
-static __attribute__((noinline)) void cache_grow(struct slab_cache *m)
-{
-	unsigned add = m->bound - m->max < SLAB_CACHE_STEP ? m->bound - m->max : SLAB_CACHE_STEP;
-
-	m->max = (uint16_t)(m->max + add);
-	m->room = (uint16_t)(m->room + add);
-}
-
 /* pop the first free block of @s (it has one): the inline path's pop, out of line */
 static inline __attribute__((always_inline)) void *pop(struct slab_cpu *sc, struct slab *s)
 {
@@ -413,8 +404,13 @@ static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *s
 
 	if (unlikely(!sc->home))
 		return NULL;
-	if (unlikely(m->max < m->bound))
-		cache_grow(m);
+	if (unlikely(m->max < m->bound)) {
+		/* the cache missed: its bound grows back by SLAB_CACHE_STEP (slab_cache_gc() shrank it) */
+		unsigned add = m->bound - m->max < SLAB_CACHE_STEP ? m->bound - m->max : SLAB_CACHE_STEP;
+
+		m->max = (uint16_t)(m->max + add);
+		m->room = (uint16_t)(m->room + add);
+	}
 	if (s->free)
 		return pop(sc, s);
 	if (likely(s != &slab_none && s->carved < ci->n)) {
@@ -650,7 +646,7 @@ static void cache_evict(struct slab_cpu *sc, unsigned k)
  * the step before on it (no free into it, no allocation from it in between: idle) gives up to
  * SLAB_CACHE_STEP blocks back to their slabs and its bound shrinks by as many, so that a cache does not
  * keep the slabs of its last frees after a burst. A slow-path allocation grows the bound back
- * (cache_grow()). The steps ride on the slab layer's rare paths (slab_free_note(), refills): a quiet
+ * (alloc_slow()). The steps ride on the slab layer's rare paths (slab_free_note(), refills): a quiet
  * hart does none, and no step costs more than SLAB_CACHE_STEP frees.
  */
 void slab_cache_gc(struct slab_cpu *sc)

@@ -237,7 +237,7 @@ void *slab_alloc_slow(struct slab_cpu *sc, unsigned k);
 
 /* an allocation's result in two registers (a0: the error, a1: the block), as the slow paths return it */
 struct mm_alloc_ret {
-	error_t err;
+	long err;			/* an error_t, register-wide: gcc builds an int's padding on the stack */
 	void *addr;
 };
 
