@@ -653,10 +653,12 @@ void slab_cache_gc(struct slab_cpu *sc)
 {
 	unsigned k = sc->gc_next, i;
 	struct slab_cache *m = &sc->cache[k];
+	uint64_t given = sc->cnt.slabs_given;
 
 	sc->gc_next = k + 1 < SLAB_NCLASSES ? k + 1 : 0;
 	if (m->head && m->head == sc->cache_seen[k])
-		for (i = 0; i < SLAB_CACHE_STEP && m->head; i++) {
+		/* a slab given back ends the step: no step gives more than one */
+		for (i = 0; i < SLAB_CACHE_STEP && m->head && sc->cnt.slabs_given == given; i++) {
 			cache_evict(sc, k);	/* room + 1 ... */
 			m->room--;		/* ... and the bound - 1: the room stays */
 			m->max--;
