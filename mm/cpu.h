@@ -41,6 +41,7 @@ struct mm_cpu {
 	bool cache_dma;			/* the home heap is DMA-capable: the cache may serve MEM_VALID_DMA */
 	uint32_t cache_valid;		/* bit v: the cache may serve reachability v */
 	bool ready;
+	bool heap_direct;		/* the home heap is its proximity's only first choice (mem_prox_home_alone()) */
 	unsigned hart;			/* hart index (mm_self()) */
 	unsigned cluster;		/* the hart's cluster id */
 	struct mem_proximity_s *prox;	/* default proximity: this cluster's (used for prox == NULL) */

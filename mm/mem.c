@@ -244,6 +244,7 @@ void mem_cpu_init(struct mm_cpu *c, unsigned hart, unsigned cluster)
 		const struct mem_region *sys = cluster_regions[h->cluster][ncluster_regions[h->cluster] - 1];
 
 		c->cache_dma = sys->dma_end == sys->end;	/* all of the home heap is DMA-capable */
+		c->heap_direct = mem_prox_home_alone(cluster);
 	}
 	/* private regions the cache would bypass: CLUSTER/CPU requests then take the slow path */
 	c->cache_valid = 1u << MEM_VALID_SYS;
@@ -440,6 +441,24 @@ static __attribute__((noinline)) struct mm_alloc_ret alloc_slow_rest(size_t size
 		/* no room for a slab: the proximity walk (its fault injection is not drawn twice) */
 		r.err = mem_raw_alloc_walk(size, c->prox, valid, &r.addr, NULL);
 		return r;
+	}
+	/*
+	 * A larger SYS request of the default proximity goes to the home heap directly when the proximity
+	 * would try it first anyway (alone in its ring): the walk's layers cost three times the buddy
+	 * allocation. If the home heap has no room, the walk tries it again, then the others in order.
+	 */
+	if (!prox && want && valid == MEM_VALID_SYS && c->heap_direct && size > SLAB_MAX_SIZE &&
+	    size <= c->home->size) {
+		struct heap *h = c->home;
+		error_t e;
+
+		spin_lock(&h->lock);
+		e = heap_alloc_locked(h, size, &r.addr);
+		spin_unlock(&h->lock);
+		if (!e) {
+			mem_prox_count_hit(h->cluster);
+			return r;
+		}
 	}
 	r.err = mem_raw_alloc(size, prox, valid, want ? &r.addr : NULL, NULL);
 	return r;

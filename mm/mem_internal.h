@@ -66,6 +66,15 @@ error_t mem_prox_run(struct mem_proximity_s *prox, size_t size, enum mem_reachab
 /* mem_prox_home() - the first cluster of cluster @c's order (its own, or the nearest with memory); -1: none */
 int mem_prox_home(unsigned c);
 
+/*
+ * mem_prox_home_alone() - whether cluster @c's first choice, mem_prox_home(@c), is alone at its distance
+ * (its proximity tries it first whatever the room of the others, the direct path of mem.c)
+ */
+bool mem_prox_home_alone(unsigned c);
+
+/* mem_prox_count_hit() - count a request served by its first choice, cluster @c, as the walk would */
+void mem_prox_count_hit(unsigned c);
+
 /* mem_prox_rank() - the rank cluster @cl has in @prox's order (a CMA block's receipt) */
 unsigned mem_prox_rank(struct mem_proximity_s *prox, unsigned cl);
 
