@@ -1224,6 +1224,68 @@ static void host_mem_slab_empty_returned(struct test *t)
 	tc_expect_heaps_back(t, before);
 }
 
+/*
+ * A block of another hart's slab in the same cluster: freed into the freeing hart's cache (no batch, no
+ * atomic), handed out to it again (LIFO), and sent to its owner only when that cache is drained.
+ */
+static void *slab_neighbour_blocks[8];
+static void *slab_neighbour_again[8];
+static struct slab_counters slab_neighbour_cnt;
+static unsigned slab_neighbour_cached;
+
+static void *slab_neighbour_thread(void *arg)
+{
+	struct slab_cache *m;
+	const struct slab_blk *b;
+	unsigned i;
+
+	(void)arg;
+	become(1);	/* cluster 0, as hart 0 */
+	m = &mm_cpu_self()->slab.cache[slab_size_class(200)];
+	for (i = 0; i < 8; i++)
+		mem_free(slab_neighbour_blocks[i]);
+	for (b = m->head; b; b = b->next)
+		slab_neighbour_cached++;
+	for (i = 0; i < 8; i++)
+		if (mem_alloc(200, NULL, MEM_VALID_SYS, &slab_neighbour_again[i]))
+			slab_neighbour_again[i] = NULL;
+	for (i = 0; i < 8; i++)
+		mem_free(slab_neighbour_again[i]);
+	slab_neighbour_cnt = mm_cpu_self()->slab.cnt;
+	mem_drain();	/* the cache goes to hart 0's inbox: one batch */
+	slab_neighbour_cnt.remote_pushes = mm_cpu_self()->slab.cnt.remote_pushes - slab_neighbour_cnt.remote_pushes;
+	slab_neighbour_cnt.remote_frees = mm_cpu_self()->slab.cnt.remote_frees - slab_neighbour_cnt.remote_frees;
+	return NULL;
+}
+
+static void host_mem_slab_cache_neighbour(struct test *t)
+{
+	uint64_t before[NCL];
+	struct mm_cpu *mc;
+	pthread_t th;
+	unsigned i;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mc = mm_cpu_self();
+	tc_heaps_snapshot(before);
+	slab_neighbour_cached = 0;
+	for (i = 0; i < 8; i++)
+		ASSERT_OK(t, mem_alloc(200, NULL, MEM_VALID_SYS, &slab_neighbour_blocks[i]));
+	ASSERT_EQ(t, pthread_create(&th, NULL, slab_neighbour_thread, NULL), 0);
+	pthread_join(th, NULL);
+	EXPECT_EQ(t, slab_neighbour_cached, 8);
+	for (i = 0; i < 8; i++)	/* the most recent free first */
+		EXPECT_TRUE(t, slab_neighbour_again[i] == slab_neighbour_blocks[7 - i]);
+	/* until its drain, no remote free and no inbox push; then one batch of 8 */
+	EXPECT_EQ(t, slab_neighbour_cnt.double_frees + slab_neighbour_cnt.bad_frees, 0);
+	EXPECT_EQ(t, slab_neighbour_cnt.remote_pushes, 1);
+	EXPECT_EQ(t, slab_neighbour_cnt.remote_frees, 8);
+	EXPECT_TRUE(t, __atomic_load_n(&mc->slab.inbox, __ATOMIC_ACQUIRE) != NULL);
+	expect_slabs_ok(t, mc);
+	mem_drain();
+	tc_expect_heaps_back(t, before);
+}
+
 /* remote frees: hart 2 (cluster 1) frees hart 0's blocks: batched, one compare-and-swap per 8 */
 static void *slab_remote_blocks[64];
 static struct slab_counters slab_remote_cnt;
@@ -1387,5 +1449,6 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_slab_fast_double_free),
 	   TEST_CASE(host_mem_slab_fast_block_start),
 	   TEST_CASE(host_mem_slab_model), TEST_CASE(host_mem_slab_align), TEST_CASE(host_mem_slab_checked),
-	   TEST_CASE(host_mem_slab_empty_returned), TEST_CASE(host_mem_slab_remote),
+	   TEST_CASE(host_mem_slab_empty_returned), TEST_CASE(host_mem_slab_cache_neighbour),
+	   TEST_CASE(host_mem_slab_remote),
 	   TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));
