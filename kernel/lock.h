@@ -163,13 +163,15 @@ struct tas_lock {
  * queue watches the word, and the lock itself is a bit, not a hand-off. So:
  *   - a free, uncontended lock is one compare-and-swap 0 -> LOCKED, and the unlock one LOCKED -> 0;
  *   - the queue head claims the next release (HANDOFF) while it spins, so a running head is served
- *     next; once it has spun lock_spin_budget iterations it sets SLEEPS, gives the claim up and
- *     halts, and the unlock that sees SLEEPS clears it and kicks the head (head_hart), which then
- *     claims again. Only the head ever sleeps on the word; the others sleep on their nodes, as MCS;
+ *     next; once it has spun lock_spin_budget iterations it sets SLEEPS, gives the claim up (the
+ *     first time it sleeps as the head; later sleeps keep it) and halts, and the unlock that sees
+ *     SLEEPS clears it and kicks the head (head_hart), which then claims again. Only the head ever
+ *     sleeps on the word; the others sleep on their nodes, as MCS;
  *   - while no head claims the lock (it sleeps, or the next head is still waking up), a running hart
  *     that finds the lock free may take it ahead of the queue ("steal", up to lock_steal_budget
  *     iterations before it queues): no sleeping or descheduled hart sits on the critical path. The
- *     unfairness is bounded: a head that runs when the lock is released is served by that release.
+ *     unfairness is bounded: a head that runs when the lock is released is served by that release,
+ *     and steals pass it during one of its sleeps at most.
  *     With lock_steal_budget 0 nobody steals and the head keeps its claim while asleep: strict FIFO.
  * Waiting needs one node per hart (a hart waits for one lock at a time), in lock.c, so qspin locks nest
  * without limit and the fast paths touch no node at all.

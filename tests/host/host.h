@@ -19,4 +19,10 @@ void host_use_cpu(struct mm_cpu *c);
 extern uint32_t host_lost_wakeups;
 extern uint64_t host_halts, host_kicks;
 
+/*
+ * host_hold_kicks() - with @hold set, lock_kick() still makes its sleeper's wake-up pending but the sleeper
+ * stays asleep until host_hold_kicks(0): a kicked vCPU that the host has not run yet, on demand.
+ */
+void host_hold_kicks(int hold);
+
 #endif

@@ -118,6 +118,8 @@ static struct host_sleeper {
 static pthread_once_t host_sleepers_once = PTHREAD_ONCE_INIT;
 uint32_t host_lost_wakeups;
 uint64_t host_halts, host_kicks;
+/* while set, a kick is recorded but the sleeper does not wake until host_hold_kicks(0) (a slow vCPU) */
+static int host_kicks_held;
 
 static void host_sleepers_init(void)
 {
@@ -145,7 +147,7 @@ void lock_halt(void)
 	until.tv_sec += HOST_HALT_TIMEOUT_S;
 	__atomic_fetch_add(&host_halts, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&h->m);
-	while (!h->pending && r != ETIMEDOUT)
+	while (!(h->pending && !__atomic_load_n(&host_kicks_held, __ATOMIC_RELAXED)) && r != ETIMEDOUT)
 		r = pthread_cond_timedwait(&h->cv, &h->m, &until);
 	/* like clearing SIP.SSIP after wfi: a kick from now on makes the next lock_halt() return at once */
 	h->pending = 0;
@@ -168,4 +170,20 @@ void lock_kick(unsigned hart)
 	h->pending = 1;
 	pthread_cond_signal(&h->cv);
 	pthread_mutex_unlock(&h->m);
+}
+
+void host_hold_kicks(int hold)
+{
+	unsigned i;
+
+	pthread_once(&host_sleepers_once, host_sleepers_init);
+	__atomic_store_n(&host_kicks_held, hold, __ATOMIC_RELAXED);
+	if (hold)
+		return;
+	/* each sleeper re-checks under its own mutex, so none misses the release */
+	for (i = 0; i < MM_MAX_HARTS; i++) {
+		pthread_mutex_lock(&host_sleepers[i].m);
+		pthread_cond_broadcast(&host_sleepers[i].cv);
+		pthread_mutex_unlock(&host_sleepers[i].m);
+	}
 }

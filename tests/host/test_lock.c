@@ -302,6 +302,63 @@ static void lock_qspin_trylock(struct test *t)
 	EXPECT_EQ(t, l_qspin.st.contended, 0);
 }
 
+/*
+ * The bound on steals: a head passed while it slept keeps its claim through its next sleep. The main
+ * thread holds the lock; a thread queues and sleeps at once as the head (spin budget 0), its claim given
+ * up. The main thread unlocks (a kick), and while the kicked head is held asleep (host_hold_kicks(), a
+ * vCPU not yet run) takes the lock again: a steal. The head, let go, claims, finds the lock taken and
+ * sleeps again, and now the word must keep HANDOFF, so that no second steal passes it.
+ */
+static volatile int head_got;
+
+static void *head_waiter(void *p)
+{
+	(void)p;
+	host_set_self(1);
+	take(K_QSPIN);
+	head_got = 1;
+	drop(K_QSPIN);
+	return NULL;
+}
+
+static void wait_word(uint32_t bits)
+{
+	while ((__atomic_load_n(&l_qspin.word, __ATOMIC_ACQUIRE) & bits) != bits)
+		sched_yield();
+}
+
+static void lock_qspin_steal_bound(struct test *t)
+{
+	uint32_t saved = lock_spin_budget, lost = __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED);
+	uint64_t steals;
+	pthread_t th;
+
+	init_all();
+	lock_spin_budget = 0;
+	host_set_self(0);
+	head_got = 0;
+	take(K_QSPIN);
+	ASSERT_EQ(t, pthread_create(&th, NULL, head_waiter, NULL), 0);
+	wait_word(QSPIN_SLEEPS);		/* the head sleeps: its first sleep gives the claim up */
+	EXPECT_EQ(t, l_qspin.word & QSPIN_HANDOFF, 0);
+	steals = l_qspin.st.steals;
+	host_hold_kicks(1);
+	drop(K_QSPIN);				/* kicks the head, which stays asleep for now */
+	take(K_QSPIN);				/* so this passes it */
+	EXPECT_EQ(t, l_qspin.st.steals, steals + 1);
+	EXPECT_EQ(t, head_got, 0);
+	host_hold_kicks(0);
+	wait_word(QSPIN_SLEEPS);		/* woken, passed, asleep again: the claim stays */
+	EXPECT_EQ(t, l_qspin.word & QSPIN_HANDOFF, QSPIN_HANDOFF);
+	EXPECT_EQ(t, head_got, 0);
+	drop(K_QSPIN);				/* served next: the head */
+	pthread_join(th, NULL);
+	EXPECT_EQ(t, head_got, 1);
+	lock_spin_budget = saved;
+	EXPECT_EQ(t, l_qspin.word, 0);
+	EXPECT_EQ(t, __atomic_load_n(&host_lost_wakeups, __ATOMIC_RELAXED), lost);
+}
+
 TEST_SUITE(host_locks, TEST_CASE(lock_mcs_mutual_exclusion), TEST_CASE(lock_ticket_mutual_exclusion),
 	   TEST_CASE(lock_tas_mutual_exclusion), TEST_CASE(lock_mcs_fifo), TEST_CASE(lock_ticket_fifo),
 	   TEST_CASE(lock_mcs_trylock), TEST_CASE(lock_mcs_halt_at_once), TEST_CASE(lock_mcs_halt_after_spins),
@@ -310,4 +367,5 @@ TEST_SUITE(host_locks, TEST_CASE(lock_mcs_mutual_exclusion), TEST_CASE(lock_tick
 	   TEST_CASE(lock_lost_wakeup_stress), TEST_CASE(lock_qspin_mutual_exclusion),
 	   TEST_CASE(lock_qspin_mutual_exclusion_fifo), TEST_CASE(lock_qspin_fifo), TEST_CASE(lock_qspin_trylock),
 	   TEST_CASE(lock_qspin_halt_at_once), TEST_CASE(lock_qspin_halt_after_spins),
-	   TEST_CASE(lock_qspin_halt_fifo), TEST_CASE(lock_qspin_fifo_halting));
+	   TEST_CASE(lock_qspin_halt_fifo), TEST_CASE(lock_qspin_fifo_halting),
+	   TEST_CASE(lock_qspin_steal_bound));
