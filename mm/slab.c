@@ -792,6 +792,34 @@ static error_t check_cache(const struct slab_cpu *sc, unsigned k, char *why, siz
 	return 0;
 }
 
+void slab_usage(const struct slab_cpu *sc, struct slab_usage *u)
+{
+	unsigned k;
+
+	*u = (struct slab_usage){ 0 };
+	for (k = 0; k < SLAB_NCLASSES; k++) {
+		const struct slab_class *ci = &class_tab[k];
+		uint64_t bytes = (uint64_t)1 << slab_class_order(ci), tail = bytes - (uint64_t)ci->n * ci->size;
+		const struct slab *s = sc->cur[k];
+
+		u->cached += (uint64_t)(sc->cache[k].max - sc->cache[k].room) * ci->size;
+		for (;;) {
+			if (s != &slab_none) {
+				u->slabs++;
+				if (s == sc->spare[k]) {
+					u->spare += bytes;
+				} else {
+					u->slab_free += (uint64_t)(ci->n - slab_used(s)) * ci->size;
+					u->slab_tail += tail;
+				}
+			}
+			s = s == sc->cur[k] ? sc->partial[k] : s->next;
+			if (!s)
+				break;
+		}
+	}
+}
+
 error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen)
 {
 	char dummy[8];

@@ -299,6 +299,19 @@ void slab_drain(struct slab_cpu *sc);
 error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen);
 
 /*
+ * Where the memory of a hart's slabs goes beyond its live blocks (for footprint reports): bytes in
+ * blocks parked in the caches, free in the current and partial slabs (never-carved ones included, the
+ * spares excluded), in the spare slabs (whole), and past the last block of the current and partial slabs.
+ */
+struct slab_usage {
+	uint64_t cached, slab_free, spare, slab_tail;
+	uint64_t slabs;			/* current and partial slabs, spares included */
+};
+
+/* slab_usage() - fill @u for @sc. Context: the owning hart, or any hart while the owner is idle. */
+void slab_usage(const struct slab_cpu *sc, struct slab_usage *u);
+
+/*
  * slab_cache_gc() - one garbage-collection step of @sc's caches: the next class in turn, whose cache, if
  * idle since the step before on it (its head unchanged), gives up to SLAB_CACHE_STEP blocks back to
  * their slabs and shrinks its bound by as many (a slow-path allocation of the class grows it back). The

@@ -298,6 +298,19 @@ def trace_ratios(results):
     return header, rows
 
 
+FRAG_PARTS = ("class_rounding", "heap_rounding", "cached", "slab_free", "spare", "slab_tail", "other")
+
+
+def frag_parts_rows(results):
+    """Rows trace | footprint/live | each part of the footprint beyond the live bytes, over the live bytes."""
+    lines = [r for r in results if r.name == "frag_parts" and r.get("trace") is not None]
+    rows = []
+    for t, r in last_by(lines, lambda r: r.get("trace")).items():
+        live = r.num("live")
+        rows.append([t, ratio(r.num("footprint"), live)] + [ratio(r.num(k), live) for k in FRAG_PARTS])
+    return ["trace", "footprint/live"] + [f"{k}/live" for k in FRAG_PARTS], rows
+
+
 def contention_ratios(results):
     """Rows harts | lock | proxima ops_per_sec | newlib ops_per_sec | proxima/newlib, per harts and lock."""
     lines = [r for r in results if r.name == "contention" and r.num("harts") is not None]
@@ -903,6 +916,15 @@ def render_report(logs, goals, plots, out, slab_goals=None):
     if slab_goals:
         md += goals_section("Goals of the size classes (issue 12)", "Each trace goal is judged on the uniform, "
                             "powerlaw and mixed traces; the worst one decides.", slab_goals)
+    h, rr = frag_parts_rows(exact)
+    if rr:
+        md += ["### Where Proxima's footprint goes (frag_parts, at its peak)", "",
+               "Each part over the live requested bytes at the moment the footprint peaked: rounding up to "
+               "the size class (requests up to 4 KiB) and to the heap's power of two (larger ones), blocks "
+               "parked in the per-hart caches, free blocks of the current and partial slabs (never-carved "
+               "ones included), empty spare slabs, the unused ends of the current and partial slabs, and "
+               "the rest (full slabs' ends, remote batches).", ""]
+        md += [md_table(h, rr), ""]
 
     md += ["## Plots", "", f"Data and scripts sit beside the images; regenerate one with "
            f"`cd {out} && gnuplot NAME.gp`.", ""]

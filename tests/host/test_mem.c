@@ -1286,6 +1286,45 @@ static void host_mem_slab_cache_neighbour(struct test *t)
 	tc_expect_heaps_back(t, before);
 }
 
+/*
+ * slab_usage(), the footprint report's breakdown: one and a half slabs of a class allocated, five blocks
+ * of the full first slab freed into the cache. The full slab is on no list and counts nothing; the current
+ * one counts its free blocks (never-carved ones included) and its tail; the cache its five blocks.
+ */
+static void host_mem_slab_usage(struct test *t)
+{
+	const struct slab_class *ci = &slab_classes[slab_size_class(200)];
+	static void *p[128];
+	uint64_t before[NCL];
+	struct slab_usage u;
+	struct mm_cpu *mc;
+	unsigned i, n = ci->n, total = n + n / 2;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	ASSERT_TRUE(t, total <= 128 && n >= 6);
+	mc = mm_cpu_self();
+	tc_heaps_snapshot(before);
+	slab_usage(&mc->slab, &u);
+	EXPECT_EQ(t, u.cached + u.slab_free + u.spare + u.slab_tail + u.slabs, 0);
+	for (i = 0; i < total; i++)
+		ASSERT_OK(t, mem_alloc(200, NULL, MEM_VALID_SYS, &p[i]));
+	for (i = 0; i < 5; i++)
+		mem_free(p[i]);
+	slab_usage(&mc->slab, &u);
+	EXPECT_EQ(t, u.cached, 5ull * ci->size);
+	EXPECT_EQ(t, u.slab_free, (uint64_t)(n - n / 2) * ci->size);
+	EXPECT_EQ(t, u.slab_tail, ((uint64_t)1 << slab_class_order(ci)) - (uint64_t)n * ci->size);
+	EXPECT_EQ(t, u.spare, 0);
+	EXPECT_EQ(t, u.slabs, 1);
+	for (i = 5; i < total; i++)
+		mem_free(p[i]);
+	expect_slabs_ok(t, mc);
+	mem_drain();
+	slab_usage(&mc->slab, &u);
+	EXPECT_EQ(t, u.cached + u.slab_free + u.spare + u.slab_tail + u.slabs, 0);
+	tc_expect_heaps_back(t, before);
+}
+
 /* remote frees: hart 2 (cluster 1) frees hart 0's blocks: batched, one compare-and-swap per 8 */
 static void *slab_remote_blocks[64];
 static struct slab_counters slab_remote_cnt;
@@ -1450,5 +1489,5 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_slab_fast_block_start),
 	   TEST_CASE(host_mem_slab_model), TEST_CASE(host_mem_slab_align), TEST_CASE(host_mem_slab_checked),
 	   TEST_CASE(host_mem_slab_empty_returned), TEST_CASE(host_mem_slab_cache_neighbour),
-	   TEST_CASE(host_mem_slab_remote),
+	   TEST_CASE(host_mem_slab_remote), TEST_CASE(host_mem_slab_usage),
 	   TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));

@@ -356,6 +356,9 @@ static uint64_t pct_of(const uint32_t *hist, uint64_t n, unsigned pct)
 static void replay(const struct trace *t, const struct bench_alloc *a, struct replay *r)
 {
 	uint64_t ba, bf, sum = 0, max = 0, fp0, fp_peak = 0, live = 0, blk = 0, live_peak = 0, blk_at_peak = 0;
+	/* at the footprint's peak: live bytes, rounding of class blocks and of heap blocks, the slabs' slack */
+	uint64_t round_cls = 0, round_heap = 0, at_live = 0, at_cls = 0, at_heap = 0;
+	struct slab_usage at_use = { 0 };
 	unsigned i, fails = 0, max_i = 0, max_size = 0;
 	uint64_t sum_kind[2] = { 0, 0 }, n_kind[2] = { 0, 0 };
 	struct tail tail[TAIL_KINDS] = { { 0 } }, *tk;
@@ -385,6 +388,7 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 				r->blk[op->slot] = a->block(r->ptr[op->slot]);
 				live += op->size;
 				blk += r->blk[op->slot];
+				*(op->size <= SLAB_MAX_SIZE ? &round_cls : &round_heap) += r->blk[op->slot] - op->size;
 			}
 		} else {
 			d = timed_free(a->free, r->ptr[op->slot]);
@@ -392,6 +396,8 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 			if (r->ptr[op->slot]) {
 				live -= r->req[op->slot];
 				blk -= r->blk[op->slot];
+				*(r->req[op->slot] <= SLAB_MAX_SIZE ? &round_cls : &round_heap) -=
+					r->blk[op->slot] - r->req[op->slot];
 				r->ptr[op->slot] = NULL;
 			}
 		}
@@ -411,8 +417,13 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 		if (live > live_peak)
 			live_peak = live, blk_at_peak = blk;
 		fp = a->footprint() - fp0;
-		if (fp > fp_peak)
+		if (fp > fp_peak) {
 			fp_peak = fp;
+			if (px) {
+				at_live = live, at_cls = round_cls, at_heap = round_heap;
+				slab_usage(&cls_self()->mm.slab, &at_use);
+			}
+		}
 	}
 	/* whatever the trace left live goes back unmeasured */
 	for (i = 0; i < TRACE_SLOTS; i++)
@@ -448,6 +459,16 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 	bench_fmt_ratio(rw, sizeof(rw), "rounding_waste", blk_at_peak - live_peak, live_peak);
 	printk("bench: name=frag trace=%s alloc=%s%s%s peak_live=%llu peak_footprint=%llu\n", t->name, a->name, fo,
 	       rw, (unsigned long long)live_peak, (unsigned long long)fp_peak);
+	if (px)
+		printk("bench: name=frag_parts trace=%s alloc=%s footprint=%llu live=%llu class_rounding=%llu "
+		       "heap_rounding=%llu cached=%llu slab_free=%llu spare=%llu slab_tail=%llu other=%lld slabs=%llu\n",
+		       t->name, a->name, (unsigned long long)fp_peak, (unsigned long long)at_live,
+		       (unsigned long long)at_cls, (unsigned long long)at_heap, (unsigned long long)at_use.cached,
+		       (unsigned long long)at_use.slab_free, (unsigned long long)at_use.spare,
+		       (unsigned long long)at_use.slab_tail,
+		       (long long)(fp_peak - at_live - at_cls - at_heap - at_use.cached - at_use.slab_free -
+				   at_use.spare - at_use.slab_tail),
+		       (unsigned long long)at_use.slabs);
 	c1 = cls_self()->mm.slab.cnt;
 	if (px)	/* what the slab layer did during the replay (and its final drain) */
 		printk("bench: name=slabs trace=%s alloc=%s slabs_taken=%llu slabs_given=%llu carves=%llu switches=%llu\n",

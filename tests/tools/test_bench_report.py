@@ -319,6 +319,18 @@ class TestRatios(unittest.TestCase):
         self.assertEqual([r[0] for r in rows], ["uniform", "powerlaw", "mixed"])
         self.assertEqual(rows[2][:4], ["mixed", "62.50", "215.00", "3.44"])
 
+    def test_frag_parts(self):
+        header, rows = br.frag_parts_rows(results_of(
+            "bench: name=frag_parts trace=uniform alloc=proxima footprint=1000 live=800 class_rounding=40 "
+            "heap_rounding=0 cached=16 slab_free=80 spare=0 slab_tail=24 other=40 slabs=3\n"
+            "bench: name=frag_parts trace=mixed alloc=proxima footprint=600 live=400 class_rounding=20 "
+            "heap_rounding=100 cached=0 slab_free=60 spare=0 slab_tail=4 other=16 slabs=2\n"
+            "bench: name=frag_parts trace=mixed alloc=proxima footprint=500 live=400 class_rounding=20 "
+            "heap_rounding=40 cached=0 slab_free=20 spare=0 slab_tail=4 other=16 slabs=2\n"))
+        self.assertEqual(header[:3], ["trace", "footprint/live", "class_rounding/live"])
+        self.assertEqual(rows, [["uniform", "1.25", "0.05", "0.00", "0.02", "0.10", "0.00", "0.03", "0.05"],
+                                ["mixed", "1.25", "0.05", "0.10", "0.00", "0.05", "0.00", "0.01", "0.04"]])
+
     def test_contention(self):
         header, rows = br.contention_ratios(br.read_log(FULL).results)
         self.assertEqual(header[4], "proxima/newlib")
