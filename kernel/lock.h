@@ -166,7 +166,7 @@ struct tas_lock {
  *     next; once it has spun lock_spin_budget iterations it sets SLEEPS, gives the claim up (the
  *     first time it sleeps as the head; later sleeps keep it) and halts, and the unlock that sees
  *     SLEEPS clears it and kicks the head (head_hart), which then claims again. Only the head ever
- *     sleeps on the word; the others sleep on their nodes, as MCS;
+ *     sleeps on the word; the others sleep on their nodes, as MCS, after a sixteenth of the budget;
  *   - while no head claims the lock (it sleeps, or the next head is still waking up), a running hart
  *     that finds the lock free may take it ahead of the queue ("steal", up to lock_steal_budget
  *     iterations before it queues): no sleeping or descheduled hart sits on the critical path. The
