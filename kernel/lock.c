@@ -422,7 +422,8 @@ static bool qspin_steal(struct qspin_lock *l, uint64_t budget, uint64_t *spins)
 
 void qspin_lock_slow(struct qspin_lock *l)
 {
-	uint64_t t0 = lock_clock(), spins = 0, halts = 0, kicks = 0, waited, head_slept;
+	uint64_t t0 = lock_clock(), spins = 0, halts = 0, kicks = 0, waited;
+	bool head_slept;
 	uint64_t budget = __atomic_load_n(&lock_spin_budget, __ATOMIC_RELAXED);
 	uint64_t steal = __atomic_load_n(&lock_steal_budget, __ATOMIC_RELAXED);
 	unsigned self = lock_self();
@@ -475,7 +476,7 @@ void qspin_lock_slow(struct qspin_lock *l)
 	 * first time (unless strict) give the claim up: running harts may take the lock while we are not
 	 * running, and the unlock that finds SLEEPS kicks us to claim it again. A later sleep keeps it.
 	 */
-	for (waited = 0, head_slept = 0;;) {
+	for (waited = 0, head_slept = false;;) {
 		/* acquire: when the lock is free, pairs with the release of the unlock that freed it */
 		w = __atomic_load_n(&l->word, __ATOMIC_ACQUIRE);
 		if (!(w & QSPIN_LOCKED)) {
@@ -511,7 +512,7 @@ void qspin_lock_slow(struct qspin_lock *l)
 		if (!__atomic_compare_exchange_n(&l->word, &w, nw, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			continue;
 		halts = 1;
-		head_slept = 1;
+		head_slept = true;
 		/* acquire: pairs with the unlock's release, as above; spurious wake-ups sleep again */
 		while (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE) & QSPIN_SLEEPS)
 			lock_halt();

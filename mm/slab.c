@@ -792,31 +792,35 @@ static error_t check_cache(const struct slab_cpu *sc, unsigned k, char *why, siz
 	return 0;
 }
 
+/* slab_usage()'s count of one current or partial slab @s of class @ci */
+static void usage_of(const struct slab_cpu *sc, const struct slab *s, const struct slab_class *ci,
+		     struct slab_usage *u)
+{
+	uint64_t bytes = (uint64_t)1 << slab_class_order(ci);
+
+	u->slabs++;
+	if (s == sc->spare[s->cls]) {
+		u->spare += bytes;
+		return;
+	}
+	u->slab_free += (uint64_t)(ci->n - slab_used(s)) * ci->size;
+	u->slab_tail += bytes - (uint64_t)ci->n * ci->size;
+}
+
 void slab_usage(const struct slab_cpu *sc, struct slab_usage *u)
 {
+	const struct slab *s;
 	unsigned k;
 
 	*u = (struct slab_usage){ 0 };
 	for (k = 0; k < SLAB_NCLASSES; k++) {
 		const struct slab_class *ci = &class_tab[k];
-		uint64_t bytes = (uint64_t)1 << slab_class_order(ci), tail = bytes - (uint64_t)ci->n * ci->size;
-		const struct slab *s = sc->cur[k];
 
 		u->cached += (uint64_t)(sc->cache[k].max - sc->cache[k].room) * ci->size;
-		for (;;) {
-			if (s != &slab_none) {
-				u->slabs++;
-				if (s == sc->spare[k]) {
-					u->spare += bytes;
-				} else {
-					u->slab_free += (uint64_t)(ci->n - slab_used(s)) * ci->size;
-					u->slab_tail += tail;
-				}
-			}
-			s = s == sc->cur[k] ? sc->partial[k] : s->next;
-			if (!s)
-				break;
-		}
+		if (sc->cur[k] != &slab_none)
+			usage_of(sc, sc->cur[k], ci, u);
+		for (s = sc->partial[k]; s; s = s->next)
+			usage_of(sc, s, ci, u);
 	}
 }
 

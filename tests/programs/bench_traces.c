@@ -356,8 +356,8 @@ static uint64_t pct_of(const uint32_t *hist, uint64_t n, unsigned pct)
 static void replay(const struct trace *t, const struct bench_alloc *a, struct replay *r)
 {
 	uint64_t ba, bf, sum = 0, max = 0, fp0, fp_peak = 0, live = 0, blk = 0, live_peak = 0, blk_at_peak = 0;
-	/* at the footprint's peak: live bytes, rounding of class blocks and of heap blocks, the slabs' slack */
-	uint64_t round_cls = 0, round_heap = 0, at_live = 0, at_cls = 0, at_heap = 0;
+	/* at the footprint's peak: live bytes, rounding of heap blocks (the rest of blk - live is the classes'), slack */
+	uint64_t round_heap = 0, at_live = 0, at_cls = 0, at_heap = 0;
 	struct slab_usage at_use = { 0 };
 	unsigned i, fails = 0, max_i = 0, max_size = 0;
 	uint64_t sum_kind[2] = { 0, 0 }, n_kind[2] = { 0, 0 };
@@ -388,7 +388,8 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 				r->blk[op->slot] = a->block(r->ptr[op->slot]);
 				live += op->size;
 				blk += r->blk[op->slot];
-				*(op->size <= SLAB_MAX_SIZE ? &round_cls : &round_heap) += r->blk[op->slot] - op->size;
+				if (op->size > SLAB_MAX_SIZE)
+					round_heap += r->blk[op->slot] - op->size;
 			}
 		} else {
 			d = timed_free(a->free, r->ptr[op->slot]);
@@ -396,8 +397,8 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 			if (r->ptr[op->slot]) {
 				live -= r->req[op->slot];
 				blk -= r->blk[op->slot];
-				*(r->req[op->slot] <= SLAB_MAX_SIZE ? &round_cls : &round_heap) -=
-					r->blk[op->slot] - r->req[op->slot];
+				if (r->req[op->slot] > SLAB_MAX_SIZE)
+					round_heap -= r->blk[op->slot] - r->req[op->slot];
 				r->ptr[op->slot] = NULL;
 			}
 		}
@@ -420,7 +421,7 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 		if (fp > fp_peak) {
 			fp_peak = fp;
 			if (px) {
-				at_live = live, at_cls = round_cls, at_heap = round_heap;
+				at_live = live, at_heap = round_heap, at_cls = blk - live - round_heap;
 				slab_usage(&cls_self()->mm.slab, &at_use);
 			}
 		}
