@@ -47,7 +47,7 @@ _Static_assert(sizeof(struct slab_class) == 16, "the inline free indexes the tab
 
 #define class_tab slab_classes
 
-struct slab slab_none = { .state = SLAB_NONE, .owner = 0xffff };
+struct slab slab_none = { .carved = UINT16_MAX, .state = SLAB_NONE, .owner = 0xffff };
 
 /* every hart's slab state, for the owner of a remote free's block */
 static struct slab_cpu *harts[MM_MAX_HARTS];
@@ -103,7 +103,7 @@ void slab_cpu_init(struct slab_cpu *sc, unsigned hart, struct heap *home)
 
 static uintptr_t slab_base(uintptr_t desc_bias, const struct slab *s)
 {
-	return (((uintptr_t)s - desc_bias) / sizeof(struct slab)) << 12;
+	return ((uintptr_t)s - desc_bias) << 7;	/* / sizeof(struct slab) << 12 (see slab_desc_at()) */
 }
 
 static void set_pages(uintptr_t pg_bias, uintptr_t base, unsigned order, uint8_t v)
@@ -199,29 +199,26 @@ static void slab_give(struct slab_cpu *sc, struct slab *s)
 	sc->cnt.slabs_given++;
 }
 
-/* put up to SLAB_CARVE never-used blocks of @s (its free list empty) on that list, lowest address on top */
-static inline __attribute__((always_inline)) void slab_carve(struct slab_cpu *sc, struct slab *s,
-							      const struct slab_class *ci)
+/*
+ * Hand out the next never-used block of @s (carved < n; its free list is empty): slab_alloc_fast()'s
+ * bump, out of line, for the first allocation from a slab just taken or switched to.
+ */
+static inline __attribute__((always_inline)) void *bump(struct slab_cpu *sc, struct slab *s,
+							const struct slab_class *ci)
 {
-	unsigned i = s->carved, end = i + SLAB_CARVE < ci->n ? i + SLAB_CARVE : ci->n, j;
-	uintptr_t a = slab_base(sc->desc_bias, s) + (uintptr_t)end * ci->size;	/* past the last one */
-	struct slab_blk *head = NULL;
-
-	for (j = end; j > i; j--) {
-		struct slab_blk *b = (struct slab_blk *)(a -= ci->size);
+	unsigned i = s->carved;
+	struct slab_blk *b = (struct slab_blk *)(slab_base(sc->desc_bias, s) + (uintptr_t)i * ci->size);
 
 #if MM_DEBUG
-		/* every free block is poisoned past its link (see the debug allocator, mm/mem_debug.c) */
-		if (ci->size > MEM_DBG_TRAILER + sizeof(*b))
-			memset((char *)b + sizeof(*b), MEM_DBG_POISON, ci->size - MEM_DBG_TRAILER - sizeof(*b));
+	/* served as if from a free list: poisoned past its link (see the debug allocator, mm/mem_debug.c) */
+	if (ci->size > MEM_DBG_TRAILER + sizeof(*b))
+		memset((char *)b + sizeof(*b), MEM_DBG_POISON, ci->size - MEM_DBG_TRAILER - sizeof(*b));
 #endif
-		b->next = head;
-		b->mark = SLAB_MARK(b);
-		head = b;
-	}
-	s->free = head;
-	s->carved = (uint16_t)end;
-	sc->cnt.carves++;
+	b->mark = 0;
+	s->carved = (uint16_t)(i + 1);
+	s->used++;
+	sc->hits++;
+	return b;
 }
 
 /*
@@ -327,8 +324,9 @@ static __attribute__((noinline)) void take_inbox(struct slab_cpu *sc, unsigned m
 }
 
 /*
- * The current slab of class @k has no free block: carve, take the inbox, switch to a partial slab, or
- * take a new slab. Return the new state of cur[k] with a free block, or NULL (no room for a slab).
+ * The current slab of class @k has no free block: hand out its never-used ones, take the inbox, switch to
+ * a partial slab, or take a new slab. Return the new state of cur[k] with a free or never-used block, or
+ * NULL (no room for a slab).
  */
 static __attribute__((noinline)) struct slab *refill_rare(struct slab_cpu *sc, unsigned k)
 {
@@ -337,10 +335,8 @@ static __attribute__((noinline)) struct slab *refill_rare(struct slab_cpu *sc, u
 	for (;;) {
 		if (s->free)
 			return s;
-		if (s != &slab_none && s->carved < class_tab[k].n) {
-			slab_carve(sc, s, &class_tab[k]);
+		if (s != &slab_none && s->carved < class_tab[k].n)
 			return s;
-		}
 		if (sc->pending || __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED)) {
 			take_inbox(sc, SLAB_DRAIN_MAX);
 			if (s->free)
@@ -387,12 +383,12 @@ static __attribute__((noinline)) void *alloc_rare(struct slab_cpu *sc, unsigned 
 {
 	struct slab *s = refill_rare(sc, k);
 
-	return s ? pop(sc, s) : NULL;
+	return !s ? NULL : s->free ? pop(sc, s) : bump(sc, s, &class_tab[k]);
 }
 
 /*
  * slab_alloc_slow()'s common cases, with no call, so that it saves no register: the current slab @s has
- * blocks left to carve, or it is carved out and full, nothing waits in the inbox, and the partial list's
+ * never-used blocks left (bump()), or it is carved out and full, nothing waits in the inbox, and the partial list's
  * head is not the spare: that head becomes current (the bias, if any, moves with it; a partial slab
  * always has a free block). The switch spells out cur_set() and list_del() of the head.
  */
@@ -413,10 +409,8 @@ static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *s
 	}
 	if (s->free)
 		return pop(sc, s);
-	if (likely(s != &slab_none && s->carved < ci->n)) {
-		slab_carve(sc, s, ci);
-		return pop(sc, s);
-	}
+	if (likely(s != &slab_none && s->carved < ci->n))
+		return bump(sc, s, ci);
 	t = sc->partial[k];
 	if (unlikely(s == &slab_none || !t || t == sc->spare[k] || sc->pending ||
 		     __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED)))

@@ -51,9 +51,10 @@
  * (slab_cache_gc()): an idle cache gives its blocks back, SLAB_CACHE_STEP at a time, and its bound shrinks
  * with them; an allocation that misses it grows the bound back.
  *
- * Carving is lazy and bounded: a new slab is taken whole but its blocks are put on its free list
- * SLAB_CARVE at a time as the bump index `carved` advances, so no refill does more than one buddy
- * operation and SLAB_CARVE stores, whatever the slab's block count.
+ * Carving is lazy and bounded: a new slab is taken whole, its free list empty, and its blocks are handed
+ * out one at a time from the never-used end by the bump index `carved` (blocks [0, carved) have been
+ * handed out at least once), so no allocation does more than one buddy operation and a few stores,
+ * whatever the slab's block count, and a fresh block is never written before it is handed out.
  *
  * Free-block marker and double frees: a free block holds its link and, in its second word, its own
  * address inverted (SLAB_MARK()); an allocation clears that word. A free whose block already carries the
@@ -74,7 +75,6 @@
 #define SLAB_MAX_SIZE 4096
 #define SLAB_MIN_ORDER 12		/* smallest slab: 4 KiB */
 #define SLAB_MAX_ORDER 15		/* largest: 32 KiB (below a buddy section, so its section is full) */
-#define SLAB_CARVE 8			/* blocks put on a slab's free list per carve */
 #define SLAB_REMOTE_BATCH 8		/* remote frees per compare-and-swap */
 #define SLAB_OUT 4			/* outgoing batches per hart: slot owner % SLAB_OUT */
 #define SLAB_DRAIN_MAX 64		/* inbox blocks freed per call */
@@ -138,7 +138,7 @@ struct slab {
 	struct slab *next, *prev;	/* the owner's partial list of this class */
 	uint16_t used;			/* blocks handed out and not freed back to it (in transit included),
 					   + SLAB_USED_BIAS for a current slab whose class has no spare */
-	uint16_t carved;		/* blocks [0, carved) were put on the free list at least once */
+	uint16_t carved;		/* blocks [0, carved) were handed out at least once */
 	uint8_t cls;
 	uint8_t state;			/* enum slab_state */
 	uint16_t owner;			/* hart index */
@@ -154,7 +154,7 @@ struct slab_out {
 
 struct slab_counters {
 	uint64_t slabs_taken, slabs_given;	/* buddy operations */
-	uint64_t carves, switches;		/* carves; current slab replaced by a partial one */
+	uint64_t switches;			/* current slab replaced by a partial one */
 	uint64_t remote_frees, remote_pushes;	/* remote frees sent (counted as their batch goes); pushes */
 	uint64_t remote_cas_retries;
 	uint64_t inbox_takes, inbox_blocks;	/* atomic exchanges of the inbox; blocks received */
@@ -209,7 +209,10 @@ struct slab_cpu {
 	struct slab_counters cnt;
 };
 
-/* slab_none: the empty current slab of a class a hart has no slab of (free NULL, carved = n = 0) */
+/*
+ * slab_none: the empty current slab of a class a hart has no slab of: free NULL, and carved past any
+ * class's n, so that the inline bump finds no never-used block in it either. Never written.
+ */
 extern struct slab slab_none;
 
 /*
@@ -229,7 +232,7 @@ int slab_class_aligned(size_t size, size_t align);
 
 /*
  * slab_alloc_slow() - an allocation of class @k that the inline path could not serve (the current slab
- * has no free block): carve, take the inbox, switch to a partial slab, or take a new slab (one buddy
+ * has no free block): bump, take the inbox, switch to a partial slab, or take a new slab (one buddy
  * allocation under the home heap's lock). Context: the calling hart's own @sc. Return: the block; NULL
  * when the home heap has no room for a slab (ERR_NOMEM: the caller falls back to the proximity).
  */
@@ -347,8 +350,10 @@ static inline uintptr_t slab_block_index(uintptr_t off, uint64_t div)
 }
 
 /*
- * slab_alloc_fast() - pop a block of class @k from the current slab; NULL if it has none (then
- * slab_alloc_slow()). The block's marker word is cleared: it is live.
+ * slab_alloc_fast() - a block of class @k: the cache's most recent, else the current slab's first free
+ * one, else its next never-used one (a bump of carved); NULL if it has none (then slab_alloc_slow()).
+ * The block's marker word is cleared: it is live (never-used memory may hold a stale marker of an
+ * earlier slab at the same address).
  */
 static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_cpu *sc, unsigned k)
 {
@@ -368,6 +373,20 @@ static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_c
 		s->free = b->next;
 		b->mark = 0;
 		s->used++;
+	} else if (!MM_DEBUG) {
+		/*
+		 * The next never-used block (none in slab_none: its carved is past n); see "Carving" above. The
+		 * debug allocator's blocks take slab_alloc_slow()'s bump, which poisons them as a free list's are.
+		 */
+		const struct slab_class *ci = &slab_classes[k];
+		unsigned i = s->carved;
+
+		if (__builtin_expect(i < ci->n, 1)) {
+			b = (struct slab_blk *)((((uintptr_t)s - sc->desc_bias) << 7) + (uintptr_t)i * ci->size);
+			b->mark = 0;
+			s->carved = (uint16_t)(i + 1);
+			s->used++;
+		}
 	}
 	return b;
 }

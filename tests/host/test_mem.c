@@ -875,12 +875,45 @@ static void host_mem_slab_fast_double_free(struct test *t)
 }
 
 /*
- * The inline free's block-start test (Lemire's, mm/slab.h) in every class: a fresh slab's first carve,
- * then through mem_free(), which logs and otherwise ignores a refusal, each of: a block +16 (interior;
- * not in class 16, where it is the next block), +8 (misaligned), the first never-carved block,
- * the slab's tail past its last block, and the last block of the carve freed twice. None may change the
+ * The inline free's block-start test (Lemire's, mm/slab.h) in every class: a fresh slab's first FIRST
+ * blocks (handed out by bumps), then through mem_free(), which logs and otherwise ignores a refusal, each
+ * of: a block +16 (interior; not in class 16, where it is the next block), +8 (misaligned), the first
+ * never-used block, the slab's tail past its last block, and the last block handed out freed twice. None may change the
  * slab: its used count and free list stay, and slab_check() passes.
  */
+/*
+ * Bumps: a fresh slab hands its blocks out one at a time, and nothing is written to a block before it is
+ * handed out (a batch carve made the first allocation link the next seven). The slab takes the page that a
+ * 4 KiB heap_alloc() had and filled with a pattern: after each of the first 16 allocations of class 48,
+ * every byte of the page past the block just handed out still holds the pattern.
+ */
+static void host_mem_slab_bump_untouched(struct test *t)
+{
+	uint64_t before[NCL];
+	unsigned char *pg, *v[16];
+	unsigned i;
+	size_t j;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	tc_heaps_snapshot(before);
+	ASSERT_OK(t, heap_alloc(0, 4096, (void **)&pg));
+	memset(pg, 0xa5, 4096);
+	ASSERT_OK(t, heap_free(pg));
+	for (i = 0; i < 16; i++) {
+		ASSERT_OK(t, mem_alloc(48, NULL, MEM_VALID_SYS, (void **)&v[i]));
+		ASSERT_TRUE(t, v[i] == pg + i * 48);	/* the slab took that page and hands out its blocks in order */
+		for (j = (size_t)(i + 1) * 48; j < 4096 && pg[j] == 0xa5; j++)
+			;
+		EXPECT_EQ(t, j, 4096);
+	}
+	for (i = 0; i < 16; i++)
+		mem_free(v[i]);
+	expect_slabs_ok(t, mm_cpu_self());
+	mem_drain();
+	tc_expect_heaps_back(t, before);
+}
+
+#define FIRST 8
 static void host_mem_slab_fast_block_start(struct test *t)
 {
 	uint64_t before[NCL];
@@ -892,9 +925,9 @@ static void host_mem_slab_fast_block_start(struct test *t)
 	tc_heaps_snapshot(before);
 	for (k = 0; k < SLAB_NCLASSES; k++) {
 		const struct slab_class *ci = &slab_classes[k];
-		unsigned carve = ci->n < SLAB_CARVE ? ci->n : SLAB_CARVE;
+		unsigned carve = ci->n < FIRST ? ci->n : FIRST;
 		uint64_t bad0 = mc->slab.cnt.bad_frees + mc->slab.cnt.double_frees;
-		void *v[SLAB_CARVE];
+		void *v[FIRST];
 		char *base;
 		struct slab *s;
 		unsigned used;
@@ -1078,7 +1111,7 @@ static void host_mem_slab_checked(struct test *t)
 	EXPECT_ERR(t, mem_free_checked(p + 8), ERR_MISALIGNED);
 	EXPECT_ERR(t, mem_free_checked(p + 1), ERR_MISALIGNED);
 	EXPECT_ERR(t, mem_getsize(p + 16, &got), ERR_INTERIOR);
-	EXPECT_ERR(t, mem_free_checked(base + SLAB_CARVE * 48), ERR_DOUBLEFREE);	/* never carved */
+	EXPECT_ERR(t, mem_free_checked(base + 2 * 48), ERR_DOUBLEFREE);	/* never handed out */
 	EXPECT_ERR(t, mem_free_checked(base + 85 * 48), ERR_INTERIOR);			/* the slab's tail */
 	mem_free(base + 85 * 48);
 	mem_free(p + 16);
@@ -1486,7 +1519,7 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_private), TEST_CASE(host_mem_private_pages),
 	   TEST_CASE(host_mem_caller_prox),
 	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_slab_fast_double_free),
-	   TEST_CASE(host_mem_slab_fast_block_start),
+	   TEST_CASE(host_mem_slab_fast_block_start), TEST_CASE(host_mem_slab_bump_untouched),
 	   TEST_CASE(host_mem_slab_model), TEST_CASE(host_mem_slab_align), TEST_CASE(host_mem_slab_checked),
 	   TEST_CASE(host_mem_slab_empty_returned), TEST_CASE(host_mem_slab_cache_neighbour),
 	   TEST_CASE(host_mem_slab_remote), TEST_CASE(host_mem_slab_usage),

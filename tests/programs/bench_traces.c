@@ -321,13 +321,13 @@ struct replay {
 
 /*
  * What Proxima's operations did (name=tail): each op is put in the first class of what the slab layer
- * counted during it (a slab taken from / given to the heap, a carve, a switch to a partial slab, an inbox
- * take); "plain" is none of those (the inline paths, a free that moved a slab between lists, a request
- * the heap served). Per class: KIND=over/all (ops over TAIL_INSN instructions / all), mean_KIND, max_KIND.
+ * counted during it (a slab taken from / given to the heap, a switch to a partial slab, an inbox take);
+ * "plain" is none of those (the inline paths, a never-used block's bump, a free that moved a slab between
+ * lists, a request the heap served). Per class: KIND=over/all (ops over TAIL_INSN instructions / all), mean_KIND, max_KIND.
  */
 #define TAIL_INSN 100
-enum { TAIL_TAKE, TAIL_GIVE, TAIL_CARVE, TAIL_SWITCH, TAIL_INBOX, TAIL_PLAIN, TAIL_KINDS };
-static const char *const tail_name[TAIL_KINDS] = { "take", "give", "carve", "switch", "inbox", "plain" };
+enum { TAIL_TAKE, TAIL_GIVE, TAIL_SWITCH, TAIL_INBOX, TAIL_PLAIN, TAIL_KINDS };
+static const char *const tail_name[TAIL_KINDS] = { "take", "give", "switch", "inbox", "plain" };
 
 struct tail {
 	uint64_t over, all, sum, max;	/* ops over TAIL_INSN, all ops, their instructions, the worst */
@@ -336,7 +336,7 @@ struct tail {
 static unsigned tail_kind(const struct slab_counters *a, const struct slab_counters *b)
 {
 	return b->slabs_taken != a->slabs_taken ? TAIL_TAKE : b->slabs_given != a->slabs_given ? TAIL_GIVE :
-	       b->carves != a->carves ? TAIL_CARVE : b->switches != a->switches ? TAIL_SWITCH :
+	       b->switches != a->switches ? TAIL_SWITCH :
 	       b->inbox_takes != a->inbox_takes ? TAIL_INBOX : TAIL_PLAIN;
 }
 
@@ -472,9 +472,9 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 		       (unsigned long long)at_use.slabs);
 	c1 = cls_self()->mm.slab.cnt;
 	if (px)	/* what the slab layer did during the replay (and its final drain) */
-		printk("bench: name=slabs trace=%s alloc=%s slabs_taken=%llu slabs_given=%llu carves=%llu switches=%llu\n",
+		printk("bench: name=slabs trace=%s alloc=%s slabs_taken=%llu slabs_given=%llu switches=%llu\n",
 		       t->name, a->name, (unsigned long long)(c1.slabs_taken - c0.slabs_taken),
-		       (unsigned long long)(c1.slabs_given - c0.slabs_given), (unsigned long long)(c1.carves - c0.carves),
+		       (unsigned long long)(c1.slabs_given - c0.slabs_given),
 		       (unsigned long long)(c1.switches - c0.switches));
 }
 
