@@ -321,23 +321,23 @@ struct replay {
 
 /*
  * What Proxima's operations did (name=tail): each op is put in the first class of what the slab layer
- * counted during it (a slab taken from / given to the heap, a switch to a partial slab, an inbox take);
- * "plain" is none of those (the inline paths, a never-used block's bump, a free that moved a slab between
- * lists, a request the heap served). Per class: KIND=over/all (ops over TAIL_INSN instructions / all), mean_KIND, max_KIND.
+ * counted during it (a slab taken from / given to the heap, a switch to a partial slab, an inbox take),
+ * else "heap" for a request of more than SLAB_MAX_SIZE bytes (or its free: the heap serves it), else
+ * "plain" (the inline paths, a never-used block's bump, a free that moved a slab between lists). Per class: KIND=over/all (ops over TAIL_INSN instructions / all), mean_KIND, max_KIND.
  */
 #define TAIL_INSN 100
-enum { TAIL_TAKE, TAIL_GIVE, TAIL_SWITCH, TAIL_INBOX, TAIL_PLAIN, TAIL_KINDS };
-static const char *const tail_name[TAIL_KINDS] = { "take", "give", "switch", "inbox", "plain" };
+enum { TAIL_TAKE, TAIL_GIVE, TAIL_SWITCH, TAIL_INBOX, TAIL_HEAP, TAIL_PLAIN, TAIL_KINDS };
+static const char *const tail_name[TAIL_KINDS] = { "take", "give", "switch", "inbox", "heap", "plain" };
 
 struct tail {
 	uint64_t over, all, sum, max;	/* ops over TAIL_INSN, all ops, their instructions, the worst */
 };
 
-static unsigned tail_kind(const struct slab_counters *a, const struct slab_counters *b)
+static unsigned tail_kind(const struct slab_counters *a, const struct slab_counters *b, unsigned size)
 {
 	return b->slabs_taken != a->slabs_taken ? TAIL_TAKE : b->slabs_given != a->slabs_given ? TAIL_GIVE :
 	       b->switches != a->switches ? TAIL_SWITCH :
-	       b->inbox_takes != a->inbox_takes ? TAIL_INBOX : TAIL_PLAIN;
+	       b->inbox_takes != a->inbox_takes ? TAIL_INBOX : size > SLAB_MAX_SIZE ? TAIL_HEAP : TAIL_PLAIN;
 }
 
 static uint64_t pct_of(const uint32_t *hist, uint64_t n, unsigned pct)
@@ -406,7 +406,7 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 		sum_kind[op->kind] += d;
 		n_kind[op->kind]++;
 		if (px) {
-			tk = &tail[tail_kind(&before, &cls_self()->mm.slab.cnt)];
+			tk = &tail[tail_kind(&before, &cls_self()->mm.slab.cnt, size)];
 			tk->all++;
 			tk->sum += d;
 			tk->over += d > TAIL_INSN;
