@@ -541,8 +541,28 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 	return e;
 }
 
+/*
+ * What mem_free()'s inline and remote paths did not take: a block of the home heap's buddy (a request of
+ * more than SLAB_MAX_SIZE, most often) goes straight to it with the O(1) free (buddy_try_free(): a valid
+ * allocated head, or nothing changed), anything else, slab blocks and reserved memory (CMA, private
+ * regions) included, through the checked free_slow().
+ */
 static void free_other(void *addr)
 {
+	struct heap *h = mm_cpu_self()->home;
+	uintptr_t a = (uintptr_t)addr;
+
+	if (likely(h && a - h->b.base < h->b.span)) {
+		int why;
+
+		spin_lock(&h->lock);
+		why = buddy_try_free(&h->b, a);
+		if (why == BUDDY_TRY_MERGE)
+			why = buddy_free_merge(&h->b, a) ? BUDDY_TRY_CHECK : BUDDY_TRY_FREED;
+		spin_unlock(&h->lock);
+		if (likely(why == BUDDY_TRY_FREED))
+			return;
+	}
 	(void)free_slow(addr);
 }
 

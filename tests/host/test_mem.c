@@ -809,6 +809,39 @@ static void host_mem_checked_frees(struct test *t)
 	tc_expect_heaps_back(t, before);
 }
 
+/*
+ * mem_free() of a block of the home heap's buddy (a request over 4 KiB) takes the buddy's O(1) free with
+ * no other lookup; whatever that refuses (an interior or misaligned address, a second free) goes on to the
+ * checked path, which refuses and counts it: the heap stays valid and every block comes back.
+ */
+static void host_mem_free_large_unchecked(struct test *t)
+{
+	uint64_t before[NCL], bad0;
+	char why[120];
+	struct heap *h;
+	char *p, *q;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	tc_heaps_snapshot(before);
+	h = mm_cpu_self()->home;
+	ASSERT_OK(t, mem_alloc(8192, NULL, MEM_VALID_SYS, (void **)&p));
+	ASSERT_OK(t, mem_alloc(8192, NULL, MEM_VALID_SYS, (void **)&q));
+	EXPECT_TRUE(t, heap_owner(p) == h && heap_owner(q) == h);
+	bad0 = h->bad_frees;
+	mem_free(p + 4096);	/* interior, page-aligned */
+	mem_free(p + 64);	/* interior, 64-aligned */
+	mem_free(p + 8);	/* misaligned */
+	EXPECT_EQ(t, h->bad_frees - bad0, 3);
+	mem_free(p);
+	mem_free(p);		/* a double free */
+	mem_free(q);		/* (merges with p when they are buddies) */
+	mem_free(q);
+	EXPECT_EQ(t, h->bad_frees - bad0, 5);
+	EXPECT_OK(t, heap_check(h, why, sizeof(why)));
+	mem_drain();
+	tc_expect_heaps_back(t, before);
+}
+
 /* ---- the slab layer: classes, alignment, checked frees, empty slabs, remote frees (mm/slab.h) ---- */
 
 static size_t lowbit(size_t x)
@@ -1518,7 +1551,8 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_global), TEST_CASE(host_mem_dma), TEST_CASE(host_mem_dma_straddle),
 	   TEST_CASE(host_mem_private), TEST_CASE(host_mem_private_pages),
 	   TEST_CASE(host_mem_caller_prox),
-	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_slab_fast_double_free),
+	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_free_large_unchecked),
+	   TEST_CASE(host_mem_slab_fast_double_free),
 	   TEST_CASE(host_mem_slab_fast_block_start), TEST_CASE(host_mem_slab_bump_untouched),
 	   TEST_CASE(host_mem_slab_model), TEST_CASE(host_mem_slab_align), TEST_CASE(host_mem_slab_checked),
 	   TEST_CASE(host_mem_slab_empty_returned), TEST_CASE(host_mem_slab_cache_neighbour),
