@@ -88,6 +88,7 @@ void slab_cpu_init(struct slab_cpu *sc, unsigned hart, struct heap *home)
 		sc->cls_of_size[i] = (uint8_t)k;
 	}
 	sc->hart = hart;
+	sc->class_of_byte = slab_class_of_byte;
 	if (home && home->size) {
 		sc->home = home;
 		sc->lo = home->b.base;
