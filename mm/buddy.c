@@ -826,6 +826,45 @@ unsigned buddy_alloc_bulk(struct buddy *b, unsigned long order, void **out, unsi
 	return got;
 }
 
+error_t buddy_trim(struct buddy *b, void *addr, size_t keep)
+{
+	uintptr_t a = (uintptr_t)addr, tb, off = 0;
+	unsigned long order, k;
+	uint8_t tag;
+
+	if (!in_span(b, a) || (a & (bit(BUDDY_PAGE_ORDER + 1) - 1)) || !sec_ready(b, a))
+		return ERR_INVAL;
+	tag = *tag_of(b, a);
+	order = tag & TAG_ORDER;
+	if ((tag & TAG_FREE_HEAD) != TAG_HEAD || order <= BUDDY_PAGE_ORDER || order > SEC_ORDER || !keep ||
+	    keep >= bit(order) || (keep & (bit(BUDDY_PAGE_ORDER) - 1)))
+		return ERR_INVAL;
+	if (order == SEC_ORDER)
+		sec_fill(b, a);	/* heads below 16 inside it: every tag of its section valid (a's kept) */
+	tb = b->tag_bias;
+	/*
+	 * [a + off, a + off + 2^(k+1)) is the part still to split: its left half [off, mid) is kept whole if
+	 * keep reaches mid (then the right half is split on, or free if keep ends at mid), else the right
+	 * half is free and the left one is split on. The interior tags of an allocated block are 0, so each
+	 * head made is one store.
+	 */
+	for (k = order; k-- > BUDDY_PAGE_ORDER - 1;) {
+		uintptr_t mid = off + bit(k);
+
+		if (keep >= mid) {
+			*(uint8_t *)(tb + ((a + off) >> GRAN_ORDER)) = (uint8_t)(TAG_HEAD | k);
+			off = mid;
+			if (keep == mid) {
+				push_any(b, tb, a + mid, k);
+				break;
+			}
+		} else {
+			push_any(b, tb, a + mid, k);
+		}
+	}
+	return 0;
+}
+
 error_t buddy_free(struct buddy *b, void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;

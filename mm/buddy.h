@@ -14,6 +14,7 @@
 #define BUDDY_SECTION_ORDER 16		/* tags are initialised lazily, 64 KiB of memory (1 KiB of tags) at a time */
 #define BUDDY_SECTION_SIZE (1ul << BUDDY_SECTION_ORDER)
 #define BUDDY_PAGE_ORDER 12		/* page bytes (buddy_page_byte()): one per 4 KiB */
+#define BUDDY_PAGE_SIZE (1ul << BUDDY_PAGE_ORDER)
 #define BUDDY_SECTION_PAGES (BUDDY_SECTION_SIZE >> BUDDY_PAGE_ORDER)
 
 /* The state of a section, its byte in the section map (see the top of mm/buddy.c). */
@@ -168,6 +169,23 @@ error_t buddy_alloc_below(struct buddy *b, size_t size, uintptr_t limit, void **
  *         memory; ERR_DOUBLEFREE if at the start of or inside a free block.
  */
 error_t buddy_free(struct buddy *b, void *addr);
+
+/**
+ * buddy_trim() - keep only the first @keep bytes of the allocated block at @addr and give the rest back.
+ * @b: the heap
+ * @addr: an allocated block of order 13..16 (buddy_alloc_order())
+ * @keep: bytes to keep: a multiple of 4 KiB, below the block's size
+ *
+ * The block is split where @keep ends: its kept part becomes allocated blocks of decreasing orders (one
+ * per bit set in @keep, back to back from @addr), the rest free blocks (one per bit clear below the
+ * block's order, none of them mergeable: each one's buddy is kept, whole or in part). Each kept block
+ * then frees alone with buddy_free(). At most one split per order, and for an order-16 block the
+ * initialisation of its section's tags (it lies in no other block's section).
+ *
+ * Context: caller holds the heap lock. Return: 0; ERR_INVAL (nothing changed) if @addr is no allocated
+ * block of order 13..16 or @keep is not a multiple of 4 KiB in (0, its size).
+ */
+error_t buddy_trim(struct buddy *b, void *addr, size_t keep);
 
 /**
  * buddy_getsize() - size of the allocated block that starts at @addr.

@@ -759,6 +759,66 @@ static void buddy_odd_ranges(struct test *t)
 	fix_free(f);
 }
 
+/*
+ * buddy_trim(): every keep (4 KiB steps) of every order it takes (13..16), from a fresh 1 MiB heap: the kept
+ * part is allocated blocks back to back (one per bit of keep, largest first), the free bytes grow by what
+ * was cut off, buddy_check() passes, and freeing the kept blocks gives the heap back exactly as it was.
+ * Blocks it refuses, changing nothing: order 12, a free block, an interior address; keeps of 0, the whole
+ * block, or not a multiple of 4 KiB.
+ */
+static void buddy_trim_every_keep(struct test *t)
+{
+	uint64_t want[NORD];
+	struct buddy_stats st0, st;
+	unsigned order;
+	size_t keep, off, bs;
+	struct fix *f;
+	void *p;
+	int k;
+
+	f = fix_new(t, 1 * MiB, 1 * MiB, 0, 0, 0);
+	if (!f)
+		return;
+	fix_add(t, f, f->lo, f->hi);
+	ref_carve(f, want);
+	buddy_get_stats(&f->b, &st0);
+	for (order = 13; order <= 16 && !t->failures; order++)
+		for (keep = 4 * KiB; keep < (1ul << order) && !t->failures; keep += 4 * KiB) {
+			ASSERT_OK(t, buddy_alloc_order(&f->b, order, &p));
+			ASSERT_OK(t, buddy_trim(&f->b, p, keep));
+			buddy_get_stats(&f->b, &st);
+			EXPECT_EQ(t, st0.free_bytes - st.free_bytes, keep);
+			for (k = 16, off = 0; k >= 12; k--)
+				if (keep & (1ul << k)) {
+					EXPECT_OK(t, buddy_getsize(&f->b, (char *)p + off, &bs));
+					EXPECT_EQ(t, bs, 1ul << k);
+					off += 1ul << k;
+				}
+			EXPECT_ERR(t, buddy_getsize(&f->b, (char *)p + keep, &bs), ERR_DOUBLEFREE);	/* cut off */
+			heap_ok(t, &f->b);
+			for (k = 16, off = 0; k >= 12; k--)
+				if (keep & (1ul << k)) {
+					EXPECT_OK(t, buddy_free(&f->b, (char *)p + off));
+					off += 1ul << k;
+				}
+			heap_ok(t, &f->b);
+			nfree_eq(t, &f->b, want);
+		}
+	ASSERT_OK(t, buddy_alloc_order(&f->b, 12, &p));
+	EXPECT_ERR(t, buddy_trim(&f->b, p, 4 * KiB), ERR_INVAL);	/* order 12: nothing to trim to */
+	EXPECT_OK(t, buddy_free(&f->b, p));
+	ASSERT_OK(t, buddy_alloc_order(&f->b, 14, &p));
+	EXPECT_ERR(t, buddy_trim(&f->b, p, 0), ERR_INVAL);
+	EXPECT_ERR(t, buddy_trim(&f->b, p, 16 * KiB), ERR_INVAL);
+	EXPECT_ERR(t, buddy_trim(&f->b, p, 6 * KiB), ERR_INVAL);
+	EXPECT_ERR(t, buddy_trim(&f->b, (char *)p + 8 * KiB, 4 * KiB), ERR_INVAL);	/* not its head */
+	EXPECT_OK(t, buddy_free(&f->b, p));
+	EXPECT_ERR(t, buddy_trim(&f->b, p, 4 * KiB), ERR_INVAL);			/* free */
+	heap_ok(t, &f->b);
+	nfree_eq(t, &f->b, want);
+	fix_free(f);
+}
+
 static void buddy_exhaustion(struct test *t)
 {
 	uint64_t want[NORD], seed = 5;
@@ -1358,6 +1418,7 @@ TEST_SUITE(buddy,
 	   TEST_CASE(buddy_all_sizes),
 	   TEST_CASE(buddy_odd_ranges),
 	   TEST_CASE(buddy_exhaustion),
+	   TEST_CASE(buddy_trim_every_keep),
 	   TEST_CASE(buddy_add_range_errors),
 	   TEST_CASE(buddy_lazy_sections),
 	   TEST_CASE(buddy_head_only),
