@@ -274,10 +274,94 @@ error_t heap_alloc_below_locked(struct heap *h, size_t size, uintptr_t limit, vo
 	return e;
 }
 
+error_t heap_alloc_run_locked(struct heap *h, size_t size, void **addr)
+{
+	size_t keep = (size + BUDDY_PAGE_SIZE - 1) & ~(size_t)(BUDDY_PAGE_SIZE - 1);
+	unsigned long order;
+	uintptr_t a;
+	unsigned i;
+	error_t e;
+
+	if (size <= BUDDY_PAGE_SIZE || size > ((size_t)1 << HEAP_RUN_MAX_ORDER) || !addr)
+		return heap_alloc_locked(h, size, addr);
+	order = buddy_order(size);
+	if (keep == (size_t)1 << order)
+		return heap_alloc_locked(h, size, addr);
+	e = buddy_alloc_order(&h->b, (unsigned)order, addr);
+	if (e) {
+		if (e == ERR_NOMEM)
+			h->failures++;
+		return e;
+	}
+	a = (uintptr_t)*addr;
+	if (buddy_trim(&h->b, *addr, keep))
+		MM_PANIC("heap %u: trim of its own block %lx refused", h->cluster, (unsigned long)a);
+	*buddy_page_byte(h->b.pg_bias, a) = (uint8_t)(HEAP_RUN_HEAD | (keep >> BUDDY_PAGE_ORDER));
+	for (i = 1; i < keep >> BUDDY_PAGE_ORDER; i++)
+		*buddy_page_byte(h->b.pg_bias, a + ((uintptr_t)i << BUDDY_PAGE_ORDER)) = HEAP_RUN_BODY;
+	return 0;
+}
+
+/* the page byte of @a in @h's span, or 0 where page bytes mean nothing (outside it, or an uninitialised section) */
+static unsigned page_byte(const struct heap *h, uintptr_t a)
+{
+	if (a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) == BUDDY_SEC_NONE)
+		return 0;
+	return *buddy_page_byte(h->b.pg_bias, a);
+}
+
+/*
+ * A free or size query at @a, in a page run's page (page byte @pb): the run's length if @a is its first
+ * address, else the refusal. Page bytes of an initialised section name a live run only (a run's are
+ * cleared when it is freed, a slab's when it goes back), so the length is trusted.
+ */
+static error_t run_at(uintptr_t a, unsigned pb, size_t *len)
+{
+	if (a & (BUDDY_MIN_BLOCK_SIZE - 1))
+		return ERR_MISALIGNED;
+	if (pb == HEAP_RUN_BODY || (a & (BUDDY_PAGE_SIZE - 1)))
+		return ERR_INTERIOR;
+	*len = (size_t)(pb & ~HEAP_RUN_HEAD) << BUDDY_PAGE_ORDER;
+	return 0;
+}
+
+/* free the run of @keep bytes at @a: its page bytes cleared, then each of its blocks, largest first */
+static void run_free(struct heap *h, uintptr_t a, size_t keep)
+{
+	uintptr_t off = 0;
+	unsigned k;
+	size_t i;
+
+	for (i = 0; i < keep; i += BUDDY_PAGE_SIZE)
+		*buddy_page_byte(h->b.pg_bias, a + i) = 0;
+	for (k = HEAP_RUN_MAX_ORDER; k >= BUDDY_PAGE_ORDER; k--)
+		if (keep & ((size_t)1 << k)) {
+			uintptr_t p = a + off;
+			int why = buddy_try_free(&h->b, p);
+
+			if (why == BUDDY_TRY_MERGE)
+				buddy_free_merge(&h->b, p);
+			else if (why != BUDDY_TRY_FREED)
+				MM_PANIC("heap %u: block %lx of the page run at %lx refused", h->cluster,
+					 (unsigned long)p, (unsigned long)a);
+			off += (uintptr_t)1 << k;
+		}
+}
+
 error_t heap_free_locked(struct heap *h, void *addr)
 {
-	error_t e = buddy_free(&h->b, addr);
+	uintptr_t a = (uintptr_t)addr;
+	unsigned pb = page_byte(h, a);
+	size_t keep;
+	error_t e;
 
+	if (pb < HEAP_RUN_BODY) {
+		e = buddy_free(&h->b, addr);
+	} else if ((e = run_at(a, pb, &keep)) == 0) {
+		run_free(h, a, keep);
+	} else {
+		mm_log("heap: free %p (cluster %u): %s: in a page run", addr, h->cluster, err_str(e));
+	}
 	if (e)
 		h->bad_frees++;
 	return e;
@@ -430,6 +514,9 @@ error_t heap_free(void *addr)
 	if (unlikely(!h))
 		return free_search(addr);
 	spin_lock(&h->lock);
+	/* a page run frees whole (heap_free_locked()); an uninitialised section's stale byte only costs that */
+	if (unlikely(*buddy_page_byte(h->b.pg_bias, (uintptr_t)addr) >= HEAP_RUN_BODY))
+		return free_finish_unlock(h, addr, BUDDY_TRY_CHECK);
 	why = buddy_try_free(&h->b, (uintptr_t)addr);
 	if (unlikely(why != BUDDY_TRY_FREED))
 		return free_finish_unlock(h, addr, why);
@@ -440,12 +527,14 @@ error_t heap_free(void *addr)
 error_t heap_getsize(const void *addr, size_t *size)
 {
 	struct heap *h = heap_owner(addr);
+	unsigned pb;
 	error_t e;
 
 	if (!h)
 		return ERR_NOTOWNED;
 	spin_lock(&h->lock);
-	e = buddy_getsize(&h->b, addr, size);
+	pb = page_byte(h, (uintptr_t)addr);
+	e = pb < HEAP_RUN_BODY ? buddy_getsize(&h->b, addr, size) : run_at((uintptr_t)addr, pb, size);
 	spin_unlock(&h->lock);
 	return e;
 }

@@ -226,6 +226,27 @@ error_t heap_alloc_below_locked(struct heap *h, size_t size, uintptr_t limit, vo
 /** heap_free_locked() - heap_free() of @addr into @h, its lock held by the caller. */
 error_t heap_free_locked(struct heap *h, void *addr);
 
+/*
+ * Page runs: the heap's blocks are powers of two (GIET's kernel_heap[x][y]), but mem_alloc()'s requests of
+ * 4..64 KiB take whole pages: the power-of-two block is allocated, then trimmed to the pages the request
+ * needs (buddy_trim(): the kept part is a few allocated blocks back to back, the rest goes back free), so
+ * a 20 KiB request holds 20 KiB, not 32. The run is marked in the buddy's page bytes, which the slab layer
+ * uses for its classes (1..SLAB_NCLASSES): its first page HEAP_RUN_HEAD | its page count, every other
+ * page HEAP_RUN_BODY. heap_free() and heap_free_locked() free a run whole (given its first address; one
+ * inside it is ERR_INTERIOR), heap_getsize() answers its length. A run is aligned as its power-of-two
+ * block was: to the power of two at or above the request.
+ */
+#define HEAP_RUN_MAX_ORDER 16		/* runs for requests up to 64 KiB */
+#define HEAP_RUN_BODY 0x7f		/* page byte of a run's pages but its first */
+#define HEAP_RUN_HEAD 0x80		/* page byte of a run's first page, | its page count (3..15) */
+
+/**
+ * heap_alloc_run_locked() - heap_alloc_locked() of @size bytes in whole pages: a page run for a request
+ * of more than 4 KiB and up to 64 KiB whose page count is not a power of two, else a power-of-two block.
+ * Return: as heap_alloc().
+ */
+error_t heap_alloc_run_locked(struct heap *h, size_t size, void **addr);
+
 /**
  * heap_count() - the clusters in the topology the heaps were built from.
  *

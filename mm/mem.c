@@ -79,7 +79,7 @@ static error_t region_alloc(struct mem_region *r, size_t size, enum mem_reachabi
 		if (valid == MEM_VALID_DMA && r->dma_end < r->end)	/* across the DMA limit: its part below */
 			e = heap_alloc_below_locked(r->heap, size, r->dma_end, addr);
 		else
-			e = heap_alloc_locked(r->heap, size, addr);
+			e = heap_alloc_run_locked(r->heap, size, addr);
 		spin_unlock(&r->heap->lock);
 		return e;
 	}
@@ -453,7 +453,7 @@ static __attribute__((noinline)) struct mm_alloc_ret alloc_slow_rest(size_t size
 		error_t e;
 
 		spin_lock(&h->lock);
-		e = heap_alloc_locked(h, size, &r.addr);
+		e = heap_alloc_run_locked(h, size, &r.addr);
 		spin_unlock(&h->lock);
 		if (!e) {
 			mem_prox_count_hit(h->cluster);
@@ -544,8 +544,8 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 /*
  * What mem_free()'s inline and remote paths did not take: a block of the home heap's buddy (a request of
  * more than SLAB_MAX_SIZE, most often) goes straight to it with the O(1) free (buddy_try_free(): a valid
- * allocated head, or nothing changed), anything else, slab blocks and reserved memory (CMA, private
- * regions) included, through the checked free_slow().
+ * allocated head, or nothing changed), a page run to heap_free_locked(), anything else, slab blocks and
+ * reserved memory (CMA, private regions) included, through the checked free_slow().
  */
 static void free_other(void *addr)
 {
@@ -553,15 +553,27 @@ static void free_other(void *addr)
 	uintptr_t a = (uintptr_t)addr;
 
 	if (likely(h && a - h->b.base < h->b.span)) {
+		unsigned pb = *buddy_page_byte(h->b.pg_bias, a);	/* stale in an uninitialised section: checked */
+		error_t e;
 		int why;
 
-		spin_lock(&h->lock);
-		why = buddy_try_free(&h->b, a);
-		if (why == BUDDY_TRY_MERGE)
-			why = buddy_free_merge(&h->b, a) ? BUDDY_TRY_CHECK : BUDDY_TRY_FREED;
-		spin_unlock(&h->lock);
-		if (likely(why == BUDDY_TRY_FREED))
+		if (pb >= HEAP_RUN_BODY) {	/* a page run (mm/heap.h), freed whole */
+			spin_lock(&h->lock);
+			e = heap_free_locked(h, addr);
+			spin_unlock(&h->lock);
+			if (e)
+				mm_log("mem: free %p (cluster %u): %s", addr, h->cluster, err_str(e));
 			return;
+		}
+		if (!pb) {
+			spin_lock(&h->lock);
+			why = buddy_try_free(&h->b, a);
+			if (why == BUDDY_TRY_MERGE)
+				why = buddy_free_merge(&h->b, a) ? BUDDY_TRY_CHECK : BUDDY_TRY_FREED;
+			spin_unlock(&h->lock);
+			if (likely(why == BUDDY_TRY_FREED))
+				return;
+		}
 	}
 	(void)free_slow(addr);
 }

@@ -69,7 +69,9 @@ bool mem_remote_push(struct mm_cpu *c, struct heap *h, void *addr)
 	uint8_t tag = *t;
 	struct mm_remote_list *rl;
 
-	if ((tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) != BUDDY_TAG_HEAD || (tag & BUDDY_TAG_ORDER) > MM_CACHE_MAX_ORDER)
+	/* a block of a page run (its page byte set, mm/heap.h) is no block of its own: the heap frees the run */
+	if ((tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) != BUDDY_TAG_HEAD || (tag & BUDDY_TAG_ORDER) > MM_CACHE_MAX_ORDER ||
+	    *buddy_page_byte(h->b.pg_bias, a))
 		return false;
 	rl = remote_slot(c, h->cluster);
 	*t = (uint8_t)(BUDDY_TAG_FREE | (tag & BUDDY_TAG_ORDER));

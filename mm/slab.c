@@ -463,8 +463,8 @@ static int lookup(struct heap *h, uintptr_t a, struct slab **sp)
 	if (!h || !h->size || a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) == BUDDY_SEC_NONE)
 		return 1;
 	k = *buddy_page_byte(h->b.pg_bias, a);
-	if (!k)
-		return 1;
+	if (!k || k >= HEAP_RUN_BODY)
+		return 1;	/* no slab: a buddy block, or a page run of the heap (mm/heap.h) */
 	if (k > SLAB_NCLASSES)
 		MM_PANIC("page byte %u of %lx out of range", k, (unsigned long)a);
 	ci = &class_tab[k - 1];

@@ -842,6 +842,68 @@ static void host_mem_free_large_unchecked(struct test *t)
 	tc_expect_heaps_back(t, before);
 }
 
+/*
+ * Page runs (mm/heap.h): a request of 4..64 KiB holds whole pages. For every page count 2..16: the block
+ * is aligned to the power of two at or above it, the heap's used bytes grow by its pages only, mem_getsize()
+ * answers them, an address inside the run is refused by both frees and by mem_getsize(), and the run frees
+ * whole (through mem_free(), mem_free_checked() or heap_free() in turn).
+ */
+static void host_mem_page_runs(struct test *t)
+{
+	uint64_t before[NCL], bad0;
+	struct heap *h;
+	char why[120];
+	unsigned n;
+	size_t got, size;
+	char *p;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	tc_heaps_snapshot(before);
+	h = mm_cpu_self()->home;
+	for (n = 2; n <= 16 && !t->failures; n++) {
+		size_t pow = 8192;
+		struct heap_stats s0, s1;
+
+		while (pow < n * 4096ul)
+			pow <<= 1;
+		size = n * 4096ul - 100;
+		heap_get_stats(h, &s0);
+		ASSERT_OK(t, mem_alloc(size, NULL, MEM_VALID_SYS, (void **)&p));
+		heap_get_stats(h, &s1);
+		EXPECT_EQ(t, s1.used_bytes - s0.used_bytes, n * 4096ul);	/* the pages, not the power of two */
+		EXPECT_EQ(t, (uintptr_t)p & (pow - 1), 0);
+		ASSERT_OK(t, mem_getsize(p, &got));
+		EXPECT_EQ(t, got, n * 4096ul);
+		EXPECT_ERR(t, mem_getsize(p + 4096, &got), ERR_INTERIOR);
+		bad0 = h->bad_frees;
+		EXPECT_ERR(t, mem_free_checked(p + (n - 1) * 4096ul), ERR_INTERIOR);	/* its last page */
+		EXPECT_ERR(t, mem_free_checked(p + 64), ERR_INTERIOR);
+		EXPECT_ERR(t, mem_free_checked(p + 8), ERR_MISALIGNED);
+		mem_free(p + 4096);
+		EXPECT_EQ(t, h->bad_frees - bad0, 4);
+		EXPECT_OK(t, heap_check(h, why, sizeof(why)));
+		if (n % 3 == 0) {
+			mem_free(p);
+		} else if (n % 3 == 1) {
+			EXPECT_OK(t, mem_free_checked(p));
+		} else {
+			EXPECT_OK(t, heap_free(p));
+		}
+		EXPECT_ERR(t, mem_free_checked(p), ERR_DOUBLEFREE);
+		heap_get_stats(h, &s1);
+		EXPECT_EQ(t, s1.used_bytes, s0.used_bytes);
+		EXPECT_OK(t, heap_check(h, why, sizeof(why)));
+	}
+	/* another cluster's run: a block of it that starts a page is not sent home as a small block of its own */
+	ASSERT_OK(t, mem_alloc(13 * 4096, mem_prox_strict(2), MEM_VALID_SYS, (void **)&p));
+	EXPECT_ERR(t, mem_free_checked(p + 12 * 4096), ERR_INTERIOR);
+	EXPECT_ERR(t, mem_free_checked(p + 8 * 4096), ERR_INTERIOR);
+	EXPECT_OK(t, mem_free_checked(p));
+	EXPECT_OK(t, heap_check(heap_of(2), why, sizeof(why)));
+	mem_drain();
+	tc_expect_heaps_back(t, before);
+}
+
 /* ---- the slab layer: classes, alignment, checked frees, empty slabs, remote frees (mm/slab.h) ---- */
 
 static size_t lowbit(size_t x)
@@ -1551,7 +1613,7 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_global), TEST_CASE(host_mem_dma), TEST_CASE(host_mem_dma_straddle),
 	   TEST_CASE(host_mem_private), TEST_CASE(host_mem_private_pages),
 	   TEST_CASE(host_mem_caller_prox),
-	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_free_large_unchecked),
+	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_free_large_unchecked), TEST_CASE(host_mem_page_runs),
 	   TEST_CASE(host_mem_slab_fast_double_free),
 	   TEST_CASE(host_mem_slab_fast_block_start), TEST_CASE(host_mem_slab_bump_untouched),
 	   TEST_CASE(host_mem_slab_model), TEST_CASE(host_mem_slab_align), TEST_CASE(host_mem_slab_checked),
