@@ -659,7 +659,7 @@ static __attribute__((noinline)) void cache_gc_evict(struct slab_cpu *sc, unsign
  * (alloc_slow()). The steps ride on the slab layer's rare paths (slab_free_note(), refills): a quiet
  * hart does none, and no step costs more than SLAB_CACHE_STEP frees.
  */
-void slab_cache_gc(struct slab_cpu *sc)
+static inline __attribute__((always_inline)) void cache_gc(struct slab_cpu *sc)
 {
 	unsigned k = sc->gc_next;
 	struct slab_blk *head = sc->cache[k].head;
@@ -672,10 +672,27 @@ void slab_cache_gc(struct slab_cpu *sc)
 	sc->cache_seen[k] = head;
 }
 
+void slab_cache_gc(struct slab_cpu *sc)
+{
+	cache_gc(sc);
+}
+
+/*
+ * A free that empties its slab may give it back, and then takes no garbage-collection step: at most one
+ * buddy operation per free. The common case (a full slab joins the partial list, or nothing) spells out
+ * note()'s first part, so that it costs no more than the step.
+ */
 void slab_free_note(struct slab_cpu *sc, struct slab *s)
 {
-	note(sc, s, false);
-	slab_cache_gc(sc);
+	if (unlikely(!slab_used(s))) {
+		note(sc, s, false);
+		return;
+	}
+	if (s->state == SLAB_FULL) {
+		s->state = SLAB_PARTIAL;
+		list_add(&sc->partial[s->cls], s);
+	}
+	cache_gc(sc);
 }
 
 /* empty the cache of class @k: each block live again, then freed into its slab or sent to its owner */

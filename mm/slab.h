@@ -78,7 +78,7 @@
 #define SLAB_REMOTE_BATCH 8		/* remote frees per compare-and-swap */
 #define SLAB_OUT 4			/* outgoing batches per hart: slot owner % SLAB_OUT */
 #define SLAB_DRAIN_MAX 64		/* inbox blocks freed per call */
-#define SLAB_CACHE_STEP 8		/* a cache's bound shrinks (garbage collection) and grows by this many */
+#define SLAB_CACHE_STEP 4		/* a cache's bound shrinks (garbage collection) and grows by this many */
 
 /* a free block: its link, and SLAB_MARK() of its address */
 struct slab_blk {
@@ -285,7 +285,8 @@ bool slab_owns(struct heap *h, uintptr_t a);
 /*
  * slab_free_note() - the inline free's rare case: slab @s had no free block (full: it joins the partial
  * list; or the current one, carved out: nothing), or is now empty (back to the heap unless it is the
- * current or the spare one; a current one that empties gives the spare back).
+ * current or the spare one; a current one that empties gives the spare back). Then a slab_cache_gc()
+ * step, unless @s emptied: no free does more than one buddy operation.
  * Context: the owner of @s; takes the home heap's lock to give a slab back.
  */
 void slab_free_note(struct slab_cpu *sc, struct slab *s);

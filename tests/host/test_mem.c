@@ -1353,6 +1353,43 @@ static void host_mem_slab_empty_returned(struct test *t)
 }
 
 /*
+ * A free does at most one buddy operation: the free that empties a slab and gives it back takes no
+ * garbage-collection step, which on an idle cache would free its blocks into their slabs and give one
+ * of those back as well. Class 4096 (one block per slab, a cache of 2): two cached blocks, a spare, and
+ * the cache made idle just before the free that gives its slab back.
+ */
+static void host_mem_slab_one_give_per_free(struct test *t)
+{
+	uint64_t before[NCL], given;
+	unsigned k = slab_size_class(4096), i;
+	struct mm_cpu *mc;
+	void *v[5];
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mc = mm_cpu_self();
+	tc_heaps_snapshot(before);
+	for (i = 0; i < 5; i++)
+		ASSERT_OK(t, mem_alloc(4096, NULL, MEM_VALID_SYS, &v[i]));
+	mem_free(v[0]);
+	mem_free(v[1]);
+	EXPECT_EQ(t, mc->slab.cache[k].room, 0);	/* both cached: the cache is full */
+	mem_free(v[2]);
+	EXPECT_TRUE(t, mc->slab.spare[k] != NULL);	/* its slab stays as the class's spare */
+	mc->slab.cache_seen[k] = mc->slab.cache[k].head;	/* idle since the last step on it ... */
+	mc->slab.gc_next = k;				/* ... and the next step's */
+	given = mc->slab.cnt.slabs_given;
+	mem_free(v[3]);				/* its slab empties, and there is a spare: back to the heap */
+	EXPECT_EQ(t, mc->slab.cnt.slabs_given - given, 1);
+	EXPECT_TRUE(t, mc->slab.cache[k].head != NULL);	/* no step took the cache's blocks */
+	expect_slabs_ok(t, mc);
+	mem_free(v[4]);
+	gc_until_empty(t, mc);
+	expect_slabs_ok(t, mc);
+	mem_drain();
+	tc_expect_heaps_back(t, before);
+}
+
+/*
  * A block of another hart's slab in the same cluster: freed into the freeing hart's cache (no batch, no
  * atomic), handed out to it again (LIFO), and sent to its owner only when that cache is drained.
  */
@@ -1617,6 +1654,7 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_slab_fast_double_free),
 	   TEST_CASE(host_mem_slab_fast_block_start), TEST_CASE(host_mem_slab_bump_untouched),
 	   TEST_CASE(host_mem_slab_model), TEST_CASE(host_mem_slab_align), TEST_CASE(host_mem_slab_checked),
-	   TEST_CASE(host_mem_slab_empty_returned), TEST_CASE(host_mem_slab_cache_neighbour),
+	   TEST_CASE(host_mem_slab_empty_returned), TEST_CASE(host_mem_slab_one_give_per_free),
+	   TEST_CASE(host_mem_slab_cache_neighbour),
 	   TEST_CASE(host_mem_slab_remote), TEST_CASE(host_mem_slab_usage),
 	   TEST_CASE(host_mem_exhaust_recover), TEST_CASE(host_mem_stress));
