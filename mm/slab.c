@@ -388,6 +388,25 @@ static __attribute__((noinline)) void *alloc_rare(struct slab_cpu *sc, unsigned 
 }
 
 /*
+ * The current slab of class @k is used up (or none), no partial slab and nothing in the inbox: straight
+ * to a new slab, without refill_rare()'s walk, and its first block.
+ */
+static __attribute__((noinline)) void *alloc_take(struct slab_cpu *sc, unsigned k)
+{
+	struct slab *s = sc->cur[k];
+
+	if (s != &slab_none) {	/* full: on no list until a free reaches it (see refill_rare()) */
+		cur_set(sc, k, &slab_none);
+		s->state = SLAB_FULL;
+	}
+	s = slab_take(sc, k);
+	if (!s)
+		return NULL;
+	cur_set(sc, k, s);
+	return bump(sc, s, &class_tab[k]);
+}
+
+/*
  * slab_alloc_slow()'s common cases, with no call, so that it saves no register: the current slab @s has
  * never-used blocks left (bump()), or it is carved out and full, nothing waits in the inbox, and the partial list's
  * head is not the spare: that head becomes current (the bias, if any, moves with it; a partial slab
@@ -414,8 +433,11 @@ static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *s
 		return bump(sc, s, ci);
 	t = sc->partial[k];
 	if (unlikely(s == &slab_none || !t || t == sc->spare[k] || sc->pending ||
-		     __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED)))
+		     __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED))) {
+		if (!t && !sc->pending && !__atomic_load_n(&sc->inbox, __ATOMIC_RELAXED))
+			return alloc_take(sc, k);
 		return alloc_rare(sc, k);
+	}
 	if (!sc->spare[k]) {
 		s->used = (uint16_t)(s->used - SLAB_USED_BIAS);
 		t->used = (uint16_t)(t->used + SLAB_USED_BIAS);
