@@ -205,6 +205,10 @@ static inline __attribute__((always_inline)) void sec_fill_now(struct buddy *b, 
 	uint8_t first = *m == SEC_HEAD ? *t : 0;
 	uint64_t *w = __builtin_assume_aligned(t, sizeof(uint64_t)), *e = w + SEC_TAGS / sizeof(uint64_t);
 
+	if (b->meta_zero) {	/* buddy_init_zeroed(): its tags and page bytes are 0, but a head-only first */
+		*m = SEC_FULL;
+		return;
+	}
 	for (; w < e; w += 8) {
 		__asm__("" : "+r"(w));
 		w[0] = 0;
@@ -617,6 +621,15 @@ error_t buddy_init(struct buddy *b, uintptr_t base, uintptr_t end, void *meta, s
 	}
 	b->max_order = k;
 	return 0;
+}
+
+error_t buddy_init_zeroed(struct buddy *b, uintptr_t base, uintptr_t end, void *meta, size_t meta_size)
+{
+	error_t e = buddy_init(b, base, end, meta, meta_size);
+
+	if (!e)
+		b->meta_zero = true;
+	return e;
 }
 
 /* first_nonzero() - index of the first non-zero byte of p[0..n), or n. */

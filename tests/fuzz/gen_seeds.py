@@ -56,8 +56,10 @@ def write(target, name, data):
 
 # ---- buddy_ops: header u32 lo, u32 len, u8 meta_fill, u8 probes, u8 setup; ops kind % 16 ----
 
-def buddy_seed(rnd, lo, length, setup, nops, extra=b""):
-    out = u32(lo) + u32(length) + u8(rnd.randrange(256)) + u8(rnd.randrange(8)) + u8(setup) + extra
+def buddy_seed(rnd, lo, length, setup, nops, extra=b"", meta_fill=None, probes=None):
+    mf, pr = rnd.randrange(256), rnd.randrange(8)
+    out = u32(lo) + u32(length) + u8(mf if meta_fill is None else meta_fill) + \
+        u8(pr if probes is None else probes) + u8(setup) + extra
     for _ in range(nops):
         x = rnd.random()
         if x < 0.35:
@@ -87,6 +89,8 @@ def gen_buddy():
     hole = u32(rnd.getrandbits(32)) + u16(0x400)
     write("buddy_ops", "seed-hole", buddy_seed(rnd, 0xFFFF0, 0x100020, 3, 250, hole))
     write("buddy_ops", "seed-tiny-span", buddy_seed(rnd, 0x10001, 300, 0, 60))
+    # zeroed metadata, and buddy_init_zeroed() told so (probes bit 3)
+    write("buddy_ops", "seed-zeroed-meta", buddy_seed(rnd, 0x10040, 0x1C0000, 0, 300, meta_fill=0, probes=8))
 
 
 # ---- pools_ops: mp setup (u8 v, u8 lo, u8 hi), pp setup (u8 v, u16 lo, u16 hi, u8 slack); ops kind % 20 ----

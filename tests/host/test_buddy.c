@@ -29,6 +29,8 @@ struct fix {
 	uint64_t added;
 };
 
+static bool fix_zeroed;	/* fix_new() takes buddy_init_zeroed() (its poison must be 0) */
+
 static void fix_free(struct fix *f)
 {
 	if (!f)
@@ -62,7 +64,8 @@ static struct fix *fix_new(struct test *t, size_t memsize, size_t align, size_t 
 	}
 	f->meta = m;
 	memset(f->meta, poison, f->metasize);
-	e = buddy_init(&f->b, f->lo, f->hi, f->meta, f->metasize);
+	e = fix_zeroed ? buddy_init_zeroed(&f->b, f->lo, f->hi, f->meta, f->metasize) :
+			 buddy_init(&f->b, f->lo, f->hi, f->meta, f->metasize);
 	EXPECT_OK(t, e);
 	if (e) {
 		fix_free(f);
@@ -1115,6 +1118,69 @@ static size_t count_sec(const struct fix *f, unsigned st)
 }
 
 /*
+ * buddy_init_zeroed(): over metadata that starts out 0 its sections are initialised without clearing
+ * their tags, and every byte of its metadata (section map, tags, page bytes) stays equal to that of a
+ * buddy_init() heap over zeroed metadata running the same operations: allocations of every order that
+ * split fresh sections, small blocks inside head-only ones, frees that merge back to whole sections.
+ */
+static void buddy_zeroed_meta(struct test *t)
+{
+	enum { NLIVE = 512 };
+	static uintptr_t off[NLIVE];
+	struct fix *a, *z;
+	uint64_t seed = 0x3c6ef372fe94f82bull ^ test_seed ^ TEST_SEED_DEFAULT;
+	unsigned n = 0, i;
+
+	/* aligned to their size: the same carve of the span into blocks, at the same offsets */
+	a = fix_new(t, 8 * MiB, 8 * MiB, 4096 + 64, 4096, 0);
+	fix_zeroed = true;
+	z = fix_new(t, 8 * MiB, 8 * MiB, 4096 + 64, 4096, 0);
+	fix_zeroed = false;
+	if (!a || !z)
+		goto out;
+	EXPECT_TRUE(t, z->b.meta_zero && !a->b.meta_zero);
+	EXPECT_OK(t, fix_add(t, a, a->lo, a->hi));
+	EXPECT_OK(t, fix_add(t, z, z->lo, z->hi));
+	EXPECT_EQ(t, memcmp(a->meta, z->meta, a->metasize), 0);
+	for (i = 0; i < 6000; i++) {
+		uint64_t r = test_rand(&seed);
+		void *pa = NULL, *pz = NULL;
+		unsigned order;
+
+		if (n && (n == NLIVE || r % 100 < 45)) {
+			unsigned j = (unsigned)(test_rand(&seed) % n);
+
+			EXPECT_OK(t, buddy_free(&a->b, (void *)((uintptr_t)a->mem + off[j])));
+			EXPECT_OK(t, buddy_free(&z->b, (void *)((uintptr_t)z->mem + off[j])));
+			off[j] = off[--n];
+		} else {
+			order = 6 + (unsigned)(test_rand(&seed) % 15);	/* 64 B .. 1 MiB */
+			EXPECT_ERR(t, buddy_alloc_order(&z->b, order, &pz), buddy_alloc_order(&a->b, order, &pa));
+			if (pa && pz) {
+				EXPECT_EQ(t, (uintptr_t)pz - (uintptr_t)z->mem, (uintptr_t)pa - (uintptr_t)a->mem);
+				off[n++] = (uintptr_t)pa - (uintptr_t)a->mem;
+			}
+		}
+		if (i % 500 == 0 && memcmp(a->meta, z->meta, a->metasize)) {
+			test_fail(t, __FILE__, __LINE__, "metadata differs after %u operations", i);
+			break;
+		}
+	}
+	while (n) {
+		n--;
+		EXPECT_OK(t, buddy_free(&a->b, (void *)((uintptr_t)a->mem + off[n])));
+		EXPECT_OK(t, buddy_free(&z->b, (void *)((uintptr_t)z->mem + off[n])));
+	}
+	EXPECT_EQ(t, memcmp(a->meta, z->meta, a->metasize), 0);
+	EXPECT_TRUE(t, heap_ok(t, &a->b));
+	EXPECT_TRUE(t, heap_ok(t, &z->b));
+	EXPECT_GT(t, count_sec(z, BUDDY_SEC_FULL), 0);
+out:
+	fix_free(a);
+	fix_free(z);
+}
+
+/*
  * Head-only sections (BUDDY_SEC_HEAD): a block of order >= 16 gets only its first tag written, and the
  * rest of its section keeps whatever the metadata held (poison: tags that look like 64-byte heads), which
  * no reader may trust. A section becomes fully initialised, its head kept, only when a block below 16 is
@@ -1420,7 +1486,7 @@ TEST_SUITE(buddy,
 	   TEST_CASE(buddy_exhaustion),
 	   TEST_CASE(buddy_trim_every_keep),
 	   TEST_CASE(buddy_add_range_errors),
-	   TEST_CASE(buddy_lazy_sections),
+	   TEST_CASE(buddy_lazy_sections), TEST_CASE(buddy_zeroed_meta),
 	   TEST_CASE(buddy_head_only),
 	   TEST_CASE(buddy_meta_in_span),
 	   TEST_CASE(buddy_check_detects));
