@@ -104,11 +104,10 @@ error_t mem_alloc_receipt(size_t size, struct mem_proximity_s *prox, enum mem_re
 
 /*
  * mem_free() - free a block from mem_alloc() (errors are logged and otherwise ignored; NULL is a no-op).
- * It refuses, with one log line, what mem_free_checked() refuses, with one exception kept off its fast
- * path: a pointer the allocator never returned, into memory of the home heap that was never split below
- * 64 KiB (inside a large free or allocated block, where no tag past a 64 KiB section's first was ever
- * written: see buddy_section_ready()), is only recognised by mem_free_checked(). (Memory of the span the
- * heap does not manage, reserved or private, has cleared tags: see buddy_clear_tags().)
+ * It refuses, with one log line, what mem_free_checked() refuses: the cluster heaps' metadata is zeroed
+ * when they are built (buddy_init_zeroed()), so its fast paths find no stale tag or page byte even in
+ * memory never split below 64 KiB. (Memory of the span the heap does not manage, reserved or private,
+ * has cleared tags: see buddy_clear_tags().)
  */
 #if MM_DEBUG
 void mem_free(void *addr);

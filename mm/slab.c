@@ -34,10 +34,9 @@ _Static_assert(BUDDY_PAGE_ORDER == 12, "the inline free shifts by 12");
 
 const struct slab_class slab_class_of_byte[256] = {
 	/*
-	 * Page bytes past the classes never occur in an initialised section; the inline free may still read
-	 * one in never-split memory (mm/mem.h's documented exception): its div of 0 fails the first test, and
-	 * its omask points the (speculated) loads at its own page's descriptor, never outside the table or
-	 * the descriptor array.
+	 * Page bytes past the classes mark page runs (mm/heap.h: HEAP_RUN_BODY, HEAP_RUN_HEAD | pages): their
+	 * div of 0 fails the inline free's first test, and their omask points its (speculated) loads at their
+	 * own page's descriptor, never outside the table or the descriptor array.
 	 */
 	[SLAB_NCLASSES + 1 ... 255] = { .div = 0, .omask = 0xfff },
 	[0] = { .div = 0, .omask = 0xfff },	/* page byte 0: no slab */
@@ -600,9 +599,10 @@ void slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a, voi
 	struct slab *s;
 	uintptr_t owner;
 
-	/* a slab lives in a fully initialised section (it is smaller than one): its page bytes are valid */
-	if (buddy_section_state(&h->b, a) != BUDDY_SEC_FULL)
-		goto other;
+	/*
+	 * Every page byte of a cluster heap is valid (heap_build() zeroes them: 0 outside slabs and page runs,
+	 * in every section), so no section state is tested first.
+	 */
 	ci = &slab_class_of_byte[*buddy_page_byte(h->b.pg_bias, a)];
 	off = a & ci->omask;
 	s = slab_desc_at(h->page_desc_bias, a - off);

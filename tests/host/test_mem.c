@@ -843,6 +843,48 @@ static void host_mem_free_large_unchecked(struct test *t)
 }
 
 /*
+ * mem_free() of addresses the allocator never returned, inside memory that was never split below 64 KiB:
+ * refused and counted like mem_free_checked() would, the heap valid, nothing cached. The arena is filled
+ * with a byte that reads as class 16 in a page byte (and as a slab descriptor whose carved is 257) before
+ * the heaps are built: stale metadata the inline free would trust, had heap_build() not zeroed it.
+ */
+static void expect_slabs_ok(struct test *t, struct mm_cpu *mc);
+
+static void host_mem_free_never_split(struct test *t)
+{
+	uint64_t before[NCL], bad0;
+	unsigned k = slab_size_class(16), i;
+	char why[120];
+	struct heap *h;
+	char *base;
+	void *q;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);	/* the arenas exist now */
+	memset(arena[0], 0x01, ARENA_SIZE);
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	tc_heaps_snapshot(before);
+	h = mm_cpu_self()->home;
+	ASSERT_TRUE(t, h == heap_of(0));
+	base = (char *)arena[0] + ARENA_SIZE / 2;	/* a free 2 MiB block: only its first section is initialised */
+	bad0 = h->bad_frees;
+	for (i = 0; i < 8; i++) {
+		char *p = base + (i + 1) * 64 * 1024 + 4096 + 16 * i;	/* inside sections never initialised */
+
+		((uint64_t *)p)[1] = 0;	/* no free-block marker there */
+		mem_free(p);
+	}
+	EXPECT_EQ(t, h->bad_frees - bad0, 8);
+	EXPECT_TRUE(t, mm_cpu_self()->slab.cache[k].head == NULL);	/* none went into the cache */
+	ASSERT_OK(t, mem_alloc(16, NULL, MEM_VALID_SYS, &q));
+	EXPECT_TRUE(t, (char *)q < base || (char *)q >= base + ARENA_SIZE / 2);
+	mem_free(q);
+	EXPECT_OK(t, heap_check(h, why, sizeof(why)));
+	expect_slabs_ok(t, mm_cpu_self());
+	mem_drain();
+	tc_expect_heaps_back(t, before);
+}
+
+/*
  * Page runs (mm/heap.h): a request of 4..64 KiB holds whole pages. For every page count 2..16: the block
  * is aligned to the power of two at or above it, the heap's used bytes grow by its pages only, mem_getsize()
  * answers them, an address inside the run is refused by both frees and by mem_getsize(), and the run frees
@@ -1650,7 +1692,8 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_global), TEST_CASE(host_mem_dma), TEST_CASE(host_mem_dma_straddle),
 	   TEST_CASE(host_mem_private), TEST_CASE(host_mem_private_pages),
 	   TEST_CASE(host_mem_caller_prox),
-	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_free_large_unchecked), TEST_CASE(host_mem_page_runs),
+	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_free_large_unchecked), TEST_CASE(host_mem_free_never_split),
+	   TEST_CASE(host_mem_page_runs),
 	   TEST_CASE(host_mem_slab_fast_double_free),
 	   TEST_CASE(host_mem_slab_fast_block_start), TEST_CASE(host_mem_slab_bump_untouched),
 	   TEST_CASE(host_mem_slab_model), TEST_CASE(host_mem_slab_align), TEST_CASE(host_mem_slab_checked),
