@@ -52,14 +52,14 @@ struct mm_cpu {
 };
 
 /**
- * mm_cache_hits() - allocations served from @c's slabs (counted as local hits of its home cluster).
+ * mm_slabs_taken() - slabs @c took from its home heap (each a local hit of its home cluster).
  * @c: a hart's allocator state.
  *
  * Context: any hart, no lock (a relaxed snapshot). Return: the count.
  */
-static inline uint64_t mm_cache_hits(const struct mm_cpu *c)
+static inline uint64_t mm_slabs_taken(const struct mm_cpu *c)
 {
-	return c->slab.hits;
+	return c->slab.cnt.slabs_taken;
 }
 
 /**

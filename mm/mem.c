@@ -384,8 +384,6 @@ __attribute__((noinline)) error_t mem_raw_alloc(size_t size, struct mem_proximit
 		unsigned k = c->slab.cls_of_size[(size - 1) >> 4];
 		void *p = slab_alloc_fast(&c->slab, k);
 
-		if (p)
-			c->slab.hits++;
 		if (p || (!(refill_fail_permille && refill_fault(c)) && (p = slab_alloc_slow(&c->slab, k)) != NULL)) {
 			*addr = p;
 			if (r)
@@ -688,7 +686,7 @@ void mem_cluster_get_stats(unsigned cl, struct mem_cluster_stats *st)
 		if (!c)
 			continue;
 		if (c->home && c->home->cluster == cl)
-			st->local_hits += mm_cache_hits(c);
+			st->local_hits += mm_slabs_taken(c);
 	}
 }
 

@@ -66,7 +66,12 @@ struct mem_receipt {
 
 /* per-cluster counters (summed over harts when read) */
 struct mem_cluster_stats {
-	uint64_t local_hits;		/* requests served by their first-choice cluster, which is this one */
+	/*
+	 * heap allocations served by their first-choice cluster, which is this one: blocks, and the slabs
+	 * that serve the size classes (a class block from a slab the hart holds already is no request to a
+	 * heap, as Linux's numa_hit counts pages, not slab objects: no counter on the inline path)
+	 */
+	uint64_t local_hits;
 	uint64_t fallbacks_in;		/* requests served here whose first choice was another cluster */
 	uint64_t fallbacks_out;		/* requests whose first choice was here but that were served elsewhere */
 	uint64_t failures;		/* requests whose first choice was here and that failed */
@@ -249,7 +254,6 @@ static inline __attribute__((always_inline)) error_t mem_alloc(size_t size, stru
 		void *p = slab_alloc_fast(&c->slab, k);
 
 		if (__builtin_expect(p != NULL, 1)) {
-			c->slab.hits++;
 			*addr = p;
 			return 0;
 		}

@@ -221,7 +221,6 @@ static inline __attribute__((always_inline)) void *bump(struct slab_cpu *sc, str
 	b->mark = 0;
 	s->carved = (uint16_t)(i + 1);
 	s->used++;
-	sc->hits++;
 	return b;
 }
 
@@ -378,7 +377,6 @@ static inline __attribute__((always_inline)) void *pop(struct slab_cpu *sc, stru
 	s->free = b->next;
 	b->mark = 0;
 	s->used++;
-	sc->hits++;
 	return b;
 }
 

@@ -197,7 +197,6 @@ struct slab_cpu {
 	uint8_t cls_of_size[SLAB_MAX_SIZE / 16];	/* (size - 1) / 16 -> class */
 	/* the home heap: span, page bytes, descriptors (the inline free's ownership test) */
 	uintptr_t lo, span, pg_bias, desc_bias;
-	uint64_t hits;			/* allocations served by the inline path */
 	uint32_t hart;
 	struct heap *home;
 	struct slab *partial[SLAB_NCLASSES];	/* partial slabs per class (FIFO; head->prev is the tail) */
