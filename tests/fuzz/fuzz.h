@@ -97,7 +97,7 @@ static inline uint64_t fin_size(struct fuzz_in *in, unsigned maxlog)
 /* fuzz_op() - record operation @what (a string literal) with up to three arguments; cheap, no formatting. */
 void fuzz_op(const char *what, uint64_t a, uint64_t b, uint64_t c);
 
-/* fuzz_begin() - start of one input: clear the trace and the op counter. */
+/* fuzz_begin() - start of one input: clear the trace, the op counter and the check count. */
 void fuzz_begin(void);
 
 /* ---- arenas ------------------------------------------------------------------------------------------------ */
