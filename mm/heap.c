@@ -304,7 +304,7 @@ error_t heap_alloc_run_locked(struct heap *h, size_t size, void **addr)
 	return 0;
 }
 
-/* the page byte of @a in @h's span, or 0 where page bytes mean nothing (outside it, or an uninitialised section) */
+/* the page byte of @a in @h's span; 0 outside it or in an uninitialised section (0 there too: zeroed) */
 static unsigned page_byte(const struct heap *h, uintptr_t a)
 {
 	if (a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) == BUDDY_SEC_NONE)

@@ -26,9 +26,9 @@ _Static_assert(BUDDY_PAGE_ORDER == 12, "the inline free shifts by 12");
  * blocks is taken or given back every dozen allocations of a growing or shrinking class, and each take
  * or give is a few hundred instructions: with 4 KiB slabs for 160..512, 2% of the uniform trace's
  * operations (sizes 16..512) did one, its 99th percentile was 286 instructions (93 with 8 KiB), for a
- * footprint 1.20 rather than 1.21 times its live bytes. div = ceil(2^64 / size) = floor((2^64 - 1) / size) + 1
- * (for a power of two as well): Lemire's divisibility test and the quotient (slab_block_index()), exact
- * for every offset in a slab (see struct slab_class).
+ * footprint 1.20 rather than 1.21 times its live bytes. div = ceil(2^64 / size) = floor((2^64 - 1) /
+ * size) + 1 (for a power of two as well): Lemire's divisibility test and the quotient
+ * (slab_block_index()), exact for every offset in a slab (see struct slab_class).
  */
 #define C(sz, ord) { .div = UINT64_MAX / (sz) + 1, .omask = (1u << (ord)) - 1, .size = (sz), .n = (uint16_t)((1u << (ord)) / (sz)) }
 

@@ -23,7 +23,8 @@
  *
  * Slabs: a slab is one naturally aligned buddy block of 4 to 16 KiB (per class: the smallest that wastes
  * at most 1/16 at its end, 8 KiB for 3584, and 8 KiB at least for 160..512, so that a growing class
- * takes a slab less often; small slabs keep a class with few live blocks cheap), taken from the home heap under its lock in one buddy
+ * takes a slab less often; small slabs keep a class with few live blocks cheap), taken from the home
+ * heap under its lock in one buddy
  * operation and marked "taken" there (buddy_take(): the buddy counts it as used and refuses to free it).
  * Its descriptor (struct slab) lives outside it, in the heap's descriptor array (HEAP_PAGE_DESC_SIZE per
  * 4 KiB page, mm/heap.h), at its first page; every page of the slab carries the class index + 1 in the
