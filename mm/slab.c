@@ -156,17 +156,18 @@ static void list_del(struct slab **head, struct slab *s)
 	s->next = s->prev = NULL;
 }
 
-/* a new slab of class k from the home heap: one buddy allocation under its lock */
-static struct slab *slab_take(struct slab_cpu *sc, unsigned k)
+/* a new slab of class k from the home heap: one buddy allocation under its lock (inline in its two callers) */
+static inline __attribute__((always_inline)) struct slab *slab_take(struct slab_cpu *sc, unsigned k)
 {
 	const struct slab_class *ci = &class_tab[k];
+	unsigned order = slab_class_order(ci);
 	struct heap *h = sc->home;
 	struct slab *s;
 	void *p;
 	error_t e;
 
 	spin_lock(&h->lock);
-	e = buddy_alloc_order(&h->b, slab_class_order(ci), &p);
+	e = buddy_alloc_order(&h->b, order, &p);
 	if (!e)
 		buddy_take(&h->b, (uintptr_t)p);
 	else
@@ -177,7 +178,7 @@ static struct slab *slab_take(struct slab_cpu *sc, unsigned k)
 	s = slab_desc(sc->desc_bias, (uintptr_t)p >> 12);
 	*s = (struct slab){ .free = NULL, .used = 0, .carved = 0, .cls = (uint8_t)k, .state = SLAB_CUR,
 			    .owner = (uint16_t)sc->hart };
-	set_pages(sc->pg_bias, (uintptr_t)p, slab_class_order(ci), (uint8_t)(k + 1));
+	set_pages(sc->pg_bias, (uintptr_t)p, order, (uint8_t)(k + 1));
 	sc->cnt.slabs_taken++;
 	return s;
 }
@@ -237,7 +238,7 @@ static void spare_set(struct slab_cpu *sc, unsigned k, struct slab *sp)
 	sc->spare[k] = sp;
 }
 
-static void cur_set(struct slab_cpu *sc, unsigned k, struct slab *s)
+static inline __attribute__((always_inline)) void cur_set(struct slab_cpu *sc, unsigned k, struct slab *s)
 {
 	struct slab *c = sc->cur[k];
 
