@@ -50,10 +50,10 @@
  * stays so, and a full one full: merges clear the absorbed heads' tags, keeping "0 = not a head" true in
  * every initialised section. Heads are only ever made inside [base, end), so the tags of a full section
  * outside the span stay 0: below order 16 the buddy shares the block's section and one tag compare
- * decides a merge, with no bounds test. buddy_init_zeroed() is told the whole array is 0 already (its
- * caller cleared it, 1/64 of the span, once): then no tag of a section that is not full was ever
- * written but a head-only one's first, so sec_fill() only sets the state, and the cost of a section's
- * first split drops from the 1 KiB clear (~300 instructions on rv64) to a store.
+ * decides a merge, with no bounds test. buddy_init_zeroed() clears the whole array once (1/64 of the
+ * span): then no tag of a section that is not full was ever written but a head-only one's first, so
+ * sec_fill() only sets the state, and the cost of a section's first split drops from the 1 KiB clear
+ * (~300 instructions on rv64) to a store.
  *
  * Bad frees are classified by locate(): outside [base, end) ERR_NOTOWNED, not 64-aligned ERR_MISALIGNED,
  * in or at a free block ERR_DOUBLEFREE, inside an allocated block ERR_INTERIOR, and in reserved (never
@@ -630,8 +630,10 @@ error_t buddy_init_zeroed(struct buddy *b, uintptr_t base, uintptr_t end, void *
 {
 	error_t e = buddy_init(b, base, end, meta, meta_size);
 
-	if (!e)
+	if (!e) {
+		memset(meta, 0, meta_size);
 		b->meta_zero = true;
+	}
 	return e;
 }
 

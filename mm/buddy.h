@@ -105,13 +105,13 @@ size_t buddy_meta_size(uintptr_t base, uintptr_t end);
 error_t buddy_init(struct buddy *b, uintptr_t base, uintptr_t end, void *meta, size_t meta_size);
 
 /**
- * buddy_init_zeroed() - buddy_init() over metadata the caller has zeroed, all @meta_size bytes of it.
+ * buddy_init_zeroed() - buddy_init() that zeroes all @meta_size bytes of @meta now.
  *
  * A section's tags (and page bytes) are then known to be 0 until it is first initialised, so that
  * initialising it only flips its state byte: no allocation or free ever pays the 1 KiB clear (about 300
- * instructions, the worst single step of a split into a fresh section). The clear is paid once, up front,
- * by the caller's own memset of the whole array: 1/64 of the span, which is what Linux's struct page
- * array costs a kernel at boot (mm/heap.c does it for every cluster heap).
+ * instructions, the worst single step of a split into a fresh section), and no page byte is stale in any
+ * section. The clear is paid once, here: 1/64 of the span, what Linux's struct page array costs a kernel
+ * at boot (mm/heap.c builds every cluster heap this way).
  *
  * Context, Return: as buddy_init().
  */

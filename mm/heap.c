@@ -123,7 +123,6 @@ static struct heap *heap_build(const struct topo_cluster *c, const struct topo_r
 	h->x = c->x;
 	h->y = c->y;
 	/* the tag array zeroed now (1/64 of the cluster's memory), so that no allocation pays a section's clear */
-	memset((char *)h + align_up(sizeof(struct heap), 64), 0, meta);
 	e = buddy_init_zeroed(&h->b, base, end, (char *)h + align_up(sizeof(struct heap), 64), meta);
 	if (e)
 		MM_PANIC("cluster %u: buddy_init: %s", c->id, err_str(e));

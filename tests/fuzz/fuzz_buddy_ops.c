@@ -11,7 +11,7 @@
  *	header	u32 lo, u32 len		span [arena + lo % 3/4 of it, + len % what is left): any alignment
  *		u8 meta_fill		buddy_init() must not trust the tag bytes (only the section bitmap)
  *		u8 probes		bits 0-2: bad buddy_init() calls first (short, misaligned, NULL meta);
- *					bit 3 with meta_fill 0: buddy_init_zeroed()
+ *					bit 3: buddy_init_zeroed() (the fill is cleared)
  *		u8 setup		0: add the whole span, 1: 1..4 sub-ranges from the input, 2: nothing,
  *					3: the span minus one hole from the input
  *	op	u8 kind, arguments (see the switch in LLVMFuzzerTestOneInput())
@@ -506,8 +506,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		EXPECT_ERR(FT, buddy_init(&b, raw_base, raw_end, (char *)meta + 4, msize), ERR_INVAL);
 	if (probes & 4)
 		EXPECT_ERR(FT, buddy_init(&b, raw_base, raw_end, NULL, msize), ERR_INVAL);
-	/* zeroed metadata: half the time the buddy is told so (buddy_init_zeroed()) and clears no section */
-	if (!meta_fill && (probes & 8))
+	/* probes bit 3: buddy_init_zeroed() clears the whole array, and then no section on initialisation */
+	if (probes & 8)
 		EXPECT_OK(FT, buddy_init_zeroed(&b, raw_base, raw_end, meta, msize));
 	else
 		EXPECT_OK(FT, buddy_init(&b, raw_base, raw_end, meta, msize));

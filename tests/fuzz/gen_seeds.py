@@ -89,8 +89,8 @@ def gen_buddy():
     hole = u32(rnd.getrandbits(32)) + u16(0x400)
     write("buddy_ops", "seed-hole", buddy_seed(rnd, 0xFFFF0, 0x100020, 3, 250, hole))
     write("buddy_ops", "seed-tiny-span", buddy_seed(rnd, 0x10001, 300, 0, 60))
-    # zeroed metadata, and buddy_init_zeroed() told so (probes bit 3)
-    write("buddy_ops", "seed-zeroed-meta", buddy_seed(rnd, 0x10040, 0x1C0000, 0, 300, meta_fill=0, probes=8))
+    # buddy_init_zeroed() (probes bit 3) over metadata filled with stale bytes
+    write("buddy_ops", "seed-zeroed-meta", buddy_seed(rnd, 0x10040, 0x1C0000, 0, 300, meta_fill=0xa5, probes=8))
 
 
 # ---- pools_ops: mp setup (u8 v, u8 lo, u8 hi), pp setup (u8 v, u16 lo, u16 hi, u8 slack); ops kind % 20 ----

@@ -29,7 +29,7 @@ struct fix {
 	uint64_t added;
 };
 
-static bool fix_zeroed;	/* fix_new() takes buddy_init_zeroed() (its poison must be 0) */
+static bool fix_zeroed;	/* fix_new() takes buddy_init_zeroed() (which clears the poison) */
 
 static void fix_free(struct fix *f)
 {
@@ -1118,8 +1118,8 @@ static size_t count_sec(const struct fix *f, unsigned st)
 }
 
 /*
- * buddy_init_zeroed(): over metadata that starts out 0 its sections are initialised without clearing
- * their tags, and every byte of its metadata (section map, tags, page bytes) stays equal to that of a
+ * buddy_init_zeroed(): over metadata it clears (poisoned before) its sections are initialised without
+ * clearing their tags, and every byte of its metadata (section map, tags, page bytes) stays equal to that of a
  * buddy_init() heap over zeroed metadata running the same operations: allocations of every order that
  * split fresh sections, small blocks inside head-only ones, frees that merge back to whole sections.
  */
@@ -1134,7 +1134,7 @@ static void buddy_zeroed_meta(struct test *t)
 	/* aligned to their size: the same carve of the span into blocks, at the same offsets */
 	a = fix_new(t, 8 * MiB, 8 * MiB, 4096 + 64, 4096, 0);
 	fix_zeroed = true;
-	z = fix_new(t, 8 * MiB, 8 * MiB, 4096 + 64, 4096, 0);
+	z = fix_new(t, 8 * MiB, 8 * MiB, 4096 + 64, 4096, 0xa5);	/* cleared by buddy_init_zeroed() */
 	fix_zeroed = false;
 	if (!a || !z)
 		goto out;
