@@ -844,11 +844,11 @@ unsigned buddy_alloc_bulk(struct buddy *b, unsigned long order, void **out, unsi
 	return got;
 }
 
-error_t buddy_trim(struct buddy *b, void *addr, size_t keep)
+error_t buddy_trim(struct buddy *b, void *addr, size_t keep, bool take)
 {
 	uintptr_t a = (uintptr_t)addr, tb, off = 0;
 	unsigned long order, k;
-	uint8_t tag;
+	uint8_t tag, kept = take ? TAG_FREE : TAG_HEAD;
 
 	if (!in_span(b, a) || (a & (bit(BUDDY_PAGE_ORDER + 1) - 1)) || !sec_ready(b, a))
 		return ERR_INVAL;
@@ -870,7 +870,7 @@ error_t buddy_trim(struct buddy *b, void *addr, size_t keep)
 		uintptr_t mid = off + bit(k);
 
 		if (keep >= mid) {
-			*(uint8_t *)(tb + ((a + off) >> GRAN_ORDER)) = (uint8_t)(TAG_HEAD | k);
+			*(uint8_t *)(tb + ((a + off) >> GRAN_ORDER)) = (uint8_t)(kept | k);
 			off = mid;
 			if (keep == mid) {
 				push_any(b, tb, a + mid, k);

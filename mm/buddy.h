@@ -189,17 +189,18 @@ error_t buddy_free(struct buddy *b, void *addr);
  * @b: the heap
  * @addr: an allocated block of order 13..16 (buddy_alloc_order())
  * @keep: bytes to keep: a multiple of 4 KiB, below the block's size
+ * @take: the kept blocks are taken (buddy_take()), not allocated
  *
- * The block is split where @keep ends: its kept part becomes allocated blocks of decreasing orders (one
- * per bit set in @keep, back to back from @addr), the rest free blocks (one per bit clear below the
- * block's order, none of them mergeable: each one's buddy is kept, whole or in part). Each kept block
- * then frees alone with buddy_free(). At most one split per order, and for an order-16 block the
+ * The block is split where @keep ends: its kept part becomes allocated (or taken) blocks of decreasing
+ * orders (one per bit set in @keep, back to back from @addr), the rest free blocks (one per bit clear
+ * below the block's order, none of them mergeable: each one's buddy is kept, whole or in part). Each
+ * kept block then frees alone with buddy_free() (once untaken). At most one split per order, and for an order-16 block the
  * initialisation of its section's tags (it lies in no other block's section).
  *
  * Context: caller holds the heap lock. Return: 0; ERR_INVAL (nothing changed) if @addr is no allocated
  * block of order 13..16 or @keep is not a multiple of 4 KiB in (0, its size).
  */
-error_t buddy_trim(struct buddy *b, void *addr, size_t keep);
+error_t buddy_trim(struct buddy *b, void *addr, size_t keep, bool take);
 
 /**
  * buddy_getsize() - size of the allocated block that starts at @addr.
@@ -511,5 +512,19 @@ static inline int buddy_try_free(struct buddy *b, uintptr_t a)
  * Context: caller holds the heap lock, held since buddy_try_free(). Return: 0.
  */
 error_t buddy_free_merge(struct buddy *b, uintptr_t a);
+
+/**
+ * buddy_free_fast() - buddy_try_free(), finished by buddy_free_merge() when it asks for it.
+ * Context: caller holds the heap lock. Return: true (freed); false (nothing changed: not an allocated
+ * head with a valid tag, which buddy_free() classifies and reports).
+ */
+static inline bool buddy_free_fast(struct buddy *b, uintptr_t a)
+{
+	int why = buddy_try_free(b, a);
+
+	if (why == BUDDY_TRY_MERGE)
+		buddy_free_merge(b, a);
+	return why != BUDDY_TRY_CHECK;
+}
 
 #endif

@@ -295,7 +295,8 @@ error_t heap_alloc_run_locked(struct heap *h, size_t size, void **addr)
 		return e;
 	}
 	a = (uintptr_t)*addr;
-	if (buddy_trim(&h->b, *addr, keep))
+	/* its blocks taken: the buddy's O(1) free refuses each, so that only the run's frees them */
+	if (buddy_trim(&h->b, *addr, keep, true))
 		MM_PANIC("heap %u: trim of its own block %lx refused", h->cluster, (unsigned long)a);
 	*buddy_page_byte(h->b.pg_bias, a) = (uint8_t)(HEAP_RUN_HEAD | (keep >> BUDDY_PAGE_ORDER));
 	for (i = 1; i < keep >> BUDDY_PAGE_ORDER; i++)
@@ -303,12 +304,10 @@ error_t heap_alloc_run_locked(struct heap *h, size_t size, void **addr)
 	return 0;
 }
 
-/* the page byte of @a in @h's span; 0 outside it or in an uninitialised section (0 there too: zeroed) */
+/* the page byte of @a, 0 outside @h's span (inside it valid in every section: buddy_init_zeroed()) */
 static unsigned page_byte(const struct heap *h, uintptr_t a)
 {
-	if (a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) == BUDDY_SEC_NONE)
-		return 0;
-	return *buddy_page_byte(h->b.pg_bias, a);
+	return a - h->b.base < h->b.span ? *buddy_page_byte(h->b.pg_bias, a) : 0;
 }
 
 /*
@@ -326,10 +325,10 @@ static error_t run_at(uintptr_t a, unsigned pb, size_t *len)
 	return 0;
 }
 
-/* free the run of @keep bytes at @a: its page bytes cleared, then each of its blocks, largest first */
+/* free the run of @keep bytes at @a: its page bytes cleared, then each of its (taken) blocks, largest first */
 static void run_free(struct heap *h, uintptr_t a, size_t keep)
 {
-	uintptr_t off = 0;
+	uintptr_t p = a;
 	unsigned k;
 	size_t i;
 
@@ -337,15 +336,11 @@ static void run_free(struct heap *h, uintptr_t a, size_t keep)
 		*buddy_page_byte(h->b.pg_bias, a + i) = 0;
 	for (k = HEAP_RUN_MAX_ORDER; k >= BUDDY_PAGE_ORDER; k--)
 		if (keep & ((size_t)1 << k)) {
-			uintptr_t p = a + off;
-			int why = buddy_try_free(&h->b, p);
-
-			if (why == BUDDY_TRY_MERGE)
-				buddy_free_merge(&h->b, p);
-			else if (why != BUDDY_TRY_FREED)
+			buddy_untake(&h->b, p);
+			if (!buddy_free_fast(&h->b, p))
 				MM_PANIC("heap %u: block %lx of the page run at %lx refused", h->cluster,
 					 (unsigned long)p, (unsigned long)a);
-			off += (uintptr_t)1 << k;
+			p += (uintptr_t)1 << k;
 		}
 }
 
@@ -515,9 +510,6 @@ error_t heap_free(void *addr)
 	if (unlikely(!h))
 		return free_search(addr);
 	spin_lock(&h->lock);
-	/* a page run frees whole (heap_free_locked()); an uninitialised section's stale byte only costs that */
-	if (unlikely(*buddy_page_byte(h->b.pg_bias, (uintptr_t)addr) >= HEAP_RUN_BODY))
-		return free_finish_unlock(h, addr, BUDDY_TRY_CHECK);
 	why = buddy_try_free(&h->b, (uintptr_t)addr);
 	if (unlikely(why != BUDDY_TRY_FREED))
 		return free_finish_unlock(h, addr, why);

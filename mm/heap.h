@@ -232,8 +232,9 @@ error_t heap_free_locked(struct heap *h, void *addr);
  * needs (buddy_trim(): the kept part is a few allocated blocks back to back, the rest goes back free), so
  * a 20 KiB request holds 20 KiB, not 32. The run is marked in the buddy's page bytes, which the slab layer
  * uses for its classes (1..SLAB_NCLASSES): its first page HEAP_RUN_HEAD | its page count, every other
- * page HEAP_RUN_BODY. heap_free() and heap_free_locked() free a run whole (given its first address; one
- * inside it is ERR_INTERIOR), heap_getsize() answers its length. A run is aligned as its power-of-two
+ * page HEAP_RUN_BODY, and its blocks are taken (buddy_trim(), buddy_take()), so that the buddy's O(1) free refuses each
+ * of them and a free reaches the run's. heap_free() and heap_free_locked() free a run whole (given its
+ * first address; one inside it is ERR_INTERIOR), heap_getsize() answers its length. A run is aligned as its power-of-two
  * block was: to the power of two at or above the request.
  */
 #define HEAP_RUN_MAX_ORDER 16		/* runs for requests up to 64 KiB */

@@ -541,7 +541,7 @@ static __attribute__((noinline)) error_t free_slow(void *addr)
 
 /*
  * What mem_free()'s inline and remote paths did not take: a block of the home heap's buddy (a request of
- * more than SLAB_MAX_SIZE, most often) goes straight to it with the O(1) free (buddy_try_free(): a valid
+ * more than SLAB_MAX_SIZE, most often) goes straight to it with the O(1) free (buddy_free_fast(): a valid
  * allocated head, or nothing changed), a page run to heap_free_locked(), anything else, slab blocks and
  * reserved memory (CMA, private regions) included, through the checked free_slow().
  */
@@ -551,9 +551,9 @@ static void free_other(void *addr)
 	uintptr_t a = (uintptr_t)addr;
 
 	if (likely(h && a - h->b.base < h->b.span)) {
-		unsigned pb = *buddy_page_byte(h->b.pg_bias, a);	/* stale in an uninitialised section: checked */
+		unsigned pb = *buddy_page_byte(h->b.pg_bias, a);	/* valid in every section (buddy_init_zeroed()) */
 		error_t e;
-		int why;
+		bool freed;
 
 		if (pb >= HEAP_RUN_BODY) {	/* a page run (mm/heap.h), freed whole */
 			spin_lock(&h->lock);
@@ -565,11 +565,9 @@ static void free_other(void *addr)
 		}
 		if (!pb) {
 			spin_lock(&h->lock);
-			why = buddy_try_free(&h->b, a);
-			if (why == BUDDY_TRY_MERGE)
-				why = buddy_free_merge(&h->b, a) ? BUDDY_TRY_CHECK : BUDDY_TRY_FREED;
+			freed = buddy_free_fast(&h->b, a);
 			spin_unlock(&h->lock);
-			if (likely(why == BUDDY_TRY_FREED))
+			if (likely(freed))
 				return;
 		}
 	}

@@ -69,9 +69,8 @@ bool mem_remote_push(struct mm_cpu *c, struct heap *h, void *addr)
 	uint8_t tag = *t;
 	struct mm_remote_list *rl;
 
-	/* a block of a page run (its page byte set, mm/heap.h) is no block of its own: the heap frees the run */
-	if ((tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) != BUDDY_TAG_HEAD || (tag & BUDDY_TAG_ORDER) > MM_CACHE_MAX_ORDER ||
-	    *buddy_page_byte(h->b.pg_bias, a))
+	/* a taken block (a slab, a page run's: mm/heap.h) is not an allocated head: refused here */
+	if ((tag & (BUDDY_TAG_HEAD | BUDDY_TAG_FREE)) != BUDDY_TAG_HEAD || (tag & BUDDY_TAG_ORDER) > MM_CACHE_MAX_ORDER)
 		return false;
 	rl = remote_slot(c, h->cluster);
 	*t = (uint8_t)(BUDDY_TAG_FREE | (tag & BUDDY_TAG_ORDER));

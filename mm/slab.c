@@ -189,16 +189,12 @@ static void slab_give(struct slab_cpu *sc, struct slab *s)
 	const struct slab_class *ci = &class_tab[s->cls];
 	uintptr_t base = slab_base(sc->desc_bias, s);
 	struct heap *h = sc->home;
-	int why;
 
 	s->state = SLAB_NONE;
 	set_pages(sc->pg_bias, base, slab_class_order(ci), 0);
 	spin_lock(&h->lock);
 	buddy_untake(&h->b, base);
-	why = buddy_try_free(&h->b, base);
-	if (why == BUDDY_TRY_MERGE)
-		buddy_free_merge(&h->b, base);
-	else if (why != BUDDY_TRY_FREED)
+	if (!buddy_free_fast(&h->b, base))
 		MM_PANIC("slab %lx of cluster %u refused by its heap", (unsigned long)base, h->cluster);
 	spin_unlock(&h->lock);
 	sc->cnt.slabs_given++;
@@ -484,8 +480,8 @@ static int lookup(struct heap *h, uintptr_t a, struct slab **sp)
 	struct slab *s;
 	unsigned k;
 
-	if (!h || !h->size || a - h->b.base >= h->b.span || buddy_section_state(&h->b, a) == BUDDY_SEC_NONE)
-		return 1;
+	if (!h || !h->size || a - h->b.base >= h->b.span)
+		return 1;	/* (a cluster heap's page bytes are valid in every section: buddy_init_zeroed()) */
 	k = *buddy_page_byte(h->b.pg_bias, a);
 	if (!k || k >= HEAP_RUN_BODY)
 		return 1;	/* no slab: a buddy block, or a page run of the heap (mm/heap.h) */

@@ -764,7 +764,7 @@ static void buddy_odd_ranges(struct test *t)
 
 /*
  * buddy_trim(): every keep (4 KiB steps) of every order it takes (13..16), from a fresh 1 MiB heap: the kept
- * part is allocated blocks back to back (one per bit of keep, largest first), the free bytes grow by what
+ * part is allocated (or, every other keep, taken and refused by buddy_free()) blocks back to back (one per bit of keep, largest first), the free bytes grow by what
  * was cut off, buddy_check() passes, and freeing the kept blocks gives the heap back exactly as it was.
  * Blocks it refuses, changing nothing: order 12, a free block, an interior address; keeps of 0, the whole
  * block, or not a multiple of 4 KiB.
@@ -787,12 +787,18 @@ static void buddy_trim_every_keep(struct test *t)
 	buddy_get_stats(&f->b, &st0);
 	for (order = 13; order <= 16 && !t->failures; order++)
 		for (keep = 4 * KiB; keep < (1ul << order) && !t->failures; keep += 4 * KiB) {
+			bool take = (keep >> 12) & 1;	/* every other keep: the kept blocks taken */
+
 			ASSERT_OK(t, buddy_alloc_order(&f->b, order, &p));
-			ASSERT_OK(t, buddy_trim(&f->b, p, keep));
+			ASSERT_OK(t, buddy_trim(&f->b, p, keep, take));
 			buddy_get_stats(&f->b, &st);
 			EXPECT_EQ(t, st0.free_bytes - st.free_bytes, keep);
 			for (k = 16, off = 0; k >= 12; k--)
 				if (keep & (1ul << k)) {
+					if (take) {	/* taken: refused by the buddy's free until untaken */
+						EXPECT_ERR(t, buddy_free(&f->b, (char *)p + off), ERR_DOUBLEFREE);
+						buddy_untake(&f->b, (uintptr_t)p + off);
+					}
 					EXPECT_OK(t, buddy_getsize(&f->b, (char *)p + off, &bs));
 					EXPECT_EQ(t, bs, 1ul << k);
 					off += 1ul << k;
@@ -808,15 +814,15 @@ static void buddy_trim_every_keep(struct test *t)
 			nfree_eq(t, &f->b, want);
 		}
 	ASSERT_OK(t, buddy_alloc_order(&f->b, 12, &p));
-	EXPECT_ERR(t, buddy_trim(&f->b, p, 4 * KiB), ERR_INVAL);	/* order 12: nothing to trim to */
+	EXPECT_ERR(t, buddy_trim(&f->b, p, 4 * KiB, false), ERR_INVAL);	/* order 12: nothing to trim to */
 	EXPECT_OK(t, buddy_free(&f->b, p));
 	ASSERT_OK(t, buddy_alloc_order(&f->b, 14, &p));
-	EXPECT_ERR(t, buddy_trim(&f->b, p, 0), ERR_INVAL);
-	EXPECT_ERR(t, buddy_trim(&f->b, p, 16 * KiB), ERR_INVAL);
-	EXPECT_ERR(t, buddy_trim(&f->b, p, 6 * KiB), ERR_INVAL);
-	EXPECT_ERR(t, buddy_trim(&f->b, (char *)p + 8 * KiB, 4 * KiB), ERR_INVAL);	/* not its head */
+	EXPECT_ERR(t, buddy_trim(&f->b, p, 0, false), ERR_INVAL);
+	EXPECT_ERR(t, buddy_trim(&f->b, p, 16 * KiB, false), ERR_INVAL);
+	EXPECT_ERR(t, buddy_trim(&f->b, p, 6 * KiB, true), ERR_INVAL);
+	EXPECT_ERR(t, buddy_trim(&f->b, (char *)p + 8 * KiB, 4 * KiB, false), ERR_INVAL);	/* not its head */
 	EXPECT_OK(t, buddy_free(&f->b, p));
-	EXPECT_ERR(t, buddy_trim(&f->b, p, 4 * KiB), ERR_INVAL);			/* free */
+	EXPECT_ERR(t, buddy_trim(&f->b, p, 4 * KiB, false), ERR_INVAL);		/* free */
 	heap_ok(t, &f->b);
 	nfree_eq(t, &f->b, want);
 	fix_free(f);
