@@ -292,8 +292,9 @@ static inline void buddy_untake(struct buddy *b, uintptr_t a)
 /*
  * buddy_page_byte() - the byte of @a's 4 KiB page kept for the layer above (@pg_bias: b->pg_bias). The
  * buddy never reads it; it is 0 from the moment the page's section is initialised until the layer writes
- * it, and it means nothing in an uninitialised section (buddy_section_state() == BUDDY_SEC_NONE), where
- * only addresses inside large free, allocated or reserved blocks lie.
+ * it, and after buddy_init() it means nothing in an uninitialised section (buddy_section_state() ==
+ * BUDDY_SEC_NONE), where only addresses inside large free, allocated or reserved blocks lie; after
+ * buddy_init_zeroed() it is 0 there too.
  */
 static inline uint8_t *buddy_page_byte(uintptr_t pg_bias, uintptr_t a)
 {
