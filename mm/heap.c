@@ -275,6 +275,13 @@ error_t heap_alloc_below_locked(struct heap *h, size_t size, uintptr_t limit, vo
 	return e;
 }
 
+/* the length of the page run at @a, in its first page's descriptor (mm/heap.h) */
+static size_t *run_len(const struct heap *h, uintptr_t a)
+{
+	_Static_assert(sizeof(size_t) <= HEAP_PAGE_DESC_SIZE, "a run's length fits its descriptor");
+	return (size_t *)(h->page_desc_bias + (a >> BUDDY_PAGE_ORDER) * HEAP_PAGE_DESC_SIZE);
+}
+
 error_t heap_alloc_run_locked(struct heap *h, size_t size, void **addr)
 {
 	size_t keep = (size + BUDDY_PAGE_SIZE - 1) & ~(size_t)(BUDDY_PAGE_SIZE - 1);
@@ -298,7 +305,8 @@ error_t heap_alloc_run_locked(struct heap *h, size_t size, void **addr)
 	/* its blocks taken: the buddy's O(1) free refuses each, so that only the run's frees them */
 	if (buddy_trim(&h->b, *addr, keep, true))
 		MM_PANIC("heap %u: trim of its own block %lx refused", h->cluster, (unsigned long)a);
-	*buddy_page_byte(h->b.pg_bias, a) = (uint8_t)(HEAP_RUN_HEAD | (keep >> BUDDY_PAGE_ORDER));
+	*run_len(h, a) = keep;
+	*buddy_page_byte(h->b.pg_bias, a) = HEAP_RUN_HEAD;
 	for (i = 1; i < keep >> BUDDY_PAGE_ORDER; i++)
 		*buddy_page_byte(h->b.pg_bias, a + ((uintptr_t)i << BUDDY_PAGE_ORDER)) = HEAP_RUN_BODY;
 	return 0;
@@ -315,13 +323,13 @@ static unsigned page_byte(const struct heap *h, uintptr_t a)
  * address, else the refusal. Page bytes of an initialised section name a live run only (a run's are
  * cleared when it is freed, a slab's when it goes back), so the length is trusted.
  */
-static error_t run_at(uintptr_t a, unsigned pb, size_t *len)
+static error_t run_at(const struct heap *h, uintptr_t a, unsigned pb, size_t *len)
 {
 	if (a & (BUDDY_MIN_BLOCK_SIZE - 1))
 		return ERR_MISALIGNED;
 	if (pb == HEAP_RUN_BODY || (a & (BUDDY_PAGE_SIZE - 1)))
 		return ERR_INTERIOR;
-	*len = (size_t)(pb & ~HEAP_RUN_HEAD) << BUDDY_PAGE_ORDER;
+	*len = *run_len(h, a);
 	return 0;
 }
 
@@ -351,9 +359,9 @@ error_t heap_free_locked(struct heap *h, void *addr)
 	size_t keep;
 	error_t e;
 
-	if (pb < HEAP_RUN_BODY) {
+	if (pb < HEAP_RUN_HEAD) {
 		e = buddy_free(&h->b, addr);
-	} else if ((e = run_at(a, pb, &keep)) == 0) {
+	} else if ((e = run_at(h, a, pb, &keep)) == 0) {
 		run_free(h, a, keep);
 	} else {
 		mm_log("heap: free %p (cluster %u): %s: in a page run", addr, h->cluster, err_str(e));
@@ -527,7 +535,7 @@ error_t heap_getsize(const void *addr, size_t *size)
 		return ERR_NOTOWNED;
 	spin_lock(&h->lock);
 	pb = page_byte(h, (uintptr_t)addr);
-	e = pb < HEAP_RUN_BODY ? buddy_getsize(&h->b, addr, size) : run_at((uintptr_t)addr, pb, size);
+	e = pb < HEAP_RUN_HEAD ? buddy_getsize(&h->b, addr, size) : run_at(h, (uintptr_t)addr, pb, size);
 	spin_unlock(&h->lock);
 	return e;
 }

@@ -25,8 +25,9 @@
 
 /*
  * Beside the buddy metadata each heap reserves HEAP_PAGE_DESC_SIZE bytes per 4 KiB page of its span for
- * the slab layer's descriptors (struct slab, mm/slab.h): never initialised, valid only for the pages the
- * slab layer marks in the buddy's page bytes. The descriptor of address a is at
+ * the slab layer's descriptors (struct slab, mm/slab.h) and the page runs' lengths: never initialised,
+ * valid only for the pages marked in the buddy's page bytes (a slab's first page, a run's). The
+ * descriptor of address a is at
  * page_desc_bias + (a >> 12) * HEAP_PAGE_DESC_SIZE.
  */
 #define HEAP_PAGE_DESC_SIZE 32
@@ -231,15 +232,20 @@ error_t heap_free_locked(struct heap *h, void *addr);
  * 4..64 KiB take whole pages: the power-of-two block is allocated, then trimmed to the pages the request
  * needs (buddy_trim(): the kept part is a few allocated blocks back to back, the rest goes back free), so
  * a 20 KiB request holds 20 KiB, not 32. The run is marked in the buddy's page bytes, which the slab layer
- * uses for its classes (1..SLAB_NCLASSES): its first page HEAP_RUN_HEAD | its page count, every other
- * page HEAP_RUN_BODY, and its blocks are taken (buddy_trim(), buddy_take()), so that the buddy's O(1) free refuses each
- * of them and a free reaches the run's. heap_free() and heap_free_locked() free a run whole (given its
- * first address; one inside it is ERR_INTERIOR), heap_getsize() answers its length. A run is aligned as its power-of-two
- * block was: to the power of two at or above the request.
+ * uses for its classes (1..SLAB_NCLASSES): its first page HEAP_RUN_HEAD, every other page HEAP_RUN_BODY,
+ * and its length in bytes in its first page's descriptor (HEAP_PAGE_DESC_SIZE). Its blocks are taken
+ * (buddy_trim(), buddy_take()), so that the buddy's O(1) free refuses each of them and a free reaches the
+ * run's. heap_free() and heap_free_locked() free a run whole (given its first address; one inside it is
+ * ERR_INTERIOR), heap_getsize() answers its length. A run is aligned as its power-of-two block was: to
+ * the power of two at or above the request.
+ *
+ * Every page byte is below HEAP_PAGE_BYTE_VALUES: 0 (no slab, no run), a class + 1, or a run's. So a
+ * table indexed by page byte has that many entries (the inline free's, per hart: mm/slab.h).
  */
 #define HEAP_RUN_MAX_ORDER 16		/* runs for requests up to 64 KiB */
-#define HEAP_RUN_BODY 0x7f		/* page byte of a run's pages but its first */
-#define HEAP_RUN_HEAD 0x80		/* page byte of a run's first page, | its page count (3..15) */
+#define HEAP_RUN_HEAD 29		/* page byte of a run's first page (past the slab classes, 1..28) */
+#define HEAP_RUN_BODY 30		/* page byte of a run's pages but its first */
+#define HEAP_PAGE_BYTE_VALUES 32
 
 /**
  * heap_alloc_run_locked() - heap_alloc_locked() of @size bytes in whole pages: a page run for a request

@@ -469,15 +469,17 @@ static struct mm_alloc_ret alloc_after_miss(size_t size, unsigned valid)
 }
 
 /*
- * The inline path's slab request whose current slab ran out (@how: its class) goes straight to the slab
- * layer's refill (a carve or a switch to a partial slab, most often) by a tail call, nothing checked
- * again; with refill faults injected it takes the checked way, which draws them.
+ * The inline path's slab request whose current slab ran out (@how: MEM_SLOW_MISS) goes straight to the
+ * slab layer's refill (a carve or a switch to a partial slab, most often) by a tail call, nothing
+ * checked again; with refill faults injected it takes the checked way, which draws them.
  */
 struct mm_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
 				   unsigned long how)
 {
-	if (likely(how < SLAB_NCLASSES && !refill_fail_permille))
-		return slab_alloc_miss(&mm_cpu_self()->slab, (unsigned)how, size, (unsigned)valid, alloc_after_miss);
+	struct slab_cpu *sc = &mm_cpu_self()->slab;
+
+	if (likely(how == MEM_SLOW_MISS && !refill_fail_permille))
+		return slab_alloc_miss(sc, sc->cls_of_size[(size - 1) >> 4], size, (unsigned)valid, alloc_after_miss);
 	return alloc_slow_rest(size, prox, valid, how != MEM_SLOW_NOADDR, false);
 }
 
@@ -555,7 +557,7 @@ static void free_other(void *addr)
 		error_t e;
 		bool freed;
 
-		if (pb >= HEAP_RUN_BODY) {	/* a page run (mm/heap.h), freed whole */
+		if (pb >= HEAP_RUN_HEAD) {	/* a page run (mm/heap.h), freed whole */
 			spin_lock(&h->lock);
 			e = heap_free_locked(h, addr);
 			spin_unlock(&h->lock);

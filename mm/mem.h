@@ -215,11 +215,13 @@ error_t mem_alloc_aligned(size_t size, size_t align, struct mem_proximity_s *pro
 /*
  * The rest of mem_alloc() and mem_free(), out of line; not for direct use. The slow allocation returns
  * the block in registers (struct mm_alloc_ret, mm/slab.h), so that the caller's out-variable is not
- * forced to memory by having its address passed to a call. @how: the size class whose current slab ran
- * out (a slab request: nothing is checked again), else MEM_SLOW_WANT or MEM_SLOW_NOADDR (no out-pointer).
+ * forced to memory by having its address passed to a call. @how: MEM_SLOW_MISS (a slab request whose
+ * class's current slab ran out: nothing is checked again, the class is looked up again rather than kept
+ * in a register across the inline path), else MEM_SLOW_WANT or MEM_SLOW_NOADDR (no out-pointer).
  */
-#define MEM_SLOW_WANT ((unsigned long)SLAB_NCLASSES)
-#define MEM_SLOW_NOADDR (MEM_SLOW_WANT + 1)
+#define MEM_SLOW_MISS 0UL
+#define MEM_SLOW_WANT 1UL
+#define MEM_SLOW_NOADDR 2UL
 struct mm_alloc_ret mem_alloc_slow(size_t size, struct mem_proximity_s *prox, enum mem_reachability_s valid,
 				   unsigned long how);
 void mem_free_slow(void *addr);
@@ -257,7 +259,7 @@ static inline __attribute__((always_inline)) error_t mem_alloc(size_t size, stru
 			*addr = p;
 			return 0;
 		}
-		how = k;	/* the current slab ran out: mem_alloc_slow() goes straight to the slab layer */
+		how = MEM_SLOW_MISS;	/* the current slab ran out: mem_alloc_slow() goes straight to the slab layer */
 	}
 	r = mem_alloc_slow(size, prox, valid, how);
 	e = (error_t)r.err;

@@ -1,4 +1,5 @@
 /* slab.c - the class/slab layer: per-hart slabs of 28 size classes, lazy carving, lock-free remote frees. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,15 +31,20 @@ _Static_assert(BUDDY_PAGE_ORDER == 12, "the inline free shifts by 12");
  * size) + 1 (for a power of two as well): Lemire's divisibility test and the quotient
  * (slab_block_index()), exact for every offset in a slab (see struct slab_class).
  */
-#define C(sz, ord) { .div = UINT64_MAX / (sz) + 1, .omask = (1u << (ord)) - 1, .size = (sz), .n = (uint16_t)((1u << (ord)) / (sz)) }
+#define C(sz, ord)                                                                                  \
+	{ .div = UINT64_MAX / (sz) + 1, .omask = (1u << (ord)) - 1, .end = (1u << (ord)) / (sz) * (sz), \
+	  .size = (sz), .n = (uint16_t)((1u << (ord)) / (sz)) }
 
-const struct slab_class slab_class_of_byte[256] = {
+_Static_assert(SLAB_NCLASSES < HEAP_RUN_HEAD && HEAP_RUN_HEAD < HEAP_RUN_BODY &&
+	       HEAP_RUN_BODY < HEAP_PAGE_BYTE_VALUES, "page bytes: 0, the classes, the page runs'");
+
+const struct slab_class slab_class_of_byte[HEAP_PAGE_BYTE_VALUES] = {
 	/*
-	 * Page bytes past the classes mark page runs (mm/heap.h: HEAP_RUN_BODY, HEAP_RUN_HEAD | pages): their
-	 * div of 0 fails the inline free's first test, and their omask points its (speculated) loads at their
-	 * own page's descriptor, never outside the table or the descriptor array.
+	 * Page bytes past the classes mark page runs (mm/heap.h: HEAP_RUN_HEAD, HEAP_RUN_BODY): their div of
+	 * 0 fails the inline free's first test, and their omask points its (speculated) loads at their own
+	 * page's descriptor, never outside the table or the descriptor array.
 	 */
-	[SLAB_NCLASSES + 1 ... 255] = { .div = 0, .omask = 0xfff },
+	[SLAB_NCLASSES + 1 ... HEAP_PAGE_BYTE_VALUES - 1] = { .div = 0, .omask = 0xfff },
 	[0] = { .div = 0, .omask = 0xfff },	/* page byte 0: no slab */
 	C(16, 12),   C(32, 12),   C(48, 12),   C(64, 12),   C(80, 12),   C(96, 12),   C(112, 12),
 	C(128, 12),  C(160, 13),  C(192, 13),  C(224, 13),  C(256, 13),  C(320, 13),  C(384, 13),
@@ -47,10 +53,13 @@ const struct slab_class slab_class_of_byte[256] = {
 };
 
 _Static_assert(sizeof(struct slab_class) == 16, "the inline free indexes the table with a shift");
+_Static_assert(sizeof(struct slab_ent) == 32, "the inline free indexes the per-hart table with a shift");
+_Static_assert(offsetof(struct slab_cpu, spare) < 2048 - 16, "every field of struct slab_cpu starts within "
+	       "the 12-bit offset of a load from its address, or from tp (mm/cpu.h: MM_CPU_TP_OFFSET)");
 
 #define class_tab slab_classes
 
-struct slab slab_none = { .carved = UINT16_MAX, .state = SLAB_NONE, .owner = 0xffff };
+struct slab slab_none = { .bump = UINT16_MAX, .state = SLAB_NONE, .owner = 0xffff };
 
 /* every hart's slab state, for the owner of a remote free's block */
 static struct slab_cpu *harts[MM_MAX_HARTS];
@@ -81,9 +90,13 @@ void slab_cpu_init(struct slab_cpu *sc, unsigned hart, struct heap *home)
 	unsigned i, k;
 
 	memset(sc, 0, sizeof(*sc));
+	for (i = 0; i < HEAP_PAGE_BYTE_VALUES; i++)
+		sc->ent[i].ci = slab_class_of_byte[i];
 	for (i = 0; i < SLAB_NCLASSES; i++) {
+		struct slab_cache *m = slab_cache_of(sc, i);
+
 		sc->cur[i] = &slab_none;
-		sc->cache[i].bound = sc->cache[i].max = sc->cache[i].room = (uint16_t)slab_cache_max(class_tab[i].size);
+		m->bound = m->max = m->room = (uint16_t)slab_cache_max(class_tab[i].size);
 	}
 	for (i = 0, k = 0; i < SLAB_MAX_SIZE / 16; i++) {	/* one walk of the classes, not one per size */
 		while (class_tab[k].size < 16 * i + 16)
@@ -91,7 +104,6 @@ void slab_cpu_init(struct slab_cpu *sc, unsigned hart, struct heap *home)
 		sc->cls_of_size[i] = (uint8_t)k;
 	}
 	sc->hart = hart;
-	sc->class_of_byte = slab_class_of_byte;
 	if (home && home->size) {
 		sc->home = home;
 		sc->lo = home->b.base;
@@ -176,7 +188,7 @@ static inline __attribute__((always_inline)) struct slab *slab_take(struct slab_
 	if (e)
 		return NULL;
 	s = slab_desc(sc->desc_bias, (uintptr_t)p >> 12);
-	*s = (struct slab){ .free = NULL, .used = 0, .carved = 0, .cls = (uint8_t)k, .state = SLAB_CUR,
+	*s = (struct slab){ .free = NULL, .used = 0, .bump = 0, .cls = (uint8_t)k, .state = SLAB_CUR,
 			    .owner = (uint16_t)sc->hart };
 	set_pages(sc->pg_bias, (uintptr_t)p, order, (uint8_t)(k + 1));
 	sc->cnt.slabs_taken++;
@@ -201,14 +213,14 @@ static void slab_give(struct slab_cpu *sc, struct slab *s)
 }
 
 /*
- * Hand out the next never-used block of @s (carved < n; its free list is empty): slab_alloc_fast()'s
+ * Hand out the next never-used block of @s (bump < end; its free list is empty): slab_alloc_fast()'s
  * bump, out of line, for the first allocation from a slab just taken or switched to.
  */
 static inline __attribute__((always_inline)) void *bump(struct slab_cpu *sc, struct slab *s,
 							const struct slab_class *ci)
 {
-	unsigned i = s->carved;
-	struct slab_blk *b = (struct slab_blk *)(slab_base(sc->desc_bias, s) + (uintptr_t)i * ci->size);
+	unsigned o = s->bump;
+	struct slab_blk *b = (struct slab_blk *)(slab_base(sc->desc_bias, s) + o);
 
 #if MM_DEBUG
 	/* served as if from a free list: poisoned past its link (see the debug allocator, mm/mem_debug.c) */
@@ -216,7 +228,7 @@ static inline __attribute__((always_inline)) void *bump(struct slab_cpu *sc, str
 		memset((char *)b + sizeof(*b), MEM_DBG_POISON, ci->size - MEM_DBG_TRAILER - sizeof(*b));
 #endif
 	b->mark = 0;
-	s->carved = (uint16_t)(i + 1);
+	s->bump = (uint16_t)(o + ci->size);
 	s->used++;
 	return b;
 }
@@ -335,7 +347,7 @@ static __attribute__((noinline)) struct slab *refill_rare(struct slab_cpu *sc, u
 	for (;;) {
 		if (s->free)
 			return s;
-		if (s != &slab_none && s->carved < class_tab[k].n)
+		if (s != &slab_none && s->bump < class_tab[k].end)
 			return s;
 		if (sc->pending || __atomic_load_n(&sc->inbox, __ATOMIC_RELAXED)) {
 			take_inbox(sc, SLAB_DRAIN_MAX);
@@ -414,7 +426,7 @@ static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *s
 {
 	const struct slab_class *ci = &class_tab[k];
 	struct slab *s = sc->cur[k], *t, *nx;
-	struct slab_cache *m = &sc->cache[k];
+	struct slab_cache *m = slab_cache_of(sc, k);
 
 	if (unlikely(!sc->home))
 		return NULL;
@@ -427,7 +439,7 @@ static inline __attribute__((always_inline)) void *alloc_slow(struct slab_cpu *s
 	}
 	if (s->free)
 		return pop(sc, s);
-	if (likely(s != &slab_none && s->carved < ci->n))
+	if (likely(s != &slab_none && s->bump < ci->end))
 		return bump(sc, s, ci);
 	t = sc->partial[k];
 	if (unlikely(s == &slab_none || !t || t == sc->spare[k] || sc->pending ||
@@ -483,7 +495,7 @@ static int lookup(struct heap *h, uintptr_t a, struct slab **sp)
 	if (!h || !h->size || a - h->b.base >= h->b.span)
 		return 1;	/* (a cluster heap's page bytes are valid in every section: buddy_init_zeroed()) */
 	k = *buddy_page_byte(h->b.pg_bias, a);
-	if (!k || k >= HEAP_RUN_BODY)
+	if (!k || k >= HEAP_RUN_HEAD)
 		return 1;	/* no slab: a buddy block, or a page run of the heap (mm/heap.h) */
 	if (k > SLAB_NCLASSES)
 		MM_PANIC("page byte %u of %lx out of range", k, (unsigned long)a);
@@ -496,8 +508,8 @@ static int lookup(struct heap *h, uintptr_t a, struct slab **sp)
 	q = off / ci->size;
 	if (q * ci->size != off || q >= ci->n)
 		return ERR_INTERIOR;	/* inside a block, or in the slab's unused tail */
-	/* never carved, or carrying the marker: free (carved only grows; a racy read errs towards "carved") */
-	if (q >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) || ((struct slab_blk *)a)->mark == SLAB_MARK(a))
+	/* never carved, or carrying the marker: free (bump only grows; a racy read errs towards "carved") */
+	if (off >= __atomic_load_n(&s->bump, __ATOMIC_RELAXED) || ((struct slab_blk *)a)->mark == SLAB_MARK(a))
 		return ERR_DOUBLEFREE;
 	return 0;
 }
@@ -602,7 +614,7 @@ void slab_free_remote_fast(struct slab_cpu *sc, struct heap *h, uintptr_t a, voi
 	off = a & ci->omask;
 	s = slab_desc_at(h->page_desc_bias, a - off);
 	/* div 0 (no class) fails the first test */
-	if (off * ci->div >= ci->div || slab_block_index(off, ci->div) >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED) ||
+	if (off * ci->div >= ci->div || off >= __atomic_load_n(&s->bump, __ATOMIC_RELAXED) ||
 	    ((struct slab_blk *)a)->mark == SLAB_MARK(a))
 		goto other;
 	/* a live slab's owner is a hart with slab state (slab_take() wrote it): no test of harts[] */
@@ -648,7 +660,7 @@ static void free_home(struct slab_cpu *sc, struct slab *s, struct slab_blk *b)
 /* the most recent block of class @k's cache (it has one): live again, and back to its slab */
 static void cache_evict(struct slab_cpu *sc, unsigned k)
 {
-	struct slab_cache *m = &sc->cache[k];
+	struct slab_cache *m = slab_cache_of(sc, k);
 	struct slab_blk *b = m->head;
 
 	m->head = b->next;
@@ -660,7 +672,7 @@ static void cache_evict(struct slab_cpu *sc, unsigned k)
 /* an idle cache's step: up to SLAB_CACHE_STEP blocks back, out of line so that a busy step saves no register */
 static __attribute__((noinline)) void cache_gc_evict(struct slab_cpu *sc, unsigned k)
 {
-	struct slab_cache *m = &sc->cache[k];
+	struct slab_cache *m = slab_cache_of(sc, k);
 	uint64_t given = sc->cnt.slabs_given;
 	unsigned i;
 
@@ -683,14 +695,14 @@ static __attribute__((noinline)) void cache_gc_evict(struct slab_cpu *sc, unsign
 static inline __attribute__((always_inline)) void cache_gc(struct slab_cpu *sc)
 {
 	unsigned k = sc->gc_next;
-	struct slab_blk *head = sc->cache[k].head;
+	struct slab_blk *head = slab_cache_of(sc, k)->head;	/* idle: SLAB_CACHE_SEEN() unchanged */
 
 	sc->gc_next = k + 1 < SLAB_NCLASSES ? k + 1 : 0;
-	if (head && head == sc->cache_seen[k]) {
+	if (head && SLAB_CACHE_SEEN(head) == slab_cache_of(sc, k)->seen) {
 		cache_gc_evict(sc, k);
-		head = sc->cache[k].head;
+		head = slab_cache_of(sc, k)->head;
 	}
-	sc->cache_seen[k] = head;
+	slab_cache_of(sc, k)->seen = SLAB_CACHE_SEEN(head);
 }
 
 void slab_cache_gc(struct slab_cpu *sc)
@@ -703,8 +715,10 @@ void slab_cache_gc(struct slab_cpu *sc)
  * buddy operation per free. The common case (a full slab joins the partial list, or nothing) spells out
  * note()'s first part, so that it costs no more than the step.
  */
-void slab_free_note(struct slab_cpu *sc, struct slab *s)
+void slab_free_note(struct slab *s)
 {
+	struct slab_cpu *sc = harts[s->owner];	/* the caller's own: the inline free passes no @sc */
+
 	if (unlikely(!slab_used(s))) {
 		note(sc, s, false);
 		return;
@@ -719,7 +733,7 @@ void slab_free_note(struct slab_cpu *sc, struct slab *s)
 /* empty the cache of class @k: each block live again, then freed into its slab or sent to its owner */
 static void cache_flush(struct slab_cpu *sc, unsigned k)
 {
-	struct slab_cache *m = &sc->cache[k];
+	struct slab_cache *m = slab_cache_of(sc, k);
 
 	while (m->head)
 		cache_evict(sc, k);
@@ -789,18 +803,18 @@ static error_t check_slab(const struct slab_cpu *sc, const struct slab *s, unsig
 	for (b = s->free; b; b = b->next) {
 		uintptr_t off = (uintptr_t)b - base;
 
-		if (off >= (uintptr_t)ci->n * ci->size || off % ci->size || off / ci->size >= s->carved ||
+		if (off >= ci->end || off % ci->size || off >= s->bump ||
 		    b->mark != SLAB_MARK(b) || ++nfree > ci->n) {
 			snprintf(why, len, "slab %lx: bad free block %p", (unsigned long)base, (const void *)b);
 			return ERR_CORRUPT;
 		}
 	}
-	if (s->carved > ci->n || slab_used(s) + nfree != s->carved) {
-		snprintf(why, len, "slab %lx: used %u + free %u != carved %u", (unsigned long)base, slab_used(s), nfree,
-			 s->carved);
+	if (s->bump > ci->end || s->bump % ci->size || slab_used(s) + nfree != s->bump / ci->size) {
+		snprintf(why, len, "slab %lx: used %u + free %u != carved %u (bump %u)", (unsigned long)base,
+			 slab_used(s), nfree, s->bump / ci->size, s->bump);
 		return ERR_CORRUPT;
 	}
-	if (state == SLAB_PARTIAL && !s->free && s->carved == ci->n) {
+	if (state == SLAB_PARTIAL && !s->free && s->bump == ci->end) {
 		snprintf(why, len, "slab %lx: on the partial list with no free block", (unsigned long)base);
 		return ERR_CORRUPT;
 	}
@@ -810,7 +824,7 @@ static error_t check_slab(const struct slab_cpu *sc, const struct slab *s, unsig
 /* the cache of class @k: at most its bound, room counts the rest, each block a marked carved one of class @k */
 static error_t check_cache(const struct slab_cpu *sc, unsigned k, char *why, size_t len)
 {
-	const struct slab_cache *m = &sc->cache[k];
+	const struct slab_cache *m = slab_cache_of(sc, k);
 	const struct slab_class *ci = &class_tab[k];
 	const struct slab_blk *b;
 	unsigned n = 0;
@@ -824,7 +838,7 @@ static error_t check_cache(const struct slab_cpu *sc, unsigned k, char *why, siz
 		const struct slab *s = slab_desc_at(sc->desc_bias, a - off);
 
 		if (++n > m->max || a - sc->lo >= sc->span || *buddy_page_byte(sc->pg_bias, a) != k + 1 ||
-		    off % ci->size || off / ci->size >= s->carved || b->mark != SLAB_MARK(b) || !slab_used(s)) {
+		    off % ci->size || off >= s->bump || b->mark != SLAB_MARK(b) || !slab_used(s)) {
 			snprintf(why, len, "class %u: bad cached block %p", k, (const void *)b);
 			return ERR_CORRUPT;
 		}
@@ -860,7 +874,7 @@ void slab_usage(const struct slab_cpu *sc, struct slab_usage *u)
 	for (k = 0; k < SLAB_NCLASSES; k++) {
 		const struct slab_class *ci = &class_tab[k];
 
-		u->cached += (uint64_t)(sc->cache[k].max - sc->cache[k].room) * ci->size;
+		u->cached += (uint64_t)(slab_cache_of(sc, k)->max - slab_cache_of(sc, k)->room) * ci->size;
 		if (sc->cur[k] != &slab_none)
 			usage_of(sc, sc->cur[k], ci, u);
 		for (s = sc->partial[k]; s; s = s->next)

@@ -8,6 +8,7 @@
 
 #include "mm/buddy.h"
 #include "mm/err.h"
+#include "mm/heap.h"
 
 /*
  * The class/slab layer under mem_alloc()'s small requests (1 .. SLAB_MAX_SIZE bytes, default proximity).
@@ -54,14 +55,14 @@
  * with them; an allocation that misses it grows the bound back.
  *
  * Carving is lazy and bounded: a new slab is taken whole, its free list empty, and its blocks are handed
- * out one at a time from the never-used end by the bump index `carved` (blocks [0, carved) have been
+ * out one at a time from the never-used end by the bump offset `bump` (the blocks below it have been
  * handed out at least once), so no allocation does more than one buddy operation and a few stores,
  * whatever the slab's block count, and a fresh block is never written before it is handed out.
  *
  * Free-block marker and double frees: a free block holds its link and, in its second word, its own
  * address inverted (SLAB_MARK()); an allocation clears that word. A free whose block already carries the
  * marker is a double free (checked by the inline path too, before anything is written). Blocks that
- * were never carved (index >= carved) are free by definition. A live block whose second word happens to
+ * were never carved (at or past bump) are free by definition. A live block whose second word happens to
  * equal its inverted address (only stale data from a freed block copied into a live one can) is
  * refused as a double free and leaks: never a corruption.
  *
@@ -95,7 +96,8 @@ struct slab_blk {
  */
 struct slab_class {
 	uint64_t div;			/* ceil(2^64 / size); 0 for page bytes that name no class: every test fails */
-	uint32_t omask;			/* slab size - 1: a & omask is the offset in its (naturally aligned) slab */
+	uint16_t omask;			/* slab size - 1: a & omask is the offset in its (naturally aligned) slab */
+	uint16_t end;			/* n * size: the offset past its last block */
 	uint16_t size;
 	uint16_t n;			/* blocks per slab */
 };
@@ -103,9 +105,10 @@ struct slab_class {
 /*
  * The class table indexed by page byte (class + 1; entry 0 and those past the classes name no class, and
  * their div of 0 fails the inline free's first test), so that the inline free indexes it with the byte it
- * loaded without testing it first; slab_classes[k] is class k.
+ * loaded without testing it first; slab_classes[k] is class k. Every page byte is below
+ * HEAP_PAGE_BYTE_VALUES (mm/heap.h).
  */
-extern const struct slab_class slab_class_of_byte[256];
+extern const struct slab_class slab_class_of_byte[HEAP_PAGE_BYTE_VALUES];
 #define slab_classes (slab_class_of_byte + 1)
 
 /*
@@ -140,7 +143,7 @@ struct slab {
 	struct slab *next, *prev;	/* the owner's partial list of this class */
 	uint16_t used;			/* blocks handed out and not freed back to it (in transit included),
 					   + SLAB_USED_BIAS for a current slab whose class has no spare */
-	uint16_t carved;		/* blocks [0, carved) were handed out at least once */
+	uint16_t bump;			/* the blocks below this offset were handed out at least once */
 	uint8_t cls;
 	uint8_t state;			/* enum slab_state */
 	uint16_t owner;			/* hart index */
@@ -174,8 +177,15 @@ struct slab_cache {
 	uint16_t room;			/* blocks it may still take: max - cached */
 	uint16_t max;			/* its bound now: 0 .. bound */
 	uint16_t bound;			/* slab_cache_max() of the class */
-	uint16_t unused;
+	uint16_t seen;			/* SLAB_CACHE_SEEN(head) at the last garbage collection step */
 };
+
+/*
+ * What a garbage-collection step remembers of a cache's head: bits 4..19 of its address (blocks are
+ * 16-byte aligned). Two heads a multiple of 1 MiB apart look alike: the step then takes a busy cache for
+ * an idle one and gives SLAB_CACHE_STEP blocks back, which costs time, never correctness.
+ */
+#define SLAB_CACHE_SEEN(head) ((uint16_t)((uintptr_t)(head) >> 4))
 
 /* the bound of a class's cache: SLAB_CACHE_BYTES of blocks, 2 to 64 of them */
 #define SLAB_CACHE_BYTES 4096
@@ -186,35 +196,46 @@ static inline unsigned slab_cache_max(unsigned size)
 	return n < 2 ? 2 : n > 64 ? 64 : n;
 }
 
-struct heap;
-
 /*
- * A hart's slab state, the first part of its struct mm_cpu (mm/cpu.h): cur[] and cls_of_size[] sit at
- * small offsets from tp, what the inline paths read.
+ * One entry of a hart's table indexed by page byte (struct slab_cpu): for the byte of class k (k + 1),
+ * that class's cache and a copy of slab_classes[k]; every other entry's class is slab_class_of_byte's
+ * (div 0: the inline free's first test fails) and its cache is never used. The inline free reaches both
+ * with the one shift of the byte it loaded, at small offsets from tp.
  */
-struct slab_cpu {
-	struct slab_cache cache[SLAB_NCLASSES];	/* per class: recently freed blocks */
-	struct slab *cur[SLAB_NCLASSES];	/* the current slab per class (never NULL) */
-	uint8_t cls_of_size[SLAB_MAX_SIZE / 16];	/* (size - 1) / 16 -> class */
-	/* the home heap: span, page bytes, descriptors (the inline free's ownership test) */
-	uintptr_t lo, span, pg_bias, desc_bias;
-	uint32_t hart;
-	struct heap *home;
-	struct slab *partial[SLAB_NCLASSES];	/* partial slabs per class (FIFO; head->prev is the tail) */
-	struct slab *spare[SLAB_NCLASSES];	/* an empty slab kept on the partial list, or NULL */
-	struct slab_blk *inbox;		/* remote frees for this hart's slabs: pushed by others, taken by it */
-	struct slab_blk *pending;	/* taken from the inbox, not freed into their slabs yet */
-	struct slab_out out[SLAB_OUT];
-	struct slab_blk *cache_seen[SLAB_NCLASSES];	/* each cache's head at its last garbage collection step */
-	unsigned gc_next;			/* the class of the next step */
-	struct slab_counters cnt;
-	/* slab_class_of_byte, for the inline paths: one load at a small offset from tp, not two to build it */
-	const struct slab_class *class_of_byte;
+struct slab_ent {
+	struct slab_cache cache;
+	struct slab_class ci;
 };
 
 /*
- * slab_none: the empty current slab of a class a hart has no slab of: free NULL, and carved past any
- * class's n, so that the inline bump finds no never-used block in it either. Never written.
+ * A hart's slab state, the first part of its struct mm_cpu (mm/cpu.h): ent[], cur[], cls_of_size[] and
+ * the home heap's bounds sit at small offsets from tp, what the inline paths read; every scalar and the
+ * start of every array lie within 2 KiB of its start, so that the slow paths address each field with
+ * one instruction.
+ */
+struct slab_cpu {
+	struct slab_ent ent[HEAP_PAGE_BYTE_VALUES];	/* by page byte: class k's cache is ent[k + 1].cache */
+	struct slab *cur[SLAB_NCLASSES];	/* the current slab per class (never NULL) */
+	/* the home heap: span, page bytes, descriptors (the inline free's ownership test) */
+	uintptr_t lo, span, pg_bias, desc_bias;
+	uint32_t hart;
+	unsigned gc_next;			/* the class of the next garbage collection step */
+	struct heap *home;
+	struct slab_blk *inbox;		/* remote frees for this hart's slabs: pushed by others, taken by it */
+	struct slab_blk *pending;	/* taken from the inbox, not freed into their slabs yet */
+	struct slab_counters cnt;
+	struct slab_out out[SLAB_OUT];
+	uint8_t cls_of_size[SLAB_MAX_SIZE / 16];	/* (size - 1) / 16 -> class */
+	struct slab *partial[SLAB_NCLASSES];	/* partial slabs per class (FIFO; head->prev is the tail) */
+	struct slab *spare[SLAB_NCLASSES];	/* an empty slab kept on the partial list, or NULL */
+};
+
+/* slab_cache_of() - hart @sc's cache of class @k (a macro: @sc may be const) */
+#define slab_cache_of(sc, k) (&(sc)->ent[(size_t)(k) + 1].cache)
+
+/*
+ * slab_none: the empty current slab of a class a hart has no slab of: free NULL, and bump past any
+ * class's end, so that the inline bump finds no never-used block in it either. Never written.
  */
 extern struct slab slab_none;
 
@@ -287,10 +308,11 @@ bool slab_owns(struct heap *h, uintptr_t a);
  * slab_free_note() - the inline free's rare case: slab @s had no free block (full: it joins the partial
  * list; or the current one, carved out: nothing), or is now empty (back to the heap unless it is the
  * current or the spare one; a current one that empties gives the spare back). Then a slab_cache_gc()
- * step, unless @s emptied: no free does more than one buddy operation.
- * Context: the owner of @s; takes the home heap's lock to give a slab back.
+ * step, unless @s emptied: no free does more than one buddy operation. The slab state is its owner's
+ * (the inline free keeps no register for it). Context: the owner of @s; takes the home heap's lock to
+ * give a slab back.
  */
-void slab_free_note(struct slab_cpu *sc, struct slab *s);
+void slab_free_note(struct slab *s);
 
 /*
  * slab_drain() - push every outgoing batch, free the whole inbox, give every empty slab back (the current
@@ -300,7 +322,7 @@ void slab_drain(struct slab_cpu *sc);
 
 /*
  * slab_check() - verify the slabs of @sc: descriptors, page bytes, free lists (each block marked, inside
- * its slab, at a block start, below carved), counts (used + free == carved), list states. Context: the
+ * its slab, at a block start, below bump), counts (used + free == the blocks below bump), list states. Context: the
  * owning hart, or any hart while the owner is idle. Return: 0; ERR_CORRUPT with the reason in @why.
  */
 error_t slab_check(const struct slab_cpu *sc, char *why, size_t whylen);
@@ -355,13 +377,14 @@ static inline uintptr_t slab_block_index(uintptr_t off, uint64_t div)
 
 /*
  * slab_alloc_fast() - a block of class @k: the cache's most recent, else the current slab's first free
- * one, else its next never-used one (a bump of carved); NULL if it has none (then slab_alloc_slow()).
+ * one, else its next never-used one (at bump); NULL if it has none (then slab_alloc_slow()).
  * The block's marker word is cleared: it is live (never-used memory may hold a stale marker of an
  * earlier slab at the same address).
  */
 static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_cpu *sc, unsigned k)
 {
-	struct slab_cache *m = &sc->cache[k];
+	struct slab_ent *e = &sc->ent[(size_t)k + 1];	/* size_t: the + 1 folds into the offset */
+	struct slab_cache *m = &e->cache;
 	struct slab_blk *b = m->head;
 	struct slab *s;
 
@@ -379,16 +402,16 @@ static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_c
 		s->used++;
 	} else if (!MM_DEBUG) {
 		/*
-		 * The next never-used block (none in slab_none: its carved is past n); see "Carving" above. The
+		 * The next never-used block (none in slab_none: its bump is past end); see "Carving" above. The
 		 * debug allocator's blocks take slab_alloc_slow()'s bump, which poisons them as a free list's are.
 		 */
-		const struct slab_class *ci = &sc->class_of_byte[k + 1];
-		unsigned i = s->carved;
+		const struct slab_class *ci = &e->ci;
+		unsigned o = s->bump;
 
-		if (__builtin_expect(i < ci->n, 1)) {
-			b = (struct slab_blk *)((((uintptr_t)s - sc->desc_bias) << 7) + (uintptr_t)i * ci->size);
+		if (__builtin_expect(o < ci->end, 1)) {
+			b = (struct slab_blk *)((((uintptr_t)s - sc->desc_bias) << 7) + o);
 			b->mark = 0;
-			s->carved = (uint16_t)(i + 1);
+			s->bump = (uint16_t)(o + ci->size);
 			s->used++;
 		}
 	}
@@ -397,7 +420,7 @@ static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_c
 
 /*
  * slab_free_fast() - free @a into its slab if it is a live block of one of the calling hart's own slabs
- * of its home heap: in the span, a page byte naming a class, at a block start below carved, unmarked.
+ * of its home heap: in the span, a page byte naming a class, at a block start below bump, unmarked.
  * False, with nothing written, for anything else (another hart's slab, a buddy block, any bad address):
  * the caller's slow path decides. The rare cases call slab_free_note(): the slab had no free block (it
  * was full, or is the current one, carved out) or is now empty (and not a current slab with the bias).
@@ -406,14 +429,14 @@ static inline __attribute__((always_inline)) bool slab_free_fast(struct slab_cpu
 {
 	if (__builtin_expect(a - sc->lo < sc->span, 1)) {
 		uintptr_t pb = *buddy_page_byte(sc->pg_bias, a);
-		const struct slab_class *ci = &sc->class_of_byte[pb];
+		struct slab_ent *e = &sc->ent[pb];
+		const struct slab_class *ci = &e->ci;
 		uintptr_t off = a & ci->omask;
 		struct slab *s = slab_desc_at(sc->desc_bias, a - off);
 		struct slab_blk *b = (struct slab_blk *)a;
 
-		if (__builtin_expect(off * ci->div < ci->div && slab_block_index(off, ci->div) < s->carved &&
-				     b->mark != SLAB_MARK(a), 1)) {
-			struct slab_cache *m = &sc->cache[pb - 1];	/* pb names a class: div != 0 */
+		if (__builtin_expect(off * ci->div < ci->div && off < s->bump && b->mark != SLAB_MARK(a), 1)) {
+			struct slab_cache *m = &e->cache;	/* pb names a class: div != 0 */
 			unsigned room = m->room;
 			struct slab_blk *old;
 			uint32_t u;
@@ -434,7 +457,7 @@ static inline __attribute__((always_inline)) bool slab_free_fast(struct slab_cpu
 			s->free = b;
 			s->used = (uint16_t)u;
 			if (__builtin_expect(!old || !u, 0))
-				slab_free_note(sc, s);
+				slab_free_note(s);
 			return true;
 		}
 	}
