@@ -24,8 +24,8 @@ struct cls {
 	uintptr_t stack_top;		/* offset CLS_STACK_TOP_OFFSET: entry.S loads sp from here */
 	struct mcs_node *mcs_top;	/* offset MCS_TOP_TP_OFFSET: the next free mcs[] node (kernel/lock.h) */
 	/*
-	 * the allocator's per-hart state (default proximity, caches) at a fixed, small offset from tp: its
-	 * bins then lie within 255 bytes of tp, so the fast paths find one with a byte load and an add
+	 * the allocator's per-hart state (default proximity, caches) at a fixed, small offset from tp: what
+	 * the inline paths read lies within a load's 12-bit offset of tp (the asserts below)
 	 */
 	struct mm_cpu mm __attribute__((aligned(MM_CPU_TP_OFFSET)));
 	struct cls *self;

@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include "kernel/bootargs.h"
+#include "kernel/cls.h"
 #include "kernel/console.h"
 #include "kernel/console_line.h"
 #include "kernel/kernel.h"
 #include "kernel/printk.h"
 #include "kernel/selftest.h"
+#include "kernel/smp.h"
 #include "mm/cma.h"
 #include "mm/heap.h"
 #include "mm/mem.h"
@@ -160,6 +162,65 @@ static void cmd_numastat(int argc, char **argv)
 		       (unsigned long long)st.local_hits, (unsigned long long)st.fallbacks_in,
 		       (unsigned long long)st.fallbacks_out, (unsigned long long)st.failures);
 	}
+}
+
+/*
+ * slabs: per hart, what its slab layer holds (mm/slab.h): slabs taken and not given back, bytes in its
+ * caches, free in its current and partial slabs, in its spare ones, and its remote-free traffic. The other
+ * harts are idle in their loop while the console runs, so their state reads consistently.
+ */
+static void cmd_slabs(int argc, char **argv)
+{
+	unsigned i;
+
+	for (i = 0; i < smp_nharts(); i++) {
+		const struct slab_cpu *sc;
+		struct slab_usage u;
+
+		if (!smp_hart_up(i))
+			continue;
+		sc = &cls_of(i)->mm.slab;
+		slab_usage(sc, &u);
+		printk("slabs: hart=%u cluster=%u held=%llu cached=%llu free=%llu spare=%llu taken=%llu given=%llu "
+		       "remote_sent=%llu remote_received=%llu\n",
+		       i, cls_of(i)->cluster, (unsigned long long)(sc->cnt.slabs_taken - sc->cnt.slabs_given),
+		       (unsigned long long)u.cached, (unsigned long long)u.slab_free, (unsigned long long)u.spare,
+		       (unsigned long long)sc->cnt.slabs_taken, (unsigned long long)sc->cnt.slabs_given,
+		       (unsigned long long)sc->cnt.remote_frees, (unsigned long long)sc->cnt.inbox_blocks);
+	}
+}
+
+/* the slabs held and the bytes cached, summed over the harts that are up */
+static void slabs_total(uint64_t *held, uint64_t *cached)
+{
+	unsigned i;
+
+	*held = *cached = 0;
+	for (i = 0; i < smp_nharts(); i++)
+		if (smp_hart_up(i)) {
+			const struct slab_cpu *sc = &cls_of(i)->mm.slab;
+			struct slab_usage u;
+
+			slab_usage(sc, &u);
+			*held += sc->cnt.slabs_taken - sc->cnt.slabs_given;
+			*cached += u.cached;
+		}
+}
+
+/*
+ * trim: what the idle console does by itself a second after a command (console_run()), on demand: every
+ * hart drains (smp_mem_drain_all(): caches and remote batches back to their slabs, every empty slab back
+ * to its heap), so that a burst's memory returns whole once the machine is quiet.
+ */
+static void cmd_trim(int argc, char **argv)
+{
+	uint64_t held0, cached0, held, cached;
+
+	slabs_total(&held0, &cached0);
+	smp_mem_drain_all();
+	slabs_total(&held, &cached);
+	printk("trim: slabs held %llu -> %llu, cached bytes %llu -> %llu\n", (unsigned long long)held0,
+	       (unsigned long long)held, (unsigned long long)cached0, (unsigned long long)cached);
 }
 
 /* "local", "global", "<c>", "strict<c>", "<x>,<y>" -> a proximity (NULL = the caller's own) */
@@ -337,6 +398,8 @@ static const struct console_cmd cmds[] = {
 	{ "topo", "", "the machine, one line per cluster, the mesh", 0, 0, cmd_topo },
 	{ "heaps", "[cluster]", "free blocks per order, largest free block, lock statistics", 0, 1, cmd_heaps },
 	{ "numastat", "", "per cluster: local hits, fallbacks in and out, failures", 0, 0, cmd_numastat },
+	{ "slabs", "", "per hart: slabs held, bytes cached, free and spare in slabs, remote frees", 0, 0, cmd_slabs },
+	{ "trim", "", "every hart gives its caches and empty slabs back (idle does it after 1 s)", 0, 0, cmd_trim },
 	{ "alloc", "<size> [prox] [reach]", "mem_alloc(): the address and the receipt", 1, 3, cmd_alloc },
 	{ "free", "<addr>|last", "mem_free_checked(): ok or why the free is refused", 1, 1, cmd_free },
 	{ "cma", "", "every CMA region", 0, 0, cmd_cma },
@@ -382,11 +445,21 @@ static void run_line(char *line)
 	cmds[i].fn(argc, argv);
 }
 
+/*
+ * The idle trim: once the prompt has waited this many polls (about a second) since the last character,
+ * every hart drains, as `trim` does, silently. A hart's caches and spare slabs are only given back on
+ * its own slow paths otherwise, so an idle machine would keep what its last burst left in them (the
+ * burst benchmark's footprint_after). Linux's SLAB reaped its per-CPU arrays every two seconds likewise.
+ */
+#define CONSOLE_TRIM_POLLS 100
+
 void console_run(void)
 {
 	static struct console_line line;
 	/* 10 ms between polls: an idle prompt costs the host almost nothing, typing feels immediate */
 	uint64_t idle = boot_topo.timebase_hz / 100;
+	/* polls of an idle prompt before it trims (cmd_trim()) once; 0 after, until the next command */
+	unsigned trim_in = CONSOLE_TRIM_POLLS;
 
 	printk("Proxima: up; console on the serial port ('help' lists the commands, 'halt' powers off)\n");
 	console_line_reset(&line);
@@ -397,8 +470,11 @@ void console_run(void)
 
 		if (c < 0) {
 			plat_idle(idle);
+			if (trim_in && !--trim_in)
+				smp_mem_drain_all();
 			continue;
 		}
+		trim_in = CONSOLE_TRIM_POLLS;
 		ev = console_line_feed(&line, c, echo);
 		if (ev == CONSOLE_LINE_EOF) {
 			printk("\n");

@@ -608,8 +608,10 @@ static void bench_remote(struct remote_run *r)
 
 /*
  * burst: footprint after a burst and its frees. 4000 blocks of 16..512 bytes in random order, then all
- * freed in another order: footprint_after is what the allocator still holds (Proxima: slabs not given back,
- * at most the current slab of each class; newlib: its sbrk extent, which only malloc_trim() shrinks).
+ * freed in another order: footprint_after is what the allocator still holds (Proxima: slabs its caches
+ * pin, partial and spare ones; newlib: its sbrk extent past what free() trimmed), footprint_after_trim
+ * the same after a trim (Proxima: mem_drain() on this hart, the only one that allocated, which is what
+ * the idle console's trim does on each hart; newlib: malloc_trim(0)).
  */
 #define BURST_N 4000
 
@@ -622,7 +624,7 @@ static void bench_burst(struct remote_run *scratch)
 	for (k = 0; k < sizeof(allocators) / sizeof(allocators[0]); k++) {
 		const struct bench_alloc *a = &allocators[k];
 		struct bench_rng rng = { 0x9e3779b97f4a7c15ULL };
-		uint64_t fp0, peak, after, live = 0;
+		uint64_t fp0, peak, after, trimmed, live = 0;
 
 		a->settle();
 		fp0 = a->footprint();
@@ -644,9 +646,11 @@ static void bench_burst(struct remote_run *scratch)
 			if (ptr[i])
 				a->free(ptr[i]);
 		after = a->footprint() - fp0;
-		printk("bench: name=burst alloc=%s blocks=%u live=%llu peak_footprint=%llu footprint_after=%llu\n", a->name,
-		       BURST_N, (unsigned long long)live, (unsigned long long)peak, (unsigned long long)after);
-		a->settle();
+		a->settle();	/* Proxima: what the idle console's trim does on this hart; newlib: malloc_trim() */
+		trimmed = a->footprint() - fp0;
+		printk("bench: name=burst alloc=%s blocks=%u live=%llu peak_footprint=%llu footprint_after=%llu "
+		       "footprint_after_trim=%llu\n", a->name, BURST_N, (unsigned long long)live, (unsigned long long)peak,
+		       (unsigned long long)after, (unsigned long long)trimmed);
 	}
 }
 
