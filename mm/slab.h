@@ -29,8 +29,10 @@
  * operation and marked "taken" there (buddy_take(): the buddy counts it as used and refuses to free it).
  * Its descriptor (struct slab) lives outside it, in the heap's descriptor array (HEAP_PAGE_DESC_SIZE per
  * 4 KiB page, mm/heap.h), at its first page; every page of the slab carries the class index + 1 in the
- * buddy's page byte (buddy_page_byte()), 0 elsewhere. So a block holds no header, and the owner of any
- * address is found in three loads: page byte -> class -> descriptor.
+ * buddy's page byte (buddy_page_byte()), 0 elsewhere (or a page run's byte, mm/heap.h). So a block holds
+ * no header, and the owner of any address is found in three loads: page byte -> class -> descriptor;
+ * each hart keeps the class table by page byte beside its caches (struct slab_ent), so that the inline
+ * free finds both through tp.
  *
  * Ownership: a slab belongs to the hart that took it; only that hart touches its free list and counts.
  * Each hart has per class a current slab (cur[], a static empty one when it has none), allocated from by
