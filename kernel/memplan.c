@@ -232,7 +232,7 @@ static void apply_heap_limits(const struct topo *t, const char *s)
 }
 
 /* what the steps hand each other (the boot hart runs them once, in order) */
-static struct topo_range reserved[TOPO_MAX_RESERVED + 2 + MAX_PRIVATE + CMA_MAX_REGIONS];
+static struct topo_range reserved[TOPO_MAX_RESERVED + 3 + MAX_PRIVATE + CMA_MAX_REGIONS];
 static unsigned nres;
 static struct private_plan plan[MAX_PRIVATE];
 static unsigned nplan;
@@ -246,12 +246,26 @@ void memplan_reserve(const struct topo *t, const void *dtb, uintptr_t image, siz
 	nres = 0;
 	for (i = 0; i < t->nreserved; i++)
 		reserved[nres++] = t->reserved[i];
+	/*
+	 * Below the image, in its RAM bank: the firmware's, whatever the device tree reserves. OpenSBI 1.1
+	 * reserves 0x80000000+0x80000 on QEMU virt, yet a hart it starts read something of its own past that:
+	 * with tiny heaps (bootarg heap_limit), whose first blocks are the CLS and stacks at 0x80080000, one
+	 * boot in five lost hart 1 (HSM STARTED, never arrived; none in 40 boots with this range). Linux on
+	 * RISC-V has likewise never handed out the memory below its image.
+	 */
+	for (i = 0; i < t->nclusters; i++) {
+		const struct topo_range *m = &t->cluster[i].mem;
+
+		if (image > m->base && image - m->base < m->size)
+			reserved[nres++] = (struct topo_range){ m->base, image - m->base };
+	}
 	reserved[nres++] = (struct topo_range){ image, image_size };
 	reserved[nres++] = (struct topo_range){ (uintptr_t)dtb, fdt_totalsize(dtb) };
 	for (i = 0; i < nres; i++)
 		printk("reserved: 0x%llx+0x%llx%s\n", (unsigned long long)reserved[i].base,
 		       (unsigned long long)reserved[i].size,
-		       i == nres - 2 ? " (kernel image)" : i == nres - 1 ? " (DTB)" : " (firmware/DT)");
+		       i == nres - 2 ? " (kernel image)" : i == nres - 1 ? " (DTB)" :
+		       i == nres - 3 && i >= t->nreserved ? " (below the image)" : " (firmware/DT)");
 }
 
 void memplan_carve(const struct topo *t)

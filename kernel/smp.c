@@ -251,8 +251,10 @@ unsigned smp_boot(const struct topo *t, long skip_hart)
 	/*
 	 * stall: how long without a new arrival before giving up: 3 s, or 10 s while a pending hart is
 	 * already STARTED for OpenSBI. Once (1 boot in about 15 of 2x2 on a 2-core host) such a hart had not
-	 * written "arrived" after 3 s, with no trap or panic: a vCPU thread the host did not schedule is the
-	 * likely cause. Harts stuck in START_PENDING (under -icount, see below) keep the short bound.
+	 * written "arrived" after 3 s, with no trap or panic. The same symptom, 1 boot in 5 of tiny-heaps,
+	 * came from heaps handing out RAM just past the firmware's reserved range, which OpenSBI 1.1 still
+	 * uses (kernel/memplan.c now reserves all RAM below the image): probably the 2x2 case as well. Harts
+	 * stuck in START_PENDING (under -icount, see below) keep the short bound.
 	 */
 	uint64_t t0, kick, t_progress, limit = hz * 60, stall = hz * 3, stall_started = hz * 10;
 	uint64_t kick_every = hz / 100;

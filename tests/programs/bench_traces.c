@@ -34,9 +34,9 @@ void *_sbrk(ptrdiff_t incr);
  *
  * Each operation is measured alone: instret just before and just after the call, minus the same bracket
  * around a call of an empty allocator (bracket()). insn_per_op is the mean over the trace, insn_max the
- * worst single operation (max_op: which, and its request size), insn_p50 and insn_p99 the median and 99th
- * percentile. Between operations, outside the bracket, the replay records the footprint (below) and the
- * live requested bytes.
+ * worst single operation (max_op: which, and its request size; max_at: its index in the trace),
+ * insn_p50 and insn_p99 the median and 99th percentile. Between operations, outside the bracket, the
+ * replay records the footprint (below) and the live requested bytes.
  *
  * Footprint (name=frag): Proxima's is the sum of used_bytes over every heap minus its value before the
  * trace (after mem_drain()); blocks parked in the per-hart cache or in a remote-free batch count as used,
@@ -436,10 +436,11 @@ static void replay(const struct trace *t, const struct bench_alloc *a, struct re
 			       a->name, LOCK_KIND_NAME, t->nops);
 	bench_fmt_ratio(line + len, sizeof(line) - len, "insn_per_op", sum, t->nops);
 	len = strlen(line);
-	snprintf(line + len, sizeof(line) - len, " insn_max=%llu insn_p50=%llu insn_p99=%llu max_op=%s:%u fails=%u",
+	snprintf(line + len, sizeof(line) - len,
+		 " insn_max=%llu insn_p50=%llu insn_p99=%llu max_op=%s:%u max_at=%u fails=%u",
 		 (unsigned long long)max, (unsigned long long)pct_of(r->hist, t->nops, 50),
 		 (unsigned long long)pct_of(r->hist, t->nops, 99),
-		 t->op[max_i].kind == OP_ALLOC ? "alloc" : "free", max_size, fails);
+		 t->op[max_i].kind == OP_ALLOC ? "alloc" : "free", max_size, max_i, fails);
 	len = strlen(line);
 	bench_fmt_ratio(line + len, sizeof(line) - len, "insn_alloc", sum_kind[OP_ALLOC], n_kind[OP_ALLOC]);
 	len = strlen(line);
