@@ -936,6 +936,31 @@ static void host_mem_page_runs(struct test *t)
 		EXPECT_EQ(t, s1.used_bytes, s0.used_bytes);
 		EXPECT_OK(t, heap_check(h, why, sizeof(why)));
 	}
+	/* heap_check() sees a run's bytes: a body page overwritten, a length changed, a stray body page */
+	ASSERT_OK(t, mem_alloc(5 * 4096, NULL, MEM_VALID_SYS, (void **)&p));
+	{
+		uint8_t *pb = buddy_page_byte(h->b.pg_bias, (uintptr_t)p + 2 * 4096), keep = *pb;
+		size_t *len = (size_t *)(h->page_desc_bias + ((uintptr_t)p >> 12) * HEAP_PAGE_DESC_SIZE), l = *len;
+
+		*pb = 0;
+		EXPECT_ERR(t, heap_check(h, why, sizeof(why)), ERR_CORRUPT);
+		EXPECT_TRUE(t, strstr(why, "inside the run") != NULL);
+		*pb = keep;
+		*len = 6 * 4096;
+		EXPECT_ERR(t, heap_check(h, why, sizeof(why)), ERR_CORRUPT);
+		*len = 8 * 4096;	/* a power of two: no run has it */
+		EXPECT_ERR(t, heap_check(h, why, sizeof(why)), ERR_CORRUPT);
+		*len = l;
+		EXPECT_OK(t, heap_check(h, why, sizeof(why)));
+		pb = buddy_page_byte(h->b.pg_bias, (uintptr_t)p + 5 * 4096);
+		keep = *pb;
+		*pb = HEAP_RUN_BODY;	/* the page past the run */
+		EXPECT_ERR(t, heap_check(h, why, sizeof(why)), ERR_CORRUPT);
+		EXPECT_TRUE(t, strstr(why, "outside any run") != NULL || strstr(why, "inside the run") != NULL);
+		*pb = keep;
+		EXPECT_OK(t, heap_check(h, why, sizeof(why)));
+	}
+	mem_free(p);
 	/* another cluster's run: a block of it that starts a page is not sent home as a small block of its own */
 	ASSERT_OK(t, mem_alloc(13 * 4096, mem_prox_strict(2), MEM_VALID_SYS, (void **)&p));
 	EXPECT_ERR(t, mem_free_checked(p + 12 * 4096), ERR_INTERIOR);
@@ -961,6 +986,30 @@ static void expect_slabs_ok(struct test *t, struct mm_cpu *mc)
 	if (e)
 		test_log("slab_check: %s", why);
 	EXPECT_OK(t, e);
+}
+
+/*
+ * The inline free reads its class from the hart's copy of the table (struct slab_ent): slab_check()
+ * compares the copy with slab_class_of_byte, so a wild write into it is caught, not trusted.
+ */
+static void host_mem_slab_table_copy(struct test *t)
+{
+	struct mm_cpu *mc;
+	char why[120];
+	unsigned k;
+
+	ASSERT_EQ(t, sim_init(0, false), 0);
+	mc = mm_cpu_self();
+	expect_slabs_ok(t, mc);
+	for (k = 0; k < HEAP_PAGE_BYTE_VALUES; k += 7) {
+		struct slab_class keep = mc->slab.ent[k].ci;
+
+		mc->slab.ent[k].ci.end ^= 16;
+		EXPECT_ERR(t, slab_check(&mc->slab, why, sizeof(why)), ERR_CORRUPT);
+		EXPECT_TRUE(t, strstr(why, "differs from the table") != NULL);
+		mc->slab.ent[k].ci = keep;
+		expect_slabs_ok(t, mc);
+	}
 }
 
 /* a double free through the inline mem_free(): refused by the block's marker, nothing changes */
@@ -1699,7 +1748,7 @@ TEST_SUITE(host_mem, TEST_CASE(host_mem_args), TEST_CASE(host_mem_orders_and_xy)
 	   TEST_CASE(host_mem_private), TEST_CASE(host_mem_private_pages),
 	   TEST_CASE(host_mem_caller_prox),
 	   TEST_CASE(host_mem_checked_frees), TEST_CASE(host_mem_free_large_unchecked),
-	   TEST_CASE(host_mem_free_never_split), TEST_CASE(host_mem_page_runs),
+	   TEST_CASE(host_mem_free_never_split), TEST_CASE(host_mem_page_runs), TEST_CASE(host_mem_slab_table_copy),
 	   TEST_CASE(host_mem_slab_fast_double_free),
 	   TEST_CASE(host_mem_slab_fast_block_start), TEST_CASE(host_mem_slab_bump_untouched),
 	   TEST_CASE(host_mem_slab_model), TEST_CASE(host_mem_slab_align), TEST_CASE(host_mem_slab_checked),
