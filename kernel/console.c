@@ -387,6 +387,49 @@ static void cmd_bench(int argc, char **argv)
 	test_program_run("bench", argc > 1 ? argv[1] : "all");
 }
 
+/*
+ * The idle trim: once the prompt has waited CONSOLE_TRIM_POLLS polls (about a second) since the last
+ * character, every hart drains, as `trim` does, silently. A hart's caches and spare slabs are only given
+ * back on its own slow paths otherwise, so an idle machine would keep what its last burst left in them
+ * (the burst benchmark's footprint_after). Linux's SLAB reaped its per-CPU arrays every two seconds
+ * likewise.
+ */
+#define CONSOLE_TRIM_POLLS 100
+static unsigned trim_in = CONSOLE_TRIM_POLLS;	/* polls left before the trim; 0 once done, until a key */
+
+/* one poll's wait of the idle prompt (or of `sleep`): 10 ms in wfi, then the idle trim if it is due */
+static bool idle_poll(void)
+{
+	/* 10 ms between polls: an idle prompt costs the host almost nothing, typing feels immediate */
+	plat_idle(boot_topo.timebase_hz / 100);
+	if (trim_in && !--trim_in) {
+		smp_mem_drain_all();
+		return true;
+	}
+	return false;
+}
+
+/* sleep: the prompt idles that long, reading nothing, as if nothing were typed (the idle trim included) */
+static void cmd_sleep(int argc, char **argv)
+{
+	uint64_t ms, i, trimmed_at = 0;
+
+	if (!parse_u64("sleep", "milliseconds", argv[1], &ms))
+		return;
+	if (ms > 600000) {
+		printk("sleep: at most 600000 ms\n");
+		return;
+	}
+	for (i = 0; i < (ms + 9) / 10; i++)
+		if (idle_poll())
+			trimmed_at = (i + 1) * 10;
+	if (trimmed_at)
+		printk("sleep: %llu ms idle; the idle trim ran after %llu ms\n", (unsigned long long)ms,
+		       (unsigned long long)trimmed_at);
+	else
+		printk("sleep: %llu ms idle; no idle trim due\n", (unsigned long long)ms);
+}
+
 static void cmd_halt(int argc, char **argv)
 {
 	printk("Proxima: halt\n");
@@ -400,6 +443,7 @@ static const struct console_cmd cmds[] = {
 	{ "numastat", "", "per cluster: local hits, fallbacks in and out, failures", 0, 0, cmd_numastat },
 	{ "slabs", "", "per hart: slabs held, bytes cached, free and spare in slabs, remote frees", 0, 0, cmd_slabs },
 	{ "trim", "", "every hart gives its caches and empty slabs back (idle does it after 1 s)", 0, 0, cmd_trim },
+	{ "sleep", "<ms>", "idle that long, as if nothing were typed (the idle trim included)", 1, 1, cmd_sleep },
 	{ "alloc", "<size> [prox] [reach]", "mem_alloc(): the address and the receipt", 1, 3, cmd_alloc },
 	{ "free", "<addr>|last", "mem_free_checked(): ok or why the free is refused", 1, 1, cmd_free },
 	{ "cma", "", "every CMA region", 0, 0, cmd_cma },
@@ -445,21 +489,9 @@ static void run_line(char *line)
 	cmds[i].fn(argc, argv);
 }
 
-/*
- * The idle trim: once the prompt has waited this many polls (about a second) since the last character,
- * every hart drains, as `trim` does, silently. A hart's caches and spare slabs are only given back on
- * its own slow paths otherwise, so an idle machine would keep what its last burst left in them (the
- * burst benchmark's footprint_after). Linux's SLAB reaped its per-CPU arrays every two seconds likewise.
- */
-#define CONSOLE_TRIM_POLLS 100
-
 void console_run(void)
 {
 	static struct console_line line;
-	/* 10 ms between polls: an idle prompt costs the host almost nothing, typing feels immediate */
-	uint64_t idle = boot_topo.timebase_hz / 100;
-	/* polls of an idle prompt before it trims (cmd_trim()) once; 0 after, until the next command */
-	unsigned trim_in = CONSOLE_TRIM_POLLS;
 
 	printk("Proxima: up; console on the serial port ('help' lists the commands, 'halt' powers off)\n");
 	console_line_reset(&line);
@@ -469,9 +501,7 @@ void console_run(void)
 		enum console_line_event ev;
 
 		if (c < 0) {
-			plat_idle(idle);
-			if (trim_in && !--trim_in)
-				smp_mem_drain_all();
+			idle_poll();
 			continue;
 		}
 		trim_in = CONSOLE_TRIM_POLLS;

@@ -309,6 +309,11 @@ void mem_set_refill_faults(unsigned permille)
 	refill_fail_permille = permille > 1000 ? 1000 : permille;
 }
 
+unsigned mem_get_refill_faults(void)
+{
+	return refill_fail_permille;
+}
+
 static bool refill_fault(struct mm_cpu *c)
 {
 	/* xorshift per hart, seeded by the hart index: deterministic for a given run */

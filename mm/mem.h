@@ -183,6 +183,9 @@ void mem_drain(void);
  */
 void mem_set_refill_faults(unsigned permille);
 
+/* mem_get_refill_faults() - the permille mem_set_refill_faults() set (0: no fault injected). */
+unsigned mem_get_refill_faults(void);
+
 /* mem_dma_limit() - the DMA window's end (exclusive). */
 uint64_t mem_dma_limit(void);
 
