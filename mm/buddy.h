@@ -194,8 +194,8 @@ error_t buddy_free(struct buddy *b, void *addr);
  * The block is split where @keep ends: its kept part becomes allocated (or taken) blocks of decreasing
  * orders (one per bit set in @keep, back to back from @addr), the rest free blocks (one per bit clear
  * below the block's order, none of them mergeable: each one's buddy is kept, whole or in part). Each
- * kept block then frees alone with buddy_free() (once untaken). At most one split per order, and for an order-16 block the
- * initialisation of its section's tags (it lies in no other block's section).
+ * kept block then frees alone with buddy_free() (once untaken). At most one split per order, and for an
+ * order-16 block the initialisation of its section's tags (it lies in no other block's section).
  *
  * Context: caller holds the heap lock. Return: 0; ERR_INVAL (nothing changed) if @addr is no allocated
  * block of order 13..16 or @keep is not a multiple of 4 KiB in (0, its size).

@@ -321,8 +321,8 @@ static unsigned page_byte(const struct heap *h, uintptr_t a)
 
 /*
  * A free or size query at @a, in a page run's page (page byte @pb): the run's length if @a is its first
- * address, else the refusal. Page bytes of an initialised section name a live run only (a run's are
- * cleared when it is freed, a slab's when it goes back), so the length is trusted.
+ * address, else the refusal. Page bytes name a live run only (a run's are cleared when it is freed, a
+ * slab's when it goes back; every section's are valid: buddy_init_zeroed()), so the length is trusted.
  */
 static error_t run_at(const struct heap *h, uintptr_t a, unsigned pb, size_t *len)
 {

@@ -28,8 +28,8 @@ _Static_assert(BUDDY_PAGE_ORDER == 12, "the inline free shifts by 12");
  * or give is a few hundred instructions: with 4 KiB slabs for 160..512, 2% of the uniform trace's
  * operations (sizes 16..512) did one, its 99th percentile was 286 instructions (93 with 8 KiB), for a
  * footprint 1.20 rather than 1.21 times its live bytes. div = ceil(2^64 / size) = floor((2^64 - 1) /
- * size) + 1 (for a power of two as well): Lemire's divisibility test and the quotient
- * (slab_block_index()), exact for every offset in a slab (see struct slab_class).
+ * size) + 1 (for a power of two as well): Lemire's divisibility test, exact for every offset in a slab
+ * (see struct slab_class).
  */
 #define C(sz, ord)                                                                                  \
 	{ .div = UINT64_MAX / (sz) + 1, .omask = (1u << (ord)) - 1, .end = (1u << (ord)) / (sz) * (sz), \
@@ -495,10 +495,8 @@ static int lookup(struct heap *h, uintptr_t a, struct slab **sp)
 	if (!h || !h->size || a - h->b.base >= h->b.span)
 		return 1;	/* (a cluster heap's page bytes are valid in every section: buddy_init_zeroed()) */
 	k = *buddy_page_byte(h->b.pg_bias, a);
-	if (!k || k >= HEAP_RUN_HEAD)
+	if (!k || k > SLAB_NCLASSES)
 		return 1;	/* no slab: a buddy block, or a page run of the heap (mm/heap.h) */
-	if (k > SLAB_NCLASSES)
-		MM_PANIC("page byte %u of %lx out of range", k, (unsigned long)a);
 	ci = &class_tab[k - 1];
 	off = a & ci->omask;
 	s = slab_desc_at(h->page_desc_bias, a - off);

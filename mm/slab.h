@@ -94,7 +94,7 @@ struct slab_blk {
 /*
  * One class: what the inline free needs to validate an address, and its block size (16 bytes). The
  * block-start test is Lemire's: for an offset o < 2^32, o is a multiple of size iff (o * div) mod 2^64 <
- * div, with div = ceil(2^64 / size); the high word of the same product is o / size (o < 2^15 here).
+ * div, with div = ceil(2^64 / size); whether the block was ever handed out is o < its slab's bump.
  */
 struct slab_class {
 	uint64_t div;			/* ceil(2^64 / size); 0 for page bytes that name no class: every test fails */
@@ -232,8 +232,12 @@ struct slab_cpu {
 	struct slab *spare[SLAB_NCLASSES];	/* an empty slab kept on the partial list, or NULL */
 };
 
-/* slab_cache_of() - hart @sc's cache of class @k (a macro: @sc may be const) */
-#define slab_cache_of(sc, k) (&(sc)->ent[(size_t)(k) + 1].cache)
+/*
+ * slab_ent_of() - hart @sc's entry of class @k, slab_cache_of() its cache (macros: @sc may be const; the
+ * size_t lets the + 1 fold into a load's offset)
+ */
+#define slab_ent_of(sc, k) (&(sc)->ent[(size_t)(k) + 1])
+#define slab_cache_of(sc, k) (&slab_ent_of(sc, k)->cache)
 
 /*
  * slab_none: the empty current slab of a class a hart has no slab of: free NULL, and bump past any
@@ -371,12 +375,6 @@ static inline struct slab *slab_desc_at(uintptr_t bias, uintptr_t base)
 	return (struct slab *)(bias + (base >> 7));
 }
 
-/* slab_block_index() - @off / the class size, for an offset @off < 2^32 (the high word of off * div) */
-static inline uintptr_t slab_block_index(uintptr_t off, uint64_t div)
-{
-	return (uintptr_t)(((unsigned __int128)off * div) >> 64);
-}
-
 /*
  * slab_alloc_fast() - a block of class @k: the cache's most recent, else the current slab's first free
  * one, else its next never-used one (at bump); NULL if it has none (then slab_alloc_slow()).
@@ -385,7 +383,7 @@ static inline uintptr_t slab_block_index(uintptr_t off, uint64_t div)
  */
 static inline __attribute__((always_inline)) void *slab_alloc_fast(struct slab_cpu *sc, unsigned k)
 {
-	struct slab_ent *e = &sc->ent[(size_t)k + 1];	/* size_t: the + 1 folds into the offset */
+	struct slab_ent *e = slab_ent_of(sc, k);
 	struct slab_cache *m = &e->cache;
 	struct slab_blk *b = m->head;
 	struct slab *s;

@@ -874,7 +874,7 @@ static void host_mem_free_never_split(struct test *t)
 		mem_free(p);
 	}
 	EXPECT_EQ(t, h->bad_frees - bad0, 8);
-	EXPECT_TRUE(t, mm_cpu_self()->slab.ent[k + 1].cache.head == NULL);	/* none went into the cache */
+	EXPECT_TRUE(t, slab_cache_of(&mm_cpu_self()->slab, k)->head == NULL);	/* none went into the cache */
 	ASSERT_OK(t, mem_alloc(16, NULL, MEM_VALID_SYS, &q));
 	EXPECT_TRUE(t, (char *)q < base || (char *)q >= base + ARENA_SIZE / 2);
 	mem_free(q);
@@ -1029,7 +1029,7 @@ static void host_mem_slab_fast_double_free(struct test *t)
 	tc_heaps_snapshot(before);
 	ASSERT_OK(t, mem_alloc(64, NULL, MEM_VALID_SYS, &p));
 	s = mc->slab.cur[slab_size_class(64)];
-	m = &mc->slab.ent[slab_size_class(64) + 1].cache;
+	m = slab_cache_of(&mc->slab, slab_size_class(64));
 	used = s->used;
 	room = m->room;
 	/* into the hart's cache: marked free there, still counted by its slab */
@@ -1345,17 +1345,17 @@ static uint64_t held_when_idle(struct test *t, const struct mm_cpu *mc)
 		for (s = mc->slab.partial[k]; s; s = s->next) {
 			unsigned cached = 0;
 
-			for (b = mc->slab.ent[k + 1].cache.head; b; b = b->next)
+			for (b = slab_cache_of(&mc->slab, k)->head; b; b = b->next)
 				cached += slab_desc_at(mc->slab.desc_bias, (uintptr_t)b & ~(uintptr_t)ci->omask) == s;
 			EXPECT_EQ(t, slab_used(s), cached);
 			held += sz;
 		}
 		/* a cached block of a full slab (on no list), or of the current one: that slab counted once */
-		for (b = mc->slab.ent[k + 1].cache.head; b; b = b->next) {
+		for (b = slab_cache_of(&mc->slab, k)->head; b; b = b->next) {
 			const struct slab *bs = slab_desc_at(mc->slab.desc_bias, (uintptr_t)b & ~(uintptr_t)ci->omask);
 			bool seen = bs->state != SLAB_FULL;
 
-			for (c = mc->slab.ent[k + 1].cache.head; c != b && !seen; c = c->next)
+			for (c = slab_cache_of(&mc->slab, k)->head; c != b && !seen; c = c->next)
 				seen = slab_desc_at(mc->slab.desc_bias, (uintptr_t)c & ~(uintptr_t)ci->omask) == bs;
 			if (!seen)
 				held += sz;
@@ -1372,7 +1372,7 @@ static void gc_until_empty(struct test *t, struct mm_cpu *mc)
 	for (i = 0; i < 2 * SLAB_NCLASSES * (64 / SLAB_CACHE_STEP + 1); i++)
 		slab_cache_gc(&mc->slab);
 	for (k = 0; k < SLAB_NCLASSES; k++)
-		left += mc->slab.ent[k + 1].cache.head != NULL;
+		left += slab_cache_of(&mc->slab, k)->head != NULL;
 	EXPECT_EQ(t, left, 0);
 }
 
@@ -1399,7 +1399,7 @@ static void host_mem_slab_empty_returned(struct test *t)
 	for (i = 0; i < N; i++)
 		mem_free(v[i]);
 	/* the first slab's 36 blocks went into the cache (its bound), the other frees into their slabs */
-	EXPECT_EQ(t, mc->slab.ent[slab_size_class(100) + 1].cache.room, 0);
+	EXPECT_EQ(t, slab_cache_of(&mc->slab, slab_size_class(100))->room, 0);
 	EXPECT_EQ(t, before[0] - heap_free_bytes(0), 2 * 4096);	/* that slab and the current one */
 	EXPECT_EQ(t, before[0] - heap_free_bytes(0), held_when_idle(t, mc));
 	EXPECT_EQ(t, mc->slab.cnt.slabs_given - given0, 3);
@@ -1459,6 +1459,7 @@ static void host_mem_slab_one_give_per_free(struct test *t)
 {
 	uint64_t before[NCL], given;
 	unsigned k = slab_size_class(4096), i;
+	struct slab_cache *m;
 	struct mm_cpu *mc;
 	void *v[5];
 
@@ -1469,15 +1470,16 @@ static void host_mem_slab_one_give_per_free(struct test *t)
 		ASSERT_OK(t, mem_alloc(4096, NULL, MEM_VALID_SYS, &v[i]));
 	mem_free(v[0]);
 	mem_free(v[1]);
-	EXPECT_EQ(t, mc->slab.ent[k + 1].cache.room, 0);	/* both cached: the cache is full */
+	EXPECT_EQ(t, slab_cache_of(&mc->slab, k)->room, 0);	/* both cached: the cache is full */
 	mem_free(v[2]);
 	EXPECT_TRUE(t, mc->slab.spare[k] != NULL);	/* its slab stays as the class's spare */
-	mc->slab.ent[k + 1].cache.seen = SLAB_CACHE_SEEN(mc->slab.ent[k + 1].cache.head);	/* idle since the last step ... */
+	m = slab_cache_of(&mc->slab, k);
+	m->seen = SLAB_CACHE_SEEN(m->head);	/* idle since the last step ... */
 	mc->slab.gc_next = k;				/* ... and the next step's */
 	given = mc->slab.cnt.slabs_given;
 	mem_free(v[3]);				/* its slab empties, and there is a spare: back to the heap */
 	EXPECT_EQ(t, mc->slab.cnt.slabs_given - given, 1);
-	EXPECT_TRUE(t, mc->slab.ent[k + 1].cache.head != NULL);	/* no step took the cache's blocks */
+	EXPECT_TRUE(t, slab_cache_of(&mc->slab, k)->head != NULL);	/* no step took the cache's blocks */
 	expect_slabs_ok(t, mc);
 	mem_free(v[4]);
 	gc_until_empty(t, mc);
@@ -1503,7 +1505,7 @@ static void *slab_neighbour_thread(void *arg)
 
 	(void)arg;
 	become(1);	/* cluster 0, as hart 0 */
-	m = &mm_cpu_self()->slab.ent[slab_size_class(200) + 1].cache;
+	m = slab_cache_of(&mm_cpu_self()->slab, slab_size_class(200));
 	for (i = 0; i < 8; i++)
 		mem_free(slab_neighbour_blocks[i]);
 	for (b = m->head; b; b = b->next)
