@@ -241,7 +241,6 @@ static unsigned ncma;
 
 void memplan_reserve(const struct topo *t, const void *dtb, uintptr_t image, size_t image_size)
 {
-	uint64_t lo;
 	unsigned i;
 
 	nres = 0;
@@ -252,18 +251,16 @@ void memplan_reserve(const struct topo *t, const void *dtb, uintptr_t image, siz
 	 * reserves 0x80000000+0x80000 on QEMU virt, yet a hart it starts read something of its own past that:
 	 * with tiny heaps (bootarg heap_limit), whose first blocks are the CLS and stacks at 0x80080000, one
 	 * boot in five lost hart 1 (HSM STARTED, never arrived; none in 40 boots with this range). Linux on
-	 * RISC-V has likewise never handed out the memory below its image. The bank is the DT's node (an
-	 * emulated mesh's cluster may end at the image: mesh-16x16's cluster 0 is 0x80000000+0x200000).
+	 * RISC-V has likewise never handed out the memory below its image. The bank is the DT's node (struct
+	 * topo_socket, also without an emulated mesh), not the cluster: mesh-16x16's cluster 0 is
+	 * 0x80000000+0x200000 and ends where the image starts.
 	 */
-	lo = image;
-	for (i = 0; i < t->nsockets + t->nclusters; i++) {
-		const struct topo_range *m = i < t->nsockets ? &t->socket[i].mem : &t->cluster[i - t->nsockets].mem;
+	for (i = 0; i < t->nsockets; i++) {
+		const struct topo_range *m = &t->socket[i].mem;
 
-		if (image >= m->base && image - m->base < m->size && m->base < lo)
-			lo = m->base;
+		if (image > m->base && image - m->base < m->size)
+			reserved[nres++] = (struct topo_range){ m->base, image - m->base };
 	}
-	if (lo < image)
-		reserved[nres++] = (struct topo_range){ lo, image - lo };
 	reserved[nres++] = (struct topo_range){ image, image_size };
 	reserved[nres++] = (struct topo_range){ (uintptr_t)dtb, fdt_totalsize(dtb) };
 	for (i = 0; i < nres; i++)
