@@ -165,10 +165,22 @@ static void cmd_numastat(int argc, char **argv)
 }
 
 /*
- * slabs: per hart, what its slab layer holds (mm/slab.h): slabs taken and not given back, bytes in its
- * caches, free in its current and partial slabs, in its spare ones, and its remote-free traffic. The other
- * harts are idle in their loop while the console runs, so their state reads consistently.
+ * Hart @i's slab state and what it holds (slabs taken and not given back, and slab_usage()); NULL if the
+ * hart is not up. The other harts are idle in their loop while the console runs, so it reads consistently.
  */
+static const struct slab_cpu *hart_slabs(unsigned i, uint64_t *held, struct slab_usage *u)
+{
+	const struct slab_cpu *sc;
+
+	if (!smp_hart_up(i))
+		return NULL;
+	sc = &cls_of(i)->mm.slab;
+	*held = sc->cnt.slabs_taken - sc->cnt.slabs_given;
+	slab_usage(sc, u);
+	return sc;
+}
+
+/* slabs: per hart, what its slab layer holds (mm/slab.h), and its remote-free traffic */
 static void cmd_slabs(int argc, char **argv)
 {
 	unsigned i;
@@ -176,15 +188,14 @@ static void cmd_slabs(int argc, char **argv)
 	for (i = 0; i < smp_nharts(); i++) {
 		const struct slab_cpu *sc;
 		struct slab_usage u;
+		uint64_t held;
 
-		if (!smp_hart_up(i))
+		if (!(sc = hart_slabs(i, &held, &u)))
 			continue;
-		sc = &cls_of(i)->mm.slab;
-		slab_usage(sc, &u);
 		printk("slabs: hart=%u cluster=%u held=%llu cached=%llu free=%llu spare=%llu taken=%llu given=%llu "
 		       "remote_sent=%llu remote_received=%llu\n",
-		       i, cls_of(i)->cluster, (unsigned long long)(sc->cnt.slabs_taken - sc->cnt.slabs_given),
-		       (unsigned long long)u.cached, (unsigned long long)u.slab_free, (unsigned long long)u.spare,
+		       i, cls_of(i)->cluster, (unsigned long long)held, (unsigned long long)u.cached,
+		       (unsigned long long)u.slab_free, (unsigned long long)u.spare,
 		       (unsigned long long)sc->cnt.slabs_taken, (unsigned long long)sc->cnt.slabs_given,
 		       (unsigned long long)sc->cnt.remote_frees, (unsigned long long)sc->cnt.inbox_blocks);
 	}
@@ -196,15 +207,15 @@ static void slabs_total(uint64_t *held, uint64_t *cached)
 	unsigned i;
 
 	*held = *cached = 0;
-	for (i = 0; i < smp_nharts(); i++)
-		if (smp_hart_up(i)) {
-			const struct slab_cpu *sc = &cls_of(i)->mm.slab;
-			struct slab_usage u;
+	for (i = 0; i < smp_nharts(); i++) {
+		struct slab_usage u;
+		uint64_t h;
 
-			slab_usage(sc, &u);
-			*held += sc->cnt.slabs_taken - sc->cnt.slabs_given;
+		if (hart_slabs(i, &h, &u)) {
+			*held += h;
 			*cached += u.cached;
 		}
+	}
 }
 
 /*
