@@ -827,13 +827,6 @@ def evaluate_slab_goals(results, insn=None):
         g.measured = f"{fmt(p)} bytes" + (f" (newlib {fmt(n)})" if n is not None else "")
         g.status = _judge(n is None or p < n)
     goals.append(g)
-    g = Goal("... and after a trim (burst, footprint_after_trim: the idle console's), at most newlib's", "<= newlib")
-    p, _ = _worst_of(_where(groups.get("burst", []), alloc=PROXIMA), "footprint_after_trim")
-    n, _ = _worst_of(_where(groups.get("burst", []), alloc=NEWLIB), "footprint_after_trim")
-    if p is not None:
-        g.measured = f"{fmt(p)} bytes" + (f" (newlib {fmt(n)})" if n is not None else "")
-        g.status = _judge(n is None or p <= n)
-    goals.append(g)
     return goals
 
 
